@@ -1,0 +1,15 @@
+// Always-on assertions. An assertion failure is a bug in Scarab's own code, never a user error:
+// user errors (bad flags, bad files, bad network bytes) are reported with a clear message instead.
+
+export class AssertionError extends Error {
+  override name = "AssertionError";
+}
+
+export function assert(condition: boolean, message?: string): asserts condition {
+  if (!condition) throw new AssertionError(message ?? "assertion failed");
+}
+
+/** Marks code that must not be reached; the argument makes `switch` exhaustiveness a type error. */
+export function unreachable(value?: never, message?: string): never {
+  throw new AssertionError(message ?? `unreachable: ${String(value)}`);
+}
