@@ -1,0 +1,110 @@
+/*
+ * Scarab's native addon (plain C, Node-API only so one binary works across Node versions).
+ * Everything here is a pure function with a TypeScript twin (src/core/native_addon.ts): the addon
+ * only makes the same results faster, so it can never affect determinism.
+ *
+ * Exports:
+ *   aegisMac(data: Uint8Array, out: Uint8Array, outOffset: number): void
+ *   aegisMacPortable(...)  the same, forcing the portable C path (for tests)
+ *   aesni(): boolean       true when aegisMac uses AES-NI on this CPU
+ *
+ * Bad arguments throw TypeError/RangeError; nothing here may crash the process.
+ */
+#ifndef NAPI_VERSION
+#define NAPI_VERSION 8
+#endif
+#include <node_api.h>
+
+#include <math.h>
+#include <stdint.h>
+
+#include "aegis.h"
+
+typedef void (*mac_function)(const uint8_t *data, size_t length, uint8_t tag[16]);
+
+/* Reads a Uint8Array/Buffer argument. Returns 0 (with a pending TypeError) when it is not one. */
+static int get_bytes(napi_env env, napi_value value, const char *message, uint8_t **data,
+                     size_t *length) {
+  bool is_typed_array = false;
+  if (napi_is_typedarray(env, value, &is_typed_array) != napi_ok || !is_typed_array) {
+    napi_throw_type_error(env, NULL, message);
+    return 0;
+  }
+  napi_typedarray_type type;
+  void *pointer = NULL;
+  /* The returned pointer already includes the view's byteOffset (Node-API docs). */
+  if (napi_get_typedarray_info(env, value, &type, length, &pointer, NULL, NULL) != napi_ok ||
+      (type != napi_uint8_array && type != napi_uint8_clamped_array)) {
+    napi_throw_type_error(env, NULL, message);
+    return 0;
+  }
+  *data = (uint8_t *)pointer;
+  return 1;
+}
+
+/* Reads outOffset: an integer with 0 <= offset and offset + 16 <= out_length. */
+static int get_out_offset(napi_env env, napi_value value, size_t out_length, size_t *offset) {
+  napi_valuetype type;
+  if (napi_typeof(env, value, &type) != napi_ok || type != napi_number) {
+    napi_throw_type_error(env, NULL, "aegisMac: outOffset must be a number");
+    return 0;
+  }
+  double number = 0;
+  if (napi_get_value_double(env, value, &number) != napi_ok) return 0;
+  /* Compare as doubles first so NaN, infinities and huge values never reach a size_t cast. */
+  if (!(number >= 0) || number != floor(number) || out_length < 16 ||
+      number > (double)(out_length - 16)) {
+    napi_throw_range_error(env, NULL,
+                           "aegisMac: outOffset must be an integer with outOffset + 16 <= out.length");
+    return 0;
+  }
+  *offset = (size_t)number;
+  return 1;
+}
+
+static napi_value mac_with(napi_env env, napi_callback_info info, mac_function mac) {
+  size_t argc = 3;
+  napi_value argv[3];
+  /* Missing arguments read as undefined, which the type checks below reject. */
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+
+  uint8_t *data = NULL, *out = NULL;
+  size_t data_length = 0, out_length = 0, offset = 0;
+  if (!get_bytes(env, argv[0], "aegisMac: data must be a Uint8Array", &data, &data_length)) return NULL;
+  if (!get_bytes(env, argv[1], "aegisMac: out must be a Uint8Array", &out, &out_length)) return NULL;
+  if (!get_out_offset(env, argv[2], out_length, &offset)) return NULL;
+
+  /* The tag goes to a local first, so out may overlap data. */
+  uint8_t tag[16];
+  mac(data, data_length, tag);
+  for (int i = 0; i < 16; i++) out[offset + i] = tag[i];
+  return NULL;
+}
+
+static napi_value aegis_mac(napi_env env, napi_callback_info info) {
+  return mac_with(env, info, scarab_aegis_mac);
+}
+
+static napi_value aegis_mac_portable(napi_env env, napi_callback_info info) {
+  return mac_with(env, info, scarab_aegis_mac_portable);
+}
+
+static napi_value aesni(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result = NULL;
+  napi_get_boolean(env, scarab_aegis_aesni_available() != 0, &result);
+  return result;
+}
+
+NAPI_MODULE_INIT() {
+  napi_property_descriptor properties[] = {
+      {"aegisMac", NULL, aegis_mac, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"aegisMacPortable", NULL, aegis_mac_portable, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"aesni", NULL, aesni, NULL, NULL, NULL, napi_enumerable, NULL},
+  };
+  if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) !=
+      napi_ok) {
+    return NULL;
+  }
+  return exports;
+}
