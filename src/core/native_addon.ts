@@ -9,6 +9,8 @@ import { fileURLToPath } from "node:url";
 export interface NativeAddon {
   /** AEGIS-128L MAC of `data` into `out[outOffset..outOffset+16)`. */
   aegisMac(data: Uint8Array, out: Uint8Array, outOffset: number): void;
+  /** The portable C path, whatever the CPU (for tests that compare the two C paths). */
+  aegisMacPortable?(data: Uint8Array, out: Uint8Array, outOffset: number): void;
   /** True when the CPU has AES-NI and the hardware path is used. */
   aesni(): boolean;
 }
