@@ -1,0 +1,67 @@
+import { assert } from "../assert.js";
+import { checksumInto, checksumMatches } from "../checksum.js";
+import { Command } from "../command.js";
+import { headerSize } from "../config.js";
+import { FrameField, ReplyField, checksummedStart } from "./fields.js";
+
+// ---------------------------------------------------------------------------------------------
+// Checksums (wire.md §6). Each call allocates only the subarray views handed to the MAC.
+// ---------------------------------------------------------------------------------------------
+
+export function readSize(buffer: Uint8Array, offset: number): number {
+  const at = offset + FrameField.size;
+  return (buffer[at]! | (buffer[at + 1]! << 8) | (buffer[at + 2]! << 16) | (buffer[at + 3]! << 24)) >>> 0;
+}
+
+function setBodyChecksum(buffer: Uint8Array, offset: number, size: number): void {
+  assert(size >= headerSize && offset + size <= buffer.length, "message out of bounds");
+  assert(readSize(buffer, offset) === size, "size argument differs from header.size");
+  checksumInto(buffer.subarray(offset + headerSize, offset + size), buffer, offset + FrameField.checksum_body);
+}
+
+export function setHeaderChecksum(buffer: Uint8Array, offset: number): void {
+  checksumInto(buffer.subarray(offset + checksummedStart, offset + headerSize), buffer, offset);
+}
+
+/** Every field filled: sets checksum_body, then checksum, which covers checksum_body. */
+export function setChecksums(buffer: Uint8Array, offset: number, size: number): void {
+  setBodyChecksum(buffer, offset, size);
+  setHeaderChecksum(buffer, offset);
+}
+
+const contextScratch = new Uint8Array(16);
+
+/**
+ * Replies (wire.md §6): body checksum, then `context` = MAC(header[16..256)) computed while
+ * context is still 0, then the header checksum, which now covers context. The context is computed
+ * into a scratch buffer because the MAC's input contains the context bytes themselves.
+ */
+export function setReplyChecksums(buffer: Uint8Array, offset: number, size: number): void {
+  assert(buffer[offset + FrameField.command] === Command.reply, "not a reply");
+  const context = offset + ReplyField.context;
+  buffer.fill(0, context, context + 16);
+  setBodyChecksum(buffer, offset, size);
+  checksumInto(buffer.subarray(offset + checksummedStart, offset + headerSize), contextScratch, 0);
+  buffer.set(contextScratch, context);
+  setHeaderChecksum(buffer, offset);
+}
+
+/** Only the header checksum, for a header whose body is unchanged (e.g. a reply re-stamped with a newer view). */
+export function setHeaderChecksumOnly(buffer: Uint8Array, offset: number): void {
+  setHeaderChecksum(buffer, offset);
+}
+
+export function verifyHeaderChecksum(buffer: Uint8Array, offset: number): boolean {
+  if (offset < 0 || offset + headerSize > buffer.length) return false;
+  return checksumMatches(buffer.subarray(offset + checksummedStart, offset + headerSize), buffer, offset);
+}
+
+/** False also when header.size is out of range or runs past the end of `buffer`. */
+export function verifyBodyChecksum(buffer: Uint8Array, offset: number): boolean {
+  if (offset < 0 || offset + headerSize > buffer.length) return false;
+  const size = readSize(buffer, offset);
+  if (size < headerSize || offset + size > buffer.length) return false;
+  return checksumMatches(
+    buffer.subarray(offset + headerSize, offset + size), buffer, offset + FrameField.checksum_body,
+  );
+}
