@@ -1,0 +1,146 @@
+import { describe, expect, it } from "vitest";
+import { AssertionError } from "../../src/core/assert.js";
+import { Prng } from "../../src/core/prng.js";
+import {
+  Timeout, backoffTicks, jitteredTicks, rttTicksDefault,
+} from "../../src/replica/timeout.js";
+
+function ticks(timeout: Timeout, count: number): boolean[] {
+  return Array.from({ length: count }, () => {
+    timeout.tick();
+    return timeout.fired();
+  });
+}
+
+describe("Timeout", () => {
+  it("fires after afterTicks ticks, once started", () => {
+    const timeout = new Timeout({ name: "ping", afterTicks: 3 });
+    expect(ticks(timeout, 5)).toEqual([false, false, false, false, false]);
+    timeout.start();
+    expect(ticks(timeout, 3)).toEqual([false, false, true]);
+    expect(timeout.ticks).toBe(3);
+  });
+
+  it("panics when a fired timeout is not reset or stopped in the same tick", () => {
+    const timeout = new Timeout({ name: "commit_message", afterTicks: 2 });
+    timeout.start();
+    expect(ticks(timeout, 2)).toEqual([false, true]);
+    timeout.tick();
+    expect(() => timeout.fired()).toThrow(AssertionError);
+    expect(() => timeout.fired()).toThrow(/commit_message fired again without a reset/);
+  });
+
+  it.each<[string, (t: Timeout) => void, boolean[]]>([
+    ["reset", (t) => t.reset(), [false, true, false, true, false, true]],
+    ["stop", (t) => t.stop(), [false, true, false, false, false, false]],
+    ["start", (t) => t.start(), [false, true, false, true, false, true]],
+  ])("acting on the firing with %s in the same tick keeps it well-behaved", (_, act, expected) => {
+    const timeout = new Timeout({ name: "journal_repair", afterTicks: 2 });
+    timeout.start();
+    const fired = Array.from({ length: 6 }, () => {
+      timeout.tick();
+      const now = timeout.fired();
+      if (now) act(timeout);
+      return now;
+    });
+    expect(fired).toEqual(expected);
+  });
+
+  it("stop forgets ticks and attempts; reset keeps ticking", () => {
+    const prng = new Prng(1);
+    const timeout = new Timeout({ name: "prepare", afterTicks: 25 });
+    timeout.start();
+    timeout.backoff(prng);
+    timeout.tick();
+    expect(timeout).toMatchObject({ attempts: 1, ticks: 1, ticking: true });
+    timeout.reset();
+    expect(timeout).toMatchObject({ attempts: 0, ticks: 0, ticking: true, currentAfterTicks: 25 });
+    timeout.stop();
+    expect(timeout).toMatchObject({ attempts: 0, ticks: 0, ticking: false });
+  });
+
+  it("asserts reset and backoff only while ticking", () => {
+    const timeout = new Timeout({ name: "prepare", afterTicks: 25 });
+    expect(() => timeout.reset()).toThrow(AssertionError);
+    expect(() => timeout.backoff(new Prng(1))).toThrow(AssertionError);
+    expect(() => new Timeout({ name: "bad", afterTicks: 0 })).toThrow(AssertionError);
+    expect(() => timeout.setRtt(0)).toThrow(AssertionError);
+  });
+
+  it("backs off from the RTT, exponentially, with jitter", () => {
+    const prng = new Prng(7);
+    const timeout = new Timeout({ name: "prepare", afterTicks: 25, rttTicks: 5 });
+    timeout.start();
+    for (let attempt = 1; attempt <= 12; attempt++) {
+      timeout.backoff(prng);
+      expect(timeout.attempts).toBe(attempt);
+      expect(timeout.ticks).toBe(0);
+      const jitterMax = Math.min(999, 2 ** attempt);
+      expect(timeout.currentAfterTicks).toBeGreaterThanOrEqual(5 * 2 + 1);
+      expect(timeout.currentAfterTicks).toBeLessThanOrEqual(5 * 2 + 1 + jitterMax);
+    }
+  });
+
+  it("wraps the u8 attempt count", () => {
+    const prng = new Prng(3);
+    const timeout = new Timeout({ name: "prepare", afterTicks: 25 });
+    timeout.start();
+    for (let i = 0; i < 256; i++) timeout.backoff(prng);
+    expect(timeout.attempts).toBe(0);
+    timeout.backoff(prng);
+    expect(timeout.attempts).toBe(1);
+  });
+
+  it("uses the measured RTT once set, and a default before", () => {
+    const timeout = new Timeout({ name: "prepare", afterTicks: 25 });
+    expect(timeout.rttTicks).toBe(rttTicksDefault);
+    timeout.setRtt(4);
+    timeout.start();
+    timeout.backoff(new Prng(5));
+    expect(timeout.currentAfterTicks).toBeGreaterThanOrEqual(9);
+    expect(timeout.currentAfterTicks).toBeLessThanOrEqual(11);
+  });
+
+  it("resets with jitter around afterTicks and is deterministic per seed", () => {
+    const draws = (seed: number): number[] => {
+      const prng = new Prng(seed);
+      const timeout = new Timeout({ name: "exit_view_message", afterTicks: 50 });
+      timeout.start();
+      return Array.from({ length: 200 }, () => {
+        timeout.resetJittered(prng);
+        return timeout.currentAfterTicks;
+      });
+    };
+    const values = draws(11);
+    expect(draws(11)).toEqual(values);
+    expect(Math.min(...values)).toBeGreaterThanOrEqual(25);
+    expect(Math.max(...values)).toBeLessThanOrEqual(75);
+  });
+});
+
+describe("backoffTicks (§16): rtt·2 + 1 + U[0, min(999, 2^min(attempts, 63))]", () => {
+  // The bounds are reached: draw enough to see both ends.
+  it.each([
+    [0, 1], [1, 2], [2, 4], [5, 32], [9, 512], [10, 999], [63, 999], [64, 999], [255, 999],
+  ])("attempts %i: jitter in [0, %i]", (attempts, jitterMax) => {
+    const prng = new Prng(attempts + 100);
+    const values = Array.from({ length: 20_000 }, () => backoffTicks(prng, 3, attempts));
+    expect(Math.min(...values)).toBe(3 * 2 + 1);
+    expect(Math.max(...values)).toBe(3 * 2 + 1 + jitterMax);
+  });
+
+  it("rejects a zero RTT and an attempt count beyond a u8", () => {
+    expect(() => backoffTicks(new Prng(1), 0, 1)).toThrow(AssertionError);
+    expect(() => backoffTicks(new Prng(1), 1, 256)).toThrow(AssertionError);
+  });
+});
+
+describe("jitteredTicks (§16): uniform in [after/2, 2·after − after/2]", () => {
+  it.each([[100, 50, 150], [5, 2, 8], [2, 1, 3], [1, 1, 2]])("after %i → [%i, %i]",
+    (after, low, high) => {
+      const prng = new Prng(after);
+      const values = Array.from({ length: 5_000 }, () => jitteredTicks(prng, after));
+      expect(Math.min(...values)).toBe(low);
+      expect(Math.max(...values)).toBe(high);
+    });
+});
