@@ -1,0 +1,64 @@
+// Integer probabilities (spec/vopr.md §1: "Probabilities are integer ratios", no floating point
+// for decisions). Every swarm probability of §3 is a Ratio, usually out of 100.
+import { assert } from "../core/assert.js";
+import type { Prng } from "../core/prng.js";
+
+export interface Ratio {
+  readonly numerator: number;
+  readonly denominator: number;
+}
+
+export function ratio(numerator: number, denominator: number): Ratio {
+  const value = { numerator, denominator };
+  assertRatio(value);
+  return value;
+}
+
+export const ratioZero: Ratio = ratio(0, 1);
+
+export function percent(value: number): Ratio {
+  return ratio(value, 100);
+}
+
+/**
+ * True with probability `r`. A zero ratio draws nothing: probabilities that are off must not
+ * spend PRNG draws (and time) on every tick or delivery.
+ */
+export function chance(prng: Prng, r: Ratio): boolean {
+  if (r.numerator === 0) return false;
+  if (r.numerator === r.denominator) return true;
+  return intBelow(prng, r.denominator) < r.numerator;
+}
+
+const two32 = 0x1_0000_0000;
+
+/**
+ * Uniform in [0, bound): bit-identical to `prng.intInclusive(bound − 1)` (Lemire's method,
+ * spec/vopr.md §1), so `chance` matches `prng.chance`. For bound ≤ 2^21 the product x·bound of a
+ * u32 draw stays below 2^53 and is exact in a double, which avoids Prng's general (allocating)
+ * 64-bit multiply on the simulator's per-packet and per-IO dice.
+ */
+export function intBelow(prng: Prng, bound: number): number {
+  assert(Number.isSafeInteger(bound) && bound > 0, "intBelow: bad bound");
+  if (bound > 0x20_0000) return prng.intInclusive(bound - 1);
+  let product = prng.nextU32() * bound;
+  let low = product % two32;
+  if (low < bound) {
+    const threshold = (two32 - bound) % bound;
+    while (low < threshold) {
+      product = prng.nextU32() * bound;
+      low = product % two32;
+    }
+  }
+  return Math.floor(product / two32);
+}
+
+export function assertRatio(r: Ratio): void {
+  assert(Number.isSafeInteger(r.numerator) && Number.isSafeInteger(r.denominator), "ratio: integers only");
+  assert(r.denominator > 0 && r.numerator >= 0 && r.numerator <= r.denominator, "ratio: bad ratio");
+}
+
+/** "a/b" as printed in the VOPR's configuration line (spec/vopr.md §1). */
+export function formatRatio(r: Ratio): string {
+  return `${r.numerator}/${r.denominator}`;
+}

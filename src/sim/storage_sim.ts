@@ -1,0 +1,412 @@
+// Simulated storage for one replica (spec/vopr.md §7): a sparse in-memory data file, IO that
+// completes out of order after max(min, exp(mean)) latency, crashes that tear pending writes, and
+// deterministic sector faults.
+//
+// Units: `ticks` counts StorageSim.tick() calls (1 tick = 10 ms); an IO is due at
+// ready_at = ticks + floor(latency_ms / 10) and completes at the first step() with ticks ≥
+// ready_at. A zero latency completes at the next step, never inside read()/write().
+//
+// Buffer ownership (TigerBeetle's contract): the caller's buffer belongs to the IO from submit
+// until its callback runs. A write's bytes are copied into the data file when the write lands,
+// not at submit, so there is exactly one copy (§15 rule 5) and a crash loses exactly the writes
+// still pending. A read's buffer is filled at completion. Misuse is asserted where cheap: a read
+// into a buffer that any IO still owns, a write from a buffer that a read still owns (several
+// writes may share one unchanging buffer, e.g. superblock copies), and a write whose first 16
+// bytes (a checksum, for every header, prepare and block) changed while it was in flight.
+//
+// Faults: `faults` marks faulty 4 KiB sectors. A faulty sector reads back as its pristine bytes
+// with bits flipped in one byte, chosen by a PRNG seeded with the pristine first 8 bytes, so a
+// retry sees the same corruption (a latent error, not a transient one). Writing a sector clears
+// its fault. Faults are visible, and read/write faults injected, only while `faulty` is on;
+// crash faults are always recorded (they stay latent until faults are visible).
+import { assert } from "../core/assert.js";
+import { sectorSize } from "../core/config.js";
+import { Prng } from "../core/prng.js";
+import { tickMs } from "../io/time.js";
+import { Zone, type Storage } from "../io/storage.js";
+import type { FaultAtlas } from "./fault_atlas.js";
+import { TimedHeap, type Timed } from "./heap.js";
+import { assertRatio, chance, intBelow, ratioZero, type Ratio } from "./ratio.js";
+import { SectorFaults, corruptSector, fillUnwrittenSector } from "./sector_faults.js";
+import type { StorageSimOptions } from "./storage_options.js";
+
+interface Io extends Timed {
+  write: boolean;
+  zone: Zone;
+  /** Byte offset within the zone. */
+  offset: number;
+  buffer: Uint8Array | null;
+  callback: (() => void) | null;
+  /** The write buffer's first 16 bytes at submit, as four u32 words. */
+  fingerprint0: number;
+  fingerprint1: number;
+  fingerprint2: number;
+  fingerprint3: number;
+}
+
+export class StorageSim implements Storage {
+  /** Whether faults are visible on reads and read/write faults are injected (§7). */
+  faulty: boolean;
+  readonly sizeBytes: number;
+  readonly replicaIndex: number;
+  private ticksNow = 0;
+  private seqNext = 0;
+  /** Bumped by crash(), so a step interrupted by a crash stops completing anything. */
+  private epoch = 0;
+  private writesPending = 0;
+  private readonly prng: Prng;
+  private readonly unwrittenSeed: number;
+  private readonly atlas: FaultAtlas | null;
+  private readonly zoneStart: readonly number[];
+  private readonly zoneSize: readonly number[];
+  /** Pristine sectors by index; absent = never written (so `memory` is also the written set). */
+  private readonly memory = new Map<number, Uint8Array>();
+  private readonly faults: SectorFaults;
+  private readonly queue = new TimedHeap<Io>();
+  /** Buffers owned by pending IO: −1 for a read, else the number of writes (lookups only). */
+  private readonly inFlightBuffers = new Map<Uint8Array, number>();
+  private readonly ioPool: Io[] = [];
+  private nextTicks: (() => void)[] = [];
+  private nextTicksRunning: (() => void)[] = [];
+  private readLatencyMinMs: number;
+  private readLatencyMeanMs: number;
+  private writeLatencyMinMs: number;
+  private writeLatencyMeanMs: number;
+  private readFault: Ratio;
+  private writeFault: Ratio;
+  private crashFault: Ratio;
+
+  constructor(options: StorageSimOptions) {
+    const zones = options.config.zones;
+    assert(options.sizeBytes % sectorSize === 0 && options.sizeBytes > zones.gridOffset, "StorageSim: bad size");
+    assertRatio(options.readFaultProbability);
+    assertRatio(options.writeFaultProbability);
+    assertRatio(options.crashFaultProbability);
+    todoMisdirectedWrites(options.writeMisdirectProbability);
+    this.sizeBytes = options.sizeBytes;
+    this.replicaIndex = options.replicaIndex;
+    this.faulty = options.faulty ?? true;
+    this.prng = new Prng(options.seed);
+    this.unwrittenSeed = this.prng.nextU32();
+    this.atlas = options.faultAtlas;
+    // Indexed by Zone: superblock, wal_headers, wal_prepares, client_replies, grid (vsr.md §12).
+    this.zoneStart = [
+      zones.superblock.offset, zones.walHeaders.offset, zones.walPrepares.offset, zones.clientReplies.offset,
+      zones.gridOffset,
+    ];
+    this.zoneSize = [
+      zones.superblock.size, zones.walHeaders.size, zones.walPrepares.size, zones.clientReplies.size,
+      options.sizeBytes - zones.gridOffset,
+    ];
+    this.faults = new SectorFaults(options.sizeBytes / sectorSize);
+    this.readLatencyMinMs = options.readLatencyMinMs;
+    this.readLatencyMeanMs = options.readLatencyMeanMs;
+    this.writeLatencyMinMs = options.writeLatencyMinMs;
+    this.writeLatencyMeanMs = options.writeLatencyMeanMs;
+    this.readFault = options.readFaultProbability;
+    this.writeFault = options.writeFaultProbability;
+    this.crashFault = options.crashFaultProbability;
+  }
+
+  get ticks(): number {
+    return this.ticksNow;
+  }
+
+  /** Writes submitted and not yet landed (the VOPR crashes such replicas ×10 more often, §3.4). */
+  get pendingWrites(): number {
+    return this.writesPending;
+  }
+
+  get pendingIo(): number {
+    return this.queue.size;
+  }
+
+  get pendingNextTicks(): number {
+    return this.nextTicks.length;
+  }
+
+  read(zone: Zone, offset: number, buffer: Uint8Array, callback: () => void): void {
+    this.submit(false, zone, offset, buffer, callback, this.readLatencyMinMs, this.readLatencyMeanMs);
+  }
+
+  write(zone: Zone, offset: number, buffer: Uint8Array, callback: () => void): void {
+    this.submit(true, zone, offset, buffer, callback, this.writeLatencyMinMs, this.writeLatencyMeanMs);
+  }
+
+  nextTick(callback: () => void): void {
+    this.nextTicks.push(callback);
+  }
+
+  tick(): void {
+    this.ticksNow += 1;
+  }
+
+  /**
+   * Runs the next-tick callbacks registered before this step, then completes every IO due by
+   * now that was submitted before this step; work created meanwhile waits for the next step.
+   * Returns whether anything ran (spec/vopr.md §5 "until neither makes progress").
+   */
+  step(): boolean {
+    const epoch = this.epoch;
+    const seqLimit = this.seqNext;
+    let progressed = this.runNextTicks(epoch);
+    while (this.queue.size > 0 && this.epoch === epoch) {
+      const io = this.queue.peek()!;
+      // Same ready_at sorts by seq, so IO submitted during this step sorts after older due IO.
+      if (io.readyAt > this.ticksNow || io.seq >= seqLimit) break;
+      this.queue.pop();
+      progressed = true;
+      this.complete(io);
+    }
+    return progressed;
+  }
+
+  /**
+   * spec/vopr.md §7 item 5: every pending write is dropped (its data never lands) and, with
+   * crash_fault_probability, tears one random sector of its target, in any zone and regardless of
+   * the atlas. Pending reads and next-tick callbacks are cancelled.
+   */
+  crash(): void {
+    for (let index = 0; index < this.queue.size; index++) {
+      const io = this.queue.at(index);
+      if (io.write && chance(this.prng, this.crashFault)) {
+        const sectors = io.buffer!.length / sectorSize;
+        this.faults.set(this.sectorIndex(io.zone, io.offset) + intBelow(this.prng, sectors));
+      }
+      this.release(io);
+    }
+    this.queue.clear();
+    this.inFlightBuffers.clear();
+    this.writesPending = 0;
+    this.nextTicks.length = 0;
+    this.epoch += 1;
+  }
+
+  /**
+   * spec/vopr.md §8 "Restart" rule 1: always un-fault the WAL header sectors. One simulated crash
+   * can tear both; in production journal_iops_write_max is below the header-sector count.
+   */
+  unfaultWalHeaders(): void {
+    this.unfault(Zone.wal_headers, 0, this.zoneSize[Zone.wal_headers]!);
+  }
+
+  /** The liveness phase (§6.2): 1 ms latency and no new faults; corrupt sectors stay corrupt. */
+  heal(): void {
+    this.readLatencyMinMs = 1;
+    this.readLatencyMeanMs = 1;
+    this.writeLatencyMinMs = 1;
+    this.writeLatencyMeanMs = 1;
+    this.readFault = ratioZero;
+    this.writeFault = ratioZero;
+    this.crashFault = ratioZero;
+  }
+
+  /** Reformat (§8): forget every sector and fault. Only between a crash and a restart. */
+  wipe(): void {
+    assert(this.queue.size === 0 && this.nextTicks.length === 0, "wipe: IO pending");
+    this.memory.clear();
+    this.faults.clear();
+  }
+
+  // Inspection and scenario tests ("corrupt its prepare 2").
+
+  /** Marks every sector of [offset, offset + length) of `zone` faulty. */
+  fault(zone: Zone, offset: number, length: number = sectorSize): void {
+    this.assertRange(zone, offset, length);
+    const first = this.sectorIndex(zone, offset);
+    for (let sector = 0; sector < length / sectorSize; sector++) this.faults.set(first + sector);
+  }
+
+  unfault(zone: Zone, offset: number, length: number = sectorSize): void {
+    this.assertRange(zone, offset, length);
+    const first = this.sectorIndex(zone, offset);
+    for (let sector = 0; sector < length / sectorSize; sector++) this.faults.unset(first + sector);
+  }
+
+  isFaulty(zone: Zone, offset: number): boolean {
+    return this.faults.has(this.sectorIndex(zone, offset));
+  }
+
+  isWritten(zone: Zone, offset: number): boolean {
+    return this.memory.has(this.sectorIndex(zone, offset));
+  }
+
+  /** Faulty sectors in the whole file. */
+  get faultyCount(): number {
+    return this.faults.count;
+  }
+
+  /** Copies pristine bytes synchronously, faults ignored (for checkers, never the replica). */
+  readPristine(zone: Zone, offset: number, target: Uint8Array): void {
+    this.assertRange(zone, offset, target.length);
+    const first = this.sectorIndex(zone, offset);
+    for (let sector = 0; sector < target.length / sectorSize; sector++) {
+      this.copyPristine(first + sector, target, sector * sectorSize);
+    }
+  }
+
+  // Internals.
+
+  private submit(write: boolean, zone: Zone, offset: number, buffer: Uint8Array, callback: () => void,
+    latencyMinMs: number, latencyMeanMs: number): void {
+    this.assertRange(zone, offset, buffer.length);
+    this.own(buffer, write);
+    const io = this.ioPool.pop() ?? newIo();
+    io.write = write;
+    io.zone = zone;
+    io.offset = offset;
+    io.buffer = buffer;
+    io.callback = callback;
+    io.readyAt = this.ticksNow + Math.floor(Math.max(latencyMinMs, this.prng.exponential(latencyMeanMs)) / tickMs);
+    io.seq = this.seqNext++;
+    if (write) {
+      io.fingerprint0 = readU32(buffer, 0);
+      io.fingerprint1 = readU32(buffer, 4);
+      io.fingerprint2 = readU32(buffer, 8);
+      io.fingerprint3 = readU32(buffer, 12);
+      this.writesPending += 1;
+    }
+    this.queue.push(io);
+  }
+
+  private runNextTicks(epoch: number): boolean {
+    if (this.nextTicks.length === 0) return false;
+    // Swap the lists so callbacks registered now run on the next step, not this one.
+    const running = this.nextTicks;
+    this.nextTicks = this.nextTicksRunning;
+    this.nextTicksRunning = running;
+    for (let index = 0; index < running.length && this.epoch === epoch; index++) running[index]!();
+    running.length = 0;
+    return true;
+  }
+
+  private complete(io: Io): void {
+    const { write, zone, offset } = io;
+    const buffer = io.buffer!;
+    const callback = io.callback!;
+    if (write) {
+      assert(io.fingerprint0 === readU32(buffer, 0) && io.fingerprint1 === readU32(buffer, 4) &&
+        io.fingerprint2 === readU32(buffer, 8) && io.fingerprint3 === readU32(buffer, 12),
+        "StorageSim: write buffer modified while the write was in flight");
+    }
+    this.release(io);
+    this.disown(buffer, write);
+    if (write) {
+      this.writesPending -= 1;
+      this.land(zone, offset, buffer);
+    } else {
+      this.fill(zone, offset, buffer);
+    }
+    callback();
+  }
+
+  private land(zone: Zone, offset: number, buffer: Uint8Array): void {
+    const first = this.sectorIndex(zone, offset);
+    const sectors = buffer.length / sectorSize;
+    for (let sector = 0; sector < sectors; sector++) {
+      let pristine = this.memory.get(first + sector);
+      if (pristine === undefined) {
+        pristine = new Uint8Array(sectorSize);
+        this.memory.set(first + sector, pristine);
+      }
+      pristine.set(sectors === 1 ? buffer : buffer.subarray(sector * sectorSize, (sector + 1) * sectorSize));
+      this.faults.unset(first + sector);
+    }
+    if (this.faulty) this.injectFault(this.writeFault, zone, offset, buffer.length);
+  }
+
+  private fill(zone: Zone, offset: number, buffer: Uint8Array): void {
+    const first = this.sectorIndex(zone, offset);
+    const sectors = buffer.length / sectorSize;
+    for (let sector = 0; sector < sectors; sector++) this.copyPristine(first + sector, buffer, sector * sectorSize);
+    if (!this.faulty) return;
+    this.injectFault(this.readFault, zone, offset, buffer.length);
+    if (this.faults.count === 0) return;
+    for (let sector = 0; sector < sectors; sector++) {
+      if (this.faults.has(first + sector)) corruptSector(buffer, sector * sectorSize);
+    }
+  }
+
+  private copyPristine(sector: number, target: Uint8Array, at: number): void {
+    const pristine = this.memory.get(sector);
+    if (pristine === undefined) fillUnwrittenSector(target, at, this.unwrittenSeed, sector);
+    else target.set(pristine, at);
+  }
+
+  /**
+   * spec/vopr.md §7 items 1–2: with `probability`, mark one sector of the IO faulty, chosen among
+   * the sectors in this replica's faulty atlas chunks (none in the superblock, item 6).
+   */
+  private injectFault(probability: Ratio, zone: Zone, offset: number, length: number): void {
+    const atlas = this.atlas;
+    if (atlas === null || probability.numerator === 0 || zone === Zone.superblock) return;
+    let candidates = 0;
+    for (let at = offset; at < offset + length; at += sectorSize) {
+      if (atlas.isFaultyAt(this.replicaIndex, zone, at)) candidates += 1;
+    }
+    if (candidates === 0 || !chance(this.prng, probability)) return;
+    let pick = intBelow(this.prng, candidates);
+    for (let at = offset; at < offset + length; at += sectorSize) {
+      if (!atlas.isFaultyAt(this.replicaIndex, zone, at)) continue;
+      if (pick === 0) {
+        this.faults.set(this.sectorIndex(zone, at));
+        return;
+      }
+      pick -= 1;
+    }
+  }
+
+  private own(buffer: Uint8Array, write: boolean): void {
+    const owners = this.inFlightBuffers.get(buffer);
+    if (write) {
+      assert(owners === undefined || owners > 0, "StorageSim: write from a buffer that a pending read owns");
+      this.inFlightBuffers.set(buffer, (owners ?? 0) + 1);
+    } else {
+      assert(owners === undefined, "StorageSim: read into a buffer that a pending IO owns");
+      this.inFlightBuffers.set(buffer, -1);
+    }
+  }
+
+  private disown(buffer: Uint8Array, write: boolean): void {
+    const owners = this.inFlightBuffers.get(buffer)!;
+    if (write && owners > 1) this.inFlightBuffers.set(buffer, owners - 1);
+    else this.inFlightBuffers.delete(buffer);
+  }
+
+  private release(io: Io): void {
+    io.buffer = null;
+    io.callback = null;
+    this.ioPool.push(io);
+  }
+
+  private sectorIndex(zone: Zone, offset: number): number {
+    return (this.zoneStart[zone]! + offset) / sectorSize;
+  }
+
+  private assertRange(zone: Zone, offset: number, length: number): void {
+    assert(zone >= Zone.superblock && zone <= Zone.grid, "StorageSim: bad zone");
+    assert(Number.isSafeInteger(offset) && offset >= 0 && offset % sectorSize === 0,
+      "StorageSim: offset not sector-aligned");
+    assert(length > 0 && length % sectorSize === 0, "StorageSim: length not a positive multiple of 4096");
+    assert(offset + length <= this.zoneSize[zone]!, "StorageSim: IO beyond the end of its zone");
+  }
+}
+
+/**
+ * spec/vopr.md §7 item 3 (misdirected writes, with their two overlays) belongs to the storage
+ * faults issue. Until then a non-zero probability is a configuration bug, not a silent no-op.
+ */
+export function todoMisdirectedWrites(probability: Ratio): void {
+  assert(probability.numerator === 0, "StorageSim: misdirected writes are not implemented yet (vopr.md §7 item 3)");
+}
+
+function newIo(): Io {
+  return {
+    write: false, zone: Zone.superblock, offset: 0, buffer: null, callback: null, readyAt: 0, seq: 0,
+    fingerprint0: 0, fingerprint1: 0, fingerprint2: 0, fingerprint3: 0,
+  };
+}
+
+function readU32(bytes: Uint8Array, offset: number): number {
+  return (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 24)) >>> 0;
+}

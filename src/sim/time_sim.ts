@@ -1,0 +1,115 @@
+// Simulated time (spec/vopr.md §10). A TimeSim only moves when the simulator calls tick(), one
+// tick being 10 ms of simulated time, so every timeout and timestamp is a pure function of the
+// seed. realtime = epoch + monotonic − offset(ticks), with the offset models of TigerBeetle's
+// TimeSim. The VOPR itself uses the ideal clock (linear, A = B = 0); the other models exist for
+// the clock tests (spec/vsr.md §14).
+//
+// Integer math everywhere except the periodic and non_ideal models, which need sin() (and a
+// normal draw for the jittered period). That is the one floating-point use here: V8's bundled
+// fdlibm makes Math.sin/Math.log/Math.cos platform-independent (spec/vopr.md §1), and the result
+// is floored to whole nanoseconds before it touches the bigint clock.
+import { assert, unreachable } from "../core/assert.js";
+import { Prng } from "../core/prng.js";
+import type { Time } from "../io/time.js";
+import { tickNs } from "../io/time.js";
+
+export type ClockOffset =
+  /** offset = A·ticks + B: drift per tick plus a fixed offset. */
+  | { readonly model: "linear"; readonly driftNsPerTick: bigint; readonly offsetNs: bigint }
+  /** offset = A·sin(2π·ticks / B). */
+  | { readonly model: "periodic"; readonly amplitudeNs: number; readonly periodTicks: number }
+  /** offset = A once ticks > B, else 0: a jump. */
+  | { readonly model: "step"; readonly stepNs: bigint; readonly afterTicks: number }
+  /**
+   * periodic with the period jittered by a normal draw (σ = 10 ticks, as TigerBeetle), plus
+   * uniform noise in ±C. Draws from its own PRNG on every read, so reads must be deterministic.
+   */
+  | {
+      readonly model: "non_ideal";
+      readonly amplitudeNs: number;
+      readonly periodTicks: number;
+      readonly noiseNs: number;
+      readonly seed: bigint;
+    };
+
+/** The VOPR's clock: no skew, drift or jumps (spec/vopr.md §3.5 "Clock skew"). */
+export const idealClock: ClockOffset = { model: "linear", driftNsPerTick: 0n, offsetNs: 0n };
+
+export interface TimeSimOptions {
+  readonly offset: ClockOffset;
+  /** Nanoseconds per tick; 10 ms unless a test says otherwise. */
+  readonly resolutionNs?: bigint;
+  /** Realtime at tick 0, in nanoseconds since the Unix epoch. */
+  readonly epochNs?: bigint;
+}
+
+export class TimeSim implements Time {
+  private ticksElapsed = 0;
+  private readonly resolutionNs: bigint;
+  private readonly epochNs: bigint;
+  private readonly offsetModel: ClockOffset;
+  /** Only for non_ideal. */
+  private readonly prng: Prng | null;
+
+  constructor(options: TimeSimOptions = { offset: idealClock }) {
+    this.offsetModel = options.offset;
+    this.resolutionNs = options.resolutionNs ?? tickNs;
+    this.epochNs = options.epochNs ?? 0n;
+    assert(this.resolutionNs > 0n, "TimeSim: resolution must be positive");
+    const model = options.offset;
+    if (model.model === "periodic" || model.model === "non_ideal") {
+      assert(model.periodTicks > 0, "TimeSim: period must be positive");
+      assert(Number.isSafeInteger(model.amplitudeNs), "TimeSim: amplitude must be an integer");
+    }
+    if (model.model === "non_ideal") assert(Number.isSafeInteger(model.noiseNs) && model.noiseNs >= 0);
+    this.prng = model.model === "non_ideal" ? new Prng(model.seed) : null;
+  }
+
+  get ticks(): number {
+    return this.ticksElapsed;
+  }
+
+  tick(): void {
+    this.ticksElapsed += 1;
+  }
+
+  monotonic(): bigint {
+    return BigInt(this.ticksElapsed) * this.resolutionNs;
+  }
+
+  realtime(): bigint {
+    return this.epochNs + this.monotonic() - this.offsetNs(this.ticksElapsed);
+  }
+
+  /** The clock's error at `ticks`, in nanoseconds (realtime runs this much behind). */
+  offsetNs(ticks: number): bigint {
+    const model = this.offsetModel;
+    switch (model.model) {
+      case "linear":
+        return BigInt(ticks) * model.driftNsPerTick + model.offsetNs;
+      case "periodic":
+        return BigInt(Math.floor(model.amplitudeNs * Math.sin((ticks * 2 * Math.PI) / model.periodTicks)));
+      case "step":
+        return ticks > model.afterTicks ? model.stepNs : 0n;
+      case "non_ideal":
+        return this.nonIdealOffsetNs(ticks, model.amplitudeNs, model.periodTicks, model.noiseNs);
+      default:
+        return unreachable(model);
+    }
+  }
+
+  private nonIdealOffsetNs(ticks: number, amplitudeNs: number, periodTicks: number, noiseNs: number): bigint {
+    const prng = this.prng!;
+    const period = periodTicks + normal(prng) * 10;
+    const wave = Math.floor(amplitudeNs * Math.sin((ticks * 2 * Math.PI) / period));
+    const noise = prng.intInclusive(2 * noiseNs) - noiseNs;
+    return BigInt(wave) + BigInt(noise);
+  }
+}
+
+/** A standard normal draw (Box–Muller); used only for the non_ideal clock's jittered period. */
+function normal(prng: Prng): number {
+  const u1 = 1 - prng.next53() / 2 ** 53; // (0, 1]: log(u1) is finite
+  const u2 = prng.next53() / 2 ** 53;
+  return Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2);
+}
