@@ -1,0 +1,309 @@
+// The superblock (spec/vsr.md §10): the durable VSR state, 4 copies at the start of the data file
+// (zone superblock, each copy config.superblockCopySize bytes; the layout is in
+// ./superblock/layout.ts).
+//
+// Write (format, view change, checkpoint): build a staging state with sequence + 1 and parent =
+// the working checksum, write the 4 copies one at a time, read them back and require the verify
+// quorum (3 of 4); only then does `working` change and the callback run. Copies are written one at
+// a time so that a crash tears at most one of them: with all four in flight, a crash could land
+// one new copy and tear the three old ones, leaving no quorum at all (spec/vopr.md §7 item 5).
+// Open: read the 4 copies, choose with superblockOpen() (2 of 4; superblock_quorum.ts), rewrite
+// the broken copies.
+import { assert } from "../core/assert.js";
+import { checksum, checksumMatches } from "../core/checksum.js";
+import { type Config, headerSize, releaseCurrent } from "../core/config.js";
+import { Command } from "../core/command.js";
+import { FrameField, verifyHeaderChecksum } from "../core/header.js";
+import { type Storage, Zone } from "../io/storage.js";
+import { bytesEqual, clusterBytes, opOf, rootPrepare } from "./journal/prepare_headers.js";
+import {
+  type CheckpointState, type DecodedCopy, type SuperBlockState, SuperBlockField, decodeSuperBlock,
+  encodeSuperBlock, setCopyIndex, superblockCopySizeMin,
+} from "./superblock/layout.js";
+import {
+  type SuperblockCopy, type SuperblockOpenError, superblockCopies, superblockOpen, superblockVerifyQuorum,
+} from "./superblock_quorum.js";
+
+export { checkpointId, checkpointStateSize, superblockVersion } from "./superblock/layout.js";
+export type { CheckpointState, SuperBlockState, VsrState } from "./superblock/layout.js";
+export { rootPrepare } from "./journal/prepare_headers.js";
+
+/**
+ * Attempts at one update before giving up: the superblock zone suffers only crash faults (spec/
+ * vopr.md §7 item 6), so a disk that cannot keep 3 of 4 copies after this many full rewrites is
+ * broken, and continuing would only hide it (§17.13: every loop has a bound).
+ */
+export const superblockWriteAttemptsMax = 16;
+
+/** superblockOpen()'s errors, plus a data file that belongs to another replica slot. */
+export type SuperBlockOpenError = SuperblockOpenError | "ReplicaMismatch";
+
+export interface SuperBlockOptions {
+  readonly storage: Storage;
+  readonly config: Config;
+  readonly cluster: bigint;
+  readonly replica: number;
+  readonly replicaCount: number;
+}
+
+export interface ViewChangeUpdate {
+  readonly view: number;
+  readonly log_view: number;
+  readonly view_headers: readonly Uint8Array[];
+}
+
+export interface CheckpointUpdate {
+  readonly checkpoint: CheckpointState;
+  readonly commit_max: number;
+  readonly sync_op_min: number;
+  readonly sync_op_max: number;
+  readonly view_headers: readonly Uint8Array[];
+}
+
+type Unchecksummed = Omit<SuperBlockState, "checksum">;
+
+/**
+ * The replica's identity in the superblock: derived from (cluster, index) rather than drawn at
+ * random, so that the replica stays deterministic (DESIGN.md).
+ */
+export function replicaIdFor(cluster: bigint, replica: number): bigint {
+  const bytes = new Uint8Array(32);
+  bytes.set(clusterBytes(cluster), 0);
+  bytes[16] = replica;
+  bytes.set([0x72, 0x65, 0x70, 0x6c, 0x69, 0x63, 0x61], 17); // "replica"
+  return checksum(bytes);
+}
+
+export class SuperBlock {
+  /** The durable state; null until format or open completes. */
+  working: SuperBlockState | null = null;
+  /** How many times a write had to be repeated because fewer than 3 copies verified. */
+  verifyRetries = 0;
+  private readonly storage: Storage;
+  private readonly config: Config;
+  private readonly cluster: bigint;
+  private readonly replica: number;
+  private readonly replicaCount: number;
+  private readonly copySize: number;
+  private readonly writeBuffer: Uint8Array;
+  private readonly readBuffers: readonly Uint8Array[];
+  private staging: SuperBlockState | null = null;
+  private callback: (() => void) | null = null;
+  private busy = false;
+  private copyNext = 0;
+  private readsPending = 0;
+  private attempts = 0;
+
+  constructor(options: SuperBlockOptions) {
+    const { config } = options;
+    assert(Number.isInteger(options.replica) && options.replica >= 0 && options.replica < 256);
+    assert(options.replicaCount >= 1 && options.replicaCount <= config.replicasMax);
+    assert(superblockCopySizeMin(config.viewHeadersMax) <= config.superblockCopySize);
+    assert(config.zones.superblock.size === superblockCopies * config.superblockCopySize);
+    this.storage = options.storage;
+    this.config = config;
+    this.cluster = options.cluster;
+    this.replica = options.replica;
+    this.replicaCount = options.replicaCount;
+    this.copySize = config.superblockCopySize;
+    this.writeBuffer = new Uint8Array(this.copySize);
+    const reads = new Uint8Array(superblockCopies * this.copySize);
+    this.readBuffers = Array.from({ length: superblockCopies },
+      (_, copy) => reads.subarray(copy * this.copySize, (copy + 1) * this.copySize));
+  }
+
+  /** An open, format or update is in progress: start no other (only one at a time, §10). */
+  get updating(): boolean {
+    return this.busy;
+  }
+
+  /**
+   * Sequence 1 of a fresh data file: view 0, log_view 0, commit_max 0, and the root checkpoint,
+   * whose header is the cluster's root prepare (op 0).
+   */
+  format(callback: () => void): void {
+    assert(!this.busy && this.working === null, "superblock: format needs a fresh superblock");
+    const root = rootPrepare(this.cluster);
+    const checkpoint: CheckpointState = {
+      header: root, parent_checkpoint_id: 0n, grandparent_checkpoint_id: 0n,
+      manifest_address: 0, manifest_checksum: 0n, manifest_size: 0,
+      free_set_address: 0, free_set_checksum: 0n, client_sessions_address: 0, client_sessions_checksum: 0n,
+      storage_size: this.config.zones.gridOffset, release: releaseCurrent,
+    };
+    this.write({
+      sequence: 1, parent: 0n, cluster: this.cluster, release_format: releaseCurrent,
+      vsr_state: {
+        checkpoint, replica_id: replicaIdFor(this.cluster, this.replica), replica_count: this.replicaCount,
+        commit_max: 0, sync_op_min: 0, sync_op_max: 0, log_view: 0, view: 0,
+      },
+      view_headers: [root.slice()],
+    }, callback);
+  }
+
+  /** Persists a view change: `view` (and `log_view`, once a log is installed) with its headers. */
+  updateViewChange(update: ViewChangeUpdate, callback: () => void): void {
+    const working = this.beginUpdate();
+    const vsr = working.vsr_state;
+    assert(update.view >= vsr.view && update.log_view >= vsr.log_view, "superblock: view regressed");
+    assert(update.log_view <= update.view, "superblock: log_view > view");
+    this.write({
+      ...this.successor(working),
+      vsr_state: { ...vsr, view: update.view, log_view: update.log_view },
+      view_headers: this.copyViewHeaders(update.view_headers),
+    }, callback);
+  }
+
+  /** Persists a checkpoint (or a state-sync target, with sync_op_min/max). */
+  updateCheckpoint(update: CheckpointUpdate, callback: () => void): void {
+    const working = this.beginUpdate();
+    const vsr = working.vsr_state;
+    const header = update.checkpoint.header;
+    assert(header.length === headerSize && verifyHeaderChecksum(header, 0), "superblock: bad checkpoint header");
+    assert(header[FrameField.command] === Command.prepare, "superblock: checkpoint header is not a prepare");
+    const op = opOf(header, 0);
+    assert(op >= opOf(vsr.checkpoint.header, 0), "superblock: checkpoint regressed");
+    assert(update.commit_max >= vsr.commit_max && update.commit_max >= op, "superblock: commit_max regressed");
+    assert(update.sync_op_min <= update.sync_op_max, "superblock: sync_op_min > sync_op_max");
+    this.write({
+      ...this.successor(working),
+      vsr_state: {
+        ...vsr, checkpoint: { ...update.checkpoint, header: header.slice() }, commit_max: update.commit_max,
+        sync_op_min: update.sync_op_min, sync_op_max: update.sync_op_max,
+      },
+      view_headers: this.copyViewHeaders(update.view_headers),
+    }, callback);
+  }
+
+  /** Reads the 4 copies, picks the working state (§10 "Open") and rewrites the broken copies. */
+  open(callback: (error: SuperBlockOpenError | null) => void): void {
+    assert(!this.busy && this.working === null, "superblock: open needs a fresh superblock");
+    this.busy = true;
+    this.readAll(() => {
+      const decoded = this.readBuffers.map((bytes) => decodeSuperBlock(bytes, this.config, this.cluster));
+      const result = superblockOpen(decoded.map(quorumCopy));
+      if (result.kind === "error") return this.openFailed(result.error, callback);
+      const state = decoded.find((copy) => copy !== null && copy.state.checksum === result.header.checksum)!.state;
+      const vsr = state.vsr_state;
+      if (vsr.replica_id !== replicaIdFor(this.cluster, this.replica) || vsr.replica_count !== this.replicaCount) {
+        return this.openFailed("ReplicaMismatch", callback);
+      }
+      this.working = state;
+      this.repair(result.repairs, 0, () => {
+        this.busy = false;
+        callback(null);
+      });
+    });
+  }
+
+  private openFailed(error: SuperBlockOpenError, callback: (error: SuperBlockOpenError | null) => void): void {
+    this.busy = false;
+    callback(error);
+  }
+
+  /** Rewrites each listed slot with its own copy of the working state, one at a time. */
+  private repair(slots: readonly number[], index: number, done: () => void): void {
+    if (index === slots.length) return done();
+    const working = this.working!;
+    const slot = slots[index]!;
+    const sum = encodeSuperBlock(working, slot, this.writeBuffer, this.config);
+    assert(sum === working.checksum, "superblock: re-encoding the working state changed its checksum");
+    this.storage.write(Zone.superblock, slot * this.copySize, this.writeBuffer, () => this.repair(slots, index + 1, done));
+  }
+
+  private beginUpdate(): SuperBlockState {
+    assert(this.working !== null, "superblock: not open");
+    assert(!this.busy, "superblock: only one update at a time");
+    return this.working;
+  }
+
+  /** The next sequence, chained to the working state (superblockOpen checks the link). */
+  private successor(working: SuperBlockState): Pick<Unchecksummed, "sequence" | "parent" | "cluster" | "release_format"> {
+    return {
+      sequence: working.sequence + 1, parent: working.checksum, cluster: working.cluster,
+      release_format: working.release_format,
+    };
+  }
+
+  private copyViewHeaders(headers: readonly Uint8Array[]): Uint8Array[] {
+    assert(headers.length >= 1 && headers.length <= this.config.viewHeadersMax, "superblock: view header count");
+    const cluster = clusterBytes(this.cluster);
+    return headers.map((header) => {
+      assert(header.length === headerSize && verifyHeaderChecksum(header, 0), "superblock: bad view header");
+      assert(header[FrameField.command] === Command.prepare, "superblock: a view header is a prepare header");
+      assert(bytesEqual(header, FrameField.cluster, cluster, 0, 16), "superblock: view header of another cluster");
+      return header.slice();
+    });
+  }
+
+  private write(state: Unchecksummed, callback: () => void): void {
+    assert(!this.busy && this.staging === null);
+    this.busy = true;
+    const sum = encodeSuperBlock(state, 0, this.writeBuffer, this.config);
+    this.staging = { ...state, checksum: sum };
+    this.callback = callback;
+    this.copyNext = 0;
+    this.attempts = 1;
+    this.writeNextCopy();
+  }
+
+  private writeNextCopy(): void {
+    if (this.copyNext === superblockCopies) {
+      this.readAll(() => this.verify());
+      return;
+    }
+    // Only the copy index differs between copies, and it is outside the checksum.
+    setCopyIndex(this.writeBuffer, this.copyNext);
+    const offset = this.copyNext * this.copySize;
+    this.copyNext += 1;
+    this.storage.write(Zone.superblock, offset, this.writeBuffer, () => this.writeNextCopy());
+  }
+
+  private readAll(done: () => void): void {
+    assert(this.readsPending === 0);
+    this.readsPending = superblockCopies;
+    for (let copy = 0; copy < superblockCopies; copy++) {
+      this.storage.read(Zone.superblock, copy * this.copySize, this.readBuffers[copy]!, () => {
+        this.readsPending -= 1;
+        if (this.readsPending === 0) done();
+      });
+    }
+  }
+
+  /** The verify quorum (§10 "Write" step 3): 3 of 4 copies read back intact, each in its slot. */
+  private verify(): void {
+    const staging = this.staging!;
+    let verified = 0;
+    for (let copy = 0; copy < superblockCopies; copy++) {
+      const bytes = this.readBuffers[copy]!;
+      const intact = bytesEqual(bytes, SuperBlockField.checksum, this.writeBuffer, SuperBlockField.checksum, 16) &&
+        checksumMatches(bytes.subarray(SuperBlockField.version), bytes, SuperBlockField.checksum) &&
+        bytes[SuperBlockField.copy] === copy && bytes[SuperBlockField.copy + 1] === 0;
+      if (intact) verified += 1;
+    }
+    if (verified < superblockVerifyQuorum) {
+      assert(this.attempts < superblockWriteAttemptsMax, "superblock: the disk does not keep 3 of 4 copies");
+      this.attempts += 1;
+      this.verifyRetries += 1;
+      this.copyNext = 0;
+      this.writeNextCopy();
+      return;
+    }
+    const callback = this.callback!;
+    this.working = staging;
+    this.staging = null;
+    this.callback = null;
+    this.busy = false;
+    callback();
+  }
+}
+
+function quorumCopy(decoded: DecodedCopy | null): SuperblockCopy | null {
+  if (decoded === null) return null;
+  const { state, copy } = decoded;
+  const vsr = state.vsr_state;
+  return {
+    checksum: state.checksum, sequence: state.sequence, parent: state.parent, copy,
+    view: vsr.view, log_view: vsr.log_view, commit_max: vsr.commit_max,
+    checkpoint_op: opOf(vsr.checkpoint.header, 0),
+  };
+}
