@@ -229,8 +229,11 @@ export function classifyTornSlots(inputs: TornWriteInputs): TornWriteVerdict {
     // Any other fault here could be the true head: op_max is uncertain.
     if (!tornWrite(summary)) return { kind: "recovering_head", reason: "fault_not_torn", slot };
     // "From a previous wrap" always holds: the header's op shares the slot and is ≤ op_max < op.
-    assert(summary.headerOp !== null && summary.headerOp <= op - slotCount);
-    assert(summary.headerOp <= opCheckpoint);
+    // A reserved header is the first wrap's "previous" content (op = slot).
+    if (!summary.headerReserved) {
+      assert(summary.headerOp !== null && summary.headerOp <= op - slotCount);
+      assert(summary.headerOp <= opCheckpoint);
+    }
     // More torn slots than writes in flight means corruption, not a crash.
     if (torn.length === iopsWriteMax) {
       return { kind: "recovering_head", reason: "torn_over_limit", slot };
@@ -244,9 +247,15 @@ export function classifyTornSlots(inputs: TornWriteInputs): TornWriteVerdict {
  * A crash while appending an op leaves the redundant header of the previous wrap (it is written
  * only after the prepare, §11.2) over a prepare whose write was torn. A prepare with a valid
  * checksum is not torn, even if misdirected: it is a fault that might hide the head.
+ *
+ * Departure from the letter of vsr.md §11.4 ("not reserved"): in the first wrap the previous
+ * content of a slot is its reserved header, and a solo replica — whose WAL the VOPR does tear on
+ * crash (vopr.md §7.5) — could otherwise never recover from a crash during its first 32 ops. The
+ * slot is still only accepted as torn when its prepare fails its checksum, above op_max, within
+ * the write-IOPS bound; older TigerBeetle releases accept reserved headers here too.
  */
 function tornWrite(summary: TornSlotSummary): boolean {
-  return summary.headerValid && !summary.headerReserved && !summary.prepareChecksumValid;
+  return summary.headerValid && !summary.prepareChecksumValid;
 }
 
 function assertSummary(summary: TornSlotSummary, slot: number, slotCount: number, opMax: number):

@@ -294,7 +294,7 @@ describe("journal corruption (§11.3) and torn writes (§11.4)", () => {
     }
   });
 
-  it("a torn append in the first wrap leaves the head uncertain (§11.4: the header must not be reserved)", () => {
+  it("a torn append in the first wrap is truncated, even on a solo replica (reserved header, torn prepare)", () => {
     for (const replicaCount of [3, 1]) {
       const storage = new MemoryStorage(config);
       const journal = formatted(storage, replicaCount);
@@ -303,8 +303,7 @@ describe("journal corruption (§11.3) and torn writes (§11.4)", () => {
       storage.runUntil(() => storage.pending.some((io) => io.write && io.zone === Zone.wal_prepares));
       storage.crash((io) => io.zone === Zone.wal_prepares);
       const { result } = recover(storage, replicaCount, 6);
-      if (replicaCount === 1) expect(result).toBe("WALCorrupt");
-      else expect(recovered(result)).toMatchObject({ opMax: 5, headCertain: false, headUncertainReason: "fault_not_torn" });
+      expect(recovered(result)).toMatchObject({ opMax: 5, headCertain: true, torn: 1 });
     }
   });
 

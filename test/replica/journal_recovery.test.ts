@@ -229,7 +229,6 @@ describe("torn writes versus corruption (§11.4)", () => {
 
   it.each<[string, Partial<TornSlotSummary>]>([
     ["a corrupt redundant header", { headerValid: false, headerOp: null }],
-    ["a reserved redundant header", { headerReserved: true, headerOp: null }],
     ["a prepare with a valid checksum (misdirected)", { prepareChecksumValid: true }],
   ])("any other fault after op_max makes the head uncertain: %s", (_, fault) => {
     const slots = journal(40);
@@ -253,11 +252,11 @@ describe("torn writes versus corruption (§11.4)", () => {
     expect(classify(19, slots)).toEqual({ kind: "truncate", torn: [] });
   });
 
-  it("a torn append in the first wrap leaves a reserved header: recovering_head", () => {
+  it("a torn append in the first wrap (reserved header, torn prepare) is truncated", () => {
+    // Deliberate departure from "not reserved" (see tornWrite): a solo replica must survive it.
     const slots = journal(19);
-    slots[20] = { ...slots[20]!, decision: "vsr", prepareChecksumValid: false };
-    expect(classify(19, slots)).toEqual({ kind: "recovering_head", reason: "fault_not_torn",
-      slot: 20 });
+    slots[20] = { ...slots[20]!, decision: "vsr", headerReserved: true, headerOp: null, prepareChecksumValid: false };
+    expect(classify(19, slots)).toEqual({ kind: "truncate", torn: [{ slot: 20, op: 20 }] });
   });
 
   it("a head below the checkpoint is uncertain", () => {
