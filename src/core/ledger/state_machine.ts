@@ -1,0 +1,175 @@
+// The ledger state machine (ledger.md): executes committed requests against typed-array tables.
+// One `execute` per request: per-request timestamp P → per-batch T_k → per-event t_i (§5).
+import { assert } from "../assert.js";
+import { Operation } from "../command.js";
+import { MultiBatchReader, MultiBatchWriter } from "../multi_batch.js";
+import { CreateBatchLoop } from "./batch_loop.js";
+import { ExecutionContext } from "./context.js";
+import { PulseExecutor } from "./pulse.js";
+import { QueryExecutor } from "./queries.js";
+import type { LedgerOptions, LedgerState } from "./state.js";
+import { hiOf, joinTimestamp, loOf, timestampMax } from "./timestamps.js";
+import * as validate from "./validate.js";
+
+export type { LedgerOptions } from "./state.js";
+
+const two32 = 0x1_0000_0000;
+
+export class StateMachine {
+  private readonly context: ExecutionContext;
+  private readonly batchLoop: CreateBatchLoop;
+  private readonly pulseExecutor: PulseExecutor;
+  private readonly queries: QueryExecutor;
+  private readonly reader = new MultiBatchReader();
+  private readonly writer = new MultiBatchWriter();
+  private bodyScratch = new Uint32Array(0);
+  private replyScratch = new Uint32Array(0);
+  private timestampLast = 0n;
+
+  constructor(options?: LedgerOptions) {
+    this.context = new ExecutionContext(options);
+    this.batchLoop = new CreateBatchLoop(this.context);
+    this.pulseExecutor = new PulseExecutor(this.context);
+    this.queries = new QueryExecutor(this.context.state);
+  }
+
+  /** ledger.md §12: true when the request body is valid for this operation (eviction 5 otherwise). */
+  static validateRequest(operation: number, body: Uint8Array, batchSizeLimit: number): boolean {
+    return validate.validateRequest(operation, body, batchSizeLimit);
+  }
+
+  /** N of ledger.md §5: total events for create ops, 0 for lookups/queries, 8190 for pulse. */
+  static eventCount(operation: number, body: Uint8Array): number {
+    return validate.eventCount(operation, body);
+  }
+
+  /** Largest reply body any valid request of this operation can produce given the body. */
+  static replySizeMax(operation: number, body: Uint8Array): number {
+    return validate.replySizeMax(operation, body);
+  }
+
+  get accountCount(): number {
+    return this.context.state.accounts.count;
+  }
+
+  get transferCount(): number {
+    return this.context.state.transfers.count;
+  }
+
+  /** The tables, for checkpoints (dirty pages), checkers and tests. Read-only by convention. */
+  get state(): LedgerState {
+    return this.context.state;
+  }
+
+  /** ledger.md §9.3: true when a pulse should be injected at cluster time `now` (pulse_next ≤ now). */
+  pulseNeeded(now: bigint): boolean {
+    const state = this.context.state;
+    return joinTimestamp(state.pulseNextHi, state.pulseNextLo) <= now;
+  }
+
+  /**
+   * Executes one committed request with prepare timestamp P. Writes the multi-batch reply body into
+   * `reply` and returns its length. `reply` must hold the actual reply; replySizeMax() bounds it for
+   * any state. A reply that does not fit is an assertion failure (the multi-batch writer checks every
+   * batch before it is counted), never a silently truncated result.
+   */
+  execute(operation: number, timestamp: bigint, body: Uint8Array, reply: Uint8Array): number {
+    assert(timestamp > this.timestampLast && timestamp <= timestampMax, "prepare timestamps increase (§5)");
+    this.timestampLast = timestamp;
+    if (validate.isPulse(operation)) {
+      assert(body.length === 0, "a pulse has an empty body");
+      this.pulseExecutor.execute(hiOf(timestamp), loOf(timestamp));
+      return 0;
+    }
+    const shape = validate.shapeOf(operation);
+    assert(shape !== undefined, "execute: not a ledger operation");
+    assert(this.reader.reset(body, shape.eventSize) === null, "execute: the request body is valid");
+    const events = this.wordsOf(body);
+    const aligned = (reply.byteOffset & 3) === 0;
+    const out = aligned ? new Uint32Array(reply.buffer, reply.byteOffset, reply.length >>> 2) : this.scratchFor(reply.length);
+    const outBytes = aligned ? reply : new Uint8Array(out.buffer, 0, reply.length);
+    this.writer.reset(outBytes, shape.resultSize);
+    if (shape.kind === "create") this.executeCreate(operation === Operation.create_transfers, timestamp, events, out);
+    else if (shape.kind === "lookup") this.executeLookup(operation, events, out);
+    else this.executeQuery(operation, events, out);
+    const length = this.writer.finish();
+    if (!aligned) reply.set(outBytes.subarray(0, length));
+    return length;
+  }
+
+  private executeCreate(isTransfers: boolean, timestamp: bigint, events: Uint32Array, out: Uint32Array): void {
+    const reader = this.reader;
+    const context = this.context;
+    const total = reader.elementTotal;
+    const base = timestamp - BigInt(total);
+    assert(base >= 0n);
+    if (isTransfers) context.state.reserveTransfers(total);
+    else context.state.reserveAccounts(total);
+    // Events get base+1 … base+N in batch order, then event order (§5 rules 4–5).
+    context.tHi = hiOf(base + 1n);
+    context.tLo = loOf(base + 1n);
+    for (let k = 0; k < reader.batchCount; k++) {
+      const n = reader.elementCount(k);
+      this.writer.beginBatch();
+      const at = this.writer.reserveElements(n);
+      if (n > 0) {
+        // T_k = t of the batch's last event.
+        const lo = context.tLo + n - 1;
+        context.batchLo = lo % two32;
+        context.batchHi = context.tHi + Math.floor(lo / two32);
+        this.batchLoop.run(isTransfers, events, reader.batchOffset(k) >>> 2, n, out, at >>> 2);
+      }
+      this.writer.endBatch();
+    }
+  }
+
+  private executeLookup(operation: number, events: Uint32Array, out: Uint32Array): void {
+    const state = this.context.state;
+    const accounts = operation === Operation.lookup_accounts;
+    const table = accounts ? state.accounts : state.transfers;
+    const index = accounts ? state.accountIndex : state.transferIndex;
+    const reader = this.reader;
+    for (let k = 0; k < reader.batchCount; k++) {
+      this.writer.beginBatch();
+      const at = this.writer.reserveElements(0);
+      const found = this.queries.lookup(
+        table, index, events, reader.batchOffset(k) >>> 2, reader.elementCount(k), out, at >>> 2,
+      );
+      this.writer.reserveElements(found);
+      this.writer.endBatch();
+    }
+  }
+
+  private executeQuery(operation: number, events: Uint32Array, out: Uint32Array): void {
+    const state = this.context.state;
+    const reader = this.reader;
+    for (let k = 0; k < reader.batchCount; k++) {
+      assert(reader.elementCount(k) === 1, "a query batch is one filter (§12)");
+      const f = reader.batchOffset(k) >>> 2;
+      this.writer.beginBatch();
+      const at = this.writer.reserveElements(0) >>> 2;
+      let found: number;
+      switch (operation) {
+        case Operation.get_account_transfers: found = this.queries.accountTransfers(events, f, out, at); break;
+        case Operation.get_account_balances: found = this.queries.accountBalances(events, f, out, at); break;
+        case Operation.query_accounts: found = this.queries.query(state.accounts, events, f, out, at); break;
+        default: found = this.queries.query(state.transfers, events, f, out, at); break;
+      }
+      this.writer.reserveElements(found);
+      this.writer.endBatch();
+    }
+  }
+
+  /** A Uint32Array over the body: a view when 4-byte aligned, else an aligned copy. */
+  private wordsOf(body: Uint8Array): Uint32Array {
+    if ((body.byteOffset & 3) === 0) return new Uint32Array(body.buffer, body.byteOffset, body.length >>> 2);
+    if (this.bodyScratch.length * 4 < body.length) this.bodyScratch = new Uint32Array(Math.ceil(body.length / 4));
+    new Uint8Array(this.bodyScratch.buffer, 0, body.length).set(body);
+    return this.bodyScratch;
+  }
+
+  private scratchFor(bytes: number): Uint32Array {
+    if (this.replyScratch.length * 4 < bytes) this.replyScratch = new Uint32Array(Math.ceil(bytes / 4));
+    return this.replyScratch;
+  }
+}
