@@ -1,0 +1,81 @@
+// The embedded ledger: the state machine in the calling process, behind the same methods and
+// result shapes as a tigerbeetle-node client. Useful for tests, tools and single-process apps.
+//
+// This is the edge where the deterministic core meets the real world: the cluster clock is the
+// wall clock (made monotonic), and a real timer runs the pulse so that pending transfers with a
+// timeout expire on their own (spec/ledger.md §9.3), within about 100 ms of their due time.
+import { SyncLedger } from "../core/ledger/sync_ledger.js";
+import type {
+  Account, AccountBalance, AccountFilter, CreateAccountResult, CreateTransferResult, QueryFilter,
+  Transfer,
+} from "../core/layouts.js";
+import { batchEventsMax } from "../core/config.js";
+import { ErrorCodes, RequestError } from "./errors.js";
+
+export interface LedgerOptions {
+  /** Initial table capacities; tables grow as needed. */
+  accountsCapacity?: number;
+  transfersCapacity?: number;
+  /** How often to check for expired pending transfers, in ms (default 100, as a replica). */
+  pulseIntervalMs?: number;
+}
+
+export interface Ledger {
+  createAccounts(batch: Account[]): Promise<CreateAccountResult[]>;
+  createTransfers(batch: Transfer[]): Promise<CreateTransferResult[]>;
+  lookupAccounts(batch: bigint[]): Promise<Account[]>;
+  lookupTransfers(batch: bigint[]): Promise<Transfer[]>;
+  getAccountTransfers(filter: AccountFilter): Promise<Transfer[]>;
+  getAccountBalances(filter: AccountFilter): Promise<AccountBalance[]>;
+  queryAccounts(filter: QueryFilter): Promise<Account[]>;
+  queryTransfers(filter: QueryFilter): Promise<Transfer[]>;
+  destroy(): void;
+}
+
+/** Wall-clock nanoseconds with sub-millisecond resolution, anchored once to Date.now(). */
+function wallClockNs(): () => bigint {
+  const anchorWallNs = BigInt(Date.now()) * 1_000_000n;
+  const anchorMonotonicNs = process.hrtime.bigint();
+  return () => anchorWallNs + (process.hrtime.bigint() - anchorMonotonicNs);
+}
+
+export function openLedger(options: LedgerOptions = {}): Ledger {
+  const ledger = new SyncLedger({
+    ...(options.accountsCapacity !== undefined && { accountsCapacity: options.accountsCapacity }),
+    ...(options.transfersCapacity !== undefined && { transfersCapacity: options.transfersCapacity }),
+    realtime: wallClockNs(),
+  });
+  let closed = false;
+  const pulseTimer = setInterval(() => ledger.pulse(), options.pulseIntervalMs ?? 100);
+  pulseTimer.unref(); // an idle embedded ledger must not keep the process alive
+
+  // Each call runs synchronously but answers through a promise, as a remote client would; errors
+  // (closed ledger, oversized batch, malformed objects) reject instead of throwing.
+  function call<T>(size: number, run: () => T): Promise<T> {
+    if (closed) return Promise.reject(new RequestError(ErrorCodes.ERR_CLIENT_CLOSED));
+    if (size > batchEventsMax) return Promise.reject(new RequestError(ErrorCodes.ERR_TOO_MUCH_DATA));
+    try {
+      return Promise.resolve(run());
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+  function filterCall<T>(limit: number, run: () => T): Promise<T> {
+    return call(limit > batchEventsMax ? limit : 1, run);
+  }
+
+  return {
+    createAccounts: (batch) => call(batch.length, () => ledger.createAccounts(batch)),
+    createTransfers: (batch) => call(batch.length, () => ledger.createTransfers(batch)),
+    lookupAccounts: (batch) => call(batch.length, () => ledger.lookupAccounts(batch)),
+    lookupTransfers: (batch) => call(batch.length, () => ledger.lookupTransfers(batch)),
+    getAccountTransfers: (filter) => filterCall(filter.limit, () => ledger.getAccountTransfers(filter)),
+    getAccountBalances: (filter) => filterCall(filter.limit, () => ledger.getAccountBalances(filter)),
+    queryAccounts: (filter) => filterCall(filter.limit, () => ledger.queryAccounts(filter)),
+    queryTransfers: (filter) => filterCall(filter.limit, () => ledger.queryTransfers(filter)),
+    destroy: () => {
+      closed = true;
+      clearInterval(pulseTimer);
+    },
+  };
+}
