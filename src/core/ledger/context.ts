@@ -24,8 +24,9 @@ export class ExecutionContext {
   /** Scratch u128 registers: [0,4) amount, [4,8) and [8,12) sums, [12,14) expires_at. */
   readonly scratch = new Uint32Array(16);
 
-  constructor(options?: LedgerOptions) {
-    this.state = new LedgerState(options);
+  /** A fresh state from options, or an existing one (a restored snapshot, snapshot.ts). */
+  constructor(stateOrOptions?: LedgerState | LedgerOptions) {
+    this.state = stateOrOptions instanceof LedgerState ? stateOrOptions : new LedgerState(stateOrOptions);
   }
 
   /** Saves account `row` in the undo log before a change, when a chain is open. */

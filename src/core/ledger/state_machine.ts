@@ -7,7 +7,8 @@ import { CreateBatchLoop } from "./batch_loop.js";
 import { ExecutionContext } from "./context.js";
 import { PulseExecutor } from "./pulse.js";
 import { QueryExecutor } from "./queries.js";
-import type { LedgerOptions, LedgerState } from "./state.js";
+import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
+import { LedgerState, type LedgerOptions } from "./state.js";
 import { hiOf, joinTimestamp, loOf, timestampMax } from "./timestamps.js";
 import * as validate from "./validate.js";
 
@@ -16,21 +17,54 @@ export type { LedgerOptions } from "./state.js";
 const two32 = 0x1_0000_0000;
 
 export class StateMachine {
-  private readonly context: ExecutionContext;
-  private readonly batchLoop: CreateBatchLoop;
-  private readonly pulseExecutor: PulseExecutor;
-  private readonly queries: QueryExecutor;
+  // Replaced as a whole by restore().
+  private context!: ExecutionContext;
+  private batchLoop!: CreateBatchLoop;
+  private pulseExecutor!: PulseExecutor;
+  private queries!: QueryExecutor;
+  /** The configured capacities: restore() sizes tables to max(these, the snapshot's counts). */
+  private readonly capacities: LedgerOptions;
   private readonly reader = new MultiBatchReader();
   private readonly writer = new MultiBatchWriter();
   private bodyScratch = new Uint32Array(0);
   private replyScratch = new Uint32Array(0);
   private timestampLast = 0n;
 
-  constructor(options?: LedgerOptions) {
-    this.context = new ExecutionContext(options);
+  constructor(options: LedgerOptions = {}) {
+    this.capacities = { accountsCapacity: options.accountsCapacity, transfersCapacity: options.transfersCapacity };
+    this.install(new LedgerState(options));
+  }
+
+  private install(state: LedgerState): void {
+    this.context = new ExecutionContext(state);
     this.batchLoop = new CreateBatchLoop(this.context);
     this.pulseExecutor = new PulseExecutor(this.context);
     this.queries = new QueryExecutor(this.context.state);
+  }
+
+  /**
+   * The whole state, canonically serialised (snapshot.ts): state machines that executed the same
+   * requests give byte-identical snapshots, whatever their capacities. A pure read.
+   */
+  snapshot(): Uint8Array {
+    assert(!this.context.undo.active, "snapshot between requests only");
+    return encodeSnapshot(this.context.state, this.timestampLast);
+  }
+
+  /**
+   * Replaces the state with `snapshot` (taken by snapshot()): fresh tables, rebuilt indexes and
+   * expiry heap, every dirty page clean. The state then behaves exactly as the original did.
+   */
+  restore(snapshot: Uint8Array): void {
+    assert(!this.context.undo.active, "restore between requests only");
+    const decoded = decodeSnapshot(snapshot, this.capacities);
+    this.install(decoded.state);
+    this.timestampLast = decoded.timestampLast;
+  }
+
+  /** P of the last executed request (0 before the first): part of the snapshot. */
+  get lastTimestamp(): bigint {
+    return this.timestampLast;
   }
 
   /** ledger.md §12: true when the request body is valid for this operation (eviction 5 otherwise). */

@@ -23,8 +23,10 @@ export class SyncLedger {
   private readonly realtime: () => bigint;
   private prev = 0n;
 
-  constructor(options: LedgerOptions & { realtime?: () => bigint } = {}) {
-    this.stateMachine = new StateMachine(options);
+  /** `stateMachine` adopts an existing (e.g. restored) state machine and its last timestamp. */
+  constructor(options: LedgerOptions & { realtime?: () => bigint; stateMachine?: StateMachine } = {}) {
+    this.stateMachine = options.stateMachine ?? new StateMachine(options);
+    this.prev = this.stateMachine.lastTimestamp;
     // Default: a deterministic logical clock, one nanosecond after the previous timestamp.
     this.realtime = options.realtime ?? ((): bigint => this.prev + 1n);
   }

@@ -1,0 +1,59 @@
+// The object forms of each client operation (the API edge): how a call's arguments become a
+// multi-batch request body, and how a reply body becomes result objects. Shared by the embedded
+// ledger, the network client and tests, so there is one encoding of every operation.
+import { Operation } from "../command.js";
+import {
+  accountBalanceSize, accountFilterSize, accountSize, createResultSize, decodeAccount,
+  decodeAccountBalance, decodeCreateResult, decodeTransfer, encodeAccount, encodeAccountFilter,
+  encodeQueryFilter, encodeTransfer, idSize, queryFilterSize, transferSize,
+} from "../layouts.js";
+import { decodeMultiBatch, encodeMultiBatch } from "../multi_batch.js";
+import { writeU128 } from "../u128.js";
+
+export interface OperationCodec<Event, Result> {
+  readonly operation: number;
+  readonly eventSize: number;
+  readonly encode: (view: DataView, offset: number, event: Event) => void;
+  readonly resultSize: number;
+  readonly decode: (view: DataView, offset: number) => Result;
+}
+
+const writeId = (view: DataView, offset: number, id: bigint): void => writeU128(view, offset, id);
+
+/** One entry per client method, named as in tigerbeetle-node. */
+export const operationCodecs = {
+  createAccounts: { operation: Operation.create_accounts, eventSize: accountSize, encode: encodeAccount, resultSize: createResultSize, decode: decodeCreateResult },
+  createTransfers: { operation: Operation.create_transfers, eventSize: transferSize, encode: encodeTransfer, resultSize: createResultSize, decode: decodeCreateResult },
+  lookupAccounts: { operation: Operation.lookup_accounts, eventSize: idSize, encode: writeId, resultSize: accountSize, decode: decodeAccount },
+  lookupTransfers: { operation: Operation.lookup_transfers, eventSize: idSize, encode: writeId, resultSize: transferSize, decode: decodeTransfer },
+  getAccountTransfers: { operation: Operation.get_account_transfers, eventSize: accountFilterSize, encode: encodeAccountFilter, resultSize: transferSize, decode: decodeTransfer },
+  getAccountBalances: { operation: Operation.get_account_balances, eventSize: accountFilterSize, encode: encodeAccountFilter, resultSize: accountBalanceSize, decode: decodeAccountBalance },
+  queryAccounts: { operation: Operation.query_accounts, eventSize: queryFilterSize, encode: encodeQueryFilter, resultSize: accountSize, decode: decodeAccount },
+  queryTransfers: { operation: Operation.query_transfers, eventSize: queryFilterSize, encode: encodeQueryFilter, resultSize: transferSize, decode: decodeTransfer },
+} as const;
+
+/** Encodes batches of events as one multi-batch request body (wire.md §8). */
+export function encodeEvents<Event>(codec: OperationCodec<Event, unknown>, batches: readonly (readonly Event[])[]): Uint8Array {
+  const encoded = batches.map((batch) => {
+    const bytes = new Uint8Array(batch.length * codec.eventSize);
+    const view = new DataView(bytes.buffer);
+    batch.forEach((event, i) => codec.encode(view, i * codec.eventSize, event));
+    return bytes;
+  });
+  return encodeMultiBatch(encoded, codec.eventSize);
+}
+
+/** Decodes a multi-batch reply body into result objects per batch; a string when malformed. */
+export function decodeResults<Result>(codec: { readonly resultSize: number; readonly decode: (view: DataView, offset: number) => Result }, body: Uint8Array): Result[][] | string {
+  const reader = decodeMultiBatch(body, codec.resultSize);
+  if (typeof reader === "string") return reader;
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const batches: Result[][] = [];
+  for (let k = 0; k < reader.batchCount; k++) {
+    const batch: Result[] = [];
+    const offset = reader.batchOffset(k);
+    for (let i = 0; i < reader.elementCount(k); i++) batch.push(codec.decode(view, offset + i * codec.resultSize));
+    batches.push(batch);
+  }
+  return batches;
+}
