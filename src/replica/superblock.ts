@@ -24,7 +24,9 @@ import {
   type SuperblockCopy, type SuperblockOpenError, superblockCopies, superblockOpen, superblockVerifyQuorum,
 } from "./superblock_quorum.js";
 
-export { checkpointId, checkpointStateSize, superblockVersion } from "./superblock/layout.js";
+export {
+  checkpointId, checkpointStateSize, decodeCheckpointState, encodeCheckpointState, superblockVersion,
+} from "./superblock/layout.js";
 export type { CheckpointState, SuperBlockState, VsrState } from "./superblock/layout.js";
 export { rootPrepare } from "./journal/prepare_headers.js";
 

@@ -189,11 +189,29 @@ function decodeCheckpoint(r: Reader, base: number): CheckpointState {
   };
 }
 
-/** checkpoint_id (§9): the checksum of the encoded CheckpointState. */
+/**
+ * checkpoint_id (§9): the checksum of the encoded CheckpointState, with the manifest's grid
+ * address left out. The address only says where this replica keeps the blocks (a replica that
+ * state-synced may keep them in the other grid area); the blocks themselves are identified by
+ * their checksums, so equal states still give equal ids on every replica.
+ */
 export function checkpointId(state: CheckpointState): bigint {
+  return checksum(encodeCheckpointState({ ...state, manifest_address: 0 }));
+}
+
+/** The CheckpointState alone (checkpointStateSize bytes), as carried by a `view` message. */
+export function encodeCheckpointState(state: CheckpointState): Uint8Array {
   const bytes = new Uint8Array(checkpointStateSize);
   encodeCheckpoint(state, writerOver(bytes), 0);
-  return checksum(bytes);
+  return bytes;
+}
+
+/** Decodes encodeCheckpointState's bytes; null when they are malformed (u64 fields too large). */
+export function decodeCheckpointState(bytes: Uint8Array): CheckpointState | null {
+  if (bytes.length !== checkpointStateSize) return null;
+  const reader = new Reader(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  const state = decodeCheckpoint(reader, 0);
+  return reader.unsafe ? null : state;
 }
 
 /**

@@ -1,0 +1,558 @@
+// The replica: Viewstamped Replication in the TigerBeetle style (spec/vsr.md), written once against
+// the Time, Storage and MessageBus seam so that production and the VOPR run the same code.
+//
+// This file holds the state, start-up and recovery, the tick, message dispatch and the commit
+// loop. Each protocol concern lives in its own module and operates on this class:
+//   replica_request.ts      client requests, sessions, evictions and pulses (primary)
+//   replica_normal.ts       prepare, prepare_ok, commit heartbeats (normal operation)
+//   replica_view_change.ts  exit_view, join_view, view and get_view
+//   replica_repair.ts       header and prepare repair, serving peers
+//   replica_ping.ts         pings, pongs, ping_client and the cluster clock
+import { assert } from "../core/assert.js";
+import { headerSize, type Config } from "../core/config.js";
+import { Command, Operation } from "../core/command.js";
+import {
+  buildReplyFromPrepare, Header, PrepareHeader, validateHeader, verifyBodyChecksum,
+  verifyHeaderChecksum,
+} from "../core/header.js";
+import type { Prng } from "../core/prng.js";
+import type { MessageBus } from "../io/message_bus.js";
+import type { Storage } from "../io/storage.js";
+import type { Time } from "../io/time.js";
+import { checkpointMath, type CheckpointMath } from "./checkpoint_math.js";
+import { ClientSessions } from "./client_sessions.js";
+import { Journal } from "./journal.js";
+import { quorums, type Quorums } from "./quorums.js";
+import type { ReplicaStateMachine } from "./state_machine.js";
+import { checkpointId, SuperBlock } from "./superblock.js";
+import { ReplicaTimeouts } from "./replica_timeouts.js";
+import { onRequest, onPingClient, tickPulse } from "./replica_request.js";
+import { onCommit, onPrepare, onPrepareOk, tickNormal } from "./replica_normal.js";
+import {
+  enterViewChange, onExitView, onGetView, onJoinView, onView, tickViewChange,
+} from "./replica_view_change.js";
+import { onGetHeaders, onGetPrepare, onHeaders, tickRepair } from "./replica_repair.js";
+import { onPing, onPong, tickPing } from "./replica_ping.js";
+import { Clock } from "./clock.js";
+import { PrepareCache } from "./prepare_cache.js";
+import { GridSnapshots } from "./grid_snapshot.js";
+import { checkpointIfDue, restoreCheckpoint } from "./replica_checkpoint.js";
+import { onBlock, onGetBlocks, tickSync, type SyncState } from "./replica_sync.js";
+import { refillPipeline } from "./replica_normal.js";
+
+export type Status = "recovering" | "normal" | "view_change" | "recovering_head";
+
+export interface ReplicaOptions {
+  readonly cluster: bigint;
+  readonly replica: number;
+  readonly replicaCount: number;
+  readonly standbyCount: number;
+  readonly config: Config;
+  readonly release: number;
+  readonly time: Time;
+  readonly storage: Storage;
+  readonly bus: MessageBus;
+  readonly prng: Prng;
+  readonly stateMachine: ReplicaStateMachine;
+  /** Observes every commit, in op order (the simulator's checkers). */
+  readonly onCommit?: (replica: Replica, prepare: Uint8Array, reply: Uint8Array | null) => void;
+  /** Observes status, view and checkpoint transitions (the simulator's log lines). */
+  readonly onEvent?: (replica: Replica, event: ReplicaEvent) => void;
+}
+
+export type ReplicaEvent =
+  | "open" | "status" | "view" | "checkpoint_start" | "checkpoint_done" | "commit" | "sync_start" | "sync_done";
+
+/** A prepare the primary has sent and not yet committed, with the replicas that acked it. */
+export interface PipelineEntry {
+  /** Empty while the prepare is being read back from the journal after a view change. */
+  message: Uint8Array;
+  readonly op: number;
+  readonly checksum: bigint;
+  okFrom: number; // bitset of replica indexes
+}
+
+export class Replica {
+  readonly cluster: bigint;
+  readonly replica: number;
+  readonly replicaCount: number;
+  readonly standbyCount: number;
+  readonly config: Config;
+  readonly release: number;
+  readonly quorum: Quorums;
+  readonly math: CheckpointMath;
+  readonly time: Time;
+  readonly bus: MessageBus;
+  readonly prng: Prng;
+  readonly stateMachine: ReplicaStateMachine;
+  readonly superblock: SuperBlock;
+  readonly journal: Journal;
+  readonly sessions: ClientSessions;
+  readonly timeouts: ReplicaTimeouts;
+  /** Cluster time (vsr.md §14); standbys' clocks are ignored, so they keep none. */
+  readonly clock: Clock | null;
+  readonly options: ReplicaOptions;
+
+  status: Status = "recovering";
+  view = 0;
+  logView = 0;
+  /** The head of the log. */
+  op = 0;
+  /** The highest op executed locally. */
+  commitMin = 0;
+  /** The highest op known committed by the cluster. */
+  commitMax = 0;
+  opCheckpoint = 0;
+  checkpointIdCached = 0n;
+
+  /** Primary only: prepares in flight, in op order. */
+  readonly pipeline: PipelineEntry[] = [];
+  /** Primary only: requests waiting for room in the pipeline (at most one per client). */
+  readonly requestQueue: Uint8Array[] = [];
+  /** Recently seen prepares, so that commits rarely need to read the journal. */
+  readonly prepareCache: PrepareCache;
+
+  /** The timestamp of the latest prepare (ledger.md §5 `prev`) and of the latest commit. */
+  prepareTimestamp = 0n;
+  commitTimestamp = 0n;
+
+  /** View change: votes to leave `view` (bitset), and the join_views received as new primary. */
+  exitViewVotes = 0;
+  readonly joinViews = new Map<number, Uint8Array>();
+  /** Set once this replica, as the new primary, has chosen the log of `view`. */
+  viewLogChosen = false;
+  getViewNonce = 0n;
+
+  /** Primary: no prepare_ok for too long while prepares wait; heartbeats stop (vsr.md §5.6). */
+  abdicating = false;
+  /** The commit loop is waiting for a journal read or a checkpoint. */
+  committing = false;
+  /** Superblock updates run one at a time (vsr.md §10); the durability gate of §6.2 reads it. */
+  superblockUpdating = false;
+  private readonly superblockJobs: ((done: () => void) => void)[] = [];
+  /** The continuation of a queued, not yet started, view update (see persistView). */
+  queuedViewThen: (() => void) | null = null;
+  /** A checkpoint is being written: committing waits (the state must not change under it). */
+  checkpointing = false;
+  readonly grid: GridSnapshots;
+  /** State sync in progress (vsr.md §8): commits stop and prepare_oks are withheld. */
+  syncing: SyncState | null = null;
+  private opened = false;
+  private readonly scratchHeader = new Header(new Uint8Array(headerSize));
+  readonly replyBuffer: Uint8Array;
+
+  constructor(options: ReplicaOptions) {
+    assert(options.replica >= 0 && options.replica < options.replicaCount + options.standbyCount);
+    assert(options.replicaCount >= 1 && options.replicaCount <= options.config.replicasMax);
+    this.options = options;
+    this.cluster = options.cluster;
+    this.replica = options.replica;
+    this.replicaCount = options.replicaCount;
+    this.standbyCount = options.standbyCount;
+    this.config = options.config;
+    this.release = options.release;
+    this.quorum = quorums(options.replicaCount);
+    this.math = checkpointMath(options.config);
+    this.time = options.time;
+    this.bus = options.bus;
+    this.prng = options.prng;
+    this.stateMachine = options.stateMachine;
+    const storage: Storage = options.storage;
+    this.superblock = new SuperBlock({
+      storage, config: options.config, cluster: options.cluster, replica: options.replica,
+      replicaCount: options.replicaCount,
+    });
+    this.journal = new Journal({
+      storage, config: options.config, cluster: options.cluster, replicaCount: options.replicaCount,
+    });
+    this.sessions = new ClientSessions(options.config.clientsMax);
+    this.timeouts = new ReplicaTimeouts(this.prng);
+    this.clock = this.isStandby ? null : new Clock({
+      replicaCount: options.replicaCount, replica: options.replica,
+      monotonic: options.time.monotonic(), realtime: options.time.realtime(),
+    });
+    this.replyBuffer = new Uint8Array(options.config.messageBodySizeMax);
+    this.prepareCache = new PrepareCache(4 * options.config.pipelinePrepareQueueMax);
+    this.grid = new GridSnapshots(storage, options.config, options.cluster);
+  }
+
+  /** Queues a superblock update; `job` must call `done` once its update is durable. */
+  runSuperblockJob(job: (done: () => void) => void): void {
+    assert(this.superblockJobs.length < 4, "superblock updates pile up");
+    this.superblockJobs.push(job);
+    if (!this.superblockUpdating) this.nextSuperblockJob();
+  }
+
+  private nextSuperblockJob(): void {
+    const job = this.superblockJobs.shift();
+    this.superblockUpdating = job !== undefined;
+    if (job !== undefined) job(() => this.nextSuperblockJob());
+  }
+
+  /** After a checkpoint is durable: resume committing, and the primary may prepare further. */
+  afterCheckpoint(): void {
+    this.commitJournal();
+    if (this.isPrimary && this.status === "normal") refillPipeline(this);
+  }
+
+  // ---- identity and roles ----
+
+  /** Cluster time for stamping prepares, or null while unsynchronised (requests are dropped). */
+  realtimeSynchronized(): bigint | null {
+    if (this.isSolo || this.clock === null) return this.time.realtime();
+    return this.clock.realtimeSynchronized(this.time.monotonic(), this.time.realtime());
+  }
+
+  realtimeForPrepare(): bigint {
+    const realtime = this.realtimeSynchronized();
+    assert(realtime !== null, "preparing without a synchronised clock");
+    return realtime;
+  }
+
+  checkpointId(): bigint {
+    return this.checkpointIdCached;
+  }
+
+  get isStandby(): boolean {
+    return this.replica >= this.replicaCount;
+  }
+
+  primaryOf(view: number): number {
+    return view % this.replicaCount;
+  }
+
+  get isPrimary(): boolean {
+    return !this.isStandby && this.primaryOf(this.view) === this.replica;
+  }
+
+  get isSolo(): boolean {
+    return this.replicaCount === 1 && this.standbyCount === 0;
+  }
+
+  /** The highest op this replica may prepare before the next checkpoint is durable (vsr.md §9). */
+  get opPrepareMax(): number {
+    return this.math.opPrepareMax(this.opCheckpoint);
+  }
+
+  /** The view and log_view persisted in the superblock (what may be advertised). */
+  get viewDurable(): number {
+    return this.superblock.working!.vsr_state.view;
+  }
+
+  get logViewDurable(): number {
+    return this.superblock.working!.vsr_state.log_view;
+  }
+
+  /** The checksum of the prepare at `op` if the journal holds its header. */
+  checksumOf(op: number): bigint | null {
+    return this.journal.header(op)?.checksum ?? null;
+  }
+
+  // ---- start-up ----
+
+  /** Formats a fresh data file for this replica. */
+  static format(options: ReplicaOptions, callback: () => void): void {
+    const replica = new Replica(options);
+    replica.superblock.format(() => replica.journal.format(callback));
+  }
+
+  /** Opens the data file: superblock, WAL recovery, replay of committed ops (vsr.md §11.5). */
+  open(callback: (error: string | null) => void): void {
+    assert(!this.opened, "open twice");
+    this.opened = true;
+    this.superblock.open((error) => {
+      if (error !== null) return callback(`superblock: ${error}`);
+      const state = this.superblock.working!.vsr_state;
+      this.view = state.view;
+      this.logView = state.log_view;
+      this.commitMax = state.commit_max;
+      this.opCheckpoint = new PrepareHeader(state.checkpoint.header, 0).op;
+      this.checkpointIdCached = checkpointId(state.checkpoint);
+      this.commitMin = this.opCheckpoint;
+      restoreCheckpoint(this, (restoreError) => {
+        if (restoreError !== null) return callback(restoreError);
+        this.journal.recover({ opCheckpoint: this.opCheckpoint, opPrepareMax: this.opPrepareMax }, (result) => {
+          if (typeof result === "string") return callback(`journal: ${result}`);
+          this.openFinish(result.opMax, result.headCertain, callback);
+        });
+      });
+    });
+  }
+
+  private openFinish(opMax: number, headCertain: boolean, callback: (error: string | null) => void): void {
+    this.loadViewHeaders();
+    this.op = Math.max(opMax, this.opCheckpoint, this.viewHeadersHeadOp());
+    this.commitMax = Math.max(this.commitMax, this.commitMin);
+    const head = this.journal.header(this.op);
+    if (head !== null) this.prepareTimestamp = new PrepareHeader(head.bytes(), 0).timestamp;
+    this.commitTimestamp = new PrepareHeader(this.superblock.working!.vsr_state.checkpoint.header, 0).timestamp;
+    this.emit("open");
+    // Replay what is known committed before serving: a restarted replica never regresses.
+    this.commitJournal(() => {
+      this.timeouts.startCommon();
+      if (this.isSolo) {
+        // A solo replica has nobody to agree with: it increments its view on every restart.
+        this.startSoloView();
+      } else if (!headCertain) {
+        this.transitionToRecoveringHead();
+      } else if (this.logView === this.view && this.primaryOf(this.view) === this.replica && !this.isStandby) {
+        // A primary that restarts in its own view may have lost prepares it acked: move on.
+        enterViewChange(this, this.view + 1);
+      } else if (this.logView === this.view) {
+        this.transitionToNormal(this.view);
+      } else {
+        enterViewChange(this, this.view);
+      }
+      callback(null);
+    });
+  }
+
+  /**
+   * The view headers persisted with the last view change may be newer than the WAL (their
+   * prepares were still being written at a crash): install them as dirty, to be repaired.
+   */
+  private loadViewHeaders(): void {
+    for (const bytes of this.superblock.working!.view_headers) {
+      const header = new PrepareHeader(bytes, 0);
+      if (header.op <= this.opCheckpoint || header.op > this.opPrepareMax) continue;
+      const existing = this.journal.header(header.op);
+      if (existing === null || (existing.checksum !== header.checksum && existing.view < header.view)) {
+        this.journal.setHeader(bytes);
+      }
+    }
+  }
+
+  private viewHeadersHeadOp(): number {
+    const headers = this.superblock.working!.view_headers;
+    return headers.length > 0 ? new PrepareHeader(headers[0]!, 0).op : 0;
+  }
+
+  private startSoloView(): void {
+    const view = this.view + 1;
+    this.view = view;
+    this.logView = view;
+    this.runSuperblockJob((done) => {
+      this.superblock.updateViewChange({ view, log_view: view, view_headers: this.viewHeadersSuffix() }, () => {
+        done();
+        this.commitMax = Math.max(this.commitMax, this.op);
+        this.transitionToNormal(view);
+        this.commitJournal();
+      });
+    });
+  }
+
+  // ---- status transitions ----
+
+  transitionToNormal(view: number): void {
+    assert(view >= this.view);
+    const viewChanged = view !== this.view;
+    this.view = view;
+    this.status = "normal";
+    this.exitViewVotes = 0;
+    this.joinViews.clear();
+    this.viewLogChosen = false;
+    this.timeouts.enterNormal(this.isPrimary);
+    if (viewChanged) this.emit("view");
+    this.emit("status");
+  }
+
+  transitionToRecoveringHead(): void {
+    this.status = "recovering_head";
+    this.timeouts.enterRecoveringHead();
+    this.emit("status");
+  }
+
+  emit(event: ReplicaEvent): void {
+    this.options.onEvent?.(this, event);
+  }
+
+  // ---- the tick ----
+
+  tick(): void {
+    if (!this.opened || this.status === "recovering") return;
+    this.timeouts.tick();
+    tickPing(this);
+    if (this.status === "normal") {
+      tickNormal(this);
+      if (this.isPrimary) tickPulse(this);
+    } else if (this.status === "view_change") {
+      tickViewChange(this);
+    } else if (this.status === "recovering_head") {
+      tickViewChange(this);
+    }
+    tickRepair(this);
+    tickSync(this);
+  }
+
+  /** Re-applies a `view` message (after state sync installed the checkpoint it named). */
+  applyView(message: Uint8Array): void {
+    this.journal.truncateAfter(this.commitMin); // nothing above the new checkpoint is vouched for
+    this.op = this.commitMin;
+    onView(this, message);
+  }
+
+  // ---- messages ----
+
+  /** A message from a peer or client. Bytes are untrusted until both checksums verify. */
+  onMessage(message: Uint8Array): void {
+    if (!this.opened || this.status === "recovering") return;
+    if (message.length < headerSize || !verifyHeaderChecksum(message, 0)) return;
+    const header = this.scratchHeader.reset(message, 0);
+    if (header.size !== message.length || !verifyBodyChecksum(message, 0)) return;
+    if (header.cluster !== this.cluster) return;
+    if (validateHeader(header, this.config.messageSizeMax) !== null) return;
+    this.dispatch(header.command, message);
+  }
+
+  private dispatch(command: number, message: Uint8Array): void {
+    switch (command) {
+      case Command.request: return onRequest(this, message);
+      case Command.ping_client: return onPingClient(this, message);
+      case Command.prepare: return onPrepare(this, message);
+      case Command.prepare_ok: return onPrepareOk(this, message);
+      case Command.commit: return onCommit(this, message);
+      case Command.exit_view: return onExitView(this, message);
+      case Command.join_view: return onJoinView(this, message);
+      case Command.view: return onView(this, message);
+      case Command.get_view: return onGetView(this, message);
+      case Command.get_headers: return onGetHeaders(this, message);
+      case Command.headers: return onHeaders(this, message);
+      case Command.get_prepare: return onGetPrepare(this, message);
+      case Command.ping: return onPing(this, message);
+      case Command.get_blocks: return onGetBlocks(this, message);
+      case Command.block: return onBlock(this, message);
+      case Command.pong: return onPong(this, message);
+      default: return; // replies, evictions and grid messages are not for replicas (yet)
+    }
+  }
+
+  sendToReplica(replica: number, message: Uint8Array): void {
+    if (replica !== this.replica) this.bus.sendToReplica(replica, message);
+  }
+
+  /** To every other active replica and every standby. */
+  broadcast(message: Uint8Array, includeStandbys = true): void {
+    const nodes = this.replicaCount + (includeStandbys ? this.standbyCount : 0);
+    for (let node = 0; node < nodes; node++) this.sendToReplica(node, message);
+  }
+
+  // ---- the commit loop ----
+
+  /**
+   * Executes ops commitMin + 1 ..= commitMax in order. Prepares come from the pipeline or the
+   * cache, else from the journal; a missing or corrupt prepare stops the loop until repair.
+   */
+  commitJournal(done?: () => void): void {
+    if (this.committing) return;
+    const canonicalFrom = this.canonicalFrom();
+    while (this.commitMin < this.commitMax && this.status !== "recovering_head") {
+      // Execute only what hangs off the canonical head by the hash chain: a stale header from an
+      // older view may sit in a slot below the head until repair replaces it.
+      if (this.commitMin + 1 < canonicalFrom) break;
+      if (this.checkpointing || this.syncing !== null) return; // resumed by afterCheckpoint / sync
+      const op = this.commitMin + 1;
+      const checksum = this.checksumOf(op);
+      if (checksum === null) break; // the header must be repaired first
+      const cached = this.prepareCache.get(op, checksum);
+      if (cached !== null) {
+        this.commitPrepare(cached);
+        continue;
+      }
+      if (this.journal.isDirty(op)) break; // the prepare must be repaired first
+      this.committing = true;
+      this.journal.readPrepare(op, checksum, (prepare) => {
+        this.committing = false;
+        if (prepare === null) return done?.();
+        if (this.syncing !== null) return;
+        if (this.commitMin + 1 === op && this.canonicalFrom() <= op) this.commitPrepare(prepare);
+        this.commitJournal(done);
+      });
+      return;
+    }
+    done?.();
+  }
+
+  /**
+   * The lowest op from which the journal's headers chain, link by link, up to the head. The head
+   * is canonical (the current primary prepared it, or the view installed it); a header that does
+   * not chain to it may be a stale one from an older view, so ops below this are not executed
+   * until repair replaces the broken link (replica_repair.ts).
+   */
+  canonicalFrom(): number {
+    let op = this.op;
+    let header = this.journal.header(op);
+    if (header === null) return op + 1;
+    while (op > this.commitMin + 1) {
+      const below = this.journal.header(op - 1);
+      if (below === null || below.checksum !== header.parent) return op;
+      header = below;
+      op -= 1;
+    }
+    return op;
+  }
+
+  private commitPrepare(prepare: Uint8Array): void {
+    const header = new PrepareHeader(prepare, 0);
+    const op = header.op;
+    assert(op === this.commitMin + 1, "commits are in op order");
+    if (op > 1 || this.commitMin > 0) {
+      const parent = this.checksumOf(op - 1);
+      assert(parent === null || parent === header.parent, `commit ${op}: hash chain broken`);
+    }
+    assert(header.timestamp > this.commitTimestamp || header.operation === Operation.root,
+      "timestamps increase in op order");
+    const reply = this.execute(header, prepare);
+    this.commitMin = op;
+    this.commitTimestamp = header.timestamp;
+    if (this.pipeline.length > 0 && this.pipeline[0]!.op === op) {
+      this.pipeline.shift();
+    }
+    this.options.onCommit?.(this, prepare, reply);
+    this.emit("commit");
+    checkpointIfDue(this, prepare);
+  }
+
+  /** Runs the op against the state machine and the session table; returns the client's reply. */
+  private execute(header: PrepareHeader, prepare: Uint8Array): Uint8Array | null {
+    const operation = header.operation;
+    const body = prepare.subarray(headerSize, header.size);
+    if (operation === Operation.pulse) {
+      this.stateMachine.execute(operation, header.timestamp, body, this.replyBuffer);
+      return null;
+    }
+    if (operation === Operation.register) {
+      // The primary wrote its batch_size_limit into the prepared body (wire.md §5).
+      const result = new Uint8Array(64);
+      result.set(body.subarray(0, 4), 0);
+      const reply = buildReplyFromPrepare(new Header(prepare, 0), result);
+      this.sessions.register(header.client, header.request_release, reply);
+      this.replyToClient(header.client, reply);
+      return reply;
+    }
+    assert(this.stateMachine.isOperation(operation), "prepared an unknown operation");
+    const length = this.stateMachine.execute(operation, header.timestamp, body, this.replyBuffer);
+    const reply = buildReplyFromPrepare(new Header(prepare, 0), this.replyBuffer.subarray(0, length));
+    if (this.sessions.get(header.client) !== undefined) this.sessions.commit(header.client, reply);
+    this.replyToClient(header.client, reply);
+    return reply;
+  }
+
+  private replyToClient(client: bigint, reply: Uint8Array): void {
+    if (this.status === "normal" && this.isPrimary) this.bus.sendToClient(client, reply);
+  }
+
+  /** The header suffix persisted with a view change: from the head down (vsr.md §6.2, §10). */
+  viewHeadersSuffix(): Uint8Array[] {
+    const headers: Uint8Array[] = [];
+    const max = this.config.viewHeadersMax;
+    for (let op = this.op; op > this.opCheckpoint && headers.length < max; op--) {
+      const header = this.journal.header(op);
+      if (header !== null) headers.push(header.bytes().slice());
+      else if (headers.length === 0) break;
+      if (op <= this.commitMax && headers.length >= 1) break;
+    }
+    // The checkpoint's own prepare anchors the suffix when nothing above it is known.
+    if (headers.length === 0) headers.push(this.superblock.working!.vsr_state.checkpoint.header.slice());
+    return headers;
+  }
+}

@@ -1,0 +1,60 @@
+// Replica ↔ replica pings (spec/vsr.md §14): every second each replica pings the others with its
+// monotonic time; the pong carries the responder's wall clock. The samples feed the cluster clock
+// (Marzullo), which the primary needs before it may stamp prepares.
+import { headerSize } from "../core/config.js";
+import {
+  PingField, PingHeader, PongHeader, setChecksums,
+} from "../core/header.js";
+import { Command } from "../core/command.js";
+import type { Replica } from "./replica.js";
+
+export function tickPing(replica: Replica): void {
+  const timeouts = replica.timeouts;
+  if (timeouts.ping.fired()) {
+    timeouts.ping.reset();
+    sendPings(replica);
+  }
+  replica.clock?.tick(replica.time.monotonic(), replica.time.realtime());
+}
+
+function sendPings(replica: Replica): void {
+  const message = new Uint8Array(headerSize + 4);
+  const ping = new PingHeader(message, 0);
+  ping.command = Command.ping;
+  ping.cluster = replica.cluster;
+  ping.size = message.length;
+  ping.view = replica.viewDurable;
+  ping.release = replica.release;
+  ping.replica = replica.replica;
+  ping.setU64(PingField.ping_timestamp_monotonic, replica.time.monotonic());
+  ping.setU128(PingField.checkpoint_id, replica.checkpointId());
+  ping.setU64Number(PingField.checkpoint_op, replica.opCheckpoint);
+  ping.setU16(PingField.release_count, 1);
+  new DataView(message.buffer).setUint32(headerSize, replica.release, true);
+  setChecksums(message, 0, message.length);
+  replica.broadcast(message);
+}
+
+export function onPing(replica: Replica, message: Uint8Array): void {
+  const ping = new PingHeader(message, 0);
+  if (ping.replica === replica.replica) return;
+  const reply = new Uint8Array(headerSize);
+  const pong = new PongHeader(reply, 0);
+  pong.command = Command.pong;
+  pong.cluster = replica.cluster;
+  pong.size = headerSize;
+  pong.view = replica.viewDurable;
+  pong.release = replica.release;
+  pong.replica = replica.replica;
+  pong.ping_timestamp_monotonic = ping.getU64(PingField.ping_timestamp_monotonic);
+  pong.pong_timestamp_wall = replica.time.realtime();
+  setChecksums(reply, 0, headerSize);
+  replica.sendToReplica(ping.replica, reply);
+}
+
+export function onPong(replica: Replica, message: Uint8Array): void {
+  const pong = new PongHeader(message, 0);
+  if (replica.clock === null || pong.replica >= replica.replicaCount) return;
+  replica.clock.learn(pong.replica, pong.ping_timestamp_monotonic, pong.pong_timestamp_wall,
+    replica.time.monotonic());
+}

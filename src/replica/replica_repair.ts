@@ -1,0 +1,159 @@
+// Repair (spec/vsr.md §7): a replica fills holes in its log from peers — headers first (a header
+// is needed to know which prepare to trust), then prepares, oldest first. It serves peers only what
+// it can vouch for: its own log in normal status, and executed (hence committed) ops otherwise. A
+// missing or corrupt prepare is never answered: silence is safer than a wrong nack.
+import { headerSize } from "../core/config.js";
+import {
+  GetHeadersHeader, GetPrepareHeader, Header, PrepareHeader, setChecksums, verifyHeaderChecksum,
+} from "../core/header.js";
+import { Command } from "../core/command.js";
+import type { Replica } from "./replica.js";
+import { requestView, startViewIfReady } from "./replica_view_change.js";
+
+/** At most this many get_prepare messages per repair tick, to bound the burst. */
+const prepareRequestsPerTick = 4;
+
+export function tickRepair(replica: Replica): void {
+  if (!replica.timeouts.journalRepair.fired()) return;
+  replica.timeouts.journalRepair.reset();
+  if (!repairing(replica) || replica.syncing !== null) return;
+  if (replica.status === "normal" && !replica.isPrimary && replica.commitMax > replica.opPrepareMax) {
+    // The cluster committed past what our WAL may hold: only a newer checkpoint helps (§8).
+    requestView(replica, replica.view);
+    return;
+  }
+  requestMissingHeaders(replica);
+  requestMissingPrepares(replica);
+  if (replica.status === "view_change") startViewIfReady(replica);
+  else replica.commitJournal();
+}
+
+function repairing(replica: Replica): boolean {
+  if (replica.status === "normal") return true;
+  // The new primary, once it has chosen the log, repairs before starting the view.
+  return replica.status === "view_change" && replica.viewLogChosen;
+}
+
+/** Whom to ask: the primary when we are a backup, else a random other replica. */
+function repairTarget(replica: Replica): number {
+  if (replica.status === "normal" && !replica.isPrimary) return replica.primaryOf(replica.view);
+  const others = replica.replicaCount - 1;
+  if (others === 0) return replica.replica;
+  return (replica.replica + 1 + replica.prng.int(others)) % replica.replicaCount;
+}
+
+function requestMissingHeaders(replica: Replica): void {
+  const target = repairTarget(replica);
+  if (target === replica.replica) return;
+  // Lagging behind the cluster's commit: ask for the headers beyond our head.
+  if (replica.commitMax > replica.op && replica.status === "normal") {
+    sendGetHeaders(replica, target, replica.op + 1, Math.min(replica.commitMax, replica.opPrepareMax));
+    return;
+  }
+  // Headers missing, or not chaining to the head (stale ones from an older view), below the
+  // canonical part of the log.
+  const canonicalFrom = replica.canonicalFrom();
+  if (canonicalFrom > replica.commitMin + 1) {
+    sendGetHeaders(replica, target, replica.commitMin + 1, canonicalFrom - 1);
+  }
+}
+
+function requestMissingPrepares(replica: Replica): void {
+  let requested = 0;
+  for (let op = replica.commitMin + 1; op <= replica.op && requested < prepareRequestsPerTick; op++) {
+    const header = replica.journal.header(op);
+    if (header === null || !replica.journal.isDirty(op)) continue;
+    if (replica.prepareCache.get(op, header.checksum) !== null) continue;
+    const target = repairTarget(replica);
+    if (target === replica.replica) return;
+    const message = new Uint8Array(headerSize);
+    const request = new GetPrepareHeader(message, 0);
+    frame(replica, request, Command.get_prepare);
+    request.op = op;
+    request.prepare_checksum = header.checksum;
+    setChecksums(message, 0, headerSize);
+    replica.sendToReplica(target, message);
+    requested++;
+  }
+}
+
+function sendGetHeaders(replica: Replica, target: number, opMin: number, opMax: number): void {
+  if (opMin > opMax) return;
+  const message = new Uint8Array(headerSize);
+  const request = new GetHeadersHeader(message, 0);
+  frame(replica, request, Command.get_headers);
+  request.op_min = opMin;
+  request.op_max = opMax;
+  setChecksums(message, 0, headerSize);
+  replica.sendToReplica(target, message);
+}
+
+function frame(replica: Replica, header: Header, command: number): void {
+  header.command = command;
+  header.cluster = replica.cluster;
+  header.size = headerSize;
+  header.view = replica.view;
+  header.release = replica.release;
+  header.replica = replica.replica;
+}
+
+/** Serves the headers we can vouch for in [op_min, op_max], newest first, up to a message. */
+export function onGetHeaders(replica: Replica, message: Uint8Array): void {
+  const request = new GetHeadersHeader(message, 0);
+  if (request.view !== replica.view || request.replica === replica.replica) return;
+  if (replica.status !== "normal" && replica.status !== "view_change") return;
+  const vouchMax = replica.status === "normal" ? replica.op : replica.commitMin;
+  const opMax = Math.min(request.op_max, vouchMax);
+  const countMax = Math.floor(replica.config.messageBodySizeMax / headerSize);
+  const headers: Uint8Array[] = [];
+  for (let op = opMax; op >= request.op_min && headers.length < countMax; op--) {
+    const header = replica.journal.header(op);
+    if (header !== null) headers.push(header.bytes());
+  }
+  if (headers.length === 0) return;
+  const reply = new Uint8Array(headerSize * (1 + headers.length));
+  headers.forEach((header, i) => reply.set(header, headerSize * (1 + i)));
+  const frameHeader = new Header(reply, 0);
+  frame(replica, frameHeader, Command.headers);
+  frameHeader.size = reply.length;
+  setChecksums(reply, 0, reply.length);
+  replica.sendToReplica(request.replica, reply);
+}
+
+/** Installs headers a peer vouched for in our view: missing ones, and ones from older views. */
+export function onHeaders(replica: Replica, message: Uint8Array): void {
+  const frameHeader = new Header(message, 0);
+  if (frameHeader.view !== replica.view || !repairing(replica)) return;
+  let installed = false;
+  for (let offset = headerSize; offset < frameHeader.size; offset += headerSize) {
+    if (!verifyHeaderChecksum(message, offset)) continue;
+    const header = new PrepareHeader(message, offset);
+    if (header.command !== Command.prepare || header.cluster !== replica.cluster) continue;
+    const op = header.op;
+    if (op <= replica.commitMin || op > replica.opPrepareMax) continue;
+    // Beyond our head only what the cluster committed is certain (a backup catching up).
+    if (op > replica.op && (op > replica.commitMax || replica.status !== "normal" || replica.isPrimary)) continue;
+    const existing = replica.journal.header(op);
+    if (existing !== null && (existing.checksum === header.checksum || existing.view >= header.view)) continue;
+    replica.journal.setHeader(message.slice(offset, offset + headerSize));
+    if (op > replica.op) replica.op = op;
+    installed = true;
+  }
+  if (installed) requestMissingPrepares(replica);
+}
+
+/** Serves a prepare we hold intact with exactly this checksum; otherwise stays silent. */
+export function onGetPrepare(replica: Replica, message: Uint8Array): void {
+  const request = new GetPrepareHeader(message, 0);
+  const from = request.replica; // read now: the message buffer is not ours after we return
+  if (from === replica.replica) return;
+  const op = request.op;
+  const checksum = request.prepare_checksum;
+  const cached = replica.prepareCache.get(op, checksum);
+  if (cached !== null) return replica.sendToReplica(from, cached);
+  const header = replica.journal.header(op);
+  if (header === null || header.checksum !== checksum || replica.journal.isDirty(op)) return;
+  replica.journal.readPrepare(op, checksum, (prepare) => {
+    if (prepare !== null) replica.sendToReplica(from, prepare);
+  });
+}

@@ -1,0 +1,177 @@
+// State sync (spec/vsr.md §8): a replica too far behind to repair its WAL from peers (they have
+// wrapped past what it needs) adopts a newer checkpoint instead. The target CheckpointState comes
+// in a `view` message; its blocks come from peers by (index, checksum) — every block is verified
+// against the checksum held outside it, so any peer may serve them. Once all blocks are local,
+// the replica writes them to its free grid area, points its superblock at them, loads the state,
+// and re-applies the `view` to install the log suffix above the checkpoint. While syncing it
+// commits nothing and withholds prepare_oks.
+import { headerSize } from "../core/config.js";
+import { Command } from "../core/command.js";
+import { BlockHeader, Header, PrepareHeader, setChecksums } from "../core/header.js";
+import { decodeSessions } from "./client_sessions.js";
+import {
+  areaFirstAddress, areaOf, blockTypeManifest, manifestChecksums, verifyBlock,
+} from "./grid_snapshot.js";
+import type { Replica } from "./replica.js";
+import { checkpointId, type CheckpointState } from "./superblock.js";
+
+/** A get_blocks entry: index u64 (the block's place in its checkpoint), checksum u128, 8 reserved. */
+const entrySize = 32;
+const blocksRequestedPerTick = 8;
+
+export interface SyncState {
+  readonly target: CheckpointState;
+  readonly targetOp: number;
+  /** [manifest, data…]; the data checksums are known once the manifest arrives. */
+  readonly checksums: bigint[];
+  readonly blocks: (Uint8Array | null)[];
+  /** The `view` message that asked us to sync, re-applied once the checkpoint is installed. */
+  readonly view: Uint8Array;
+  readonly source: number;
+  writing: boolean;
+}
+
+export function startSync(replica: Replica, target: CheckpointState, view: Uint8Array, source: number): void {
+  if (replica.syncing !== null || replica.checkpointing) return;
+  replica.syncing = {
+    target, targetOp: new PrepareHeader(target.header, 0).op, checksums: [target.manifest_checksum],
+    blocks: [null], view: view.slice(), source, writing: false,
+  };
+  replica.emit("sync_start");
+  requestBlocks(replica);
+}
+
+export function tickSync(replica: Replica): void {
+  if (replica.syncing !== null && !replica.syncing.writing) requestBlocks(replica);
+}
+
+function requestBlocks(replica: Replica): void {
+  const sync = replica.syncing!;
+  const wanted: number[] = [];
+  for (let i = 0; i < sync.blocks.length && wanted.length < blocksRequestedPerTick; i++) {
+    if (sync.blocks[i] === null) wanted.push(i);
+  }
+  if (wanted.length === 0) return;
+  const message = new Uint8Array(headerSize + wanted.length * entrySize);
+  const view = new DataView(message.buffer);
+  wanted.forEach((i, n) => {
+    view.setBigUint64(headerSize + n * entrySize, BigInt(i + 1), true);
+    writeChecksum(view, headerSize + n * entrySize + 8, sync.checksums[i]!);
+  });
+  const header = new Header(message, 0);
+  header.command = Command.get_blocks;
+  header.cluster = replica.cluster;
+  header.size = message.length;
+  header.view = replica.view;
+  header.release = replica.release;
+  header.replica = replica.replica;
+  setChecksums(message, 0, message.length);
+  // Ask the replica that sent the view, or anyone else if it stays silent.
+  const source = replica.prng.chance(1, 2) ? sync.source : replica.prng.int(replica.replicaCount);
+  replica.sendToReplica(source, message);
+}
+
+/** Serves blocks of our current or previous checkpoint that match the requested checksums. */
+export function onGetBlocks(replica: Replica, message: Uint8Array): void {
+  const request = new Header(message, 0);
+  const from = request.replica;
+  if (from === replica.replica || (request.size - headerSize) % entrySize !== 0) return;
+  const view = new DataView(message.buffer, message.byteOffset, message.length);
+  const current = replica.superblock.working!.vsr_state.checkpoint.manifest_address;
+  const areas = [areaOf(replica.config, current), 1 - areaOf(replica.config, current)];
+  for (let offset = headerSize; offset < request.size; offset += entrySize) {
+    const index = Number(view.getBigUint64(offset, true));
+    const checksum = readChecksum(view, offset + 8);
+    if (index < 1 || index > 1 << 20) continue;
+    serveBlock(replica, from, areas, index, checksum);
+  }
+}
+
+function serveBlock(replica: Replica, to: number, areas: number[], index: number, checksum: bigint): void {
+  const [area, ...rest] = areas;
+  if (area === undefined) return;
+  replica.grid.readBlock(areaFirstAddress(replica.config, area) + index - 1, checksum, (block) => {
+    if (block !== null) replica.sendToReplica(to, block);
+    else serveBlock(replica, to, rest, index, checksum);
+  });
+}
+
+export function onBlock(replica: Replica, message: Uint8Array): void {
+  const sync = replica.syncing;
+  if (sync === null || sync.writing) return;
+  const index = new BlockHeader(message, 0).address - 1;
+  if (index < 0 || index >= sync.blocks.length || sync.blocks[index] !== null) return;
+  if (!verifyBlock(message, sync.checksums[index]!, replica.cluster)) return;
+  const block = new Uint8Array(replica.config.blockSize);
+  block.set(message, 0);
+  sync.blocks[index] = block;
+  if (index === 0) {
+    if (new BlockHeader(block, 0).block_type !== blockTypeManifest) return void (sync.blocks[0] = null);
+    for (const checksum of manifestChecksums(block)) {
+      sync.checksums.push(checksum);
+      sync.blocks.push(null);
+    }
+  }
+  if (sync.blocks.every((candidate) => candidate !== null)) finishSync(replica);
+}
+
+/** All blocks are here: write them, persist the new checkpoint, load it, re-apply the view. */
+function finishSync(replica: Replica): void {
+  const sync = replica.syncing!;
+  sync.writing = true;
+  const blocks = sync.blocks as Uint8Array[];
+  const current = replica.superblock.working!.vsr_state.checkpoint.manifest_address;
+  const area = 1 - areaOf(replica.config, current);
+  replica.grid.writeBlocks(blocks, sync.target.manifest_size, area, (reference) => {
+    const checkpoint = { ...sync.target, manifest_address: reference.address };
+    replica.runSuperblockJob((done) => {
+      replica.superblock.updateCheckpoint({
+        checkpoint, commit_max: Math.max(replica.commitMax, sync.targetOp),
+        sync_op_min: replica.commitMin + 1, sync_op_max: sync.targetOp,
+        view_headers: replica.superblock.working!.view_headers,
+      }, () => {
+        done();
+        installCheckpoint(replica, replica.grid.assemble(blocks, sync.target.manifest_size), checkpoint);
+        replica.syncing = null;
+        replica.emit("sync_done");
+        replica.applyView(sync.view);
+      });
+    });
+  });
+}
+
+function installCheckpoint(replica: Replica, state: Uint8Array, checkpoint: CheckpointState): void {
+  const view = new DataView(state.buffer, state.byteOffset, state.length);
+  const sessionsLength = view.getUint32(0, true);
+  decodeSessions(replica.sessions, state.subarray(4, 4 + sessionsLength));
+  replica.stateMachine.restore(state.subarray(4 + sessionsLength));
+  const header = new PrepareHeader(checkpoint.header, 0);
+  replica.opCheckpoint = header.op;
+  replica.checkpointIdCached = checkpointId(checkpoint);
+  replica.commitMin = header.op;
+  replica.commitMax = Math.max(replica.commitMax, header.op);
+  replica.commitTimestamp = header.timestamp;
+  if (replica.op < header.op) replica.op = header.op;
+  replica.prepareCache.clear();
+}
+
+function writeChecksum(view: DataView, offset: number, value: bigint): void {
+  view.setBigUint64(offset, value & 0xffff_ffff_ffff_ffffn, true);
+  view.setBigUint64(offset + 8, value >> 64n, true);
+}
+
+function readChecksum(view: DataView, offset: number): bigint {
+  return (view.getBigUint64(offset + 8, true) << 64n) | view.getBigUint64(offset, true);
+}
+
+/**
+ * The state-sync rule of vsr.md §8: adopt `target` only when WAL repair cannot catch us up. More
+ * than one checkpoint behind → sync; exactly one behind → only once that checkpoint is durable
+ * (held by a quorum), since syncing from a lone replica's checkpoint strands the cluster's WAL.
+ */
+export function syncNeeded(replica: Replica, targetOp: number, viewOp: number, commitMax: number): boolean {
+  if (targetOp <= replica.commitMin || targetOp <= replica.opCheckpoint) return false;
+  if (viewOp <= replica.opPrepareMax) return false; // WAL repair suffices
+  if (targetOp > replica.math.checkpointAfter(replica.opCheckpoint)) return true;
+  return replica.math.checkpointDurable(targetOp, commitMax);
+}

@@ -1,0 +1,81 @@
+// The replica's timeouts (spec/vsr.md §16), all in ticks of 10 ms, and which run in which status.
+// A timeout that fires must be reset, backed off or stopped in the same tick (Timeout asserts it).
+import type { Prng } from "../core/prng.js";
+import { Timeout } from "./timeout.js";
+
+export class ReplicaTimeouts {
+  /** Replica ↔ replica pings, for clock synchronisation and liveness. */
+  readonly ping = new Timeout({ name: "ping", afterTicks: 100 });
+  /** Primary: resend prepares that lack prepare_oks. */
+  readonly prepare = new Timeout({ name: "prepare", afterTicks: 25 });
+  /** Primary: the commit heartbeat to backups. */
+  readonly commitMessage = new Timeout({ name: "commit_message", afterTicks: 50 });
+  /** Primary: stop heartbeating when no prepare_ok arrives for this long, so backups depose it. */
+  readonly primaryAbdicate = new Timeout({ name: "primary_abdicate", afterTicks: 1000 });
+  /** Backup: no prepare or commit from the primary for this long → vote to leave the view. */
+  readonly normalHeartbeat = new Timeout({ name: "normal_heartbeat", afterTicks: 100 });
+  /** Forget exit_view votes after this long. */
+  readonly exitViewWindow = new Timeout({ name: "exit_view_window", afterTicks: 500 });
+  /** Resend our own exit_view vote. */
+  readonly exitViewMessage = new Timeout({ name: "exit_view_message", afterTicks: 50 });
+  /** Give up on a view change that does not complete, and vote again. */
+  readonly viewChangeStatus = new Timeout({ name: "view_change_status", afterTicks: 500 });
+  /** Resend the join_view (byte-identical) to the new primary. */
+  readonly joinViewMessage = new Timeout({ name: "join_view_message", afterTicks: 50 });
+  /** Ask the primary for the current view (laggards, recovering_head). */
+  readonly getViewMessage = new Timeout({ name: "get_view_message", afterTicks: 100 });
+  /** Ask peers for missing headers and prepares. */
+  readonly journalRepair = new Timeout({ name: "journal_repair", afterTicks: 10 });
+  /** Primary: check whether pending transfers are due to expire. */
+  readonly pulse = new Timeout({ name: "pulse", afterTicks: 10 });
+
+  private readonly all: Timeout[];
+
+  constructor(private readonly prng: Prng) {
+    this.all = [
+      this.ping, this.prepare, this.commitMessage, this.primaryAbdicate, this.normalHeartbeat,
+      this.exitViewWindow, this.exitViewMessage, this.viewChangeStatus, this.joinViewMessage,
+      this.getViewMessage, this.journalRepair, this.pulse,
+    ];
+  }
+
+  tick(): void {
+    for (const timeout of this.all) timeout.tick();
+  }
+
+  /** Timeouts that run in every status once the replica is open. */
+  startCommon(): void {
+    this.ping.start();
+    this.journalRepair.start();
+  }
+
+  private stopStatusTimeouts(): void {
+    for (const timeout of this.all) {
+      if (timeout !== this.ping && timeout !== this.journalRepair) timeout.stop();
+    }
+  }
+
+  enterNormal(primary: boolean): void {
+    this.stopStatusTimeouts();
+    if (primary) {
+      this.commitMessage.start();
+      this.primaryAbdicate.start();
+      this.pulse.start();
+    } else {
+      this.normalHeartbeat.start();
+      this.normalHeartbeat.resetJittered(this.prng);
+    }
+  }
+
+  enterViewChange(): void {
+    this.stopStatusTimeouts();
+    this.viewChangeStatus.start();
+    this.joinViewMessage.start();
+    this.exitViewMessage.start();
+  }
+
+  enterRecoveringHead(): void {
+    this.stopStatusTimeouts();
+    this.getViewMessage.start();
+  }
+}

@@ -1,0 +1,391 @@
+// View change (spec/vsr.md §6): backups that lose the primary vote to exit the view; a quorum of
+// votes moves everyone to view + 1, where each replica persists its view and sends its log suffix
+// (join_view) to the new primary. The new primary chooses the log (log_choice.ts), repairs what it
+// lacks, and starts the view by sending `view` to the backups. Laggards ask with get_view.
+import { assert } from "../core/assert.js";
+import { headerSize } from "../core/config.js";
+import {
+  GetViewHeader, Header, JoinViewHeader as JoinViewMessage, PrepareHeader, setChecksums, ViewHeader, verifyHeaderChecksum,
+} from "../core/header.js";
+import { Command } from "../core/command.js";
+import { chooseLog, type JoinView, type JoinViewHeader } from "./log_choice.js";
+import { checkpointStateSize, decodeCheckpointState, encodeCheckpointState } from "./superblock.js";
+import { startSync, syncNeeded } from "./replica_sync.js";
+import type { Replica } from "./replica.js";
+import { ack, learnCommit, popcount, refillPipeline } from "./replica_normal.js";
+
+// ---- exit_view votes ----
+
+/** Our vote to leave the current view (normal backup whose primary went quiet, or a stuck view change). */
+export function voteToExitView(replica: Replica): void {
+  if (replica.isStandby || replica.status === "recovering_head") return;
+  replica.exitViewVotes |= 1 << replica.replica;
+  sendExitView(replica);
+  if (!replica.timeouts.exitViewWindow.ticking) replica.timeouts.exitViewWindow.start();
+  checkExitViewQuorum(replica);
+}
+
+function sendExitView(replica: Replica): void {
+  replica.broadcast(frameOnly(replica, Command.exit_view, replica.view), false);
+}
+
+export function onExitView(replica: Replica, message: Uint8Array): void {
+  const vote = new Header(message, 0);
+  if (replica.isStandby || vote.replica >= replica.replicaCount) return;
+  if (vote.view !== replica.view || replica.status === "recovering_head") return;
+  replica.exitViewVotes |= 1 << vote.replica;
+  checkExitViewQuorum(replica);
+}
+
+/** A view-change quorum of votes for the current view, our own included, moves on (§6.1). */
+function checkExitViewQuorum(replica: Replica): void {
+  if ((replica.exitViewVotes & (1 << replica.replica)) === 0) return;
+  if (popcount(replica.exitViewVotes) < replica.quorum.viewChange) return;
+  enterViewChange(replica, replica.view + 1);
+}
+
+// ---- entering a view change ----
+
+/** Moves to view_change for `view`, persists it, then sends our join_view (§6.2). */
+export function enterViewChange(replica: Replica, view: number): void {
+  assert(view >= replica.view && !replica.isStandby);
+  if (view === replica.view && replica.status === "view_change") return;
+  replica.view = view;
+  replica.status = "view_change";
+  replica.exitViewVotes = 0;
+  replica.joinViews.clear();
+  replica.viewLogChosen = false;
+  replica.pipeline.length = 0;
+  replica.requestQueue.length = 0;
+  replica.abdicating = false;
+  replica.timeouts.enterViewChange();
+  replica.emit("view");
+  replica.emit("status");
+  persistView(replica, () => sendJoinView(replica));
+}
+
+/**
+ * Persists view, log_view and the view headers through the superblock queue, then runs `then` if
+ * nothing changed meanwhile. Each update writes the latest state, so a superseded one is harmless.
+ */
+export function persistView(replica: Replica, then: () => void): void {
+  // A view update already queued (not started) will write the latest state: just retarget it.
+  if (replica.queuedViewThen !== null) {
+    replica.queuedViewThen = then;
+    return;
+  }
+  replica.queuedViewThen = then;
+  replica.runSuperblockJob((done) => {
+    const after = replica.queuedViewThen!;
+    replica.queuedViewThen = null;
+    const view = replica.view;
+    const logView = replica.logView;
+    replica.superblock.updateViewChange({ view, log_view: logView, view_headers: replica.viewHeadersSuffix() }, () => {
+      done();
+      if (replica.view === view && replica.logView === logView) after();
+    });
+  });
+}
+
+// ---- join_view ----
+
+function sendJoinView(replica: Replica): void {
+  if (replica.status !== "view_change" || replica.viewDurable !== replica.view) return;
+  const message = buildJoinView(replica);
+  const primary = replica.primaryOf(replica.view);
+  if (primary === replica.replica) onJoinView(replica, message);
+  else replica.sendToReplica(primary, message);
+}
+
+/** Our log suffix from the head down to the highest op known committed (§6.2 step 3–4). */
+function buildJoinView(replica: Replica): Uint8Array {
+  const suffixMax = replica.config.viewChangeHeadersSuffixMax;
+  const count = Math.max(1, Math.min(suffixMax, replica.op - replica.commitMax + 1, replica.op + 1));
+  const message = new Uint8Array(headerSize * (1 + count));
+  let present = 0n;
+  let nack = 0n;
+  for (let i = 0; i < count; i++) {
+    const op = replica.op - i;
+    const header = replica.journal.header(op);
+    if (header !== null) message.set(header.bytes(), headerSize * (1 + i));
+    const faulty = replica.journal.isFaulty(op);
+    if (header !== null && !replica.journal.isDirty(op)) present |= 1n << BigInt(i);
+    else if (header !== null && replica.prepareCache.get(op, header.checksum) !== null) present |= 1n << BigInt(i);
+    // Certain we never prepared it: no header and a healthy slot, or only held in memory.
+    if (!faulty && (header === null || replica.journal.isDirty(op))) nack |= 1n << BigInt(i);
+  }
+  const jv = new JoinViewMessage(message, 0);
+  jv.command = Command.join_view;
+  jv.cluster = replica.cluster;
+  jv.size = message.length;
+  jv.view = replica.view;
+  jv.release = replica.release;
+  jv.replica = replica.replica;
+  jv.log_view = replica.logView;
+  jv.op = replica.op;
+  jv.commit_min = replica.commitMin;
+  jv.checkpoint_op = replica.opCheckpoint;
+  jv.present_bitset = present;
+  jv.nack_bitset = nack;
+  setChecksums(message, 0, message.length);
+  return message;
+}
+
+export function onJoinView(replica: Replica, message: Uint8Array): void {
+  const jv = new JoinViewMessage(message, 0);
+  if (replica.isStandby || jv.replica >= replica.replicaCount) return;
+  if (replica.primaryOf(jv.view) !== replica.replica) return;
+  if (jv.view > replica.view && replica.status !== "recovering_head") enterViewChange(replica, jv.view);
+  if (jv.view !== replica.view || replica.status !== "view_change" || replica.viewLogChosen) return;
+  if (!replica.joinViews.has(jv.replica)) replica.joinViews.set(jv.replica, message.slice());
+  if (!replica.joinViews.has(replica.replica)) return; // our own JV counts once it is durable
+  if (replica.joinViews.size < replica.quorum.viewChange) return;
+  const choice = chooseLog({
+    replicaCount: replica.replicaCount,
+    pipelinePrepareQueueMax: replica.config.pipelinePrepareQueueMax,
+    jvs: [...replica.joinViews.values()].map(decodeJoinView),
+  });
+  if (choice.kind !== "complete") return; // wait for more join_views (or stay stuck: §6.3.3.5)
+  installLog(replica, choice.headers, choice.headOp, choice.commitMax);
+  replica.viewLogChosen = true;
+  replica.logView = replica.view;
+  persistView(replica, () => startViewIfReady(replica));
+}
+
+function decodeJoinView(message: Uint8Array): JoinView {
+  const jv = new JoinViewMessage(message, 0);
+  const headers: (JoinViewHeader | null)[] = [];
+  for (let offset = headerSize; offset < jv.size; offset += headerSize) {
+    headers.push(decodeSuffixHeader(message, offset));
+  }
+  return {
+    replica: jv.replica, log_view: jv.log_view, op: jv.op, commit_min: jv.commit_min,
+    checkpoint_op: jv.checkpoint_op, headers, present_bitset: jv.present_bitset,
+    nack_bitset: jv.nack_bitset,
+  };
+}
+
+function decodeSuffixHeader(message: Uint8Array, offset: number): JoinViewHeader | null {
+  if (!verifyHeaderChecksum(message, offset)) return null; // a blank
+  const header = new PrepareHeader(message, offset);
+  if (header.command !== Command.prepare) return null;
+  return { op: header.op, checksum: header.checksum, parent: header.parent, view: header.view, commit: header.commit };
+}
+
+/** Installs the chosen suffix: headers we lack become dirty (to repair), the rest is truncated. */
+function installLog(replica: Replica, headers: readonly JoinViewHeader[], headOp: number, commitMax: number): void {
+  for (const chosen of headers) {
+    const existing = replica.journal.header(chosen.op);
+    if (existing !== null && existing.checksum === chosen.checksum) continue;
+    const bytes = findHeaderBytes(replica, chosen);
+    assert(bytes !== null, "a chosen header comes from some join_view");
+    replica.journal.setHeader(bytes);
+  }
+  replica.journal.truncateAfter(headOp);
+  replica.op = headOp;
+  learnCommit(replica, commitMax);
+}
+
+function findHeaderBytes(replica: Replica, chosen: JoinViewHeader): Uint8Array | null {
+  for (const message of replica.joinViews.values()) {
+    for (let offset = headerSize; offset < message.length; offset += headerSize) {
+      if (!verifyHeaderChecksum(message, offset)) continue;
+      const header = new PrepareHeader(message, offset);
+      if (header.op === chosen.op && header.checksum === chosen.checksum) {
+        return message.slice(offset, offset + headerSize);
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * The new primary starts the view once it holds every header and every prepare from commit_min to
+ * the head (it must re-replicate the uncommitted ones and execute the committed ones).
+ */
+export function startViewIfReady(replica: Replica): void {
+  if (replica.status !== "view_change" || !replica.viewLogChosen || replica.superblockUpdating) return;
+  if (replica.viewDurable !== replica.view || replica.logViewDurable !== replica.view) return;
+  for (let op = replica.commitMin + 1; op <= replica.op; op++) {
+    const header = replica.journal.header(op);
+    if (header === null) return;
+    if (replica.journal.isDirty(op) && replica.prepareCache.get(op, header.checksum) === null) return;
+  }
+  replica.commitJournal(() => {
+    if (replica.status !== "view_change" || replica.commitMin < replica.commitMax) return;
+    replica.transitionToNormal(replica.view);
+    loadPipeline(replica);
+    replica.broadcast(buildView(replica, 0n));
+  });
+}
+
+/** The surviving uncommitted ops become the new pipeline, re-prepared in the new view. */
+function loadPipeline(replica: Replica): void {
+  replica.pipeline.length = 0;
+  for (let op = replica.commitMax + 1; op <= replica.op; op++) {
+    const header = replica.journal.header(op)!;
+    const cached = replica.prepareCache.get(op, header.checksum);
+    if (cached !== null) {
+      replica.pipeline.push({ message: cached, op, checksum: header.checksum, okFrom: 0 });
+      continue;
+    }
+    // The prepare is durable in our journal: read it back into the pipeline.
+    const checksum = header.checksum;
+    replica.pipeline.push({ message: new Uint8Array(0), op, checksum, okFrom: 0 });
+    replica.journal.readPrepare(op, checksum, (prepare) => {
+      const entry = replica.pipeline.find((candidate) => candidate.checksum === checksum);
+      if (prepare === null || entry === undefined) return;
+      entry.message = prepare;
+      replica.prepareCache.put(prepare);
+      ack(replica, new PrepareHeader(prepare, 0));
+    });
+  }
+  for (const entry of replica.pipeline) {
+    if (entry.message.length > 0) ack(replica, new PrepareHeader(entry.message, 0));
+  }
+  if (replica.pipeline.length > 0) replica.timeouts.prepare.start();
+  refillPipeline(replica);
+}
+
+// ---- view (start_view) ----
+
+/** `view` body: the primary's CheckpointState (for state sync), then its log suffix, head first. */
+function buildView(replica: Replica, nonce: bigint): Uint8Array {
+  const checkpoint = encodeCheckpointState(replica.superblock.working!.vsr_state.checkpoint);
+  const headers = replica.viewHeadersSuffix();
+  const headersOffset = headerSize + checkpointStateSize;
+  const message = new Uint8Array(headersOffset + headerSize * headers.length);
+  message.set(checkpoint, headerSize);
+  headers.forEach((header, i) => message.set(header, headersOffset + headerSize * i));
+  const view = new ViewHeader(message, 0);
+  view.command = Command.view;
+  view.cluster = replica.cluster;
+  view.size = message.length;
+  view.view = replica.view;
+  view.release = replica.release;
+  view.replica = replica.replica;
+  view.nonce = nonce;
+  view.op = replica.op;
+  view.commit_max = replica.commitMax;
+  view.checkpoint_op = replica.opCheckpoint;
+  setChecksums(message, 0, message.length);
+  return message;
+}
+
+/** A backup installs the new primary's log suffix and enters normal status (§6.4). */
+export function onView(replica: Replica, message: Uint8Array): void {
+  const view = new ViewHeader(message, 0);
+  if (view.replica !== replica.primaryOf(view.view) || view.replica === replica.replica) return;
+  if (view.view < replica.view || replica.syncing !== null) return;
+  if (view.view === replica.view && replica.status === "normal" && view.nonce !== replica.getViewNonce) return;
+  const headersOffset = headerSize + checkpointStateSize;
+  if (view.size < headersOffset + headerSize || (view.size - headersOffset) % headerSize !== 0) return;
+  const checkpoint = decodeCheckpointState(message.subarray(headerSize, headersOffset));
+  if (checkpoint === null) return;
+  for (let offset = headersOffset; offset < view.size; offset += headerSize) {
+    if (!verifyHeaderChecksum(message, offset) || new PrepareHeader(message, offset).command !== Command.prepare) return;
+  }
+  const checkpointOp = new PrepareHeader(checkpoint.header, 0).op;
+  if (syncNeeded(replica, checkpointOp, view.op, view.commit_max)) {
+    return startSync(replica, checkpoint, message, view.replica);
+  }
+  if (view.op > replica.opPrepareMax) return; // wait until the cluster's checkpoint is durable
+  installView(replica, message, headersOffset);
+}
+
+function installView(replica: Replica, message: Uint8Array, headersOffset: number): void {
+  const view = new ViewHeader(message, 0);
+  for (let offset = headersOffset; offset < view.size; offset += headerSize) {
+    const header = new PrepareHeader(message, offset);
+    if (header.op <= replica.commitMin) continue;
+    const existing = replica.journal.header(header.op);
+    if (existing === null || existing.checksum !== header.checksum) {
+      replica.journal.setHeader(message.slice(offset, offset + headerSize));
+    }
+  }
+  // The message buffer belongs to the bus only until we return: keep what the callback needs.
+  const newView = view.view;
+  replica.journal.truncateAfter(Math.max(view.op, replica.commitMin));
+  replica.op = Math.max(view.op, replica.commitMin);
+  replica.view = newView;
+  replica.logView = newView;
+  learnCommit(replica, view.commit_max);
+  replica.getViewNonce = 0n;
+  replica.status = "view_change"; // until the view is durable
+  persistView(replica, () => {
+    replica.transitionToNormal(newView);
+    for (let op = replica.commitMax + 1; op <= replica.op; op++) {
+      const header = replica.journal.header(op);
+      if (header !== null && !replica.journal.isDirty(op)) ack(replica, new PrepareHeader(header.bytes(), 0));
+    }
+    replica.commitJournal();
+  });
+}
+
+/** A laggard asks the primary of a newer view for its `view` message. */
+export function requestView(replica: Replica, view: number): void {
+  if (replica.isStandby && replica.status !== "normal") return;
+  if (replica.timeouts.getViewMessage.ticking && replica.status === "normal") return;
+  replica.getViewNonce = BigInt(replica.prng.nextU32()) + 1n;
+  const message = frameOnly(replica, Command.get_view, view);
+  new GetViewHeader(message, 0).nonce = replica.getViewNonce;
+  setChecksums(message, 0, headerSize);
+  replica.sendToReplica(replica.primaryOf(view), message);
+}
+
+export function onGetView(replica: Replica, message: Uint8Array): void {
+  const request = new GetViewHeader(message, 0);
+  if (!replica.isPrimary || replica.status !== "normal" || request.view > replica.view) return;
+  if (replica.viewDurable !== replica.view) return;
+  replica.sendToReplica(request.replica, buildView(replica, request.nonce));
+}
+
+export function tickViewChange(replica: Replica): void {
+  const timeouts = replica.timeouts;
+  if (replica.status === "recovering_head") {
+    if (timeouts.getViewMessage.fired()) {
+      timeouts.getViewMessage.reset();
+      for (let r = 0; r < replica.replicaCount; r++) if (r !== replica.replica) requestViewFrom(replica, r);
+    }
+    return;
+  }
+  if (timeouts.viewChangeStatus.fired()) {
+    timeouts.viewChangeStatus.reset();
+    voteToExitView(replica);
+  }
+  if (timeouts.joinViewMessage.fired()) {
+    timeouts.joinViewMessage.reset();
+    if (replica.viewLogChosen) startViewIfReady(replica);
+    else sendJoinView(replica);
+  }
+  if (timeouts.exitViewMessage.fired()) {
+    timeouts.exitViewMessage.reset();
+    if ((replica.exitViewVotes & (1 << replica.replica)) !== 0) sendExitView(replica);
+  }
+  if (timeouts.exitViewWindow.fired()) {
+    timeouts.exitViewWindow.stop();
+    replica.exitViewVotes = 0;
+  }
+}
+
+function requestViewFrom(replica: Replica, target: number): void {
+  replica.getViewNonce = BigInt(replica.prng.nextU32()) + 1n;
+  const message = frameOnly(replica, Command.get_view, replica.view);
+  new GetViewHeader(message, 0).nonce = replica.getViewNonce;
+  setChecksums(message, 0, headerSize);
+  replica.sendToReplica(target, message);
+}
+
+/** A 256-byte message with only the frame filled (exit_view, get_view before its nonce). */
+function frameOnly(replica: Replica, command: number, view: number): Uint8Array {
+  const message = new Uint8Array(headerSize);
+  const header = new Header(message, 0);
+  header.command = command;
+  header.cluster = replica.cluster;
+  header.size = headerSize;
+  header.view = view;
+  header.release = replica.release;
+  header.replica = replica.replica;
+  setChecksums(message, 0, headerSize);
+  return message;
+}
