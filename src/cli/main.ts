@@ -1,0 +1,86 @@
+// The `scarab` command line. Each subcommand lives in its own module; this file only dispatches,
+// prints help, and turns user errors into a clear message and exit code 1 (never a stack trace).
+import { readFileSync } from "node:fs";
+import { releaseCurrent } from "../core/config.js";
+import { checksumImplementation } from "../core/checksum.js";
+import { nativeAddonStatus } from "../core/native_addon.js";
+import { UsageError } from "./usage_error.js";
+import { runBenchmark } from "./benchmark.js";
+import { runFormat, runStart } from "./server.js";
+
+
+interface Subcommand {
+  summary: string;
+  run(args: string[]): Promise<number> | number;
+}
+
+const usage = `Usage: scarab <command> [options]
+
+Commands:
+  format       create a data file for one replica
+  start        run a replica from a data file (portable node:fs / node:net backends)
+  benchmark    run the ledger workload against the embedded ledger (no set-up needed)
+  version      print the version, protocol release and checksum implementation
+  help         print this help
+
+Run 'scarab <command> --help' for the options of a command.`;
+
+function releaseText(release: number): string {
+  return `${release >>> 16}.${(release >>> 8) & 0xff}.${release & 0xff}`;
+}
+
+function packageVersion(): string {
+  const path = new URL("../../../package.json", import.meta.url);
+  try {
+    return (JSON.parse(readFileSync(path, "utf8")) as { version: string }).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+const subcommands: Record<string, Subcommand> = {
+  benchmark: { summary: "run the ledger workload", run: runBenchmark },
+  format: { summary: "create a data file", run: runFormat },
+  start: { summary: "run a replica", run: runStart },
+  version: {
+    summary: "print the version",
+    run(args) {
+      if (args.includes("--help")) {
+        console.log("Usage: scarab version\n\nPrints the Scarab version, the TigerBeetle protocol release it speaks, and the checksum implementation in use.");
+        return 0;
+      }
+      if (args.length > 0) throw new UsageError(`version takes no arguments (got '${args[0]}')`);
+      console.log(`scarab ${packageVersion()}`);
+      console.log(`protocol release ${releaseText(releaseCurrent)} (${releaseCurrent}), wire-compatible with tigerbeetle-node 0.17.9`);
+      console.log(`checksum AEGIS-128L: ${checksumImplementation} (native addon: ${nativeAddonStatus})`);
+      console.log(`node ${process.version}`);
+      return 0;
+    },
+  },
+  help: {
+    summary: "print help",
+    run() {
+      console.log(usage);
+      return 0;
+    },
+  },
+};
+
+export async function run(argv: string[]): Promise<number> {
+  const [name, ...args] = argv;
+  if (name === undefined || name === "--help" || name === "-h") {
+    console.log(usage);
+    return name === undefined ? 1 : 0;
+  }
+  const subcommand = subcommands[name];
+  try {
+    if (subcommand === undefined) throw new UsageError(`unknown command '${name}'`);
+    return await subcommand.run(args);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      console.error(`scarab: ${error.message}\n\n${usage}`);
+      return 1;
+    }
+    throw error;
+  }
+}

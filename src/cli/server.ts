@@ -1,0 +1,147 @@
+// `scarab format` and `scarab start`: run a replica on this machine with the portable backends
+// (node:fs data file with fdatasync, node:net). The io_uring + O_DIRECT backend is a later step;
+// these commands keep the same flags so deployments will not change.
+import { existsSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { productionConfig, testConfig, type Config } from "../core/config.js";
+import { parseAddress, type Address } from "../io/tcp_client_bus.js";
+import { dataFileSize, formatDataFile, startReplica } from "./replica_host.js";
+import { UsageError } from "./usage_error.js";
+
+export const formatHelp = `Usage: scarab format --cluster=<u128> --replica=<index> --replica-count=<n> [--development] <path>
+
+Creates a new data file for one replica. Refuses to overwrite an existing file.
+
+Options:
+  --cluster N         cluster id (decimal u128; clients use the same id)
+  --replica I         this replica's index, 0 .. replica-count - 1
+  --replica-count N   replicas in the cluster, 1 .. 6
+  --development       small sizes (4 KiB messages) for experiments; not for production
+  --help              print this help`;
+
+export const startHelp = `Usage: scarab start --cluster=<u128> --replica=<index> --addresses=<a,b,c> [--development] <path>
+
+Serves clients (tigerbeetle-node 0.17.9 or Scarab's own) and peers from a formatted data file.
+--addresses lists every replica's address in index order ("port", "host:port" or "[ipv6]:port").
+The cluster id and replica index must match the ones the file was formatted with.
+
+Options:
+  --cluster N         cluster id (default 0)
+  --replica I         this replica's index (default 0)
+  --addresses LIST    comma-separated replica addresses, this replica's included
+  --development       the data file was formatted with --development
+  --help              print this help`;
+
+interface FormatArgs {
+  readonly path: string;
+  readonly cluster: bigint;
+  readonly replica: number;
+  readonly replicaCount: number;
+  readonly config: Config;
+}
+
+function parseFormatArgs(args: string[]): FormatArgs | null {
+  const { values, positionals } = parseFlags(args, {
+    cluster: { type: "string" }, replica: { type: "string" }, "replica-count": { type: "string" },
+    development: { type: "boolean" }, help: { type: "boolean" },
+  });
+  if (values.help) return null;
+  const path = onePath(positionals);
+  if (values.cluster === undefined || !/^\d{1,39}$/.test(String(values.cluster))) {
+    throw new UsageError("--cluster is required: a decimal u128 cluster id");
+  }
+  const cluster = BigInt(String(values.cluster));
+  if (cluster >= 1n << 128n) throw new UsageError("--cluster must fit in 128 bits");
+  const replicaCount = integerFlag(values["replica-count"], "replica-count", 1, 6);
+  const replica = integerFlag(values.replica, "replica", 0, replicaCount - 1);
+  return { path, cluster, replica, replicaCount, config: values.development ? testConfig : productionConfig };
+}
+
+export function runFormat(args: string[]): Promise<number> {
+  const parsed = parseFormatArgs(args);
+  if (parsed === null) {
+    console.log(formatHelp);
+    return Promise.resolve(0);
+  }
+  if (existsSync(parsed.path)) throw new UsageError(`${parsed.path} already exists; refusing to overwrite a data file`);
+  const addresses: Address[] = Array.from({ length: parsed.replicaCount }, () => ({ host: "127.0.0.1", port: 0 }));
+  return new Promise((resolve) => {
+    formatDataFile({ path: parsed.path, cluster: parsed.cluster, replica: parsed.replica, addresses, config: parsed.config }, (error) => {
+      if (error !== null) {
+        console.error(`scarab: format failed: ${error.message}`);
+        return resolve(1);
+      }
+      const mib = Math.round(dataFileSize(parsed.config) / (1024 * 1024));
+      console.log(`formatted ${parsed.path}: cluster ${parsed.cluster}, replica ${parsed.replica} of ${parsed.replicaCount}, ${mib} MiB (sparse)`);
+      resolve(0);
+    });
+  });
+}
+
+export function runStart(args: string[]): Promise<number> {
+  const { values, positionals } = parseFlags(args, {
+    addresses: { type: "string" }, development: { type: "boolean" }, help: { type: "boolean" },
+    replica: { type: "string" }, cluster: { type: "string" },
+  });
+  if (values.help) {
+    console.log(startHelp);
+    return Promise.resolve(0);
+  }
+  const path = onePath(positionals);
+  if (!existsSync(path)) throw new UsageError(`${path} does not exist; create it with 'scarab format'`);
+  if (values.addresses === undefined) throw new UsageError("--addresses is required");
+  const addresses = String(values.addresses).split(",").map((text) => {
+    try {
+      return parseAddress(text);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  });
+  const replica = integerFlag(values.replica ?? "0", "replica", 0, addresses.length - 1);
+  const clusterText = String(values.cluster ?? "0");
+  if (!/^\d{1,39}$/.test(clusterText)) throw new UsageError("--cluster must be a decimal u128");
+  const cluster = BigInt(clusterText);
+  const config = values.development ? testConfig : productionConfig;
+  return new Promise((resolve) => {
+    startReplica({ path, cluster, replica, addresses, config, log: (line) => console.error(line) }, (error, host) => {
+      if (error !== null) {
+        console.error(`scarab: ${error.message}`);
+        return resolve(1);
+      }
+      const address = addresses[replica]!;
+      console.log(`replica ${replica} of ${addresses.length} listening on ${address.host}:${host!.port} (cluster ${cluster})`);
+      const stop = () => {
+        host!.stop();
+        resolve(0);
+      };
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+    });
+  });
+}
+
+type FlagOptions = Record<string, { type: "string" | "boolean" }>;
+
+function parseFlags(args: string[], options: FlagOptions): {
+  values: Record<string, string | boolean | undefined>; positionals: string[];
+} {
+  try {
+    const parsed = parseArgs({ args, options, allowPositionals: true });
+    return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+}
+
+function onePath(positionals: string[]): string {
+  if (positionals.length !== 1) throw new UsageError("expected exactly one data file path");
+  return positionals[0]!;
+}
+
+function integerFlag(text: unknown, name: string, min: number, max: number): number {
+  const value = Number(text);
+  if (text === undefined || !Number.isInteger(value) || value < min || value > max) {
+    throw new UsageError(`--${name} must be an integer in [${min}, ${max}] (got '${String(text)}')`);
+  }
+  return value;
+}

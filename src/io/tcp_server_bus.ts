@@ -1,0 +1,97 @@
+// The replica side of the TCP transport (portable node:net backend; the io_uring backend comes
+// with the production binary). It accepts connections from clients and peers, frames and verifies
+// every message (wire.md §1: a bad frame closes the connection), and hands whole messages to the
+// replica. Replies go back on the connection a client last sent from; replica-to-replica messages
+// go out on one outbound connection per peer.
+import { createServer, type Server, type Socket } from "node:net";
+import { Command } from "../core/command.js";
+import { MessageFramer } from "../core/header.js";
+import type { MessageBus } from "./message_bus.js";
+import { Connection, type Address } from "./tcp_client_bus.js";
+
+export interface TcpServerBusOptions {
+  readonly replica: number;
+  /** Every replica's address, by index; this replica listens on its own. */
+  readonly addresses: readonly Address[];
+  readonly messageSizeMax: number;
+  readonly onMessage: (message: Uint8Array) => void;
+  readonly log?: (line: string) => void;
+}
+
+/** Clients remembered per connection; bounded so a flood of ids cannot exhaust memory. */
+const clientsPerConnectionMax = 64;
+
+export class TcpServerBus implements MessageBus {
+  private readonly server: Server;
+  private readonly peers: (Connection | null)[];
+  private readonly clients = new Map<bigint, Socket>();
+
+  constructor(private readonly options: TcpServerBusOptions) {
+    this.server = createServer((socket) => this.accept(socket));
+    this.peers = options.addresses.map((address, index) => index === options.replica ? null
+      : new Connection(address, options.messageSizeMax, options.onMessage, () => false));
+    for (const peer of this.peers) peer?.setRef(true);
+  }
+
+  /** Starts listening; calls back once bound (or with the error, e.g. EADDRINUSE). */
+  listen(callback: (error: Error | null) => void): void {
+    const address = this.options.addresses[this.options.replica]!;
+    this.server.once("error", (error) => callback(error));
+    this.server.listen(address.port, address.host, () => callback(null));
+  }
+
+  /** The bound port (useful when listening on port 0). */
+  get port(): number {
+    const address = this.server.address();
+    return typeof address === "object" && address !== null ? address.port : 0;
+  }
+
+  sendToReplica(replica: number, message: Uint8Array): void {
+    this.peers[replica]?.send(message);
+  }
+
+  sendToClient(client: bigint, message: Uint8Array): void {
+    const socket = this.clients.get(client);
+    if (socket !== undefined && !socket.destroyed) socket.write(message.slice());
+  }
+
+  close(): void {
+    this.server.close();
+    for (const peer of this.peers) peer?.close();
+    for (const socket of this.clients.values()) socket.destroy();
+  }
+
+  private accept(socket: Socket): void {
+    socket.setNoDelay(true);
+    const framer = new MessageFramer(this.options.messageSizeMax);
+    const known = new Set<bigint>();
+    socket.on("data", (chunk: Buffer) => {
+      // A plain Uint8Array view: Buffer#slice shares memory, and receivers copy with slice().
+      const error = framer.feed(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length), (message) => {
+        this.learnClient(socket, message, known);
+        this.options.onMessage(message);
+      });
+      if (error !== null) {
+        this.options.log?.(`closing connection from ${socket.remoteAddress}:${socket.remotePort}: ${error}`);
+        socket.destroy();
+      }
+    });
+    socket.on("error", () => { /* reported through "close" */ });
+    socket.on("close", () => {
+      for (const client of known) if (this.clients.get(client) === socket) this.clients.delete(client);
+    });
+  }
+
+  /** Requests and pings carry the client id at offset 160 / 128: reply on this connection. */
+  private learnClient(socket: Socket, message: Uint8Array, known: Set<bigint>): void {
+    const command = message[114];
+    const offset = command === Command.request ? 160 : command === Command.ping_client ? 128 : -1;
+    if (offset < 0) return;
+    const view = new DataView(message.buffer, message.byteOffset + offset, 16);
+    const client = (view.getBigUint64(8, true) << 64n) | view.getBigUint64(0, true);
+    if (client === 0n) return;
+    if (!known.has(client) && known.size >= clientsPerConnectionMax) return;
+    known.add(client);
+    this.clients.set(client, socket);
+  }
+}
