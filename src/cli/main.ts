@@ -20,6 +20,7 @@ Commands:
   format       create a data file for one replica
   start        run a replica from a data file (portable node:fs / node:net backends)
   benchmark    run the ledger workload against the embedded ledger (no set-up needed)
+  vopr         run the deterministic cluster simulator on one seed, or a fleet of seeds
   version      print the version, protocol release and checksum implementation
   help         print this help
 
@@ -42,6 +43,7 @@ const subcommands: Record<string, Subcommand> = {
   benchmark: { summary: "run the ledger workload", run: runBenchmark },
   format: { summary: "create a data file", run: runFormat },
   start: { summary: "run a replica", run: runStart },
+  vopr: { summary: "run the cluster simulator", run: async (args) => (await import("./vopr.js")).runVopr(args) },
   version: {
     summary: "print the version",
     run(args) {

@@ -1,0 +1,254 @@
+// `scarab vopr`: run the deterministic cluster simulator (spec/vopr.md §13). One seed, replayable
+// with the printed command; or a fleet of seeds over worker threads with a summary (--seeds N).
+// The simulator is imported lazily, so `--help` and flag errors never load the replica.
+import { randomBytes } from "node:crypto";
+import { availableParallelism } from "node:os";
+import { isMainThread, parentPort, workerData } from "node:worker_threads";
+import { parseSeed } from "../core/prng.js";
+import type { SimulationOptions } from "../sim/simulator.js";
+import type { WorkloadFactory } from "../sim/workload.js";
+import { UsageError } from "./usage_error.js";
+import { runFleet, startWorker, type FleetOptions, type RunSeed } from "./vopr_fleet.js";
+
+export const voprHelp = `Usage: scarab vopr [options] [SEED]
+       scarab vopr --seeds N [--jobs J] [--from SEED] [options]
+
+Runs the VOPR, the deterministic cluster simulator. One u64 seed decides everything; the same
+seed and code replay a run byte for byte. SEED is a decimal u64 or a 40-hex-digit commit hash
+(its last 16 hex digits); without one, a random seed is chosen and printed.
+
+Options:
+  --lite                     3 replicas, no standbys, no liveness phase
+  --performance              6 replicas, no faults, 256 requests; prints message counts
+  --replicas N               override the drawn replica count (1..6)
+  --requests-max=N           replies to wait for in the safety phase (default 96)
+  --ticks-max-requests=N     safety-phase budget of ticks without a new reply (default 40000000)
+  --ticks-max-convergence=N  liveness-phase budget (default 10000000)
+  --packet-loss-ratio=A/B    override the drawn packet loss probability
+  --state-machine NAME       testing (echo) or accounting (default testing)
+  --log MODE                 short (state transitions), full (every message) or none
+  --seeds N                  run N seeds derived from --from (or a random base) and summarise
+  --jobs J                   worker threads for --seeds (default: available cores)
+  --from SEED                base of the derived seeds for --seeds
+  --help                     print this help
+
+Exit codes: 0 passed, 1 misuse, 127 crash, 128 liveness, 129 correctness.`;
+
+/** The default state machine. SWITCH to "accounting" once src/sim/accounting_workload.ts lands. */
+const defaultStateMachine: "accounting" | "testing" = "testing";
+
+export interface VoprArgs {
+  seed: bigint | null;
+  lite: boolean;
+  performance: boolean;
+  replicaCount?: number;
+  requestsMax?: number;
+  ticksMaxRequests?: number;
+  ticksMaxConvergence?: number;
+  packetLoss?: { numerator: number; denominator: number };
+  stateMachine: "accounting" | "testing";
+  log: "full" | "short" | "none";
+  seeds?: number;
+  jobs?: number;
+  from?: bigint;
+  help: boolean;
+}
+
+const booleanFlags = new Set(["lite", "performance", "help"]);
+const valueFlags = new Set([
+  "replicas", "requests-max", "ticks-max-requests", "ticks-max-convergence", "packet-loss-ratio",
+  "state-machine", "log", "seeds", "jobs", "from",
+]);
+const unsupportedFlags = new Set(["replica-missing", "replica-missing-until-request"]);
+
+/** Parses `scarab vopr` arguments; a mistake throws a UsageError (one line, exit 1). */
+export function parseVoprArgs(args: readonly string[]): VoprArgs {
+  const parsed: VoprArgs = { seed: null, lite: false, performance: false, stateMachine: defaultStateMachine, log: "short", help: false };
+  for (let index = 0; index < args.length; index++) {
+    const arg = args[index]!;
+    if (!arg.startsWith("--")) {
+      if (parsed.seed !== null) throw new UsageError(`vopr takes one seed (got '${arg}' after a seed)`);
+      const seed = parseSeed(arg);
+      if (seed === null) throw new UsageError(`seed must be a decimal u64 or a 40-hex-digit commit hash (got '${arg}')`);
+      parsed.seed = seed;
+      continue;
+    }
+    const equals = arg.indexOf("=");
+    const name = arg.slice(2, equals === -1 ? undefined : equals);
+    if (unsupportedFlags.has(name)) throw new UsageError(`--${name} is not implemented yet`);
+    if (booleanFlags.has(name)) {
+      if (equals !== -1) throw new UsageError(`--${name} takes no value`);
+      if (name === "help") parsed.help = true;
+      else if (name === "lite") parsed.lite = true;
+      else parsed.performance = true;
+      continue;
+    }
+    if (!valueFlags.has(name)) throw new UsageError(`unknown option '${arg}'`);
+    let value = equals === -1 ? args[++index] : arg.slice(equals + 1);
+    if (value === undefined || value === "") throw new UsageError(`--${name} needs a value`);
+    applyValue(parsed, name, value);
+  }
+  if (parsed.lite && parsed.performance) throw new UsageError("--lite and --performance exclude each other");
+  if (parsed.seeds !== undefined && parsed.seed !== null) throw new UsageError("with --seeds, give the base seed as --from SEED");
+  if (parsed.seeds === undefined && (parsed.jobs !== undefined || parsed.from !== undefined)) {
+    throw new UsageError("--jobs and --from only apply with --seeds N");
+  }
+  return parsed;
+}
+
+function applyValue(parsed: VoprArgs, name: string, value: string): void {
+  switch (name) {
+    case "replicas": parsed.replicaCount = integer(name, value, 1, 6); break;
+    case "requests-max": parsed.requestsMax = integer(name, value, 1, 1_000_000_000); break;
+    case "ticks-max-requests": parsed.ticksMaxRequests = integer(name, value, 1, Number.MAX_SAFE_INTEGER); break;
+    case "ticks-max-convergence": parsed.ticksMaxConvergence = integer(name, value, 1, Number.MAX_SAFE_INTEGER); break;
+    case "seeds": parsed.seeds = integer(name, value, 1, Number.MAX_SAFE_INTEGER); break;
+    case "jobs": parsed.jobs = integer(name, value, 1, 1024); break;
+    case "packet-loss-ratio": parsed.packetLoss = ratioArg(value); break;
+    case "state-machine":
+      if (value !== "accounting" && value !== "testing") throw new UsageError(`--state-machine must be accounting or testing (got '${value}')`);
+      parsed.stateMachine = value;
+      break;
+    case "log":
+      if (value !== "full" && value !== "short" && value !== "none") throw new UsageError(`--log must be full, short or none (got '${value}')`);
+      parsed.log = value;
+      break;
+    case "from": {
+      const seed = parseSeed(value);
+      if (seed === null) throw new UsageError(`--from must be a decimal u64 or a 40-hex-digit commit hash (got '${value}')`);
+      parsed.from = seed;
+      break;
+    }
+  }
+}
+
+function integer(name: string, text: string, min: number, max: number): number {
+  const value = /^[0-9]+$/.test(text) ? Number(text) : Number.NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(`--${name} must be an integer in [${min}, ${max}] (got '${text}')`);
+  }
+  return value;
+}
+
+function ratioArg(text: string): { numerator: number; denominator: number } {
+  const match = /^([0-9]+)\/([0-9]+)$/.exec(text);
+  const numerator = match ? Number(match[1]) : Number.NaN;
+  const denominator = match ? Number(match[2]) : Number.NaN;
+  if (!(denominator > 0 && denominator <= 1_000_000_000 && numerator >= 0 && numerator <= denominator)) {
+    throw new UsageError(`--packet-loss-ratio must be A/B with 0 ≤ A ≤ B (got '${text}')`);
+  }
+  return { numerator, denominator };
+}
+
+/** The flags that change a run, normalised, for replay commands (§13.3). */
+export function runFlags(args: VoprArgs): string[] {
+  const flags: string[] = [];
+  if (args.lite) flags.push("--lite");
+  if (args.performance) flags.push("--performance");
+  if (args.replicaCount !== undefined) flags.push(`--replicas=${args.replicaCount}`);
+  if (args.requestsMax !== undefined) flags.push(`--requests-max=${args.requestsMax}`);
+  if (args.ticksMaxRequests !== undefined) flags.push(`--ticks-max-requests=${args.ticksMaxRequests}`);
+  if (args.ticksMaxConvergence !== undefined) flags.push(`--ticks-max-convergence=${args.ticksMaxConvergence}`);
+  if (args.packetLoss !== undefined) flags.push(`--packet-loss-ratio=${args.packetLoss.numerator}/${args.packetLoss.denominator}`);
+  if (args.stateMachine !== defaultStateMachine) flags.push(`--state-machine=${args.stateMachine}`);
+  return flags;
+}
+
+export function replayCommand(seed: bigint, args: VoprArgs): string {
+  return ["scarab vopr", ...runFlags(args), seed.toString()].join(" ");
+}
+
+/** Loads the simulator (and the replica) only when a run starts. */
+export async function loadSimulation(args: VoprArgs): Promise<RunSeed> {
+  // The workloads the CLI can choose from (§4). Checked before loading the replica.
+  // Add the accounting factory here once src/sim/accounting_workload.ts lands.
+  if (args.stateMachine !== "testing") {
+    throw new UsageError("the accounting workload is not available yet (src/sim/accounting_workload.ts); use --state-machine testing");
+  }
+  const [{ runSimulation }, { echoWorkloadFactory }] = await Promise.all([
+    import("../sim/simulator.js"), import("../sim/workload.js"),
+  ]);
+  const factory: WorkloadFactory = echoWorkloadFactory;
+  return (seed, write, log) => {
+    const options: SimulationOptions = {
+      lite: args.lite, performance: args.performance, replicaCount: args.replicaCount,
+      ticksMaxRequests: args.ticksMaxRequests, ticksMaxConvergence: args.ticksMaxConvergence,
+      requestsMax: args.requestsMax, packetLoss: args.packetLoss, log, stateMachine: args.stateMachine,
+      workloadFactory: factory, write,
+    };
+    return runSimulation(seed, options);
+  };
+}
+
+export function randomSeed(): bigint {
+  return randomBytes(8).readBigUInt64LE(0);
+}
+
+/** Buffers lines for stdout: full logs are large, and one write per line is slow. */
+class LineWriter {
+  private lines: string[] = [];
+  private bytes = 0;
+
+  readonly write = (line: string): void => {
+    this.lines.push(line);
+    this.bytes += line.length + 1;
+    if (this.bytes >= 1 << 16) this.flush();
+  };
+
+  flush(): void {
+    if (this.lines.length === 0) return;
+    process.stdout.write(this.lines.join("\n") + "\n");
+    this.lines = [];
+    this.bytes = 0;
+  }
+}
+
+/** `scarab vopr …`: exit code per spec/vopr.md §13.1; misuse prints one line and the usage. */
+export async function runVopr(argv: string[]): Promise<number> {
+  let args: VoprArgs;
+  let simulate: RunSeed;
+  try {
+    args = parseVoprArgs(argv);
+    if (args.help) {
+      console.log(voprHelp);
+      return 0;
+    }
+    simulate = await loadSimulation(args);
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`scarab vopr: ${error.message}\n\n${voprHelp}`);
+    return 1;
+  }
+  // Replica failures are debugged from the stack: keep more than V8's default 10 frames.
+  Error.stackTraceLimit = 50;
+  if (args.seeds !== undefined) {
+    const fleet: FleetOptions = {
+      seeds: args.seeds, jobs: args.jobs ?? availableParallelism(), base: args.from ?? randomSeed(),
+      argv, flags: runFlags(args), replay: (seed) => replayCommand(seed, args),
+      workerUrl: new URL(import.meta.url), run: simulate,
+    };
+    return runFleet(fleet);
+  }
+  return runOne(args, simulate);
+}
+
+function runOne(args: VoprArgs, simulate: RunSeed): number {
+  const seed = args.seed ?? randomSeed();
+  const out = new LineWriter();
+  if (args.log === "none") out.write(`SEED=${seed}`);
+  const result = simulate(seed, out.write, args.log);
+  if (args.log === "none") {
+    const note = result.outcome === "passed" ? "" : ` — ${result.outcome}`;
+    out.write(result.exitCode === 0 ? `PASSED (${result.ticks} ticks)${note}` : `FAILED exit=${result.exitCode}: ${result.outcome}`);
+    if (result.details !== "") out.write(result.details);
+  }
+  if (result.exitCode !== 0) out.write(`replay: ${replayCommand(seed, args)}`);
+  out.flush();
+  return result.exitCode;
+}
+
+// A fleet worker: this module, loaded by vopr_fleet.ts's Worker (see runWorker there).
+if (!isMainThread && parentPort !== null && (workerData as { voprWorker?: boolean } | null)?.voprWorker === true) {
+  const args = parseVoprArgs((workerData as { argv: string[] }).argv);
+  startWorker(parentPort, await loadSimulation(args));
+}

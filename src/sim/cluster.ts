@@ -1,0 +1,313 @@
+// The simulated cluster (spec/vopr.md §5, §8, §9): replicas and standbys over StorageSim and the
+// packet simulator, one TimeSim per replica and client (linear 0/0 clocks, §3.5), the real
+// VsrClient, the state checker and the reply sequencer, ticked in the exact order of §5.
+//
+// A crash drops the Replica object and its pending IO (StorageSim.crash); a restart builds a new
+// Replica over the same storage and clock and opens it. The fault dice (when to crash, pause,
+// restart) live in the simulator; this class only carries the actions out.
+import { assert, AssertionError } from "../core/assert.js";
+import { Command } from "../core/command.js";
+import type { Config } from "../core/config.js";
+import { FrameField, PrepareHeader } from "../core/header.js";
+import { Prng } from "../core/prng.js";
+import type { MessageBus } from "../io/message_bus.js";
+import { rootPrepare } from "../replica/journal/prepare_headers.js";
+import { quorums } from "../replica/quorums.js";
+import { Replica, type ReplicaEvent, type ReplicaOptions } from "../replica/replica.js";
+import { SimClients, simulatorEpochNs, type ClientsObserver } from "./cluster_clients.js";
+import { FaultAtlas } from "./fault_atlas.js";
+import type { PacketSimulatorOptions } from "./network_options.js";
+import { PacketSimulator } from "./packet_simulator.js";
+import { ReplySequencer } from "./reply_sequencer.js";
+import type { SimMessageBus } from "./sim_message_bus.js";
+import { StateChecker } from "./state_checker.js";
+import type { StorageFaultOptions } from "./storage_options.js";
+import { StorageSim } from "./storage_sim.js";
+import { idealClock, TimeSim } from "./time_sim.js";
+import type { WorkloadFactory } from "./workload.js";
+
+export type ClusterEvent = ReplicaEvent | "crash" | "restart" | "pause" | "unpause";
+
+export interface ClusterObserver extends ClientsObserver {
+  replicaEvent(replica: number, event: ClusterEvent): void;
+  /** Each op once, in op order, after the reply sequencer (§11.2). Buffers valid during the call. */
+  sequenced(prepare: Uint8Array, reply: Uint8Array | null): void;
+  /** Every delivered message (for the trace hash and full logs). Valid during the call. */
+  delivered(source: number, target: number, message: Uint8Array): void;
+}
+
+export interface ClusterOptions {
+  readonly cluster: bigint;
+  readonly replicaCount: number;
+  readonly standbyCount: number;
+  readonly clientCount: number;
+  readonly config: Config;
+  readonly release: number;
+  /** The cluster sub-seed (§1): replica PRNGs and client ids. */
+  readonly seed: bigint;
+  readonly network: PacketSimulatorOptions;
+  readonly storage: StorageFaultOptions;
+  readonly storageSeed: bigint;
+  readonly storageSizeBytes: number;
+  readonly workload: WorkloadFactory;
+  readonly observer: ClusterObserver;
+}
+
+/** Forwards a replica's sends, noting the views it acknowledges in prepare_oks (§11.1). */
+class ReplicaBus implements MessageBus {
+  constructor(private readonly bus: SimMessageBus, private readonly index: number, private readonly checker: StateChecker) {}
+
+  sendToReplica(replica: number, message: Uint8Array): void {
+    if (message[FrameField.command] === Command.prepare_ok) {
+      this.checker.onPrepareOk(this.index, readU32(message, FrameField.view));
+    }
+    this.bus.sendToReplica(replica, message);
+  }
+
+  sendToClient(client: bigint, message: Uint8Array): void {
+    this.bus.sendToClient(client, message);
+  }
+}
+
+export class Cluster {
+  readonly replicaCount: number;
+  readonly standbyCount: number;
+  /** Replicas plus standbys: node indexes 0..nodeCount−1. */
+  readonly nodeCount: number;
+  readonly config: Config;
+  readonly network: PacketSimulator;
+  readonly storages: StorageSim[] = [];
+  readonly times: TimeSim[] = [];
+  /** null while down. */
+  readonly replicas: (Replica | null)[] = [];
+  readonly paused: boolean[] = [];
+  /** The open callback has run (the replica is past recovery's first phase). */
+  readonly opened: boolean[] = [];
+  readonly clients: SimClients;
+  readonly checker: StateChecker;
+  readonly sequencer: ReplySequencer;
+  readonly quorumViewChange: number;
+  private readonly prng: Prng;
+  private readonly buses: ReplicaBus[] = [];
+  private readonly observer: ClusterObserver;
+
+  constructor(private readonly options: ClusterOptions) {
+    this.replicaCount = options.replicaCount;
+    this.standbyCount = options.standbyCount;
+    this.nodeCount = options.replicaCount + options.standbyCount;
+    this.config = options.config;
+    this.observer = options.observer;
+    this.quorumViewChange = quorums(options.replicaCount).viewChange;
+    this.prng = new Prng(options.seed);
+    this.network = new PacketSimulator(options.network, (target, message, source) => this.deliver(target, message, source));
+    this.checker = new StateChecker({
+      replicaNodeCount: this.nodeCount,
+      rootChecksum: new PrepareHeader(rootPrepare(options.cluster), 0).checksum,
+      inFlight: (client) => this.clients.inFlight(client),
+      syncBacktrackMax: options.config.lsmCompactionOps,
+      clientsMax: options.config.clientsMax,
+    });
+    this.sequencer = new ReplySequencer(2 * options.config.clientsMax,
+      (op) => this.checker.checksumAt(op), (prepare, reply) => this.observer.sequenced(prepare, reply));
+    this.createStorages();
+    for (let index = 0; index < this.nodeCount; index++) {
+      this.times.push(new TimeSim({ offset: idealClock, epochNs: simulatorEpochNs }));
+      this.buses.push(new ReplicaBus(this.network.bus(index), index, this.checker));
+      this.replicas.push(null);
+      this.paused.push(false);
+      this.opened.push(false);
+    }
+    this.clients = new SimClients({
+      cluster: options.cluster, replicaCount: options.replicaCount, clientCount: options.clientCount,
+      config: options.config, release: options.release, network: this.network, prng: this.prng.split(),
+      observer: options.observer,
+    });
+  }
+
+  /** The storage sub-PRNG draws the atlas, then one seed per node (§1 order: after the network). */
+  private createStorages(): void {
+    const prng = new Prng(this.options.storageSeed);
+    const atlas = new FaultAtlas(prng, this.replicaCount, this.config, this.options.storageSizeBytes);
+    for (let index = 0; index < this.nodeCount; index++) {
+      this.storages.push(new StorageSim({
+        ...this.options.storage, config: this.config, sizeBytes: this.options.storageSizeBytes,
+        replicaIndex: index, seed: prng.next(), faultAtlas: atlas, faulty: false,
+      }));
+    }
+  }
+
+  /**
+   * Formats every data file (with faults hidden: formatting is set-up, not under test), then
+   * opens every replica. §8 "Start-up": replicas at index ≥ quorum_view_change are faulty from
+   * the start; the first quorum_view_change keep faults hidden until their first restart.
+   */
+  start(): void {
+    for (let index = 0; index < this.nodeCount; index++) this.format(index);
+    for (let index = 0; index < this.nodeCount; index++) this.open(index, index >= this.quorumViewChange);
+  }
+
+  private format(index: number): void {
+    const storage = this.storages[index]!;
+    let done = false;
+    const options = { ...this.replicaOptions(index), onCommit: undefined, onEvent: undefined };
+    Replica.format(options, () => { done = true; });
+    // Drive this storage alone; its clock may run ahead of the others (only its own IO uses it).
+    for (let rounds = 0; !done; rounds++) {
+      assert(rounds < 1_000_000, `replica ${index}: format did not finish`);
+      if (!storage.step()) storage.tick();
+    }
+  }
+
+  private replicaOptions(index: number): ReplicaOptions {
+    return {
+      cluster: this.options.cluster, replica: index, replicaCount: this.replicaCount,
+      standbyCount: this.standbyCount, config: this.config, release: this.options.release,
+      time: this.times[index]!, storage: this.storages[index]!, bus: this.buses[index]!, prng: this.prng.split(),
+      stateMachine: this.options.workload.createStateMachine(),
+      onCommit: (replica, prepare, reply) => this.onCommit(replica, prepare, reply),
+      onEvent: (replica, event) => this.onEvent(replica, event),
+    };
+  }
+
+  /** Builds and opens a replica; `faultyAfterOpen` makes faults visible once open returns. */
+  private open(index: number, faultyAfterOpen: boolean): void {
+    const replica = new Replica(this.replicaOptions(index));
+    this.replicas[index] = replica;
+    this.opened[index] = false;
+    this.network.setNodeEnabled(index, true);
+    replica.open((error) => {
+      if (this.replicas[index] !== replica) return;
+      if (error !== null) throw new AssertionError(`replica ${index}: open failed: ${error}`);
+      this.opened[index] = true;
+      this.storages[index]!.faulty = faultyAfterOpen;
+    });
+  }
+
+  private onEvent(replica: Replica, event: ReplicaEvent): void {
+    const index = replica.replica;
+    if (this.replicas[index] !== replica) return;
+    if (event === "sync_done") this.checker.onSyncDone(index, replica);
+    if (event === "sync_done" || event === "checkpoint_done" || event === "open") {
+      this.checker.checkCheckpoint(index, replica.opCheckpoint, replica.checkpointId());
+    }
+    this.observer.replicaEvent(index, event);
+  }
+
+  private onCommit(replica: Replica, prepare: Uint8Array, reply: Uint8Array | null): void {
+    const index = replica.replica;
+    if (this.replicas[index] !== replica) return;
+    this.checker.onCommit(index, replica, prepare, reply);
+    this.sequencer.push(prepare, reply);
+  }
+
+  private deliver(target: number, message: Uint8Array, source: number): void {
+    this.observer.delivered(source, target, message);
+    if (target >= this.nodeCount) return this.clients.deliver(target, message);
+    const replica = this.replicas[target];
+    if (replica !== null && replica !== undefined && !this.paused[target]) replica.onMessage(message);
+  }
+
+  /** One tick, in the order of spec/vopr.md §5 (cluster.tick). */
+  tick(): void {
+    this.stepUntilIdle();
+    this.network.tick();
+    this.clients.tick();
+    for (let index = 0; index < this.nodeCount; index++) {
+      this.storages[index]!.tick();
+      // Down and paused replicas' clocks run on (a paused VM's wall clock keeps moving).
+      this.times[index]!.tick();
+      const replica = this.replicas[index];
+      if (replica === null || replica === undefined) continue;
+      if (!this.paused[index]) replica.tick();
+      this.checker.checkState(index, replica);
+    }
+  }
+
+  /** §5 step 1: alternate storage and network steps until neither makes progress. */
+  private stepUntilIdle(): void {
+    for (let rounds = 0; ; rounds++) {
+      assert(rounds < 100_000, "cluster: storage and network steps never settle");
+      let progressed = false;
+      for (let index = 0; index < this.nodeCount; index++) {
+        // A paused replica completes no IO; a down one has none (crash() cancelled it).
+        if (!this.paused[index] && this.storages[index]!.step()) progressed = true;
+      }
+      if (this.network.step()) progressed = true;
+      if (!progressed) return;
+    }
+  }
+
+  // Process faults (§3.4, §8). The simulator decides when; these carry them out.
+
+  isUp(index: number): boolean {
+    return this.replicas[index] !== null;
+  }
+
+  /** A crash: the process and its pending IO vanish; torn writes per §7 item 5. */
+  crash(index: number): void {
+    assert(this.replicas[index] !== null && !this.paused[index], "crash: replica not up");
+    this.replicas[index] = null;
+    this.opened[index] = false;
+    this.storages[index]!.crash();
+    this.network.setNodeEnabled(index, false);
+    this.observer.replicaEvent(index, "crash");
+  }
+
+  /**
+   * §8 "Restart": un-fault both WAL header sectors, then open with faults hidden unless
+   * `faultAllowed` (see faultAllowed()). Faults become visible once open returns.
+   */
+  restart(index: number, faultAllowed: boolean): void {
+    assert(this.replicas[index] === null, "restart: replica not down");
+    const storage = this.storages[index]!;
+    storage.unfaultWalHeaders();
+    storage.faulty = faultAllowed;
+    this.checker.onRestart(index);
+    this.observer.replicaEvent(index, "restart");
+    this.open(index, true);
+  }
+
+  /**
+   * §8 rule 2: a standby, or at least quorum_view_change other active replicas are up and
+   * healthy (open, not in recovering_head; reformatting and syncing do not exist yet).
+   */
+  faultAllowed(index: number): boolean {
+    if (index >= this.replicaCount) return true;
+    let healthy = 0;
+    for (let other = 0; other < this.replicaCount; other++) {
+      const replica = this.replicas[other];
+      if (other === index || replica === null || replica === undefined || this.paused[other]) continue;
+      if (replica.status !== "recovering" && replica.status !== "recovering_head") healthy += 1;
+    }
+    return healthy >= this.quorumViewChange;
+  }
+
+  /** A paused replica neither ticks nor completes IO nor receives; its clock runs on (§3.4). */
+  pause(index: number): void {
+    assert(this.replicas[index] !== null && !this.paused[index], "pause: replica not up");
+    this.paused[index] = true;
+    this.network.setNodeEnabled(index, false);
+    this.observer.replicaEvent(index, "pause");
+  }
+
+  unpause(index: number): void {
+    assert(this.paused[index], "unpause: replica not paused");
+    this.paused[index] = false;
+    this.network.setNodeEnabled(index, true);
+    this.observer.replicaEvent(index, "unpause");
+  }
+
+  /** §6.2 step 2: restart and unpause the core, heal its storage and its links. */
+  healCore(core: readonly number[]): void {
+    for (const index of core) {
+      if (this.replicas[index] === null) this.restart(index, false); // disk faults hidden while opening
+      else if (this.paused[index]) this.unpause(index);
+      this.storages[index]!.heal();
+    }
+    this.network.heal(core);
+  }
+}
+
+function readU32(bytes: Uint8Array, offset: number): number {
+  return (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 24)) >>> 0;
+}

@@ -1,0 +1,72 @@
+// `scarab vopr` argument parsing, replay commands and the fleet's seeds and summary
+// (spec/vopr.md §1 seeds, §13.1 exit codes, §13.3 flags).
+import { describe, expect, test } from "vitest";
+import { parseVoprArgs, replayCommand, runVopr } from "../../src/cli/vopr.js";
+import { fleetSeeds, summary } from "../../src/cli/vopr_fleet.js";
+import { UsageError } from "../../src/cli/usage_error.js";
+
+describe("scarab vopr arguments", () => {
+  test("a decimal seed or a commit hash (low 64 bits), flags in both spellings", () => {
+    const args = parseVoprArgs(["--lite", "--requests-max=10", "--ticks-max-requests", "500", "--replicas", "2", "42"]);
+    expect(args.seed).toBe(42n);
+    expect(args.lite).toBe(true);
+    expect(args.requestsMax).toBe(10);
+    expect(args.ticksMaxRequests).toBe(500);
+    expect(args.replicaCount).toBe(2);
+    expect(args.stateMachine).toBe("testing");
+    expect(args.log).toBe("short");
+    const hash = "0123456789abcdef0123456789abcdef00000000";
+    expect(parseVoprArgs([hash]).seed).toBe(0x89abcdef00000000n);
+    expect(parseVoprArgs(["18446744073709551615"]).seed).toBe(2n ** 64n - 1n);
+    expect(parseVoprArgs(["--packet-loss-ratio=1/3"]).packetLoss).toEqual({ numerator: 1, denominator: 3 });
+  });
+
+  test("mistakes are one clear UsageError", () => {
+    const bad: string[][] = [
+      ["--bogus"], ["18446744073709551616"], ["1", "2"], ["--replicas", "7"], ["--replicas"],
+      ["--log", "loud"], ["--state-machine=ledger"], ["--lite", "--performance"], ["--seeds", "5", "3"],
+      ["--jobs", "2"], ["--lite=yes"], ["--requests-max=-1"], ["--packet-loss-ratio=3/2"], ["--replica-missing=1"],
+    ];
+    for (const args of bad) expect(() => parseVoprArgs(args), args.join(" ")).toThrow(UsageError);
+    expect(() => parseVoprArgs(["--replicas", "9"])).toThrow(/--replicas must be an integer in \[1, 6\]/);
+  });
+
+  test("the replay command repeats the run-changing flags, normalised", () => {
+    const args = parseVoprArgs(["--log", "none", "--lite", "--ticks-max-requests", "500", "7"]);
+    expect(replayCommand(7n, args)).toBe("scarab vopr --lite --ticks-max-requests=500 7");
+  });
+
+  test("--help exits 0; misuse and accounting (until its workload lands) exit 1", async () => {
+    expect(await runVopr(["--help"])).toBe(0);
+    expect(await runVopr(["--bogus"])).toBe(1);
+    expect(await runVopr(["--state-machine", "accounting", "1"])).toBe(1);
+  });
+});
+
+describe("scarab vopr --seeds", () => {
+  test("seeds derive deterministically from the base", () => {
+    expect(fleetSeeds(5n, 4)).toEqual(fleetSeeds(5n, 4));
+    expect(new Set(fleetSeeds(5n, 100)).size).toBe(100);
+    expect(fleetSeeds(5n, 3)).not.toEqual(fleetSeeds(6n, 3));
+  });
+
+  test("the summary lists coverage and every failing seed with its replay command", () => {
+    const faults = { crashes: 1, restarts: 0, pauses: 0, partitions: 3, evictions: 0, packetsDropped: 9, packetsReplayed: 2 };
+    const reports = [
+      { seed: "1", exitCode: 0, ticks: 1000, outcome: "passed", replicas: 3, standbys: 0, faults },
+      { seed: "2", exitCode: 129, ticks: 500, outcome: "correctness: boom", replicas: 5, standbys: 1, faults },
+    ];
+    const lines = summary({ base: 9n, flags: ["--lite"], seeds: 2, replay: (seed) => `scarab vopr --lite ${seed}` },
+      reports, 2000, 2);
+    const text = lines.join("\n");
+    expect(text).toContain("2 seeds in 2.0 s");
+    expect(text).toContain("simulated 1500 ticks");
+    expect(text).toContain("8x real time, 4x per core");
+    expect(text).toContain("replicas: 3:1 5:1");
+    expect(text).toContain("crashes 2 (2 seeds)");
+    expect(text).toContain("FAILED: 1 seed(s)");
+    expect(text).toContain("seed 2 exit 129: correctness: boom");
+    expect(text).toContain("replay: scarab vopr --lite 2");
+    expect(text).toContain("again: scarab vopr --seeds 2 --from 9 --lite");
+  });
+});
