@@ -243,9 +243,21 @@ export class Replica {
     return this.superblock.working!.vsr_state.log_view;
   }
 
-  /** The checksum of the prepare at `op` if the journal holds its header. */
+  /**
+   * The prepare header of `op` if known: from the journal, or, for the checkpoint op (whose slot
+   * may have been overwritten, or never written after a state sync), from the superblock.
+   */
+  headerAt(op: number): PrepareHeader | null {
+    const header = this.journal.header(op);
+    if (header !== null) return header;
+    if (op !== this.opCheckpoint) return null;
+    const checkpointHeader = new PrepareHeader(this.superblock.working!.vsr_state.checkpoint.header, 0);
+    return checkpointHeader.op === op ? checkpointHeader : null;
+  }
+
+  /** The checksum of the prepare at `op` if its header is known. */
   checksumOf(op: number): bigint | null {
-    return this.journal.header(op)?.checksum ?? null;
+    return this.headerAt(op)?.checksum ?? null;
   }
 
   // ---- start-up ----
@@ -372,6 +384,11 @@ export class Replica {
     if (!this.opened || this.status === "recovering") return;
     this.timeouts.tick();
     tickPing(this);
+    if (this.timeouts.exitViewWindow.fired()) {
+      // Votes are forgotten after a while in every status (vsr.md §6.1).
+      this.timeouts.exitViewWindow.stop();
+      this.exitViewVotes = 0;
+    }
     if (this.status === "normal") {
       tickNormal(this);
       if (this.isPrimary) tickPulse(this);
@@ -480,10 +497,10 @@ export class Replica {
    */
   canonicalFrom(): number {
     let op = this.op;
-    let header = this.journal.header(op);
+    let header = this.headerAt(op);
     if (header === null) return op + 1;
     while (op > this.commitMin + 1) {
-      const below = this.journal.header(op - 1);
+      const below = this.headerAt(op - 1);
       if (below === null || below.checksum !== header.parent) return op;
       header = below;
       op -= 1;
@@ -545,8 +562,8 @@ export class Replica {
   viewHeadersSuffix(): Uint8Array[] {
     const headers: Uint8Array[] = [];
     const max = this.config.viewHeadersMax;
-    for (let op = this.op; op > this.opCheckpoint && headers.length < max; op--) {
-      const header = this.journal.header(op);
+    for (let op = this.op; op >= this.opCheckpoint && headers.length < max; op--) {
+      const header = this.headerAt(op);
       if (header !== null) headers.push(header.bytes().slice());
       else if (headers.length === 0) break;
       if (op <= this.commitMax && headers.length >= 1) break;

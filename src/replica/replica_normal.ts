@@ -92,7 +92,7 @@ export function onPrepare(replica: Replica, message: Uint8Array): void {
   if (op <= replica.op) return repairFromPrepare(replica, message);
   if (op > replica.opPrepareMax) return; // beyond our WAL's capacity until we checkpoint
   if (op === replica.op + 1) {
-    const head = replica.journal.header(replica.op);
+    const head = replica.headerAt(replica.op);
     // The primary of a view prepares each op once, so its prepares chain within the view.
     assert(head === null || head.checksum === prepare.parent || head.view !== prepare.view,
       `fork in view ${prepare.view} at op ${op}`);
@@ -165,7 +165,7 @@ function countPrepareOk(replica: Replica, op: number, checksum: bigint, from: nu
 export function refillPipeline(replica: Replica): void {
   while (replica.requestQueue.length > 0 &&
     replica.pipeline.length < replica.config.pipelinePrepareQueueMax &&
-    replica.op < replica.opPrepareMax) {
+    replica.op < replica.opPrepareMax && replica.realtimeSynchronized() !== null) {
     prepareRequest(replica, replica.requestQueue.shift()!);
   }
 }

@@ -153,6 +153,7 @@ export function onGetPrepare(replica: Replica, message: Uint8Array): void {
   if (cached !== null) return replica.sendToReplica(from, cached);
   const header = replica.journal.header(op);
   if (header === null || header.checksum !== checksum || replica.journal.isDirty(op)) return;
+  if (!replica.journal.canQueueRead) return; // busy: the peer asks again on its repair timeout
   replica.journal.readPrepare(op, checksum, (prepare) => {
     if (prepare !== null) replica.sendToReplica(from, prepare);
   });

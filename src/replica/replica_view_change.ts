@@ -32,7 +32,10 @@ function sendExitView(replica: Replica): void {
 export function onExitView(replica: Replica, message: Uint8Array): void {
   const vote = new Header(message, 0);
   if (replica.isStandby || vote.replica >= replica.replicaCount) return;
-  if (vote.view !== replica.view || replica.status === "recovering_head") return;
+  if (replica.status === "recovering_head" || vote.view < replica.view) return;
+  // A vote to leave a newer view: the sender reached that view through a quorum of votes (or is
+  // stuck there alone after the others withdrew theirs). Join it, so views cannot split.
+  if (vote.view > replica.view) enterViewChange(replica, vote.view);
   replica.exitViewVotes |= 1 << vote.replica;
   checkExitViewQuorum(replica);
 }
@@ -92,27 +95,42 @@ export function persistView(replica: Replica, then: () => void): void {
 function sendJoinView(replica: Replica): void {
   if (replica.status !== "view_change" || replica.viewDurable !== replica.view) return;
   const message = buildJoinView(replica);
+  if (message === null) return; // no head we can vouch for in our log_view: stay out of this one
   const primary = replica.primaryOf(replica.view);
   if (primary === replica.replica) onJoinView(replica, message);
   else replica.sendToReplica(primary, message);
 }
 
-/** Our log suffix from the head down to the highest op known committed (§6.2 step 3–4). */
-function buildJoinView(replica: Replica): Uint8Array {
+/**
+ * Our log suffix from the head down to the highest op known committed (§6.2 step 3–4). A head
+ * whose header we do not know (jumped over, or installed but lost in a crash before it was
+ * written, so never acknowledged) is not advertised: the JV's head must be a real header. Nor is
+ * a header from a view newer than our log_view (a checkpoint adopted by state sync): such a JV
+ * would claim a log we never installed. With no head left we send no JV at all (that is safe).
+ */
+function suffixHeader(replica: Replica, op: number): PrepareHeader | null {
+  const header = replica.headerAt(op);
+  return header !== null && header.view <= replica.logView ? header : null;
+}
+
+function buildJoinView(replica: Replica): Uint8Array | null {
+  let head = replica.op;
+  while (head > replica.commitMin && suffixHeader(replica, head) === null) head--;
+  if (suffixHeader(replica, head) === null) return null;
   const suffixMax = replica.config.viewChangeHeadersSuffixMax;
-  const count = Math.max(1, Math.min(suffixMax, replica.op - replica.commitMax + 1, replica.op + 1));
+  const count = Math.max(1, Math.min(suffixMax, head - replica.commitMax + 1, head + 1));
   const message = new Uint8Array(headerSize * (1 + count));
   let present = 0n;
   let nack = 0n;
   for (let i = 0; i < count; i++) {
-    const op = replica.op - i;
-    const header = replica.journal.header(op);
+    const op = head - i;
+    const header = suffixHeader(replica, op);
     if (header !== null) message.set(header.bytes(), headerSize * (1 + i));
     const faulty = replica.journal.isFaulty(op);
-    if (header !== null && !replica.journal.isDirty(op)) present |= 1n << BigInt(i);
-    else if (header !== null && replica.prepareCache.get(op, header.checksum) !== null) present |= 1n << BigInt(i);
+    const dirty = replica.journal.isDirty(op) && op !== replica.opCheckpoint;
+    if (header !== null && (!dirty || replica.prepareCache.get(op, header.checksum) !== null)) present |= 1n << BigInt(i);
     // Certain we never prepared it: no header and a healthy slot, or only held in memory.
-    if (!faulty && (header === null || replica.journal.isDirty(op))) nack |= 1n << BigInt(i);
+    if (!faulty && (header === null || dirty)) nack |= 1n << BigInt(i);
   }
   const jv = new JoinViewMessage(message, 0);
   jv.command = Command.join_view;
@@ -122,7 +140,7 @@ function buildJoinView(replica: Replica): Uint8Array {
   jv.release = replica.release;
   jv.replica = replica.replica;
   jv.log_view = replica.logView;
-  jv.op = replica.op;
+  jv.op = head;
   jv.commit_min = replica.commitMin;
   jv.checkpoint_op = replica.opCheckpoint;
   jv.present_bitset = present;
@@ -173,7 +191,13 @@ function decodeSuffixHeader(message: Uint8Array, offset: number): JoinViewHeader
 }
 
 /** Installs the chosen suffix: headers we lack become dirty (to repair), the rest is truncated. */
+/**
+ * Installs the chosen log: the surviving uncommitted headers, and the committed headers that the
+ * canonical JVs carry (at least the head's), so that a primary which lagged still knows its own
+ * head — its next JV must not show a canonical log shorter than what is committed.
+ */
 function installLog(replica: Replica, headers: readonly JoinViewHeader[], headOp: number, commitMax: number): void {
+  installCanonicalCommitted(replica, Math.min(headOp, commitMax));
   for (const chosen of headers) {
     const existing = replica.journal.header(chosen.op);
     if (existing !== null && existing.checksum === chosen.checksum) continue;
@@ -184,6 +208,24 @@ function installLog(replica: Replica, headers: readonly JoinViewHeader[], headOp
   replica.journal.truncateAfter(headOp);
   replica.op = headOp;
   learnCommit(replica, commitMax);
+}
+
+/** Headers of committed ops (≤ commitMax) from the JVs with the highest log_view. */
+function installCanonicalCommitted(replica: Replica, commitMax: number): void {
+  let logViewMax = 0;
+  for (const message of replica.joinViews.values()) logViewMax = Math.max(logViewMax, new JoinViewMessage(message, 0).log_view);
+  for (const message of replica.joinViews.values()) {
+    if (new JoinViewMessage(message, 0).log_view !== logViewMax) continue;
+    for (let offset = headerSize; offset < message.length; offset += headerSize) {
+      if (!verifyHeaderChecksum(message, offset)) continue;
+      const header = new PrepareHeader(message, offset);
+      if (header.command !== Command.prepare || header.op <= replica.commitMin || header.op > commitMax) continue;
+      const existing = replica.journal.header(header.op);
+      if (existing === null || (existing.checksum !== header.checksum && existing.view < header.view)) {
+        replica.journal.setHeader(message.slice(offset, offset + headerSize));
+      }
+    }
+  }
 }
 
 function findHeaderBytes(replica: Replica, chosen: JoinViewHeader): Uint8Array | null {
@@ -312,6 +354,7 @@ function installView(replica: Replica, message: Uint8Array, headersOffset: numbe
   learnCommit(replica, view.commit_max);
   replica.getViewNonce = 0n;
   replica.status = "view_change"; // until the view is durable
+  replica.timeouts.enterViewChange();
   persistView(replica, () => {
     replica.transitionToNormal(newView);
     for (let op = replica.commitMax + 1; op <= replica.op; op++) {
@@ -361,10 +404,6 @@ export function tickViewChange(replica: Replica): void {
   if (timeouts.exitViewMessage.fired()) {
     timeouts.exitViewMessage.reset();
     if ((replica.exitViewVotes & (1 << replica.replica)) !== 0) sendExitView(replica);
-  }
-  if (timeouts.exitViewWindow.fired()) {
-    timeouts.exitViewWindow.stop();
-    replica.exitViewVotes = 0;
   }
 }
 

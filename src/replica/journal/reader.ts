@@ -52,6 +52,11 @@ export class JournalReader {
     }
   }
 
+  /** False when another read would overflow the bounded queue (peers' requests are then dropped). */
+  get canQueue(): boolean {
+    return this.requestsFree.length > 0 && this.queueLength < this.queue.length;
+  }
+
   get reading(): boolean {
     return this.idle.length !== this.iops.length || this.queueLength > 0;
   }

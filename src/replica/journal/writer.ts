@@ -163,8 +163,23 @@ export class JournalWriter {
       // Head-of-line: a second prepare for a slot waits until the first one has landed.
       if (this.prepareWriting[write.slot] !== null) break;
       this.dequeue();
+      if (this.slots.landed.has(write.slot)) {
+        // An earlier write of this very prepare landed meanwhile (it was superseded, then the
+        // same header reinstalled and written again): only the header sector is left to write.
+        this.startSectorOnly(write);
+        continue;
+      }
       this.startPrepare(write);
     }
+  }
+
+  private startSectorOnly(write: Write): void {
+    this.active += 1;
+    assert(this.active <= this.iopsMax);
+    write.stage = "sector";
+    const sector = Math.floor(write.slot / headersPerSector);
+    this.sectorWaiting[sector]!.push(write);
+    if (!this.sectorBusy[sector]) this.startSector(sector);
   }
 
   private startPrepare(write: Write): void {
