@@ -3,6 +3,7 @@
 // JVs, this decides which ops survive.
 import { assert } from "../core/assert.js";
 import { quorums } from "./quorums.js";
+import { plantedBugs } from "./planted_bugs.js";
 
 /** A valid prepare header in a JV suffix. */
 export interface JoinViewHeader {
@@ -65,7 +66,9 @@ export function chooseLog(input: LogChoiceInput): LogChoice {
   // The canonical JVs know of every view change in which headers were replaced; a longer log
   // with an older log_view may hold ops that a later view discarded.
   const logViewCanonical = Math.max(...jvs.map((jv) => jv.log_view));
-  const canonical = jvs.filter((jv) => jv.log_view === logViewCanonical);
+  const opMaxAll = Math.max(...jvs.map((jv) => jv.op));
+  const canonical = plantedBugs.logChoiceByHighestOp ? jvs.filter((jv) => jv.op === opMaxAll)
+    : jvs.filter((jv) => jv.log_view === logViewCanonical);
   const opHeadMax = Math.max(...canonical.map((jv) => jv.op));
   const commitMax = commitMaxOf(jvs, input.pipelinePrepareQueueMax);
   assert(commitMax <= opHeadMax, "chooseLog: commit_max beyond the canonical head");
@@ -76,7 +79,7 @@ export function chooseLog(input: LogChoiceInput): LogChoice {
     const { copies, nacks } = countCopiesAndNacks(jvs, op, header, logViewCanonical);
     // Enough replicas never prepared the op that no replication quorum can have: it was never
     // committed, and neither was anything after it.
-    if (nacks >= quorum.nackPrepare) {
+    if (nacks >= (plantedBugs.truncateWithoutNackQuorum ? 1 : quorum.nackPrepare)) {
       headOp = op - 1;
       break;
     }
