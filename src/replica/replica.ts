@@ -37,7 +37,7 @@ import { Clock } from "./clock.js";
 import { PrepareCache } from "./prepare_cache.js";
 import { GridSnapshots } from "./grid_snapshot.js";
 import { checkpointIfDue, restoreCheckpoint } from "./replica_checkpoint.js";
-import { onBlock, onGetBlocks, tickSync, type SyncState } from "./replica_sync.js";
+import { onBlock, onGetBlocks, type SyncState } from "./replica_sync.js";
 import { refillPipeline } from "./replica_normal.js";
 
 export type Status = "recovering" | "normal" | "view_change" | "recovering_head";
@@ -61,7 +61,8 @@ export interface ReplicaOptions {
 }
 
 export type ReplicaEvent =
-  | "open" | "status" | "view" | "checkpoint_start" | "checkpoint_done" | "commit" | "sync_start" | "sync_done";
+  | "open" | "status" | "view" | "checkpoint_start" | "checkpoint_done" | "commit" | "sync_start" | "sync_done"
+  | "sync_cancel";
 
 /** A prepare the primary has sent and not yet committed, with the replicas that acked it. */
 export interface PipelineEntry {
@@ -255,6 +256,16 @@ export class Replica {
     return checkpointHeader.op === op ? checkpointHeader : null;
   }
 
+  /**
+   * Whether a header for `op` may be installed now: above what we executed, and not over a slot
+   * that already holds a newer op (an op that old can no longer matter to us).
+   */
+  installable(op: number): boolean {
+    if (op <= this.commitMin || op > this.opPrepareMax) return false;
+    const current = this.journal.headerForSlot(op % this.journal.slotCount);
+    return current.operation === Operation.reserved || current.op <= op;
+  }
+
   /** The checksum of the prepare at `op` if its header is known. */
   checksumOf(op: number): bigint | null {
     return this.headerAt(op)?.checksum ?? null;
@@ -329,7 +340,7 @@ export class Replica {
       if (header.op <= this.opCheckpoint || header.op > this.opPrepareMax) continue;
       const existing = this.journal.header(header.op);
       if (existing === null || (existing.checksum !== header.checksum && existing.view < header.view)) {
-        this.journal.setHeader(bytes);
+        if (this.installable(header.op)) this.journal.setHeader(bytes);
       }
     }
   }
@@ -398,7 +409,6 @@ export class Replica {
       tickViewChange(this);
     }
     tickRepair(this);
-    tickSync(this);
   }
 
   /** Re-applies a `view` message (after state sync installed the checkpoint it named). */

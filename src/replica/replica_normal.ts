@@ -124,7 +124,9 @@ export function repairFromPrepare(replica: Replica, message: Uint8Array): void {
     replica.prepareCache.put(copy);
     if (!replica.journal.isDirty(op)) ack(replica, prepare);
     else if (!replica.journal.isWriting(op, prepare.checksum)) writeAndAck(replica, copy);
-  } else if (fromPrimary && replica.status === "normal" && (existing === null || existing.view < prepare.view)) {
+  } else if (fromPrimary && replica.status === "normal" && replica.installable(op)) {
+    // The current primary's prepare in the current view is canonical: it replaces a missing
+    // header or a stale one (which may even carry a higher view, from an aborted view).
     const copy = message.slice();
     replica.prepareCache.put(copy);
     writeAndAck(replica, copy);
@@ -209,6 +211,8 @@ export function learnCommit(replica: Replica, commit: number): void {
 export function tickNormal(replica: Replica): void {
   const timeouts = replica.timeouts;
   if (replica.isPrimary) {
+    // Queued requests wait for room in the pipeline and for a synchronised clock.
+    if (replica.requestQueue.length > 0) refillPipeline(replica);
     if (timeouts.prepare.fired()) resendPrepares(replica);
     if (timeouts.primaryAbdicate.fired()) {
       timeouts.primaryAbdicate.reset();

@@ -9,6 +9,7 @@ import {
 import { Command } from "../core/command.js";
 import type { Replica } from "./replica.js";
 import { requestView, startViewIfReady } from "./replica_view_change.js";
+import { tickSync } from "./replica_sync.js";
 
 /** At most this many get_prepare messages per repair tick, to bound the burst. */
 const prepareRequestsPerTick = 4;
@@ -16,7 +17,8 @@ const prepareRequestsPerTick = 4;
 export function tickRepair(replica: Replica): void {
   if (!replica.timeouts.journalRepair.fired()) return;
   replica.timeouts.journalRepair.reset();
-  if (!repairing(replica) || replica.syncing !== null) return;
+  if (replica.syncing !== null) return tickSync(replica);
+  if (!repairing(replica)) return;
   if (replica.status === "normal" && !replica.isPrimary && replica.commitMax > replica.opPrepareMax) {
     // The cluster committed past what our WAL may hold: only a newer checkpoint helps (§8).
     requestView(replica, replica.view);
@@ -97,17 +99,22 @@ function frame(replica: Replica, header: Header, command: number): void {
   header.replica = replica.replica;
 }
 
-/** Serves the headers we can vouch for in [op_min, op_max], newest first, up to a message. */
+/**
+ * Serves the headers we can vouch for in [op_min, op_max], newest first, up to a message: in
+ * normal status, those chained by hash to our head (canonical in our view) and those we executed;
+ * in view_change, only executed ones (committed, hence canonical in every view).
+ */
 export function onGetHeaders(replica: Replica, message: Uint8Array): void {
   const request = new GetHeadersHeader(message, 0);
   if (request.view !== replica.view || request.replica === replica.replica) return;
   if (replica.status !== "normal" && replica.status !== "view_change") return;
-  const vouchMax = replica.status === "normal" ? replica.op : replica.commitMin;
-  const opMax = Math.min(request.op_max, vouchMax);
+  const canonicalFrom = replica.status === "normal" ? replica.canonicalFrom() : replica.commitMin + 1;
+  const opMax = Math.min(request.op_max, replica.status === "normal" ? replica.op : replica.commitMin);
   const countMax = Math.floor(replica.config.messageBodySizeMax / headerSize);
   const headers: Uint8Array[] = [];
   for (let op = opMax; op >= request.op_min && headers.length < countMax; op--) {
-    const header = replica.journal.header(op);
+    if (op > replica.commitMin && op < canonicalFrom) continue; // not vouched for
+    const header = replica.headerAt(op);
     if (header !== null) headers.push(header.bytes());
   }
   if (headers.length === 0) return;
@@ -120,7 +127,10 @@ export function onGetHeaders(replica: Replica, message: Uint8Array): void {
   replica.sendToReplica(request.replica, reply);
 }
 
-/** Installs headers a peer vouched for in our view: missing ones, and ones from older views. */
+/**
+ * Installs headers a peer vouched for in our view (onGetHeaders): they are canonical, so each
+ * replaces a missing or different header of ours — a stale one may carry a higher, aborted view.
+ */
 export function onHeaders(replica: Replica, message: Uint8Array): void {
   const frameHeader = new Header(message, 0);
   if (frameHeader.view !== replica.view || !repairing(replica)) return;
@@ -134,7 +144,8 @@ export function onHeaders(replica: Replica, message: Uint8Array): void {
     // Beyond our head only what the cluster committed is certain (a backup catching up).
     if (op > replica.op && (op > replica.commitMax || replica.status !== "normal" || replica.isPrimary)) continue;
     const existing = replica.journal.header(op);
-    if (existing !== null && (existing.checksum === header.checksum || existing.view >= header.view)) continue;
+    if (existing !== null && existing.checksum === header.checksum) continue;
+    if (!replica.installable(op)) continue;
     replica.journal.setHeader(message.slice(offset, offset + headerSize));
     if (op > replica.op) replica.op = op;
     installed = true;

@@ -29,20 +29,47 @@ export interface SyncState {
   readonly view: Uint8Array;
   readonly source: number;
   writing: boolean;
+  /** Repair ticks since the last new block arrived. */
+  idleTicks: number;
 }
+
+/** A sync that receives no block for this many repair ticks (≈ 3 s) is abandoned and retried. */
+const syncIdleTicksMax = 30;
 
 export function startSync(replica: Replica, target: CheckpointState, view: Uint8Array, source: number): void {
   if (replica.syncing !== null || replica.checkpointing) return;
   replica.syncing = {
     target, targetOp: new PrepareHeader(target.header, 0).op, checksums: [target.manifest_checksum],
-    blocks: [null], view: view.slice(), source, writing: false,
+    blocks: [null], view: view.slice(), source, writing: false, idleTicks: 0,
   };
   replica.emit("sync_start");
   requestBlocks(replica);
 }
 
+/** Called on each repair tick: asks for missing blocks, or gives up on a target nobody serves. */
 export function tickSync(replica: Replica): void {
-  if (replica.syncing !== null && !replica.syncing.writing) requestBlocks(replica);
+  const sync = replica.syncing;
+  if (sync === null || sync.writing) return;
+  sync.idleTicks += 1;
+  if (sync.idleTicks > syncIdleTicksMax) {
+    // Peers moved on and overwrote that checkpoint's blocks: ask for the current view again.
+    cancelSync(replica);
+    return;
+  }
+  requestBlocks(replica);
+}
+
+/** Abandons a sync that has not started writing (a newer target, or an unserved one). */
+export function cancelSync(replica: Replica): void {
+  if (replica.syncing === null || replica.syncing.writing) return;
+  replica.syncing = null;
+  replica.emit("sync_cancel");
+}
+
+/** True when `targetOp` is a newer checkpoint than the one being synced (and may replace it). */
+export function syncTargetStale(replica: Replica, targetOp: number): boolean {
+  const sync = replica.syncing;
+  return sync !== null && !sync.writing && targetOp > sync.targetOp;
 }
 
 function requestBlocks(replica: Replica): void {
@@ -105,6 +132,7 @@ export function onBlock(replica: Replica, message: Uint8Array): void {
   const block = new Uint8Array(replica.config.blockSize);
   block.set(message, 0);
   sync.blocks[index] = block;
+  sync.idleTicks = 0;
   if (index === 0) {
     if (new BlockHeader(block, 0).block_type !== blockTypeManifest) return void (sync.blocks[0] = null);
     for (const checksum of manifestChecksums(block)) {

@@ -10,7 +10,7 @@ import {
 import { Command } from "../core/command.js";
 import { chooseLog, type JoinView, type JoinViewHeader } from "./log_choice.js";
 import { checkpointStateSize, decodeCheckpointState, encodeCheckpointState } from "./superblock.js";
-import { startSync, syncNeeded } from "./replica_sync.js";
+import { cancelSync, startSync, syncNeeded, syncTargetStale } from "./replica_sync.js";
 import type { Replica } from "./replica.js";
 import { ack, learnCommit, popcount, refillPipeline } from "./replica_normal.js";
 
@@ -201,6 +201,7 @@ function installLog(replica: Replica, headers: readonly JoinViewHeader[], headOp
   for (const chosen of headers) {
     const existing = replica.journal.header(chosen.op);
     if (existing !== null && existing.checksum === chosen.checksum) continue;
+    if (!replica.installable(chosen.op)) continue;
     const bytes = findHeaderBytes(replica, chosen);
     assert(bytes !== null, "a chosen header comes from some join_view");
     replica.journal.setHeader(bytes);
@@ -221,7 +222,8 @@ function installCanonicalCommitted(replica: Replica, commitMax: number): void {
       const header = new PrepareHeader(message, offset);
       if (header.command !== Command.prepare || header.op <= replica.commitMin || header.op > commitMax) continue;
       const existing = replica.journal.header(header.op);
-      if (existing === null || (existing.checksum !== header.checksum && existing.view < header.view)) {
+      // Canonical: replaces whatever differs (a stale header may carry a higher, aborted view).
+      if ((existing === null || existing.checksum !== header.checksum) && replica.installable(header.op)) {
         replica.journal.setHeader(message.slice(offset, offset + headerSize));
       }
     }
@@ -318,7 +320,7 @@ function buildView(replica: Replica, nonce: bigint): Uint8Array {
 export function onView(replica: Replica, message: Uint8Array): void {
   const view = new ViewHeader(message, 0);
   if (view.replica !== replica.primaryOf(view.view) || view.replica === replica.replica) return;
-  if (view.view < replica.view || replica.syncing !== null) return;
+  if (view.view < replica.view) return;
   if (view.view === replica.view && replica.status === "normal" && view.nonce !== replica.getViewNonce) return;
   const headersOffset = headerSize + checkpointStateSize;
   if (view.size < headersOffset + headerSize || (view.size - headersOffset) % headerSize !== 0) return;
@@ -328,6 +330,11 @@ export function onView(replica: Replica, message: Uint8Array): void {
     if (!verifyHeaderChecksum(message, offset) || new PrepareHeader(message, offset).command !== Command.prepare) return;
   }
   const checkpointOp = new PrepareHeader(checkpoint.header, 0).op;
+  if (replica.syncing !== null) {
+    // A newer checkpoint than the one we are fetching replaces it; otherwise keep fetching.
+    if (!syncTargetStale(replica, checkpointOp)) return;
+    cancelSync(replica);
+  }
   if (syncNeeded(replica, checkpointOp, view.op, view.commit_max)) {
     return startSync(replica, checkpoint, message, view.replica);
   }
@@ -341,7 +348,7 @@ function installView(replica: Replica, message: Uint8Array, headersOffset: numbe
     const header = new PrepareHeader(message, offset);
     if (header.op <= replica.commitMin) continue;
     const existing = replica.journal.header(header.op);
-    if (existing === null || existing.checksum !== header.checksum) {
+    if ((existing === null || existing.checksum !== header.checksum) && replica.installable(header.op)) {
       replica.journal.setHeader(message.slice(offset, offset + headerSize));
     }
   }

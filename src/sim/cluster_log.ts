@@ -34,6 +34,7 @@ export function eventChar(event: ClusterEvent): string {
     case "checkpoint_start": return "[";
     case "checkpoint_done": return "]";
     case "sync_start":
+    case "sync_cancel":
     case "sync_done": return "$";
     // Not in §13.2 (TigerBeetle does not pause VMs in its log): Scarab marks them z/Z.
     case "pause": return "z";
