@@ -453,6 +453,16 @@ export class Replica {
     }
   }
 
+  /** Fills the frame fields of a message this replica authors (wire.md §2); checksums come last. */
+  frame(header: Header, command: number, size: number, view: number = this.view): void {
+    header.command = command;
+    header.cluster = this.cluster;
+    header.size = size;
+    header.view = view;
+    header.release = this.release;
+    header.replica = this.replica;
+  }
+
   sendToReplica(replica: number, message: Uint8Array): void {
     if (replica !== this.replica) this.bus.sendToReplica(replica, message);
   }

@@ -59,12 +59,7 @@ export function ack(replica: Replica, prepare: PrepareHeader): void {
 function buildPrepareOk(replica: Replica, prepare: PrepareHeader): Uint8Array {
   const message = new Uint8Array(headerSize);
   const ok = new PrepareOkHeader(message, 0);
-  ok.command = Command.prepare_ok;
-  ok.cluster = replica.cluster;
-  ok.size = headerSize;
-  ok.view = replica.view;
-  ok.release = replica.release;
-  ok.replica = replica.replica;
+  replica.frame(ok, Command.prepare_ok, headerSize);
   ok.parent = prepare.parent;
   ok.prepare_checksum = prepare.checksum;
   ok.checkpoint_id = prepare.checkpoint_id;
@@ -254,12 +249,7 @@ function sendCommitHeartbeat(replica: Replica): void {
   if (checksum === null) return;
   const message = new Uint8Array(headerSize);
   const commit = new CommitHeader(message, 0);
-  commit.command = Command.commit;
-  commit.cluster = replica.cluster;
-  commit.size = headerSize;
-  commit.view = replica.view;
-  commit.release = replica.release;
-  commit.replica = replica.replica;
+  replica.frame(commit, Command.commit, headerSize);
   commit.commit_checksum = checksum;
   commit.checkpoint_id = replica.checkpointId();
   commit.checkpoint_op = replica.opCheckpoint;

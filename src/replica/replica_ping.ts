@@ -20,12 +20,7 @@ export function tickPing(replica: Replica): void {
 function sendPings(replica: Replica): void {
   const message = new Uint8Array(headerSize + 4);
   const ping = new PingHeader(message, 0);
-  ping.command = Command.ping;
-  ping.cluster = replica.cluster;
-  ping.size = message.length;
-  ping.view = replica.viewDurable;
-  ping.release = replica.release;
-  ping.replica = replica.replica;
+  replica.frame(ping, Command.ping, message.length, replica.viewDurable);
   ping.setU64(PingField.ping_timestamp_monotonic, replica.time.monotonic());
   ping.setU128(PingField.checkpoint_id, replica.checkpointId());
   ping.setU64Number(PingField.checkpoint_op, replica.opCheckpoint);
@@ -40,12 +35,7 @@ export function onPing(replica: Replica, message: Uint8Array): void {
   if (ping.replica === replica.replica) return;
   const reply = new Uint8Array(headerSize);
   const pong = new PongHeader(reply, 0);
-  pong.command = Command.pong;
-  pong.cluster = replica.cluster;
-  pong.size = headerSize;
-  pong.view = replica.viewDurable;
-  pong.release = replica.release;
-  pong.replica = replica.replica;
+  replica.frame(pong, Command.pong, headerSize, replica.viewDurable);
   pong.ping_timestamp_monotonic = ping.getU64(PingField.ping_timestamp_monotonic);
   pong.pong_timestamp_wall = replica.time.realtime();
   setChecksums(reply, 0, headerSize);

@@ -70,7 +70,7 @@ function requestMissingPrepares(replica: Replica): void {
     if (target === replica.replica) return;
     const message = new Uint8Array(headerSize);
     const request = new GetPrepareHeader(message, 0);
-    frame(replica, request, Command.get_prepare);
+    replica.frame(request, Command.get_prepare, headerSize);
     request.op = op;
     request.prepare_checksum = header.checksum;
     setChecksums(message, 0, headerSize);
@@ -83,20 +83,11 @@ function sendGetHeaders(replica: Replica, target: number, opMin: number, opMax: 
   if (opMin > opMax) return;
   const message = new Uint8Array(headerSize);
   const request = new GetHeadersHeader(message, 0);
-  frame(replica, request, Command.get_headers);
+  replica.frame(request, Command.get_headers, headerSize);
   request.op_min = opMin;
   request.op_max = opMax;
   setChecksums(message, 0, headerSize);
   replica.sendToReplica(target, message);
-}
-
-function frame(replica: Replica, header: Header, command: number): void {
-  header.command = command;
-  header.cluster = replica.cluster;
-  header.size = headerSize;
-  header.view = replica.view;
-  header.release = replica.release;
-  header.replica = replica.replica;
 }
 
 /**
@@ -120,9 +111,7 @@ export function onGetHeaders(replica: Replica, message: Uint8Array): void {
   if (headers.length === 0) return;
   const reply = new Uint8Array(headerSize * (1 + headers.length));
   headers.forEach((header, i) => reply.set(header, headerSize * (1 + i)));
-  const frameHeader = new Header(reply, 0);
-  frame(replica, frameHeader, Command.headers);
-  frameHeader.size = reply.length;
+  replica.frame(new Header(reply, 0), Command.headers, reply.length);
   setChecksums(reply, 0, reply.length);
   replica.sendToReplica(request.replica, reply);
 }

@@ -144,12 +144,7 @@ function buildPrepare(replica: Replica, params: PrepareParams): Uint8Array {
   const message = new Uint8Array(headerSize + params.body.length);
   message.set(params.body, headerSize);
   const prepare = new PrepareHeader(message, 0);
-  prepare.command = Command.prepare;
-  prepare.cluster = replica.cluster;
-  prepare.size = message.length;
-  prepare.view = replica.view;
-  prepare.release = replica.release;
-  prepare.replica = replica.replica;
+  replica.frame(prepare, Command.prepare, message.length);
   prepare.parent = parent;
   prepare.request_checksum = params.requestChecksum;
   prepare.checkpoint_id = replica.checkpointId();

@@ -86,12 +86,7 @@ function requestBlocks(replica: Replica): void {
     writeChecksum(view, headerSize + n * entrySize + 8, sync.checksums[i]!);
   });
   const header = new Header(message, 0);
-  header.command = Command.get_blocks;
-  header.cluster = replica.cluster;
-  header.size = message.length;
-  header.view = replica.view;
-  header.release = replica.release;
-  header.replica = replica.replica;
+  replica.frame(header, Command.get_blocks, message.length);
   setChecksums(message, 0, message.length);
   // Ask the replica that sent the view, or anyone else if it stays silent.
   const source = replica.prng.chance(1, 2) ? sync.source : replica.prng.int(replica.replicaCount);

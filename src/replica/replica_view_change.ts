@@ -133,12 +133,7 @@ function buildJoinView(replica: Replica): Uint8Array | null {
     if (!faulty && (header === null || dirty)) nack |= 1n << BigInt(i);
   }
   const jv = new JoinViewMessage(message, 0);
-  jv.command = Command.join_view;
-  jv.cluster = replica.cluster;
-  jv.size = message.length;
-  jv.view = replica.view;
-  jv.release = replica.release;
-  jv.replica = replica.replica;
+  replica.frame(jv, Command.join_view, message.length);
   jv.log_view = replica.logView;
   jv.op = head;
   jv.commit_min = replica.commitMin;
@@ -302,12 +297,7 @@ function buildView(replica: Replica, nonce: bigint): Uint8Array {
   message.set(checkpoint, headerSize);
   headers.forEach((header, i) => message.set(header, headersOffset + headerSize * i));
   const view = new ViewHeader(message, 0);
-  view.command = Command.view;
-  view.cluster = replica.cluster;
-  view.size = message.length;
-  view.view = replica.view;
-  view.release = replica.release;
-  view.replica = replica.replica;
+  replica.frame(view, Command.view, message.length);
   view.nonce = nonce;
   view.op = replica.op;
   view.commit_max = replica.commitMax;
@@ -377,10 +367,7 @@ export function requestView(replica: Replica, view: number): void {
   if (replica.isStandby && replica.status !== "normal") return;
   if (replica.timeouts.getViewMessage.ticking && replica.status === "normal") return;
   replica.getViewNonce = BigInt(replica.prng.nextU32()) + 1n;
-  const message = frameOnly(replica, Command.get_view, view);
-  new GetViewHeader(message, 0).nonce = replica.getViewNonce;
-  setChecksums(message, 0, headerSize);
-  replica.sendToReplica(replica.primaryOf(view), message);
+  sendGetView(replica, replica.primaryOf(view), view);
 }
 
 export function onGetView(replica: Replica, message: Uint8Array): void {
@@ -395,7 +382,9 @@ export function tickViewChange(replica: Replica): void {
   if (replica.status === "recovering_head") {
     if (timeouts.getViewMessage.fired()) {
       timeouts.getViewMessage.reset();
-      for (let r = 0; r < replica.replicaCount; r++) if (r !== replica.replica) requestViewFrom(replica, r);
+      // One nonce per round: any replica's answer to this round is accepted.
+      replica.getViewNonce = BigInt(replica.prng.nextU32()) + 1n;
+      for (let r = 0; r < replica.replicaCount; r++) if (r !== replica.replica) sendGetView(replica, r, replica.view);
     }
     return;
   }
@@ -414,9 +403,8 @@ export function tickViewChange(replica: Replica): void {
   }
 }
 
-function requestViewFrom(replica: Replica, target: number): void {
-  replica.getViewNonce = BigInt(replica.prng.nextU32()) + 1n;
-  const message = frameOnly(replica, Command.get_view, replica.view);
+function sendGetView(replica: Replica, target: number, view: number): void {
+  const message = frameOnly(replica, Command.get_view, view);
   new GetViewHeader(message, 0).nonce = replica.getViewNonce;
   setChecksums(message, 0, headerSize);
   replica.sendToReplica(target, message);
@@ -425,13 +413,7 @@ function requestViewFrom(replica: Replica, target: number): void {
 /** A 256-byte message with only the frame filled (exit_view, get_view before its nonce). */
 function frameOnly(replica: Replica, command: number, view: number): Uint8Array {
   const message = new Uint8Array(headerSize);
-  const header = new Header(message, 0);
-  header.command = command;
-  header.cluster = replica.cluster;
-  header.size = headerSize;
-  header.view = view;
-  header.release = replica.release;
-  header.replica = replica.replica;
+  replica.frame(new Header(message, 0), command, headerSize, view);
   setChecksums(message, 0, headerSize);
   return message;
 }
