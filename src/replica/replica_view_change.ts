@@ -153,6 +153,7 @@ export function onJoinView(replica: Replica, message: Uint8Array): void {
   if (!replica.joinViews.has(jv.replica)) replica.joinViews.set(jv.replica, message.slice());
   if (!replica.joinViews.has(replica.replica)) return; // our own JV counts once it is durable
   if (replica.joinViews.size < replica.quorum.viewChange) return;
+  if (forfeit(replica)) return;
   const choice = chooseLog({
     replicaCount: replica.replicaCount,
     pipelinePrepareQueueMax: replica.config.pipelinePrepareQueueMax,
@@ -163,6 +164,22 @@ export function onJoinView(replica: Replica, message: Uint8Array): void {
   replica.viewLogChosen = true;
   replica.logView = replica.view;
   persistView(replica, () => startViewIfReady(replica));
+}
+
+/**
+ * §6.3.4: a would-be primary at least one checkpoint behind a join_view forfeits — it could not
+ * repair a log that peers have already wrapped past. It votes to leave the view, so the cluster
+ * moves on to another primary.
+ */
+function forfeit(replica: Replica): boolean {
+  let checkpointMax = 0;
+  for (const message of replica.joinViews.values()) {
+    checkpointMax = Math.max(checkpointMax, new JoinViewMessage(message, 0).checkpoint_op);
+  }
+  if (checkpointMax <= replica.opCheckpoint) return false;
+  replica.joinViews.clear();
+  voteToExitView(replica);
+  return true;
 }
 
 function decodeJoinView(message: Uint8Array): JoinView {
