@@ -113,6 +113,8 @@ export class Replica {
   /** Recently seen prepares, so that commits rarely need to read the journal. */
   readonly prepareCache: PrepareCache;
 
+  /** The header of the last executed prepare (commitMin): the anchor of the hash chain. */
+  commitHeader: Uint8Array = new Uint8Array(headerSize);
   /** The timestamp of the latest prepare (ledger.md §5 `prev`) and of the latest commit. */
   prepareTimestamp = 0n;
   commitTimestamp = 0n;
@@ -245,15 +247,21 @@ export class Replica {
   }
 
   /**
-   * The prepare header of `op` if known: from the journal, or, for the checkpoint op (whose slot
-   * may have been overwritten, or never written after a state sync), from the superblock.
+   * The prepare header of `op` if we can vouch for it. The last executed op's header is the one
+   * we executed (its WAL slot may hold a stale header from an aborted view, or nothing after a
+   * state sync); the checkpoint op's is in the superblock; ops whose state we adopted by state
+   * sync were never in our WAL, so whatever their slots hold is not ours to vouch for; the rest
+   * come from the journal (anything at or below commit_min there was executed by us).
    */
   headerAt(op: number): PrepareHeader | null {
-    const header = this.journal.header(op);
-    if (header !== null) return header;
-    if (op !== this.opCheckpoint) return null;
-    const checkpointHeader = new PrepareHeader(this.superblock.working!.vsr_state.checkpoint.header, 0);
-    return checkpointHeader.op === op ? checkpointHeader : null;
+    if (op === this.commitMin) return new PrepareHeader(this.commitHeader, 0);
+    const state = this.superblock.working!.vsr_state;
+    if (op === this.opCheckpoint) {
+      const checkpointHeader = new PrepareHeader(state.checkpoint.header, 0);
+      return checkpointHeader.op === op ? checkpointHeader : null;
+    }
+    if (state.sync_op_max > 0 && op >= state.sync_op_min && op <= state.sync_op_max) return null;
+    return this.journal.header(op);
   }
 
   /**
@@ -308,7 +316,8 @@ export class Replica {
     this.commitMax = Math.max(this.commitMax, this.commitMin);
     const head = this.journal.header(this.op);
     if (head !== null) this.prepareTimestamp = new PrepareHeader(head.bytes(), 0).timestamp;
-    this.commitTimestamp = new PrepareHeader(this.superblock.working!.vsr_state.checkpoint.header, 0).timestamp;
+    this.commitHeader = this.superblock.working!.vsr_state.checkpoint.header.slice();
+    this.commitTimestamp = new PrepareHeader(this.commitHeader, 0).timestamp;
     this.emit("open");
     // Replay what is known committed before serving: a restarted replica never regresses.
     this.commitJournal(() => {
@@ -519,27 +528,26 @@ export class Replica {
     let op = this.op;
     let header = this.headerAt(op);
     if (header === null) return op + 1;
-    while (op > this.commitMin + 1) {
+    // Down to the link onto the last executed op, which must hold too.
+    while (op > this.commitMin) {
       const below = this.headerAt(op - 1);
       if (below === null || below.checksum !== header.parent) return op;
       header = below;
       op -= 1;
     }
-    return op;
+    return op + 1;
   }
 
   private commitPrepare(prepare: Uint8Array): void {
     const header = new PrepareHeader(prepare, 0);
     const op = header.op;
     assert(op === this.commitMin + 1, "commits are in op order");
-    if (op > 1 || this.commitMin > 0) {
-      const parent = this.checksumOf(op - 1);
-      assert(parent === null || parent === header.parent, `commit ${op}: hash chain broken`);
-    }
+    assert(header.parent === new PrepareHeader(this.commitHeader, 0).checksum, `commit ${op}: hash chain broken`);
     assert(header.timestamp > this.commitTimestamp || header.operation === Operation.root,
       "timestamps increase in op order");
     const reply = this.execute(header, prepare);
     this.commitMin = op;
+    this.commitHeader = prepare.slice(0, headerSize);
     this.commitTimestamp = header.timestamp;
     if (this.pipeline.length > 0 && this.pipeline[0]!.op === op) {
       this.pipeline.shift();

@@ -174,6 +174,7 @@ function installCheckpoint(replica: Replica, state: Uint8Array, checkpoint: Chec
   replica.commitMin = header.op;
   replica.commitMax = Math.max(replica.commitMax, header.op);
   replica.commitTimestamp = header.timestamp;
+  replica.commitHeader = checkpoint.header.slice();
   if (replica.op < header.op) replica.op = header.op;
   replica.prepareCache.clear();
 }
