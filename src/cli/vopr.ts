@@ -22,10 +22,11 @@ Options:
   --performance              6 replicas, no faults, 256 requests; prints message counts
   --replicas N               override the drawn replica count (1..6)
   --requests-max=N           replies to wait for in the safety phase (default 96)
+  --ticks-max=N              both budgets below at once
   --ticks-max-requests=N     safety-phase budget of ticks without a new reply (default 40000000)
   --ticks-max-convergence=N  liveness-phase budget (default 10000000)
   --packet-loss-ratio=A/B    override the drawn packet loss probability
-  --state-machine NAME       testing (echo) or accounting (default testing)
+  --state-machine NAME       accounting (the ledger, default) or testing (echo)
   --log MODE                 short (state transitions), full (every message) or none
   --seeds N                  run N seeds derived from --from (or a random base) and summarise
   --jobs J                   worker threads for --seeds (default: available cores)
@@ -34,8 +35,8 @@ Options:
 
 Exit codes: 0 passed, 1 misuse, 127 crash, 128 liveness, 129 correctness.`;
 
-/** The default state machine. SWITCH to "accounting" once src/sim/accounting_workload.ts lands. */
-const defaultStateMachine: "accounting" | "testing" = "testing";
+/** The default state machine: the ledger (spec/vopr.md §4). */
+const defaultStateMachine: "accounting" | "testing" = "accounting";
 
 export interface VoprArgs {
   seed: bigint | null;
@@ -56,7 +57,7 @@ export interface VoprArgs {
 
 const booleanFlags = new Set(["lite", "performance", "help"]);
 const valueFlags = new Set([
-  "replicas", "requests-max", "ticks-max-requests", "ticks-max-convergence", "packet-loss-ratio",
+  "replicas", "requests-max", "ticks-max", "ticks-max-requests", "ticks-max-convergence", "packet-loss-ratio",
   "state-machine", "log", "seeds", "jobs", "from",
 ]);
 const unsupportedFlags = new Set(["replica-missing", "replica-missing-until-request"]);
@@ -100,6 +101,11 @@ function applyValue(parsed: VoprArgs, name: string, value: string): void {
   switch (name) {
     case "replicas": parsed.replicaCount = integer(name, value, 1, 6); break;
     case "requests-max": parsed.requestsMax = integer(name, value, 1, 1_000_000_000); break;
+    case "ticks-max":
+      // Shorthand for both budgets.
+      parsed.ticksMaxRequests = integer(name, value, 1, Number.MAX_SAFE_INTEGER);
+      parsed.ticksMaxConvergence = parsed.ticksMaxRequests;
+      break;
     case "ticks-max-requests": parsed.ticksMaxRequests = integer(name, value, 1, Number.MAX_SAFE_INTEGER); break;
     case "ticks-max-convergence": parsed.ticksMaxConvergence = integer(name, value, 1, Number.MAX_SAFE_INTEGER); break;
     case "seeds": parsed.seeds = integer(name, value, 1, Number.MAX_SAFE_INTEGER); break;
@@ -160,15 +166,11 @@ export function replayCommand(seed: bigint, args: VoprArgs): string {
 
 /** Loads the simulator (and the replica) only when a run starts. */
 export async function loadSimulation(args: VoprArgs): Promise<RunSeed> {
-  // The workloads the CLI can choose from (§4). Checked before loading the replica.
-  // Add the accounting factory here once src/sim/accounting_workload.ts lands.
-  if (args.stateMachine !== "testing") {
-    throw new UsageError("the accounting workload is not available yet (src/sim/accounting_workload.ts); use --state-machine testing");
-  }
-  const [{ runSimulation }, { echoWorkloadFactory }] = await Promise.all([
-    import("../sim/simulator.js"), import("../sim/workload.js"),
+  // The workloads the CLI can choose from (§4): the ledger's or the echo machine's.
+  const [{ runSimulation }, { echoWorkloadFactory }, { accountingWorkloadFactory }] = await Promise.all([
+    import("../sim/simulator.js"), import("../sim/workload.js"), import("../sim/accounting_workload.js"),
   ]);
-  const factory: WorkloadFactory = echoWorkloadFactory;
+  const factory: WorkloadFactory = args.stateMachine === "accounting" ? accountingWorkloadFactory : echoWorkloadFactory;
   return (seed, write, log) => {
     const options: SimulationOptions = {
       lite: args.lite, performance: args.performance, replicaCount: args.replicaCount,

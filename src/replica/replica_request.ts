@@ -54,6 +54,12 @@ function requestEviction(replica: Replica, request: RequestHeader): EvictionReas
   if (!replica.stateMachine.validateRequest(operation, body, replica.config.messageBodySizeMax)) {
     return EvictionReason.invalid_request_body;
   }
+  // ledger.md §12 bounds the worst-case reply by the production body size. A configuration with
+  // smaller messages (the simulator's, `--development`) cannot send such a reply: refuse the
+  // request rather than fail to answer it. With production sizes this never triggers.
+  if (replica.stateMachine.replySizeMax(operation, body) > replica.config.messageBodySizeMax) {
+    return EvictionReason.invalid_request_body;
+  }
   return null;
 }
 

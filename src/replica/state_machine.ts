@@ -10,6 +10,8 @@ export interface ReplicaStateMachine {
   isOperation(operation: number): boolean;
   /** The request body is acceptable (else the client is evicted: invalid_request_body). */
   validateRequest(operation: number, body: Uint8Array, batchSizeLimit: number): boolean;
+  /** The largest reply body this (valid) request can produce. */
+  replySizeMax(operation: number, body: Uint8Array): number;
   /** How many timestamps the request consumes (spec/ledger.md §5). */
   eventCount(operation: number, body: Uint8Array): number;
   /** Executes a committed prepare; writes the reply body into `reply`; returns its length. */
@@ -42,6 +44,10 @@ export class LedgerStateMachine implements ReplicaStateMachine {
 
   eventCount(operation: number, body: Uint8Array): number {
     return StateMachine.eventCount(operation, body);
+  }
+
+  replySizeMax(operation: number, body: Uint8Array): number {
+    return StateMachine.replySizeMax(operation, body);
   }
 
   execute(operation: number, timestamp: bigint, body: Uint8Array, reply: Uint8Array): number {

@@ -22,6 +22,10 @@ export class EchoStateMachine implements ReplicaStateMachine {
     return operation === echoOperation && body.length <= batchSizeLimit;
   }
 
+  replySizeMax(_operation: number, body: Uint8Array): number {
+    return body.length;
+  }
+
   eventCount(operation: number): number {
     return operation === Operation.pulse ? 0 : 1;
   }

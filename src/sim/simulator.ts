@@ -8,6 +8,7 @@ import { commandName, Operation } from "../core/command.js";
 import { headerSize, releaseCurrent, testConfig } from "../core/config.js";
 import { PrepareHeader, ReplyHeader } from "../core/header.js";
 import { Prng } from "../core/prng.js";
+import { accountingWorkloadFactory } from "./accounting_workload.js";
 import { Cluster, type ClusterEvent, type ClusterObserver } from "./cluster.js";
 import { replicaLine, TraceHash } from "./cluster_log.js";
 import { chooseCore, convergence, explainNoConvergence } from "./liveness.js";
@@ -29,7 +30,7 @@ export interface SimulationOptions {
   readonly packetLoss?: Ratio;
   readonly log: "full" | "short" | "none";
   readonly stateMachine: "accounting" | "testing";
-  /** Required for `accounting`; `testing` defaults to the echo workload. */
+  /** Default: the accounting workload (ledger) or the echo workload (testing). */
   readonly workloadFactory?: WorkloadFactory;
   readonly write: (line: string) => void;
 }
@@ -62,8 +63,9 @@ export const ticksMaxConvergenceDefault = 10_000_000;
 
 /** Runs one seed. Never throws for replica failures: they become exit codes. */
 export function runSimulation(seed: bigint, options: SimulationOptions): SimulationResult {
-  const factory = options.workloadFactory ?? (options.stateMachine === "testing" ? echoWorkloadFactory : null);
-  if (factory === null || factory.stateMachine !== options.stateMachine) {
+  const factory = options.workloadFactory ??
+    (options.stateMachine === "accounting" ? accountingWorkloadFactory : echoWorkloadFactory);
+  if (factory.stateMachine !== options.stateMachine) {
     throw new Error(`no workload for state machine '${options.stateMachine}'`);
   }
   const mode = options.performance ? "performance" : options.lite ? "lite" : "default";
@@ -114,7 +116,7 @@ class Simulator implements ClusterObserver {
     this.checkpointing = new Array<boolean>(nodes).fill(false);
     this.workload = factory.createWorkload(new Prng(swarm.workloadSeed), {
       clientCount: swarm.clientCount, batchSizeLimit: swarm.batchSizeLimit,
-      multiBatchPerRequestLimit: swarm.multiBatchPerRequestLimit,
+      multiBatchPerRequestLimit: swarm.multiBatchPerRequestLimit, replyBodySizeMax: testConfig.messageBodySizeMax,
     });
   }
 

@@ -4,8 +4,8 @@
 // sequential model, which makes the check one of strict serializability.
 //
 // Two workloads plug in through a WorkloadFactory: `testing` (echo, here) and `accounting` (the
-// ledger workload and auditor of §12, src/sim/accounting_workload.ts, written separately). The
-// factory also builds each replica's state machine, so the pair always matches.
+// ledger workload and auditor of §12, src/sim/accounting_workload.ts). The factory also builds
+// each replica's state machine, so the pair always matches.
 import { assert } from "../core/assert.js";
 import type { Prng } from "../core/prng.js";
 import type { ReplicaStateMachine } from "../replica/state_machine.js";
@@ -31,6 +31,11 @@ export interface WorkloadOptions {
   /** The largest request body a client sends (batch_size_limit). */
   readonly batchSizeLimit: number;
   readonly multiBatchPerRequestLimit: number;
+  /**
+   * The largest reply body a replica can send (the config's message body max). A request whose
+   * worst-case reply is larger must not be generated (ledger.md §12). Default: the test config's.
+   */
+  readonly replyBodySizeMax?: number;
 }
 
 export interface WorkloadFactory {

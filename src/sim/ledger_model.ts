@@ -2,8 +2,14 @@
 // spec/ledger.md. Plain Maps keyed by bigint, bigint arithmetic everywhere, whole-state cloning
 // for linked-chain undo, linear scans for queries: no performance concerns at all.
 //
-// It has the same object-level API and timestamp rules as SyncLedger (src/core/ledger/), so the
-// model-based test can compare every result. It does not import the implementation.
+// Two users, two entry points:
+// - the ledger tests (test/ledger/) use the object-level API, the same as SyncLedger's, with the
+//   model's own clock for §5 timestamps, and compare every result;
+// - the VOPR's accounting auditor (accounting_workload.ts) uses the request level: `execute`
+//   takes a committed prepare's operation, timestamp and body and returns the reply body the
+//   replica must have produced, byte for byte; `pulse(timestamp)` runs a committed pulse.
+// It shares with the implementation only the layouts, codecs and multi-batch framing of src/core,
+// never the ledger logic (src/core/ledger/).
 //
 // Reading of points the spec leaves open (pinned by the "readings" tests in scenarios.test.ts):
 // - `pulse_next` is bookkeeping of the expiry scheduler, not ledger data: a chain rollback does not
@@ -13,16 +19,34 @@
 //   says, not by its imported timestamp.
 // - The pulse cap is 8189 (§9.3 allows it); the random tests never have that many due transfers and
 //   the cap test in scenarios.test.ts accepts 8189 or 8190.
+import { AssertionError, assert } from "../core/assert.js";
+import { Operation } from "../core/command.js";
 import {
+  AccountBalanceOffset,
+  AccountFilterOffset,
   AccountFlags,
   CreateAccountStatus as AS,
   CreateTransferStatus as TS,
+  QueryFilterOffset,
   TransferFlags,
-  accountFlagsPadding,
+  accountBalanceSize,
   accountFilterFlagsPadding,
+  accountFilterReservedSize,
+  accountFilterSize,
+  accountFlagsPadding,
+  accountSize,
+  createResultSize,
+  decodeAccount,
+  decodeTransfer,
+  encodeAccount,
+  encodeTransfer,
+  idSize,
   isTransientTransferStatus,
   queryFilterFlagsPadding,
+  queryFilterReservedSize,
+  queryFilterSize,
   transferFlagsPadding,
+  transferSize,
   type Account,
   type AccountBalance,
   type AccountFilter,
@@ -30,8 +54,21 @@ import {
   type CreateTransferResult,
   type QueryFilter,
   type Transfer,
-} from "../../src/core/layouts.js";
-import { AMOUNT_MAX, NS_PER_S, TIMESTAMP_MAX, U128_MAX, type LedgerApi, type LedgerOptions } from "./helpers.js";
+} from "../core/layouts.js";
+import { decodeMultiBatch, encodeMultiBatch } from "../core/multi_batch.js";
+import { readU128, writeU128 } from "../core/u128.js";
+
+/** §1: AMOUNT_MAX = 2^128 − 1, also INT_MAX of every u128 field (ids). */
+export const AMOUNT_MAX = (1n << 128n) - 1n;
+const U128_MAX = AMOUNT_MAX;
+/** §1: valid timestamps are in [1, 2^63 − 1]. */
+export const TIMESTAMP_MAX = (1n << 63n) - 1n;
+const NS_PER_S = 1_000_000_000n;
+
+export interface ModelLedgerOptions {
+  /** The cluster clock for the object-level API's §5 timestamps (default: always 0). */
+  realtime?: () => bigint;
+}
 
 /** §12: query results per batch, and the cap on a filter's limit. */
 const QUERY_RESULTS_MAX = 8189;
@@ -118,7 +155,7 @@ interface BatchKind<E> {
   recordOrphan?(e: E, status: number): void;
 }
 
-export class ModelLedger implements LedgerApi {
+export class ModelLedger {
   private state: LedgerState = {
     accounts: new Map(), transfers: new Map(), pendingStates: new Map(), history: new Map(),
   };
@@ -130,7 +167,7 @@ export class ModelLedger implements LedgerApi {
   private prev = 0n;
   private readonly realtime: () => bigint;
 
-  constructor(options: LedgerOptions = {}) {
+  constructor(options: ModelLedgerOptions = {}) {
     this.realtime = options.realtime ?? (() => 0n);
   }
 
@@ -203,10 +240,9 @@ export class ModelLedger implements LedgerApi {
     return P;
   }
 
-  /** §5 rules 4–5: runs each batch with its T_k. */
-  private runBatches<E, R>(batches: E[][], runBatch: (events: E[], T_k: bigint) => R[]): R[][] {
-    const N = BigInt(batches.reduce((sum, b) => sum + b.length, 0));
-    const P = this.prepare(N);
+  /** §5 rules 4–5: runs each batch of a request with prepare timestamp P with its T_k. */
+  private runBatches<E, R>(P: bigint, batches: E[][], runBatch: (events: E[], T_k: bigint) => R[]): R[][] {
+    const N = BigInt(eventTotal(batches));
     let through = 0n;
     return batches.map((events) => {
       through += BigInt(events.length);
@@ -277,6 +313,10 @@ export class ModelLedger implements LedgerApi {
   }
 
   createAccountsBatches(batches: Account[][]): CreateAccountResult[][] {
+    return this.createAccountsAt(this.prepare(BigInt(eventTotal(batches))), batches);
+  }
+
+  private createAccountsAt(P: bigint, batches: Account[][]): CreateAccountResult[][] {
     const kind: BatchKind<Account> = {
       linked: AccountFlags.linked,
       imported: AccountFlags.imported,
@@ -287,7 +327,7 @@ export class ModelLedger implements LedgerApi {
       created: AS.created,
       evaluate: (a, t_i) => this.createAccount(a, t_i),
     };
-    return this.runBatches(batches.map((b) => b.map((a) => ({ ...a }))), (events, T_k) =>
+    return this.runBatches(P, batches.map((b) => b.map((a) => ({ ...a }))), (events, T_k) =>
       this.createBatch(events, T_k, kind) as CreateAccountResult[]);
   }
 
@@ -341,6 +381,10 @@ export class ModelLedger implements LedgerApi {
   }
 
   createTransfersBatches(batches: Transfer[][]): CreateTransferResult[][] {
+    return this.createTransfersAt(this.prepare(BigInt(eventTotal(batches))), batches);
+  }
+
+  private createTransfersAt(P: bigint, batches: Transfer[][]): CreateTransferResult[][] {
     const kind: BatchKind<Transfer> = {
       linked: TransferFlags.linked,
       imported: TransferFlags.imported,
@@ -355,7 +399,7 @@ export class ModelLedger implements LedgerApi {
         if (isTransientTransferStatus(status)) this.orphans.add(t.id);
       },
     };
-    return this.runBatches(batches.map((b) => b.map((t) => ({ ...t }))), (events, T_k) =>
+    return this.runBatches(P, batches.map((b) => b.map((t) => ({ ...t }))), (events, T_k) =>
       this.createBatch(events, T_k, kind) as CreateTransferResult[]);
   }
 
@@ -606,11 +650,25 @@ export class ModelLedger implements LedgerApi {
     return entries;
   }
 
-  /** §9.3: runs a pulse if pulse_next ≤ max(prev, realtime). */
-  pulse(): boolean {
-    const now = max(this.prev, this.realtime());
-    if (this.pulseNext > now) return false;
-    const P = this.prepare(PULSE_EVENTS);
+  /**
+   * §9.3 pulse. Without an argument (the object API): runs only if pulse_next ≤ max(prev, realtime),
+   * with P = base + 8190 from the model's own clock. With `timestamp` (a committed operation 4, as
+   * the VOPR sees it): always runs, with P = the prepare's timestamp. Returns whether it ran.
+   */
+  pulse(timestamp?: bigint): boolean {
+    if (timestamp === undefined) {
+      const now = max(this.prev, this.realtime());
+      if (this.pulseNext > now) return false;
+      this.expireDue(this.prepare(PULSE_EVENTS));
+    } else {
+      this.advanceTo(timestamp);
+      this.expireDue(timestamp);
+    }
+    return true;
+  }
+
+  /** §9.3 steps 1–3 at prepare timestamp P. */
+  private expireDue(P: bigint): void {
     const entries = this.expiryEntries();
     const due = entries.filter((e) => e.expiresAt <= P).slice(0, PULSE_CAP); // 1
     for (const { p } of due) { // 2
@@ -624,7 +682,6 @@ export class ModelLedger implements LedgerApi {
     }
     const remaining = entries.slice(due.length); // 3
     this.pulseNext = remaining.length > 0 ? remaining[0]!.expiresAt : NEVER;
-    return true;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -633,29 +690,39 @@ export class ModelLedger implements LedgerApi {
 
   lookupAccounts(ids: bigint[]): Account[] {
     this.prepare(0n);
+    return this.findAccounts(ids);
+  }
+
+  lookupTransfers(ids: bigint[]): Transfer[] {
+    this.prepare(0n);
+    return this.findTransfers(ids);
+  }
+
+  /** §11.1: found objects in request order; ids 0, INT_MAX, missing and orphaned give nothing. */
+  private findAccounts(ids: bigint[]): Account[] {
     return ids.flatMap((id) => {
       const a = this.state.accounts.get(id);
       return a === undefined ? [] : [{ ...a }];
     });
   }
 
-  lookupTransfers(ids: bigint[]): Transfer[] {
-    this.prepare(0n);
+  private findTransfers(ids: bigint[]): Transfer[] {
     return ids.flatMap((id) => {
       const t = this.state.transfers.get(id);
       return t === undefined ? [] : [{ ...t }];
     });
   }
 
-  /** §11.2 AccountFilter validity. */
-  private static accountFilterValid(f: AccountFilter): boolean {
+  /** §11.2 AccountFilter validity. `reservedZero`: rule 6's reserved bytes (not in the object). */
+  private static accountFilterValid(f: AccountFilter, reservedZero: boolean): boolean {
     return f.account_id !== 0n && f.account_id !== U128_MAX &&
       (f.timestamp_min === 0n || validTimestamp(f.timestamp_min)) &&
       (f.timestamp_max === 0n || validTimestamp(f.timestamp_max)) &&
       (f.timestamp_max === 0n || f.timestamp_min <= f.timestamp_max) &&
       f.limit !== 0 &&
       (f.flags & 3) !== 0 &&
-      (f.flags & accountFilterFlagsPadding) === 0;
+      (f.flags & accountFilterFlagsPadding) === 0 &&
+      reservedZero;
   }
 
   /** §11.3 selection, order and truncation (without the validity check). */
@@ -676,14 +743,22 @@ export class ModelLedger implements LedgerApi {
 
   getAccountTransfers(filter: AccountFilter): Transfer[] {
     this.prepare(0n);
-    if (!ModelLedger.accountFilterValid(filter)) return [];
+    return this.accountTransfers(filter, true);
+  }
+
+  private accountTransfers(filter: AccountFilter, reservedZero: boolean): Transfer[] {
+    if (!ModelLedger.accountFilterValid(filter, reservedZero)) return [];
     return this.selectAccountTransfers(filter).map((t) => ({ ...t }));
   }
 
   /** §11.4. */
   getAccountBalances(filter: AccountFilter): AccountBalance[] {
     this.prepare(0n);
-    if (!ModelLedger.accountFilterValid(filter)) return [];
+    return this.accountBalances(filter, true);
+  }
+
+  private accountBalances(filter: AccountFilter, reservedZero: boolean): AccountBalance[] {
+    if (!ModelLedger.accountFilterValid(filter, reservedZero)) return [];
     const a = this.state.accounts.get(filter.account_id);
     if (a === undefined || !has(a.flags, AccountFlags.history)) return [];
     return this.selectAccountTransfers(filter).map((t) => {
@@ -693,13 +768,14 @@ export class ModelLedger implements LedgerApi {
     });
   }
 
-  /** §11.5 validity. */
-  private static queryFilterValid(f: QueryFilter): boolean {
+  /** §11.5 validity. `reservedZero`: the reserved bytes (not in the object). */
+  private static queryFilterValid(f: QueryFilter, reservedZero: boolean): boolean {
     return (f.timestamp_min === 0n || validTimestamp(f.timestamp_min)) &&
       (f.timestamp_max === 0n || validTimestamp(f.timestamp_max)) &&
       (f.timestamp_max === 0n || f.timestamp_min <= f.timestamp_max) &&
       f.limit !== 0 &&
-      (f.flags & queryFilterFlagsPadding) === 0;
+      (f.flags & queryFilterFlagsPadding) === 0 &&
+      reservedZero;
   }
 
   private static queryMatches(f: QueryFilter, o: Account | Transfer): boolean {
@@ -715,17 +791,80 @@ export class ModelLedger implements LedgerApi {
 
   queryAccounts(filter: QueryFilter): Account[] {
     this.prepare(0n);
-    if (!ModelLedger.queryFilterValid(filter)) return [];
-    const matches = [...this.state.accounts.values()].filter((a) => ModelLedger.queryMatches(filter, a));
-    return orderAndTruncate(matches, has(filter.flags, 1), filter.limit).map((a) => ({ ...a }));
+    return this.queryObjects(this.state.accounts, filter, true);
   }
 
   queryTransfers(filter: QueryFilter): Transfer[] {
     this.prepare(0n);
-    if (!ModelLedger.queryFilterValid(filter)) return [];
-    const matches = [...this.state.transfers.values()].filter((t) => ModelLedger.queryMatches(filter, t));
-    return orderAndTruncate(matches, has(filter.flags, 1), filter.limit).map((t) => ({ ...t }));
+    return this.queryObjects(this.state.transfers, filter, true);
   }
+
+  private queryObjects<T extends Account | Transfer>(table: Map<bigint, T>, filter: QueryFilter, reservedZero: boolean): T[] {
+    if (!ModelLedger.queryFilterValid(filter, reservedZero)) return [];
+    const matches = [...table.values()].filter((o) => ModelLedger.queryMatches(filter, o));
+    return orderAndTruncate(matches, has(filter.flags, 1), filter.limit).map((o) => ({ ...o }));
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Request level (the VOPR auditor): a committed prepare's operation, timestamp P and body in,
+  // the reply body out, encoded exactly as the replica must encode it (wire.md §8, ledger.md §2).
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Executes one committed request of operation 140–147 with prepare timestamp P = `timestamp`
+   * (§5: events get consecutive timestamps ending at P) and returns the multi-batch reply body.
+   * The body must be valid (§12): the replica evicts the sender of an invalid one, so it never
+   * commits. Operation 4 (pulse) goes to `pulse(timestamp)`.
+   */
+  execute(operation: number, timestamp: bigint, body: Uint8Array): Uint8Array {
+    this.advanceTo(timestamp);
+    switch (operation) {
+      case Operation.create_accounts: {
+        const results = this.createAccountsAt(timestamp, decodeBatches(body, accountSize, decodeAccount));
+        return encodeBatches(results, createResultSize, encodeCreateResult);
+      }
+      case Operation.create_transfers: {
+        const results = this.createTransfersAt(timestamp, decodeBatches(body, transferSize, decodeTransfer));
+        return encodeBatches(results, createResultSize, encodeCreateResult);
+      }
+      case Operation.lookup_accounts:
+        return encodeBatches(decodeBatches(body, idSize, readU128).map((ids) => this.findAccounts(ids)),
+          accountSize, encodeAccount);
+      case Operation.lookup_transfers:
+        return encodeBatches(decodeBatches(body, idSize, readU128).map((ids) => this.findTransfers(ids)),
+          transferSize, encodeTransfer);
+      case Operation.get_account_transfers:
+        return encodeBatches(decodeBatches(body, accountFilterSize, decodeAccountFilterEvent)
+          .map((batch) => this.accountTransfers(onlyFilter(batch).filter, onlyFilter(batch).reservedZero)),
+          transferSize, encodeTransfer);
+      case Operation.get_account_balances:
+        return encodeBatches(decodeBatches(body, accountFilterSize, decodeAccountFilterEvent)
+          .map((batch) => this.accountBalances(onlyFilter(batch).filter, onlyFilter(batch).reservedZero)),
+          accountBalanceSize, encodeAccountBalance);
+      case Operation.query_accounts:
+        return encodeBatches(decodeBatches(body, queryFilterSize, decodeQueryFilterEvent)
+          .map((batch) => this.queryObjects(this.state.accounts, onlyFilter(batch).filter, onlyFilter(batch).reservedZero)),
+          accountSize, encodeAccount);
+      case Operation.query_transfers:
+        return encodeBatches(decodeBatches(body, queryFilterSize, decodeQueryFilterEvent)
+          .map((batch) => this.queryObjects(this.state.transfers, onlyFilter(batch).filter, onlyFilter(batch).reservedZero)),
+          transferSize, encodeTransfer);
+      default:
+        throw new AssertionError(`ModelLedger.execute: operation ${operation} is not a ledger operation`);
+    }
+  }
+
+  /** A committed prepare's timestamp becomes prev; prepare timestamps increase in op order (§5). */
+  private advanceTo(timestamp: bigint): void {
+    assert(timestamp > this.prev && timestamp <= TIMESTAMP_MAX,
+      `ModelLedger: prepare timestamp ${timestamp} does not follow ${this.prev}`);
+    this.prev = timestamp;
+  }
+}
+
+/** §5 rule 2: the events over all batches. */
+function eventTotal(batches: readonly (readonly unknown[])[]): number {
+  return batches.reduce((sum, b) => sum + b.length, 0);
 }
 
 /** §11.3: ascending by timestamp (descending if reversed), truncated to min(limit, 8189). */
@@ -733,4 +872,97 @@ function orderAndTruncate<T extends { timestamp: bigint }>(items: T[], reversed:
   const sorted = [...items].sort((x, y) => (x.timestamp < y.timestamp ? -1 : x.timestamp > y.timestamp ? 1 : 0));
   if (reversed) sorted.reverse();
   return sorted.slice(0, Math.min(limit, QUERY_RESULTS_MAX));
+}
+
+// ---- request decoding and reply encoding (wire.md §8; ledger.md §2) ----
+
+/** A request body's batches as objects. The body must decode (a committed body always does). */
+function decodeBatches<E>(body: Uint8Array, eventSize: number, decode: (view: DataView, offset: number) => E): E[][] {
+  const reader = decodeMultiBatch(body, eventSize);
+  assert(typeof reader !== "string", `ModelLedger: request body does not decode: ${String(reader)}`);
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const batches: E[][] = [];
+  for (let k = 0; k < reader.batchCount; k++) {
+    const offset = reader.batchOffset(k);
+    const batch: E[] = [];
+    for (let i = 0; i < reader.elementCount(k); i++) batch.push(decode(view, offset + i * eventSize));
+    batches.push(batch);
+  }
+  return batches;
+}
+
+/** Result objects per batch → a multi-batch reply body. */
+function encodeBatches<R>(batches: R[][], resultSize: number, encode: (view: DataView, offset: number, result: R) => void): Uint8Array {
+  return encodeMultiBatch(batches.map((batch) => {
+    const bytes = new Uint8Array(batch.length * resultSize);
+    const view = new DataView(bytes.buffer);
+    batch.forEach((result, i) => encode(view, i * resultSize, result));
+    return bytes;
+  }), resultSize);
+}
+
+/** §3: a query batch is exactly one filter (a valid body guarantees it, §12). */
+function onlyFilter<F>(batch: F[]): F {
+  assert(batch.length === 1, "ModelLedger: a query batch is one filter");
+  return batch[0]!;
+}
+
+function bytesZero(view: DataView, offset: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (view.getUint8(offset + i) !== 0) return false;
+  return true;
+}
+
+/** §2.4, with whether the 58 reserved bytes are zero (§11.2 rule 6). */
+function decodeAccountFilterEvent(view: DataView, offset: number): { filter: AccountFilter; reservedZero: boolean } {
+  const o = AccountFilterOffset;
+  return {
+    filter: {
+      account_id: readU128(view, offset + o.account_id),
+      user_data_128: readU128(view, offset + o.user_data_128),
+      user_data_64: view.getBigUint64(offset + o.user_data_64, true),
+      user_data_32: view.getUint32(offset + o.user_data_32, true),
+      code: view.getUint16(offset + o.code, true),
+      timestamp_min: view.getBigUint64(offset + o.timestamp_min, true),
+      timestamp_max: view.getBigUint64(offset + o.timestamp_max, true),
+      limit: view.getUint32(offset + o.limit, true),
+      flags: view.getUint32(offset + o.flags, true),
+    },
+    reservedZero: bytesZero(view, offset + o.reserved, accountFilterReservedSize),
+  };
+}
+
+/** §2.5, with whether the 6 reserved bytes are zero (§11.5). */
+function decodeQueryFilterEvent(view: DataView, offset: number): { filter: QueryFilter; reservedZero: boolean } {
+  const o = QueryFilterOffset;
+  return {
+    filter: {
+      user_data_128: readU128(view, offset + o.user_data_128),
+      user_data_64: view.getBigUint64(offset + o.user_data_64, true),
+      user_data_32: view.getUint32(offset + o.user_data_32, true),
+      ledger: view.getUint32(offset + o.ledger, true),
+      code: view.getUint16(offset + o.code, true),
+      timestamp_min: view.getBigUint64(offset + o.timestamp_min, true),
+      timestamp_max: view.getBigUint64(offset + o.timestamp_max, true),
+      limit: view.getUint32(offset + o.limit, true),
+      flags: view.getUint32(offset + o.flags, true),
+    },
+    reservedZero: bytesZero(view, offset + o.reserved, queryFilterReservedSize),
+  };
+}
+
+/** §2.6: timestamp u64, status u32, reserved u32 (zero). */
+function encodeCreateResult(view: DataView, offset: number, r: { timestamp: bigint; status: number }): void {
+  view.setBigUint64(offset, r.timestamp, true);
+  view.setUint32(offset + 8, r.status, true);
+  view.setUint32(offset + 12, 0, true);
+}
+
+/** §2.3: four u128 balances, the timestamp, 56 reserved zero bytes (a fresh buffer is zero). */
+function encodeAccountBalance(view: DataView, offset: number, b: AccountBalance): void {
+  const o = AccountBalanceOffset;
+  writeU128(view, offset + o.debits_pending, b.debits_pending);
+  writeU128(view, offset + o.debits_posted, b.debits_posted);
+  writeU128(view, offset + o.credits_pending, b.credits_pending);
+  writeU128(view, offset + o.credits_posted, b.credits_posted);
+  view.setBigUint64(offset + o.timestamp, b.timestamp, true);
 }
