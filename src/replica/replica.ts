@@ -114,7 +114,18 @@ export class Replica {
   readonly prepareCache: PrepareCache;
 
   /** The header of the last executed prepare (commitMin): the anchor of the hash chain. */
-  commitHeader: Uint8Array = new Uint8Array(headerSize);
+  private commitHeaderBytes: Uint8Array = new Uint8Array(headerSize);
+  private readonly commitHeaderAccessor = new PrepareHeader(new Uint8Array(headerSize));
+  private readonly checkpointHeaderAccessor = new PrepareHeader(new Uint8Array(headerSize));
+
+  get commitHeader(): Uint8Array {
+    return this.commitHeaderBytes;
+  }
+
+  set commitHeader(bytes: Uint8Array) {
+    this.commitHeaderBytes = bytes;
+    this.commitHeaderAccessor.reset(bytes, 0);
+  }
   /** The timestamp of the latest prepare (ledger.md §5 `prev`) and of the latest commit. */
   prepareTimestamp = 0n;
   commitTimestamp = 0n;
@@ -254,10 +265,11 @@ export class Replica {
    * come from the journal (anything at or below commit_min there was executed by us).
    */
   headerAt(op: number): PrepareHeader | null {
-    if (op === this.commitMin) return new PrepareHeader(this.commitHeader, 0);
+    if (op === this.commitMin) return this.commitHeaderAccessor;
     const state = this.superblock.working!.vsr_state;
     if (op === this.opCheckpoint) {
-      const checkpointHeader = new PrepareHeader(state.checkpoint.header, 0);
+      // Accessors are reused (no allocation on this hot path); reset() is cheap for the same buffer.
+      const checkpointHeader = this.checkpointHeaderAccessor.reset(state.checkpoint.header, 0);
       return checkpointHeader.op === op ? checkpointHeader : null;
     }
     if (state.sync_op_max > 0 && op >= state.sync_op_min && op <= state.sync_op_max) return null;
@@ -296,7 +308,11 @@ export class Replica {
       const state = this.superblock.working!.vsr_state;
       this.view = state.view;
       this.logView = state.log_view;
-      this.commitMax = state.commit_max;
+      // Replay only what the checkpoint vouches for: WAL entries above it may be stale ones from
+      // an aborted view, and executing them because an old commit_max said so would diverge.
+      // The cluster tells a restarted replica what is committed (a solo replica replays its
+      // whole WAL once its new view starts).
+      this.commitMax = new PrepareHeader(state.checkpoint.header, 0).op;
       this.opCheckpoint = new PrepareHeader(state.checkpoint.header, 0).op;
       this.checkpointIdCached = checkpointId(state.checkpoint);
       this.commitMin = this.opCheckpoint;
@@ -542,7 +558,7 @@ export class Replica {
     const header = new PrepareHeader(prepare, 0);
     const op = header.op;
     assert(op === this.commitMin + 1, "commits are in op order");
-    assert(header.parent === new PrepareHeader(this.commitHeader, 0).checksum, `commit ${op}: hash chain broken`);
+    assert(header.parent === this.commitHeaderAccessor.checksum, `commit ${op}: hash chain broken`);
     assert(header.timestamp > this.commitTimestamp || header.operation === Operation.root,
       "timestamps increase in op order");
     const reply = this.execute(header, prepare);
