@@ -70,6 +70,9 @@ export interface PipelineEntry {
   message: Uint8Array;
   readonly op: number;
   readonly checksum: bigint;
+  /** From the header, so they are known even while the message is being read back. */
+  readonly client: bigint;
+  readonly operation: number;
   okFrom: number; // bitset of replica indexes
 }
 
@@ -176,8 +179,12 @@ export class Replica {
       storage, config: options.config, cluster: options.cluster, replica: options.replica,
       replicaCount: options.replicaCount,
     });
+    // The journal's "solo" rules (one write in flight; an unrepairable slot is fatal) are for the
+    // one active replica of a cluster of one. Its standbys can repair from it like backups.
+    const standby = options.replica >= options.replicaCount;
     this.journal = new Journal({
-      storage, config: options.config, cluster: options.cluster, replicaCount: options.replicaCount,
+      storage, config: options.config, cluster: options.cluster,
+      replicaCount: options.replicaCount === 1 && !standby ? 1 : Math.max(2, options.replicaCount),
     });
     this.sessions = new ClientSessions(options.config.clientsMax);
     this.timeouts = new ReplicaTimeouts(this.prng);

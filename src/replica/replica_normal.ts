@@ -20,7 +20,10 @@ export function prepareAndReplicate(replica: Replica, prepare: Uint8Array): void
   assert(header.op === replica.op + 1 && header.op <= replica.opPrepareMax, "prepare beyond the head");
   assert(replica.pipeline.length < replica.config.pipelinePrepareQueueMax);
   replica.op = header.op;
-  replica.pipeline.push({ message: prepare, op: header.op, checksum: header.checksum, okFrom: 0 });
+  replica.pipeline.push({
+    message: prepare, op: header.op, checksum: header.checksum, client: header.client,
+    operation: header.operation, okFrom: 0,
+  });
   replica.prepareCache.put(prepare);
   writeAndAck(replica, prepare);
   replica.broadcast(prepare);

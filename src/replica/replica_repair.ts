@@ -36,9 +36,15 @@ function repairing(replica: Replica): boolean {
   return replica.status === "view_change" && replica.viewLogChosen;
 }
 
-/** Whom to ask: the primary when we are a backup, else a random other replica. */
+/**
+ * Whom to ask: a backup asks the primary half of the time (it holds the whole log) and a random
+ * other replica otherwise — the primary may have state-synced past what we lack, and a peer may
+ * still hold it.
+ */
 function repairTarget(replica: Replica): number {
-  if (replica.status === "normal" && !replica.isPrimary) return replica.primaryOf(replica.view);
+  if (replica.status === "normal" && !replica.isPrimary && replica.prng.chance(1, 2)) {
+    return replica.primaryOf(replica.view);
+  }
   const others = replica.replicaCount - 1;
   if (others === 0) return replica.replica;
   return (replica.replica + 1 + replica.prng.int(others)) % replica.replicaCount;

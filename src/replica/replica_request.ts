@@ -85,8 +85,9 @@ function sessionVerdict(replica: Replica, request: RequestHeader): SessionVerdic
 }
 
 function inPipeline(replica: Replica, client: bigint): boolean {
+  // Entries still being read back after a view change count too (their header is known).
   for (const entry of replica.pipeline) {
-    if (entry.message.length > 0 && new PrepareHeader(entry.message, 0).client === client) return true;
+    if (entry.client === client) return true;
   }
   for (const queued of replica.requestQueue) {
     if (new RequestHeader(queued, 0).client === client) return true;
@@ -173,7 +174,7 @@ export function tickPulse(replica: Replica): void {
   if (replica.pipeline.length >= replica.config.pipelinePrepareQueueMax) return;
   if (replica.viewDurable !== replica.view) return;
   for (const entry of replica.pipeline) {
-    if (entry.message.length > 0 && new PrepareHeader(entry.message, 0).operation === Operation.pulse) return;
+    if (entry.operation === Operation.pulse) return;
   }
   const realtime = replica.realtimeSynchronized();
   if (realtime === null) return;

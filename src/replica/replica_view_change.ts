@@ -282,12 +282,16 @@ function loadPipeline(replica: Replica): void {
     const header = replica.journal.header(op)!;
     const cached = replica.prepareCache.get(op, header.checksum);
     if (cached !== null) {
-      replica.pipeline.push({ message: cached, op, checksum: header.checksum, okFrom: 0 });
+      replica.pipeline.push({
+        message: cached, op, checksum: header.checksum, client: header.client, operation: header.operation, okFrom: 0,
+      });
       continue;
     }
     // The prepare is durable in our journal: read it back into the pipeline.
     const checksum = header.checksum;
-    replica.pipeline.push({ message: new Uint8Array(0), op, checksum, okFrom: 0 });
+    replica.pipeline.push({
+      message: new Uint8Array(0), op, checksum, client: header.client, operation: header.operation, okFrom: 0,
+    });
     replica.journal.readPrepare(op, checksum, (prepare) => {
       const entry = replica.pipeline.find((candidate) => candidate.checksum === checksum);
       if (prepare === null || entry === undefined) return;
