@@ -363,16 +363,26 @@ export class Replica {
   }
 
   /**
-   * The view headers persisted with the last view change may be newer than the WAL (their
-   * prepares were still being written at a crash): install them as dirty, to be repaired.
+   * The view headers persisted with the last view change are canonical for log_view: they may
+   * be newer than the WAL (their prepares were still being written at a crash), or the WAL may
+   * still hold entries that installing that view truncated (the reserved headers were not yet
+   * written). So they replace whatever differs, and above their head only entries prepared in
+   * log_view itself survive: anything older there is from an aborted view (vsr.md §11.4 item 6).
    */
   private loadViewHeaders(): void {
-    for (const bytes of this.superblock.working!.view_headers) {
+    const viewHeaders = this.superblock.working!.view_headers;
+    for (const bytes of viewHeaders) {
       const header = new PrepareHeader(bytes, 0);
-      if (header.op <= this.opCheckpoint || header.op > this.opPrepareMax) continue;
+      if (!this.installable(header.op)) continue;
       const existing = this.journal.header(header.op);
-      if (existing === null || (existing.checksum !== header.checksum && existing.view < header.view)) {
-        if (this.installable(header.op)) this.journal.setHeader(bytes);
+      if (existing === null || existing.checksum !== header.checksum) this.journal.setHeader(bytes);
+    }
+    const viewHeadOp = viewHeaders.length > 0 ? new PrepareHeader(viewHeaders[0]!, 0).op : this.opCheckpoint;
+    for (let op = Math.max(viewHeadOp, this.opCheckpoint) + 1; op <= this.journal.opMax; op++) {
+      const header = this.journal.header(op);
+      if (header !== null && header.view < this.logView) {
+        this.journal.truncateAfter(op - 1);
+        break;
       }
     }
   }
