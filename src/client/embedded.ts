@@ -11,6 +11,7 @@ import type {
 } from "../core/layouts.js";
 import { batchEventsMax } from "../core/config.js";
 import { ErrorCodes, RequestError } from "./errors.js";
+import { RealTime } from "../io/real_time.js";
 
 export interface LedgerOptions {
   /** Initial table capacities; tables grow as needed. */
@@ -32,18 +33,12 @@ export interface Ledger {
   destroy(): void;
 }
 
-/** Wall-clock nanoseconds with sub-millisecond resolution, anchored once to Date.now(). */
-function wallClockNs(): () => bigint {
-  const anchorWallNs = BigInt(Date.now()) * 1_000_000n;
-  const anchorMonotonicNs = process.hrtime.bigint();
-  return () => anchorWallNs + (process.hrtime.bigint() - anchorMonotonicNs);
-}
-
 export function openLedger(options: LedgerOptions = {}): Ledger {
+  const time = new RealTime();
   const ledger = new SyncLedger({
     ...(options.accountsCapacity !== undefined && { accountsCapacity: options.accountsCapacity }),
     ...(options.transfersCapacity !== undefined && { transfersCapacity: options.transfersCapacity }),
-    realtime: wallClockNs(),
+    realtime: () => time.realtime(),
   });
   let closed = false;
   const pulseTimer = setInterval(() => ledger.pulse(), options.pulseIntervalMs ?? 100);

@@ -1,16 +1,12 @@
 // The object-level synchronous facade over StateMachine, used by the embedded ledger, tests and
 // benchmarks. Each call is one request: N, P = prepareTimestamp(prev, prev, realtime(), N), the
 // multi-batch body, execute, and the decoded reply (ledger.md §5, wire.md §8).
-import { Operation, stateMachinePulseOperation } from "../command.js";
-import {
-  accountBalanceSize, accountFilterSize, accountSize, createResultSize, decodeAccount, decodeAccountBalance,
-  decodeCreateResult, decodeTransfer, encodeAccount, encodeAccountFilter, encodeQueryFilter, encodeTransfer,
-  idSize, queryFilterSize, transferSize,
-  type Account, type AccountBalance, type AccountFilter, type CreateAccountResult, type CreateTransferResult,
-  type QueryFilter, type Transfer,
+import { stateMachinePulseOperation } from "../command.js";
+import type {
+  Account, AccountBalance, AccountFilter, CreateAccountResult, CreateTransferResult, QueryFilter,
+  Transfer,
 } from "../layouts.js";
-import { decodeMultiBatch, encodeMultiBatch } from "../multi_batch.js";
-import { writeU128 } from "../u128.js";
+import { decodeResults, encodeEvents, operationCodecs, type OperationCodec } from "./object_codec.js";
 import { StateMachine, type LedgerOptions } from "./state_machine.js";
 import { prepareTimestamp } from "./timestamps.js";
 import { replyBodySizeMax } from "./validate.js";
@@ -45,43 +41,42 @@ export class SyncLedger {
   }
 
   createAccountsBatches(batches: Account[][]): CreateAccountResult[][] {
-    const body = encodeBatches(batches, accountSize, encodeAccount);
-    return this.decode(this.request(Operation.create_accounts, body), createResultSize, decodeCreateResult);
+    return this.call(operationCodecs.createAccounts, batches) as CreateAccountResult[][];
   }
 
   createTransfersBatches(batches: Transfer[][]): CreateTransferResult[][] {
-    const body = encodeBatches(batches, transferSize, encodeTransfer);
-    return this.decode(this.request(Operation.create_transfers, body), createResultSize, decodeCreateResult);
+    return this.call(operationCodecs.createTransfers, batches) as CreateTransferResult[][];
   }
 
   lookupAccounts(ids: bigint[]): Account[] {
-    const body = encodeBatches([ids], idSize, (view, offset, id: bigint) => writeU128(view, offset, id));
-    return this.decode(this.request(Operation.lookup_accounts, body), accountSize, decodeAccount)[0]!;
+    return this.call(operationCodecs.lookupAccounts, [ids])[0]!;
   }
 
   lookupTransfers(ids: bigint[]): Transfer[] {
-    const body = encodeBatches([ids], idSize, (view, offset, id: bigint) => writeU128(view, offset, id));
-    return this.decode(this.request(Operation.lookup_transfers, body), transferSize, decodeTransfer)[0]!;
+    return this.call(operationCodecs.lookupTransfers, [ids])[0]!;
   }
 
   getAccountTransfers(filter: AccountFilter): Transfer[] {
-    const body = encodeBatches([[filter]], accountFilterSize, encodeAccountFilter);
-    return this.decode(this.request(Operation.get_account_transfers, body), transferSize, decodeTransfer)[0]!;
+    return this.call(operationCodecs.getAccountTransfers, [[filter]])[0]!;
   }
 
   getAccountBalances(filter: AccountFilter): AccountBalance[] {
-    const body = encodeBatches([[filter]], accountFilterSize, encodeAccountFilter);
-    return this.decode(this.request(Operation.get_account_balances, body), accountBalanceSize, decodeAccountBalance)[0]!;
+    return this.call(operationCodecs.getAccountBalances, [[filter]])[0]!;
   }
 
   queryAccounts(filter: QueryFilter): Account[] {
-    const body = encodeBatches([[filter]], queryFilterSize, encodeQueryFilter);
-    return this.decode(this.request(Operation.query_accounts, body), accountSize, decodeAccount)[0]!;
+    return this.call(operationCodecs.queryAccounts, [[filter]])[0]!;
   }
 
   queryTransfers(filter: QueryFilter): Transfer[] {
-    const body = encodeBatches([[filter]], queryFilterSize, encodeQueryFilter);
-    return this.decode(this.request(Operation.query_transfers, body), transferSize, decodeTransfer)[0]!;
+    return this.call(operationCodecs.queryTransfers, [[filter]])[0]!;
+  }
+
+  /** One request: encode with the shared codec (object_codec.ts), execute, decode. */
+  private call<Event, Result>(codec: OperationCodec<Event, Result>, batches: readonly (readonly Event[])[]): Result[][] {
+    const results = decodeResults(codec, this.request(codec.operation, encodeEvents(codec, batches)));
+    if (typeof results === "string") throw new Error(`bug: the reply does not decode: ${results}`);
+    return results;
   }
 
   /** Runs a pulse if pulseNeeded(max(prev, realtime())); returns true if it ran (§9.3). */
@@ -107,30 +102,4 @@ export class SyncLedger {
     this.prev = timestamp;
     return reply.subarray(0, length);
   }
-
-  private decode<T>(reply: Uint8Array, size: number, decodeOne: (view: DataView, offset: number) => T): T[][] {
-    const reader = decodeMultiBatch(reply, size);
-    if (typeof reader === "string") throw new Error(`bug: the reply does not decode: ${reader}`);
-    const view = new DataView(reply.buffer, reply.byteOffset, reply.byteLength);
-    const batches: T[][] = [];
-    for (let k = 0; k < reader.batchCount; k++) {
-      const batch: T[] = [];
-      const offset = reader.batchOffset(k);
-      for (let i = 0; i < reader.elementCount(k); i++) batch.push(decodeOne(view, offset + i * size));
-      batches.push(batch);
-    }
-    return batches;
-  }
-}
-
-function encodeBatches<T>(
-  batches: T[][], size: number, encodeOne: (view: DataView, offset: number, value: T) => void,
-): Uint8Array {
-  const encoded = batches.map((batch) => {
-    const bytes = new Uint8Array(batch.length * size);
-    const view = new DataView(bytes.buffer);
-    batch.forEach((value, i) => encodeOne(view, i * size, value));
-    return bytes;
-  });
-  return encodeMultiBatch(encoded, size);
 }
