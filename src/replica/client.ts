@@ -62,7 +62,6 @@ export class VsrClient {
   /** The highest view seen. */
   view = 0;
   failure: ClientFailure | null = null;
-  requestsSent = 0;
 
   private parent = 0n;
   private requestNumber = 0;
@@ -200,7 +199,6 @@ export class VsrClient {
 
   private send(inFlight: InFlight): void {
     this.inFlight = inFlight;
-    this.requestsSent += 1;
     this.requestTimeout.start();
     this.sendToPrimaryAndHedge(inFlight.message);
   }

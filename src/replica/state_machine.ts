@@ -3,7 +3,6 @@
 // sync without ledger semantics. Execution must be deterministic: every replica executes the
 // same prepares in the same order and must reach byte-identical state.
 import { StateMachine } from "../core/ledger/state_machine.js";
-import { isStateMachineOperation, Operation } from "../core/command.js";
 
 export interface ReplicaStateMachine {
   /** True for the state-machine operations (≥ 128) this machine implements. */
@@ -65,9 +64,4 @@ export class LedgerStateMachine implements ReplicaStateMachine {
   restore(snapshot: Uint8Array): void {
     this.ledger.restore(snapshot);
   }
-}
-
-/** Operation numbers the VSR layer itself handles (never passed to isOperation). */
-export function isVsrOperation(operation: number): boolean {
-  return !isStateMachineOperation(operation) || operation === Operation.pulse;
 }
