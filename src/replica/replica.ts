@@ -21,24 +21,24 @@ import type { Storage } from "../io/storage.js";
 import type { Time } from "../io/time.js";
 import { checkpointMath, type CheckpointMath } from "./checkpoint_math.js";
 import { ClientSessions } from "./client_sessions.js";
-import { Journal } from "./journal.js";
+import { Journal } from "./journal/journal.js";
 import { quorums, type Quorums } from "./quorums.js";
 import type { ReplicaStateMachine } from "./state_machine.js";
-import { checkpointId, SuperBlock } from "./superblock.js";
-import { ReplicaTimeouts } from "./replica_timeouts.js";
-import { onRequest, onPingClient, tickPulse } from "./replica_request.js";
-import { onCommit, onPrepare, onPrepareOk, tickNormal } from "./replica_normal.js";
+import { checkpointId, SuperBlock } from "./superblock/superblock.js";
+import { ReplicaTimeouts } from "./timeouts.js";
+import { onRequest, onPingClient, tickPulse } from "./protocol/request.js";
+import { onCommit, onPrepare, onPrepareOk, tickNormal } from "./protocol/normal.js";
 import {
   enterViewChange, onExitView, onGetView, onJoinView, onView, tickViewChange,
-} from "./replica_view_change.js";
-import { onGetHeaders, onGetPrepare, onHeaders, tickRepair } from "./replica_repair.js";
-import { onPing, onPong, tickPing } from "./replica_ping.js";
-import { Clock } from "./clock.js";
+} from "./protocol/view_change.js";
+import { onGetHeaders, onGetPrepare, onHeaders, tickRepair } from "./protocol/repair.js";
+import { onPing, onPong, tickPing } from "./protocol/ping.js";
+import { Clock } from "./clock/clock.js";
 import { PrepareCache } from "./prepare_cache.js";
 import { GridSnapshots } from "./grid_snapshot.js";
-import { checkpointIfDue, restoreCheckpoint } from "./replica_checkpoint.js";
-import { onBlock, onGetBlocks, type SyncState } from "./replica_sync.js";
-import { refillPipeline } from "./replica_normal.js";
+import { checkpointIfDue, restoreCheckpoint } from "./protocol/checkpoint.js";
+import { onBlock, onGetBlocks, type SyncState } from "./protocol/sync.js";
+import { refillPipeline } from "./protocol/normal.js";
 
 export type Status = "recovering" | "normal" | "view_change" | "recovering_head";
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { AssertionError } from "../../src/core/assert.js";
-import { Clock, type ClockTickResult } from "../../src/replica/clock.js";
+import { Clock, type ClockTickResult } from "../../src/replica/clock/clock.js";
 
 const ms = 1_000_000n;
 const second = 1_000n * ms;

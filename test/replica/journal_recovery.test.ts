@@ -5,7 +5,7 @@ import {
   classifyTornSlots, recoveryCase, recoveryCases, recoveryCasesMatching, recoveryConditionNames,
   recoveryDecision, type OpRelation, type RecoveryCaseLabel, type RecoveryConditions,
   type RecoveryDecision, type RecoveryInputs, type TornSlotSummary,
-} from "../../src/replica/journal_recovery.js";
+} from "../../src/replica/journal/recovery_table.js";
 
 /** Conditions from an 11-bit number, bit i = recoveryConditionNames[i]. */
 function conditionsOf(bits: number): RecoveryConditions {

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { AssertionError } from "../../src/core/assert.js";
 import {
   marzulloTuples, smallestInterval, type SourceInterval,
-} from "../../src/replica/marzullo.js";
+} from "../../src/replica/clock/marzullo.js";
 
 function interval(lower: number, upper: number): SourceInterval {
   return { lower, upper };

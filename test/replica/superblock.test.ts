@@ -12,7 +12,7 @@ import { performanceStorageOptions } from "../../src/sim/storage_options.js";
 import { StorageSim } from "../../src/sim/storage_sim.js";
 import {
   type CheckpointState, SuperBlock, type SuperBlockOpenError, type SuperBlockState, checkpointId, rootPrepare,
-} from "../../src/replica/superblock.js";
+} from "../../src/replica/superblock/superblock.js";
 import { decodeSuperBlock, encodeSuperBlock } from "../../src/replica/superblock/layout.js";
 import { MemoryStorage } from "./memory_storage.js";
 import type { Storage } from "../../src/io/storage.js";

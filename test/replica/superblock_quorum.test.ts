@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { AssertionError } from "../../src/core/assert.js";
 import {
   superblockOpen, vsrStateMonotonic, type SuperblockCopy,
-} from "../../src/replica/superblock_quorum.js";
+} from "../../src/replica/superblock/quorum.js";
 
 /** Sequence n of a hash chain: its checksum is 1000 + n and its parent is sequence n − 1. */
 function sb(sequence: number, overrides: Partial<SuperblockCopy> = {}): SuperblockCopy {

@@ -12,7 +12,7 @@ import { type Storage, Zone } from "../../io/storage.js";
 import {
   type OpRelation, type RecoveryCaseLabel, type RecoveryDecision, type TornSlotSummary, classifyTornSlots,
   recoveryDecision,
-} from "../journal_recovery.js";
+} from "./recovery_table.js";
 import { BitSet } from "./bitset.js";
 import {
   checksumsEqual, isReservedPrepare, opOf, slotHeaderValid, slotPrepareValid, viewOf,

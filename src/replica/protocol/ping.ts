@@ -1,12 +1,12 @@
 // Replica ↔ replica pings (spec/vsr.md §14): every second each replica pings the others with its
 // monotonic time; the pong carries the responder's wall clock. The samples feed the cluster clock
 // (Marzullo), which the primary needs before it may stamp prepares.
-import { headerSize } from "../core/config.js";
+import { headerSize } from "../../core/config.js";
 import {
   PingField, PingHeader, PongHeader, setChecksums,
-} from "../core/header.js";
-import { Command } from "../core/command.js";
-import type { Replica } from "./replica.js";
+} from "../../core/header.js";
+import { Command } from "../../core/command.js";
+import type { Replica } from "../replica.js";
 
 export function tickPing(replica: Replica): void {
   const timeouts = replica.timeouts;

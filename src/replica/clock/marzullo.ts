@@ -2,7 +2,7 @@
 // number of sources. The clock turns every sample into an interval of possible offsets; the
 // interval agreed by the most replicas bounds the true cluster time. Bounds are nanoseconds as
 // numbers: offsets and delays are small, unlike absolute times.
-import { assert } from "../core/assert.js";
+import { assert } from "../../core/assert.js";
 
 export type MarzulloBound = "lower" | "upper";
 

@@ -2,7 +2,7 @@
 // or refuse to open. Picking only the newest copy would be wrong: a misdirected read can hide the
 // sole newest copy, so the same disk could open at different states on different boots. A write
 // is verified on 3 of 4 copies and an open needs 2 of 4, so every verified write is found.
-import { assert, unreachable } from "../core/assert.js";
+import { assert, unreachable } from "../../core/assert.js";
 
 export const superblockCopies = 4;
 /** Read quorum + write (verify) quorum = copies + 1, so the two always intersect. */

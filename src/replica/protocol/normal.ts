@@ -2,16 +2,16 @@
 // to every replica (star replication); backups write it and answer prepare_ok once durable; the
 // primary commits an op once a replication quorum holds it and every earlier op is committed.
 // Commit heartbeats keep backups informed and prove the primary alive.
-import { assert } from "../core/assert.js";
-import { headerSize } from "../core/config.js";
+import { assert } from "../../core/assert.js";
+import { headerSize } from "../../core/config.js";
 import {
   CommitHeader, PrepareHeader, PrepareOkHeader, setChecksums,
-} from "../core/header.js";
-import { Command } from "../core/command.js";
-import type { Replica } from "./replica.js";
-import { plantedBugs } from "./planted_bugs.js";
-import { prepareRequest } from "./replica_request.js";
-import { requestView, startViewIfReady, voteToExitView } from "./replica_view_change.js";
+} from "../../core/header.js";
+import { Command } from "../../core/command.js";
+import type { Replica } from "../replica.js";
+import { plantedBugs } from "../planted_bugs.js";
+import { prepareRequest } from "./request.js";
+import { requestView, startViewIfReady, voteToExitView } from "./view_change.js";
 
 /** Primary: append a new prepare to the pipeline, write it locally and send it to everyone. */
 export function prepareAndReplicate(replica: Replica, prepare: Uint8Array): void {

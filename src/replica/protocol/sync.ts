@@ -5,15 +5,15 @@
 // the replica writes them to its free grid area, points its superblock at them, loads the state,
 // and re-applies the `view` to install the log suffix above the checkpoint. While syncing it
 // commits nothing and withholds prepare_oks.
-import { headerSize } from "../core/config.js";
-import { Command } from "../core/command.js";
-import { BlockHeader, Header, PrepareHeader, setChecksums } from "../core/header.js";
-import { decodeSessions } from "./client_sessions.js";
+import { headerSize } from "../../core/config.js";
+import { Command } from "../../core/command.js";
+import { BlockHeader, Header, PrepareHeader, setChecksums } from "../../core/header.js";
+import { decodeSessions } from "../client_sessions.js";
 import {
   areaFirstAddress, areaOf, blockTypeManifest, manifestChecksums, verifyBlock,
-} from "./grid_snapshot.js";
-import type { Replica } from "./replica.js";
-import { checkpointId, type CheckpointState } from "./superblock.js";
+} from "../grid_snapshot.js";
+import type { Replica } from "../replica.js";
+import { checkpointId, type CheckpointState } from "../superblock/superblock.js";
 
 /** A get_blocks entry: index u64 (the block's place in its checkpoint), checksum u128, 8 reserved. */
 const entrySize = 32;

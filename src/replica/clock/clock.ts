@@ -6,9 +6,9 @@
 // (monotonic, realtime) are bigint nanoseconds: a realtime of ~1.7e18 ns or a monotonic clock
 // after 104 days of uptime do not fit a double exactly. Offsets and delays, which are small, are
 // number nanoseconds.
-import { assert } from "../core/assert.js";
+import { assert } from "../../core/assert.js";
 import { smallestInterval, type MarzulloInterval, type MarzulloTuple } from "./marzullo.js";
-import { quorums } from "./quorums.js";
+import { quorums } from "../quorums.js";
 
 const nsPerMs = 1_000_000;
 export const clockWindowMinNs = 2_000 * nsPerMs;

@@ -9,26 +9,26 @@
 // one new copy and tear the three old ones, leaving no quorum at all (spec/vopr.md §7 item 5).
 // Open: read the 4 copies, choose with superblockOpen() (2 of 4; superblock_quorum.ts), rewrite
 // the broken copies.
-import { assert } from "../core/assert.js";
-import { checksum, checksumMatches } from "../core/checksum.js";
-import { type Config, headerSize, releaseCurrent } from "../core/config.js";
-import { Command } from "../core/command.js";
-import { FrameField, verifyHeaderChecksum } from "../core/header.js";
-import { type Storage, Zone } from "../io/storage.js";
-import { bytesEqual, clusterBytes, opOf, rootPrepare } from "./journal/prepare_headers.js";
+import { assert } from "../../core/assert.js";
+import { checksum, checksumMatches } from "../../core/checksum.js";
+import { type Config, headerSize, releaseCurrent } from "../../core/config.js";
+import { Command } from "../../core/command.js";
+import { FrameField, verifyHeaderChecksum } from "../../core/header.js";
+import { type Storage, Zone } from "../../io/storage.js";
+import { bytesEqual, clusterBytes, opOf, rootPrepare } from "../journal/prepare_headers.js";
 import {
   type CheckpointState, type DecodedCopy, type SuperBlockState, SuperBlockField, decodeSuperBlock,
   encodeSuperBlock, setCopyIndex, superblockCopySizeMin,
-} from "./superblock/layout.js";
+} from "./layout.js";
 import {
   type SuperblockCopy, type SuperblockOpenError, superblockCopies, superblockOpen, superblockVerifyQuorum,
-} from "./superblock_quorum.js";
+} from "./quorum.js";
 
 export {
   checkpointId, checkpointStateSize, decodeCheckpointState, encodeCheckpointState, superblockVersion,
-} from "./superblock/layout.js";
-export type { CheckpointState, SuperBlockState, VsrState } from "./superblock/layout.js";
-export { rootPrepare } from "./journal/prepare_headers.js";
+} from "./layout.js";
+export type { CheckpointState, SuperBlockState, VsrState } from "./layout.js";
+export { rootPrepare } from "../journal/prepare_headers.js";
 
 /**
  * Attempts at one update before giving up: the superblock zone suffers only crash faults (spec/

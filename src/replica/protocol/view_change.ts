@@ -2,17 +2,17 @@
 // votes moves everyone to view + 1, where each replica persists its view and sends its log suffix
 // (join_view) to the new primary. The new primary chooses the log (log_choice.ts), repairs what it
 // lacks, and starts the view by sending `view` to the backups. Laggards ask with get_view.
-import { assert } from "../core/assert.js";
-import { headerSize } from "../core/config.js";
+import { assert } from "../../core/assert.js";
+import { headerSize } from "../../core/config.js";
 import {
   GetViewHeader, Header, JoinViewHeader as JoinViewMessage, PrepareHeader, setChecksums, ViewHeader, verifyHeaderChecksum,
-} from "../core/header.js";
-import { Command } from "../core/command.js";
-import { chooseLog, type JoinView, type JoinViewHeader } from "./log_choice.js";
-import { checkpointStateSize, decodeCheckpointState, encodeCheckpointState } from "./superblock.js";
-import { cancelSync, startSync, syncNeeded, syncTargetStale } from "./replica_sync.js";
-import type { Replica } from "./replica.js";
-import { ack, learnCommit, popcount, refillPipeline } from "./replica_normal.js";
+} from "../../core/header.js";
+import { Command } from "../../core/command.js";
+import { chooseLog, type JoinView, type JoinViewHeader } from "../log_choice.js";
+import { checkpointStateSize, decodeCheckpointState, encodeCheckpointState } from "../superblock/superblock.js";
+import { cancelSync, startSync, syncNeeded, syncTargetStale } from "./sync.js";
+import type { Replica } from "../replica.js";
+import { ack, learnCommit, popcount, refillPipeline } from "./normal.js";
 
 // ---- exit_view votes ----
 

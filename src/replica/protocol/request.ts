@@ -1,14 +1,14 @@
 // Client-facing work of the primary (spec/wire.md §9–10, vsr.md §5.1, §13, ledger.md §9.3):
 // request checks in the official order, the session lookup, evictions, turning a request into a
 // prepare, pings from clients, and the pulse that expires pending transfers.
-import { headerSize, releaseClientMin } from "../core/config.js";
-import { EvictionReason, Operation, Command } from "../core/command.js";
+import { headerSize, releaseClientMin } from "../../core/config.js";
+import { EvictionReason, Operation, Command } from "../../core/command.js";
 import {
   buildEviction, buildPongClient, PingClientHeader, PrepareField, PrepareHeader, RequestHeader, registerRequestBodySize, setChecksums,
-} from "../core/header.js";
-import { prepareTimestamp } from "../core/ledger/timestamps.js";
-import type { Replica } from "./replica.js";
-import { prepareAndReplicate } from "./replica_normal.js";
+} from "../../core/header.js";
+import { prepareTimestamp } from "../../core/ledger/timestamps.js";
+import type { Replica } from "../replica.js";
+import { prepareAndReplicate } from "./normal.js";
 
 /** What the session lookup of wire.md §10 step 11 decides. */
 type SessionVerdict = "new" | "duplicate" | "ignore" | EvictionReason;

@@ -2,12 +2,12 @@
 // state (client sessions + state machine), writes it to the grid, then points a new superblock at
 // it. Only then may the WAL wrap past the previous checkpoint. On open, the latest checkpoint is
 // loaded and the WAL replayed from there.
-import { assert } from "../core/assert.js";
-import { PrepareHeader } from "../core/header.js";
-import { decodeSessions, encodeSessions } from "./client_sessions.js";
-import { areaOf } from "./grid_snapshot.js";
-import type { Replica } from "./replica.js";
-import { checkpointId, type CheckpointState } from "./superblock.js";
+import { assert } from "../../core/assert.js";
+import { PrepareHeader } from "../../core/header.js";
+import { decodeSessions, encodeSessions } from "../client_sessions.js";
+import { areaOf } from "../grid_snapshot.js";
+import type { Replica } from "../replica.js";
+import { checkpointId, type CheckpointState } from "../superblock/superblock.js";
 
 /** Called after each commit: starts the checkpoint if `op` is the next checkpoint op. */
 export function checkpointIfDue(replica: Replica, prepare: Uint8Array): void {

@@ -2,14 +2,14 @@
 // is needed to know which prepare to trust), then prepares, oldest first. It serves peers only what
 // it can vouch for: its own log in normal status, and executed (hence committed) ops otherwise. A
 // missing or corrupt prepare is never answered: silence is safer than a wrong nack.
-import { headerSize } from "../core/config.js";
+import { headerSize } from "../../core/config.js";
 import {
   GetHeadersHeader, GetPrepareHeader, Header, PrepareHeader, setChecksums, verifyHeaderChecksum,
-} from "../core/header.js";
-import { Command } from "../core/command.js";
-import type { Replica } from "./replica.js";
-import { requestView, startViewIfReady } from "./replica_view_change.js";
-import { tickSync } from "./replica_sync.js";
+} from "../../core/header.js";
+import { Command } from "../../core/command.js";
+import type { Replica } from "../replica.js";
+import { requestView, startViewIfReady } from "./view_change.js";
+import { tickSync } from "./sync.js";
 
 /** At most this many get_prepare messages per repair tick, to bound the burst. */
 const prepareRequestsPerTick = 4;

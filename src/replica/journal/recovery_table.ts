@@ -1,6 +1,6 @@
 // WAL recovery decisions (spec/vsr.md §11.3–11.4), as pure functions over what was read from a
 // slot's redundant header and prepare. The journal reads the slots; these functions decide.
-import { AssertionError, assert } from "../core/assert.js";
+import { AssertionError, assert } from "../../core/assert.js";
 
 export type RecoveryCaseLabel =
   | "A" | "B" | "C" | "D" | "E" | "F" | "G" | "H"

@@ -7,21 +7,21 @@
 // This is the facade. The pieces live in ./journal/: slots.ts (state and the sector image),
 // writer.ts (§11.2 write order), reader.ts (verified reads), recover.ts (§11.3–§11.5),
 // format.ts (§11.1), prepare_headers.ts (root, reserved and slot validity).
-import { assert } from "../core/assert.js";
-import { type Config, headerSize, sectorSize } from "../core/config.js";
-import { FrameField, type PrepareHeader, verifyHeaderChecksum } from "../core/header.js";
-import { Command } from "../core/command.js";
-import type { Storage } from "../io/storage.js";
-import { initializeFormatted, writeFormatted } from "./journal/format.js";
-import { bytesEqual, isReservedPrepare, opOf } from "./journal/prepare_headers.js";
-import { JournalReader } from "./journal/reader.js";
-import { type JournalRecoverOptions, type JournalRecovery, JournalRecoverer } from "./journal/recover.js";
-import { JournalSlots } from "./journal/slots.js";
-import { JournalWriter } from "./journal/writer.js";
+import { assert } from "../../core/assert.js";
+import { type Config, headerSize, sectorSize } from "../../core/config.js";
+import { FrameField, type PrepareHeader, verifyHeaderChecksum } from "../../core/header.js";
+import { Command } from "../../core/command.js";
+import type { Storage } from "../../io/storage.js";
+import { initializeFormatted, writeFormatted } from "./format.js";
+import { bytesEqual, isReservedPrepare, opOf } from "./prepare_headers.js";
+import { JournalReader } from "./reader.js";
+import { type JournalRecoverOptions, type JournalRecovery, JournalRecoverer } from "./recover.js";
+import { JournalSlots } from "./slots.js";
+import { JournalWriter } from "./writer.js";
 
 export type {
   HeadUncertainReason, JournalRecoverOptions, JournalRecovered, JournalRecovery, JournalRecoveryError,
-} from "./journal/recover.js";
+} from "./recover.js";
 
 export interface JournalOptions {
   readonly storage: Storage;
