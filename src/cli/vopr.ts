@@ -5,8 +5,8 @@ import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { parseSeed } from "../core/prng.js";
-import type { SimulationOptions } from "../sim/simulator.js";
-import type { WorkloadFactory } from "../sim/workload.js";
+import type { SimulationOptions } from "../sim/runner/simulator.js";
+import type { WorkloadFactory } from "../sim/workloads/workload.js";
 import { UsageError } from "./usage_error.js";
 import { runFleet, startWorker, type FleetOptions, type RunSeed } from "./vopr_fleet.js";
 
@@ -168,7 +168,7 @@ export function replayCommand(seed: bigint, args: VoprArgs): string {
 export async function loadSimulation(args: VoprArgs): Promise<RunSeed> {
   // The workloads the CLI can choose from (§4): the ledger's or the echo machine's.
   const [{ runSimulation }, { echoWorkloadFactory }, { accountingWorkloadFactory }] = await Promise.all([
-    import("../sim/simulator.js"), import("../sim/workload.js"), import("../sim/accounting_workload.js"),
+    import("../sim/runner/simulator.js"), import("../sim/workloads/workload.js"), import("../sim/workloads/accounting_workload.js"),
   ]);
   const factory: WorkloadFactory = args.stateMachine === "accounting" ? accountingWorkloadFactory : echoWorkloadFactory;
   return (seed, write, log) => {

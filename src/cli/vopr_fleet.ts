@@ -3,7 +3,7 @@
 // (replica counts, faults exercised) and every failing seed with its replay command.
 import { Worker, type MessagePort } from "node:worker_threads";
 import { Prng } from "../core/prng.js";
-import type { FaultCounts, SimulationResult } from "../sim/simulator.js";
+import type { FaultCounts, SimulationResult } from "../sim/runner/simulator.js";
 
 export type RunSeed = (seed: bigint, write: (line: string) => void, log: "full" | "short" | "none") => SimulationResult;
 

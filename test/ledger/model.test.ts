@@ -38,7 +38,7 @@ import {
   type LedgerApi,
 } from "./helpers.js";
 import { createSyncLedger } from "./ledgers.js";
-import { ModelLedger } from "../../src/sim/ledger_model.js";
+import { ModelLedger } from "../../src/sim/workloads/ledger_model.js";
 
 // ---------------------------------------------------------------------------------------------
 // Command specifications (what fast-check generates and shrinks)

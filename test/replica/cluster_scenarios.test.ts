@@ -6,11 +6,11 @@
 import { describe, test, expect } from "vitest";
 import { Prng } from "../../src/core/prng.js";
 import { testConfig, releaseCurrent } from "../../src/core/config.js";
-import { TimeSim, idealClock } from "../../src/sim/time_sim.js";
-import { PacketSimulator } from "../../src/sim/packet_simulator.js";
-import { StorageSim } from "../../src/sim/storage_sim.js";
+import { TimeSim, idealClock } from "../../src/sim/world/time_sim.js";
+import { PacketSimulator } from "../../src/sim/world/packet_simulator.js";
+import { StorageSim } from "../../src/sim/world/storage_sim.js";
 import { ratioZero } from "../../src/sim/ratio.js";
-import { EchoStateMachine, echoOperation } from "../../src/sim/echo_state_machine.js";
+import { EchoStateMachine, echoOperation } from "../../src/sim/workloads/echo_state_machine.js";
 import { Replica } from "../../src/replica/replica.js";
 import { VsrClient } from "../../src/replica/client.js";
 import { quietOptions } from "../sim/helpers.js";

@@ -12,8 +12,8 @@ import { checkpointMath } from "../../src/replica/checkpoint_math.js";
 import { Journal, type JournalRecovered, type JournalRecovery } from "../../src/replica/journal/journal.js";
 import { rootPrepare } from "../../src/replica/superblock/superblock.js";
 import { percent, ratioZero } from "../../src/sim/ratio.js";
-import { performanceStorageOptions } from "../../src/sim/storage_options.js";
-import { StorageSim } from "../../src/sim/storage_sim.js";
+import { performanceStorageOptions } from "../../src/sim/world/storage_options.js";
+import { StorageSim } from "../../src/sim/world/storage_sim.js";
 import { MemoryStorage } from "./memory_storage.js";
 import type { Storage } from "../../src/io/storage.js";
 

@@ -8,8 +8,8 @@ import { PrepareHeader, setChecksums } from "../../src/core/header.js";
 import { Command, Operation } from "../../src/core/command.js";
 import { Zone } from "../../src/io/storage.js";
 import { ratioZero, percent } from "../../src/sim/ratio.js";
-import { performanceStorageOptions } from "../../src/sim/storage_options.js";
-import { StorageSim } from "../../src/sim/storage_sim.js";
+import { performanceStorageOptions } from "../../src/sim/world/storage_options.js";
+import { StorageSim } from "../../src/sim/world/storage_sim.js";
 import {
   type CheckpointState, SuperBlock, type SuperBlockOpenError, type SuperBlockState, checkpointId, rootPrepare,
 } from "../../src/replica/superblock/superblock.js";

@@ -8,7 +8,7 @@ import { sectorSize, testConfig } from "../../src/core/config.js";
 import { Prng } from "../../src/core/prng.js";
 import { Zone } from "../../src/io/storage.js";
 import { quorums } from "../../src/replica/quorums.js";
-import { defaultFaultAtlasOptions, FaultAtlas } from "../../src/sim/fault_atlas.js";
+import { defaultFaultAtlasOptions, FaultAtlas } from "../../src/sim/world/fault_atlas.js";
 
 const atlasZones = [Zone.wal_headers, Zone.wal_prepares, Zone.client_replies, Zone.grid];
 

@@ -1,7 +1,7 @@
 // The simulator's deterministic heaps, checked against a sorted-array model.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { IndexedHeap, TimedHeap } from "../../src/sim/heap.js";
+import { IndexedHeap, TimedHeap } from "../../src/sim/world/heap.js";
 
 interface Item { readyAt: number; seq: number }
 

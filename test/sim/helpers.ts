@@ -1,7 +1,7 @@
 // Shared helpers for the simulator tests: framed messages and a small trace hash.
 import { headerSize } from "../../src/core/config.js";
 import { ratioZero } from "../../src/sim/ratio.js";
-import { PartitionMode, PartitionSymmetry, type PacketSimulatorOptions } from "../../src/sim/network_options.js";
+import { PartitionMode, PartitionSymmetry, type PacketSimulatorOptions } from "../../src/sim/world/network_options.js";
 
 /** A message of `size` bytes: size (u32 LE) at 96, command at 114, `tag` (u32 LE) at 256 if room. */
 export function message(command: number, size: number = headerSize, tag = 0): Uint8Array {

@@ -8,8 +8,8 @@ import { Prng } from "../../src/core/prng.js";
 import {
   commandMask, commandMaskAll, commandMaskNone, PartitionMode, PartitionSymmetry, swarmNetworkOptions,
   type PacketSimulatorOptions,
-} from "../../src/sim/network_options.js";
-import { PacketSimulator } from "../../src/sim/packet_simulator.js";
+} from "../../src/sim/world/network_options.js";
+import { PacketSimulator } from "../../src/sim/world/packet_simulator.js";
 import { percent } from "../../src/sim/ratio.js";
 import { message, quietOptions, tagOf, TraceHash } from "./helpers.js";
 

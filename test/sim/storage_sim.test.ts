@@ -6,12 +6,12 @@ import { AssertionError } from "../../src/core/assert.js";
 import { sectorSize, testConfig } from "../../src/core/config.js";
 import { Prng } from "../../src/core/prng.js";
 import { Zone } from "../../src/io/storage.js";
-import { FaultAtlas } from "../../src/sim/fault_atlas.js";
+import { FaultAtlas } from "../../src/sim/world/fault_atlas.js";
 import { percent, ratioZero } from "../../src/sim/ratio.js";
 import {
   performanceStorageOptions, swarmStorageOptions, type StorageSimOptions,
-} from "../../src/sim/storage_options.js";
-import { StorageSim } from "../../src/sim/storage_sim.js";
+} from "../../src/sim/world/storage_options.js";
+import { StorageSim } from "../../src/sim/world/storage_sim.js";
 
 const sizeBytes = testConfig.zones.gridOffset + 256 * testConfig.blockSize;
 

@@ -2,7 +2,7 @@
 // offset(ticks), and the offset models used by the clock tests.
 import { describe, expect, it } from "vitest";
 import { tickNs } from "../../src/io/time.js";
-import { idealClock, TimeSim } from "../../src/sim/time_sim.js";
+import { idealClock, TimeSim } from "../../src/sim/world/time_sim.js";
 
 function advance(time: TimeSim, ticks: number): void {
   for (let i = 0; i < ticks; i++) time.tick();

@@ -10,10 +10,10 @@ import { StateMachine } from "../../src/core/ledger/state_machine.js";
 import { Prng } from "../../src/core/prng.js";
 import {
   accountingWorkloadFactory, createAccountingWorkload, type AccountingWorkload,
-} from "../../src/sim/accounting_workload.js";
+} from "../../src/sim/workloads/accounting_workload.js";
 import { LedgerStateMachine } from "../../src/replica/state_machine.js";
-import { ModelLedger } from "../../src/sim/ledger_model.js";
-import { runSimulation, type SimulationOptions } from "../../src/sim/simulator.js";
+import { ModelLedger } from "../../src/sim/workloads/ledger_model.js";
+import { runSimulation, type SimulationOptions } from "../../src/sim/runner/simulator.js";
 
 const replyBodySizeMax = testConfig.messageBodySizeMax; // 3840
 const nsPerMs = 1_000_000n;

@@ -3,7 +3,7 @@
 // checksum), the same tick count and the same outcome; different seeds must differ. This holds
 // for failing runs too, so it does not depend on which seeds the replica passes today.
 import { describe, expect, test } from "vitest";
-import { runSimulation, type SimulationOptions } from "../../src/sim/simulator.js";
+import { runSimulation, type SimulationOptions } from "../../src/sim/runner/simulator.js";
 
 const seeds = Array.from({ length: 20 }, (_, index) => BigInt(index) * 7919n + 3n);
 

@@ -3,7 +3,7 @@
 import { Command, Operation } from "../../src/core/command.js";
 import { headerSize } from "../../src/core/config.js";
 import { buildReplyFromPrepare, Header, PrepareHeader, setChecksums } from "../../src/core/header.js";
-import type { ClientRequest } from "../../src/sim/state_checker.js";
+import type { ClientRequest } from "../../src/sim/checkers/state_checker.js";
 
 export const rootChecksum = 0x1234n;
 

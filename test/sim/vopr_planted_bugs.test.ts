@@ -3,7 +3,7 @@
 // until the first failure, so a caught bug costs only the seeds before it.
 import { afterEach, describe, expect, test } from "vitest";
 import { clearPlantedBugs, plantedBugs, type PlantedBugs } from "../../src/replica/planted_bugs.js";
-import { runSimulation } from "../../src/sim/simulator.js";
+import { runSimulation } from "../../src/sim/runner/simulator.js";
 
 const seedsMax = 200;
 const budget = { requestsMax: 96, ticksMaxRequests: 60_000, ticksMaxConvergence: 60_000 } as const;

@@ -3,10 +3,10 @@
 import { describe, expect, test } from "vitest";
 import { PrepareHeader } from "../../src/core/header.js";
 import { Prng } from "../../src/core/prng.js";
-import { echoOperation } from "../../src/sim/echo_state_machine.js";
-import { ReplySequencer } from "../../src/sim/reply_sequencer.js";
-import { CorrectnessError } from "../../src/sim/state_checker.js";
-import { EchoWorkload } from "../../src/sim/workload.js";
+import { echoOperation } from "../../src/sim/workloads/echo_state_machine.js";
+import { ReplySequencer } from "../../src/sim/checkers/reply_sequencer.js";
+import { CorrectnessError } from "../../src/sim/checkers/state_checker.js";
+import { EchoWorkload } from "../../src/sim/workloads/workload.js";
 import { chain, checksumOf, prepare, replyTo, rootChecksum } from "./vopr_helpers.js";
 
 function setup(capacity = 4) {

@@ -3,7 +3,7 @@
 // converges (or proves a legitimate non-liveness). Budgets are small so the file stays under
 // ~60 s on two cores; a failure prints the replay command.
 import { describe, expect, test } from "vitest";
-import { runSimulation, type SimulationOptions } from "../../src/sim/simulator.js";
+import { runSimulation, type SimulationOptions } from "../../src/sim/runner/simulator.js";
 
 // Seeds that pass today with the default 96 requests (WAL wraps, several checkpoints), chosen
 // among 1..60 for short runs; a regression fails here.

@@ -3,7 +3,7 @@
 // request, a re-execution, divergent prepares and replies, jumps of commit_min and view regressions.
 import { describe, expect, test } from "vitest";
 import { Operation } from "../../src/core/command.js";
-import { CorrectnessError, StateChecker, type ClientRequest } from "../../src/sim/state_checker.js";
+import { CorrectnessError, StateChecker, type ClientRequest } from "../../src/sim/checkers/state_checker.js";
 import { chain, checksumOf, inFlightOf, prepare, replyTo, rootChecksum } from "./vopr_helpers.js";
 
 function setup(replicas = 3) {

@@ -5,26 +5,26 @@
 // A crash drops the Replica object and its pending IO (StorageSim.crash); a restart builds a new
 // Replica over the same storage and clock and opens it. The fault dice (when to crash, pause,
 // restart) live in the simulator; this class only carries the actions out.
-import { assert, AssertionError } from "../core/assert.js";
-import { Command } from "../core/command.js";
-import type { Config } from "../core/config.js";
-import { FrameField, PrepareHeader } from "../core/header.js";
-import { Prng } from "../core/prng.js";
-import type { MessageBus } from "../io/message_bus.js";
-import { rootPrepare } from "../replica/journal/prepare_headers.js";
-import { quorums } from "../replica/quorums.js";
-import { Replica, type ReplicaEvent, type ReplicaOptions } from "../replica/replica.js";
+import { assert, AssertionError } from "../../core/assert.js";
+import { Command } from "../../core/command.js";
+import type { Config } from "../../core/config.js";
+import { FrameField, PrepareHeader } from "../../core/header.js";
+import { Prng } from "../../core/prng.js";
+import type { MessageBus } from "../../io/message_bus.js";
+import { rootPrepare } from "../../replica/journal/prepare_headers.js";
+import { quorums } from "../../replica/quorums.js";
+import { Replica, type ReplicaEvent, type ReplicaOptions } from "../../replica/replica.js";
 import { SimClients, simulatorEpochNs, type ClientsObserver } from "./cluster_clients.js";
 import { FaultAtlas } from "./fault_atlas.js";
 import type { PacketSimulatorOptions } from "./network_options.js";
 import { PacketSimulator } from "./packet_simulator.js";
-import { ReplySequencer } from "./reply_sequencer.js";
+import { ReplySequencer } from "../checkers/reply_sequencer.js";
 import type { SimMessageBus } from "./sim_message_bus.js";
-import { StateChecker } from "./state_checker.js";
+import { StateChecker } from "../checkers/state_checker.js";
 import type { StorageFaultOptions } from "./storage_options.js";
 import { StorageSim } from "./storage_sim.js";
 import { idealClock, TimeSim } from "./time_sim.js";
-import type { WorkloadFactory } from "./workload.js";
+import type { WorkloadFactory } from "../workloads/workload.js";
 
 export type ClusterEvent = ReplicaEvent | "crash" | "restart" | "pause" | "unpause";
 

@@ -14,9 +14,9 @@
 //   acknowledged in a prepare_ok, across restarts (vsr.md §17 item 12).
 //
 // It reads replicas only through CheckedReplica (plain numbers), so it runs without the replica.
-import { Operation } from "../core/command.js";
-import { headerSize } from "../core/config.js";
-import { PrepareHeader, ReplyHeader } from "../core/header.js";
+import { Operation } from "../../core/command.js";
+import { headerSize } from "../../core/config.js";
+import { PrepareHeader, ReplyHeader } from "../../core/header.js";
 
 /** A correctness failure (exit code 129, spec/vopr.md §13.1). */
 export class CorrectnessError extends Error {

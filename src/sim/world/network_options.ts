@@ -1,9 +1,9 @@
 // Network swarm parameters (spec/vopr.md §3.2) and the partition/command-filter vocabulary of the
 // packet simulator (§9). Options are kept in the spec's units (ms, ticks, ratios); the packet
 // simulator converts milliseconds to ticks at the point of use.
-import { assert } from "../core/assert.js";
-import type { Prng } from "../core/prng.js";
-import { formatRatio as r, percent, type Ratio } from "./ratio.js";
+import { assert } from "../../core/assert.js";
+import type { Prng } from "../../core/prng.js";
+import { formatRatio as r, percent, type Ratio } from "../ratio.js";
 
 export const PartitionMode = { none: 0, uniform_size: 1, uniform_partition: 2, isolate_single: 3 } as const;
 export type PartitionMode = (typeof PartitionMode)[keyof typeof PartitionMode];

@@ -1,8 +1,8 @@
 // The liveness phase (spec/vopr.md §6.2): choose a core, and decide whether the core converged,
 // or, when it did not, whether the failure is legitimate (a pass, "no liveness …") or a bug
 // (exit 128, "no state convergence: …").
-import type { Prng } from "../core/prng.js";
-import type { Cluster } from "./cluster.js";
+import type { Prng } from "../../core/prng.js";
+import type { Cluster } from "../world/cluster.js";
 import { CorrectnessError } from "./state_checker.js";
 
 /**

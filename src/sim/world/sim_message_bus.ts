@@ -1,7 +1,7 @@
 // One node's MessageBus over the packet simulator (spec/vopr.md §9). Replica indexes are node
 // indexes; client ids map to nodes through PacketSimulator.registerClient, in insertion order.
-import { assert } from "../core/assert.js";
-import type { MessageBus } from "../io/message_bus.js";
+import { assert } from "../../core/assert.js";
+import type { MessageBus } from "../../io/message_bus.js";
 import type { PacketSimulator } from "./packet_simulator.js";
 
 export class SimMessageBus implements MessageBus {

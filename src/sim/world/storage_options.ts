@@ -1,9 +1,9 @@
 // Storage swarm parameters (spec/vopr.md §3.3) and the per-replica options of StorageSim.
 // Latencies are in ms as the spec states them; StorageSim floors them to whole ticks.
-import type { Config } from "../core/config.js";
-import type { Prng } from "../core/prng.js";
+import type { Config } from "../../core/config.js";
+import type { Prng } from "../../core/prng.js";
 import type { FaultAtlas } from "./fault_atlas.js";
-import { formatRatio as r, percent, ratioZero, type Ratio } from "./ratio.js";
+import { formatRatio as r, percent, ratioZero, type Ratio } from "../ratio.js";
 
 /** Drawn once per run and shared by every replica's storage (TigerBeetle does the same). */
 export interface StorageFaultOptions {

@@ -6,9 +6,9 @@
 // Two workloads plug in through a WorkloadFactory: `testing` (echo, here) and `accounting` (the
 // ledger workload and auditor of §12, src/sim/accounting_workload.ts). The factory also builds
 // each replica's state machine, so the pair always matches.
-import { assert } from "../core/assert.js";
-import type { Prng } from "../core/prng.js";
-import type { ReplicaStateMachine } from "../replica/state_machine.js";
+import { assert } from "../../core/assert.js";
+import type { Prng } from "../../core/prng.js";
+import type { ReplicaStateMachine } from "../../replica/state_machine.js";
 import { echoOperation, EchoStateMachine } from "./echo_state_machine.js";
 
 export interface Workload {

@@ -19,14 +19,14 @@
 // retry sees the same corruption (a latent error, not a transient one). Writing a sector clears
 // its fault. Faults are visible, and read/write faults injected, only while `faulty` is on;
 // crash faults are always recorded (they stay latent until faults are visible).
-import { assert } from "../core/assert.js";
-import { sectorSize } from "../core/config.js";
-import { Prng } from "../core/prng.js";
-import { tickMs } from "../io/time.js";
-import { Zone, type Storage } from "../io/storage.js";
+import { assert } from "../../core/assert.js";
+import { sectorSize } from "../../core/config.js";
+import { Prng } from "../../core/prng.js";
+import { tickMs } from "../../io/time.js";
+import { Zone, type Storage } from "../../io/storage.js";
 import type { FaultAtlas } from "./fault_atlas.js";
 import { TimedHeap, type Timed } from "./heap.js";
-import { assertRatio, chance, intBelow, ratioZero, type Ratio } from "./ratio.js";
+import { assertRatio, chance, intBelow, ratioZero, type Ratio } from "../ratio.js";
 import { SectorFaults, corruptSector, fillUnwrittenSector } from "./sector_faults.js";
 import type { StorageSimOptions } from "./storage_options.js";
 

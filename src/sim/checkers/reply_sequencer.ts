@@ -6,9 +6,9 @@
 // An op may arrive ahead of its predecessor (e.g. from a replica that state-synced past ops
 // nobody reported yet); it waits in a bounded stall queue. The simulator sends a new request
 // only while the queue has room (§5 tick_requests), so the bound is never the reason for a stall.
-import { assert } from "../core/assert.js";
-import { headerSize } from "../core/config.js";
-import { PrepareHeader } from "../core/header.js";
+import { assert } from "../../core/assert.js";
+import { headerSize } from "../../core/config.js";
+import { PrepareHeader } from "../../core/header.js";
 import { CorrectnessError } from "./state_checker.js";
 
 /** Receives each op once, in op order. The buffers are valid only during the call. */

@@ -19,8 +19,8 @@
 //   says, not by its imported timestamp.
 // - The pulse cap is 8189 (§9.3 allows it); the random tests never have that many due transfers and
 //   the cap test in scenarios.test.ts accepts 8189 or 8190.
-import { AssertionError, assert } from "../core/assert.js";
-import { Operation } from "../core/command.js";
+import { AssertionError, assert } from "../../core/assert.js";
+import { Operation } from "../../core/command.js";
 import {
   AccountBalanceOffset,
   AccountFilterOffset,
@@ -54,9 +54,9 @@ import {
   type CreateTransferResult,
   type QueryFilter,
   type Transfer,
-} from "../core/layouts.js";
-import { decodeMultiBatch, encodeMultiBatch } from "../core/multi_batch.js";
-import { readU128, writeU128 } from "../core/u128.js";
+} from "../../core/layouts.js";
+import { decodeMultiBatch, encodeMultiBatch } from "../../core/multi_batch.js";
+import { readU128, writeU128 } from "../../core/u128.js";
 
 /** §1: AMOUNT_MAX = 2^128 − 1, also INT_MAX of every u128 field (ids). */
 export const AMOUNT_MAX = (1n << 128n) - 1n;

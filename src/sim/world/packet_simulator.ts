@@ -16,16 +16,16 @@
 // never share bytes). `deliver` receives a view that the receiver owns until it returns
 // (io/message_bus.ts); the buffer is then poisoned and reused, so a receiver that keeps a
 // reference sees garbage that fails its checksum instead of a plausible other message.
-import { assert } from "../core/assert.js";
-import { headerSize } from "../core/config.js";
-import { Prng } from "../core/prng.js";
-import { tickMs } from "../io/time.js";
+import { assert } from "../../core/assert.js";
+import { headerSize } from "../../core/config.js";
+import { Prng } from "../../core/prng.js";
+import { tickMs } from "../../io/time.js";
 import { IndexedHeap, TimedHeap, type Timed } from "./heap.js";
 import {
   commandAllowed, commandMaskAll, type PacketSimulatorOptions, type PartitionMode, type PartitionSymmetry,
 } from "./network_options.js";
 import { NetworkPartition } from "./network_partition.js";
-import { assertRatio, chance, intBelow, ratioZero, type Ratio } from "./ratio.js";
+import { assertRatio, chance, intBelow, ratioZero, type Ratio } from "../ratio.js";
 import { SimMessageBus } from "./sim_message_bus.js";
 
 /** Header offsets read directly (spec/wire.md §2): size u32 LE at 96, command u8 at 114. */

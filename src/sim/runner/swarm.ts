@@ -2,15 +2,15 @@
 // order cluster → network → storage → workload (§1); each group ends with its sub-seed. Overrides
 // (--lite, --replicas, --performance) are applied after the draws, so that the same seed keeps
 // every other parameter when only an override changes.
-import { sectorSize, type Config } from "../core/config.js";
-import { Prng } from "../core/prng.js";
+import { sectorSize, type Config } from "../../core/config.js";
+import { Prng } from "../../core/prng.js";
 import {
   describeNetworkOptions, performanceNetworkOptions, swarmNetworkOptions, type PacketSimulatorOptions,
-} from "./network_options.js";
-import { formatRatio, percent, ratio, ratioZero, type Ratio } from "./ratio.js";
+} from "../world/network_options.js";
+import { formatRatio, percent, ratio, ratioZero, type Ratio } from "../ratio.js";
 import {
   describeStorageOptions, performanceStorageOptions, swarmStorageOptions, type StorageFaultOptions,
-} from "./storage_options.js";
+} from "../world/storage_options.js";
 
 export type SimulationMode = "default" | "lite" | "performance";
 

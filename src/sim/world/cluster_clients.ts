@@ -5,15 +5,15 @@
 // "currently in-flight request" the state checker matches new client ops against (§11.1). The
 // record is cleared when the client accepts the reply, so a later commit of the same request is
 // caught as a duplicate execution.
-import { assert } from "../core/assert.js";
-import { Command } from "../core/command.js";
-import { headerSize, type Config } from "../core/config.js";
-import { FrameField, RequestHeader, verifyBodyChecksum, verifyHeaderChecksum } from "../core/header.js";
-import type { Prng } from "../core/prng.js";
-import type { MessageBus } from "../io/message_bus.js";
-import { VsrClient, type ClientFailure } from "../replica/client.js";
+import { assert } from "../../core/assert.js";
+import { Command } from "../../core/command.js";
+import { headerSize, type Config } from "../../core/config.js";
+import { FrameField, RequestHeader, verifyBodyChecksum, verifyHeaderChecksum } from "../../core/header.js";
+import type { Prng } from "../../core/prng.js";
+import type { MessageBus } from "../../io/message_bus.js";
+import { VsrClient, type ClientFailure } from "../../replica/client.js";
 import type { PacketSimulator } from "./packet_simulator.js";
-import type { ClientRequest } from "./state_checker.js";
+import type { ClientRequest } from "../checkers/state_checker.js";
 import { idealClock, TimeSim } from "./time_sim.js";
 
 export interface ClientsObserver {

@@ -1,7 +1,7 @@
 // Deterministic binary heaps for the simulator's queues (spec/vopr.md §7, §9: packets and IOs sit
 // in priority queues by ready_at). Ties break by a per-owner sequence number, so equal ready
 // times complete in submission order and nothing depends on heap internals' tie handling.
-import { assert } from "../core/assert.js";
+import { assert } from "../../core/assert.js";
 
 /** `readyAt` in ticks; `seq` strictly increasing per owner (a link or a storage). */
 export interface Timed {

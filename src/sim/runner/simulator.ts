@@ -3,19 +3,19 @@
 // core until convergence. Exit codes: 0 pass (or a legitimate/unimplemented non-liveness),
 // 127 crash (any assertion failure or other error thrown by replica or harness code),
 // 128 unexplained non-convergence, 129 correctness (state checker, sequencer, workload).
-import { AssertionError } from "../core/assert.js";
-import { commandName, Operation } from "../core/command.js";
-import { headerSize, releaseCurrent, testConfig } from "../core/config.js";
-import { PrepareHeader, ReplyHeader } from "../core/header.js";
-import { Prng } from "../core/prng.js";
-import { accountingWorkloadFactory } from "./accounting_workload.js";
-import { Cluster, type ClusterEvent, type ClusterObserver } from "./cluster.js";
+import { AssertionError } from "../../core/assert.js";
+import { commandName, Operation } from "../../core/command.js";
+import { headerSize, releaseCurrent, testConfig } from "../../core/config.js";
+import { PrepareHeader, ReplyHeader } from "../../core/header.js";
+import { Prng } from "../../core/prng.js";
+import { accountingWorkloadFactory } from "../workloads/accounting_workload.js";
+import { Cluster, type ClusterEvent, type ClusterObserver } from "../world/cluster.js";
 import { replicaLine, TraceHash } from "./cluster_log.js";
-import { chooseCore, convergence, explainNoConvergence } from "./liveness.js";
-import { chance, type Ratio } from "./ratio.js";
-import { CorrectnessError } from "./state_checker.js";
+import { chooseCore, convergence, explainNoConvergence } from "../checkers/liveness.js";
+import { chance, type Ratio } from "../ratio.js";
+import { CorrectnessError } from "../checkers/state_checker.js";
 import { describeSwarm, drawSwarm, type SwarmParameters } from "./swarm.js";
-import { echoWorkloadFactory, type Workload, type WorkloadFactory } from "./workload.js";
+import { echoWorkloadFactory, type Workload, type WorkloadFactory } from "../workloads/workload.js";
 
 export interface SimulationOptions {
   readonly lite?: boolean;

@@ -1,7 +1,7 @@
 // Sector-level fault state and corruption for StorageSim (spec/vopr.md §7).
-import { assert } from "../core/assert.js";
-import { sectorSize } from "../core/config.js";
-import { Prng } from "../core/prng.js";
+import { assert } from "../../core/assert.js";
+import { sectorSize } from "../../core/config.js";
+import { Prng } from "../../core/prng.js";
 
 /** A bitset of faulty sectors with a population count, so a fault-free read skips the scan. */
 export class SectorFaults {

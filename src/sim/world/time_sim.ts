@@ -8,10 +8,10 @@
 // normal draw for the jittered period). That is the one floating-point use here: V8's bundled
 // fdlibm makes Math.sin/Math.log/Math.cos platform-independent (spec/vopr.md §1), and the result
 // is floored to whole nanoseconds before it touches the bigint clock.
-import { assert, unreachable } from "../core/assert.js";
-import { Prng } from "../core/prng.js";
-import type { Time } from "../io/time.js";
-import { tickNs } from "../io/time.js";
+import { assert, unreachable } from "../../core/assert.js";
+import { Prng } from "../../core/prng.js";
+import type { Time } from "../../io/time.js";
+import { tickNs } from "../../io/time.js";
 
 export type ClockOffset =
   /** offset = A·ticks + B: drift per tick plus a fixed offset. */

@@ -2,10 +2,10 @@
 // healthy ticks, partition with `partition_probability` per tick; after `partition_stability`
 // partitioned ticks, heal with `unpartition_probability` per tick. Only replicas and standbys
 // (nodes 0..count−1) are ever split: clients are never partitioned.
-import { assert } from "../core/assert.js";
-import type { Prng } from "../core/prng.js";
+import { assert } from "../../core/assert.js";
+import type { Prng } from "../../core/prng.js";
 import { commandMaskAll, commandMaskNone, PartitionMode, PartitionSymmetry } from "./network_options.js";
-import { chance, intBelow, ratioZero, type Ratio } from "./ratio.js";
+import { chance, intBelow, ratioZero, type Ratio } from "../ratio.js";
 
 /** Sets the command filter of the directed link source → target. */
 export type SetFilter = (source: number, target: number, mask: number) => void;

@@ -9,11 +9,11 @@
 // (coupled: one assignment serves both zones, so a replica never loses a header and, on another
 // replica, its prepare as well); one client-reply slot; one grid block. The superblock has no
 // chunks (§7 item 6: only crash faults land there).
-import { assert } from "../core/assert.js";
-import { headerSize, sectorSize, type Config } from "../core/config.js";
-import type { Prng } from "../core/prng.js";
-import { Zone } from "../io/storage.js";
-import { quorums } from "../replica/quorums.js";
+import { assert } from "../../core/assert.js";
+import { headerSize, sectorSize, type Config } from "../../core/config.js";
+import type { Prng } from "../../core/prng.js";
+import { Zone } from "../../io/storage.js";
+import { quorums } from "../../replica/quorums.js";
 
 export interface FaultAtlasOptions {
   readonly faultyWalHeaders: boolean;

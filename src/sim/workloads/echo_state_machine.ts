@@ -2,9 +2,9 @@
 // request body. It has no semantics to get wrong, so a VOPR run with it isolates replication,
 // storage, checkpoints and sync from the ledger. It keeps a running digest of everything it
 // executed so that replicas can still be compared at checkpoints.
-import { checksum } from "../core/checksum.js";
-import { Operation } from "../core/command.js";
-import type { ReplicaStateMachine } from "../replica/state_machine.js";
+import { checksum } from "../../core/checksum.js";
+import { Operation } from "../../core/command.js";
+import type { ReplicaStateMachine } from "../../replica/state_machine.js";
 
 /** The echo operation's number: the first free state-machine operation. */
 export const echoOperation = 130;

@@ -5,8 +5,8 @@
 // The line reads the replica through LoggedReplica, a structural view of the fields the replica
 // exposes read-only; a field it does not have (yet) prints as `?` in its column, so the columns
 // stay aligned while the replica grows.
-import { checksum } from "../core/checksum.js";
-import type { ClusterEvent } from "./cluster.js";
+import { checksum } from "../../core/checksum.js";
+import type { ClusterEvent } from "../world/cluster.js";
 
 export interface LoggedReplica {
   readonly status: string;

@@ -14,11 +14,11 @@
 // message body: an invalid body evicts the client, and a reply that cannot fit would be a
 // replica assertion. Both are asserted here, per request. Invalid *events* and invalid *filters*
 // are generated on purpose; they are answered with statuses and empty results, not evictions.
-import { assert, unreachable } from "../core/assert.js";
-import { Operation, operationName } from "../core/command.js";
-import { testConfig } from "../core/config.js";
-import { StateMachine } from "../core/ledger/state_machine.js";
-import { decodeResults, encodeEvents, operationCodecs, type OperationCodec } from "../core/ledger/object_codec.js";
+import { assert, unreachable } from "../../core/assert.js";
+import { Operation, operationName } from "../../core/command.js";
+import { testConfig } from "../../core/config.js";
+import { StateMachine } from "../../core/ledger/state_machine.js";
+import { decodeResults, encodeEvents, operationCodecs, type OperationCodec } from "../../core/ledger/object_codec.js";
 import {
   AccountFilterOffset,
   AccountFlags as AF,
@@ -39,10 +39,10 @@ import {
   type AccountFilter,
   type QueryFilter,
   type Transfer,
-} from "../core/layouts.js";
-import { decodeMultiBatch, trailerSize } from "../core/multi_batch.js";
-import type { Prng } from "../core/prng.js";
-import { LedgerStateMachine } from "../replica/state_machine.js";
+} from "../../core/layouts.js";
+import { decodeMultiBatch, trailerSize } from "../../core/multi_batch.js";
+import type { Prng } from "../../core/prng.js";
+import { LedgerStateMachine } from "../../replica/state_machine.js";
 import { AMOUNT_MAX, ModelLedger, TIMESTAMP_MAX } from "./ledger_model.js";
 import type { Workload, WorkloadFactory, WorkloadOptions } from "./workload.js";
 
