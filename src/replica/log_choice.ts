@@ -3,7 +3,7 @@
 // JVs, this decides which ops survive.
 import { assert } from "../core/assert.js";
 import { quorums } from "./quorums.js";
-import { plantedBugs } from "./planted_bugs.js";
+import { noBugs, type PlantedBugs } from "./bugs.js";
 
 /** A valid prepare header in a JV suffix. */
 export interface JoinViewHeader {
@@ -38,6 +38,8 @@ export interface LogChoiceInput {
   readonly pipelinePrepareQueueMax: number;
   /** A view-change quorum of JVs (the new primary's own included), one per replica. */
   readonly jvs: readonly JoinView[];
+  /** Planted bugs (tests only); default none. */
+  readonly bugs?: PlantedBugs;
 }
 
 export type LogChoice =
@@ -58,6 +60,7 @@ const bitsetWidth = 128; // u128 on the wire
 
 export function chooseLog(input: LogChoiceInput): LogChoice {
   const { replicaCount, jvs } = input;
+  const bugs = input.bugs ?? noBugs;
   const quorum = quorums(replicaCount);
   assert(jvs.length >= quorum.viewChange && jvs.length <= replicaCount, "chooseLog: bad quorum");
   assert(Number.isInteger(input.pipelinePrepareQueueMax) && input.pipelinePrepareQueueMax > 0);
@@ -67,7 +70,7 @@ export function chooseLog(input: LogChoiceInput): LogChoice {
   // with an older log_view may hold ops that a later view discarded.
   const logViewCanonical = Math.max(...jvs.map((jv) => jv.log_view));
   const opMaxAll = Math.max(...jvs.map((jv) => jv.op));
-  const canonical = plantedBugs.logChoiceByHighestOp ? jvs.filter((jv) => jv.op === opMaxAll)
+  const canonical = bugs.logChoiceByHighestOp ? jvs.filter((jv) => jv.op === opMaxAll)
     : jvs.filter((jv) => jv.log_view === logViewCanonical);
   const opHeadMax = Math.max(...canonical.map((jv) => jv.op));
   const commitMax = commitMaxOf(jvs, input.pipelinePrepareQueueMax);
@@ -79,7 +82,7 @@ export function chooseLog(input: LogChoiceInput): LogChoice {
     const { copies, nacks } = countCopiesAndNacks(jvs, op, header, logViewCanonical);
     // Enough replicas never prepared the op that no replication quorum can have: it was never
     // committed, and neither was anything after it.
-    if (nacks >= (plantedBugs.truncateWithoutNackQuorum ? 1 : quorum.nackPrepare)) {
+    if (nacks >= (bugs.truncateWithoutNackQuorum ? 1 : quorum.nackPrepare)) {
       headOp = op - 1;
       break;
     }

@@ -39,6 +39,8 @@ import { GridSnapshots } from "./grid_snapshot.js";
 import { checkpointIfDue, restoreCheckpoint } from "./protocol/checkpoint.js";
 import { onBlock, onGetBlocks, type SyncState } from "./protocol/sync.js";
 import { refillPipeline } from "./protocol/normal.js";
+import { noBugs, type PlantedBugs } from "./bugs.js";
+import type { TraceSink } from "./trace.js";
 
 export type Status = "recovering" | "normal" | "view_change" | "recovering_head";
 
@@ -58,6 +60,10 @@ export interface ReplicaOptions {
   readonly onCommit?: (replica: Replica, prepare: Uint8Array, reply: Uint8Array | null) => void;
   /** Observes status, view and checkpoint transitions (the simulator's log lines). */
   readonly onEvent?: (replica: Replica, event: ReplicaEvent) => void;
+  /** Receives why each message was dropped (trace.ts); none in production unless --log-debug. */
+  readonly trace?: TraceSink;
+  /** Planted protocol bugs, for the VOPR's self-check only (bugs.ts). Default: none. */
+  readonly bugs?: PlantedBugs;
 }
 
 export type ReplicaEvent =
@@ -96,6 +102,8 @@ export class Replica {
   /** Cluster time (vsr.md §14); standbys' clocks are ignored, so they keep none. */
   readonly clock: Clock | null;
   readonly options: ReplicaOptions;
+  readonly bugs: PlantedBugs;
+  private readonly traceSink: TraceSink | null;
 
   status: Status = "recovering";
   view = 0;
@@ -162,6 +170,9 @@ export class Replica {
     assert(options.replica >= 0 && options.replica < options.replicaCount + options.standbyCount);
     assert(options.replicaCount >= 1 && options.replicaCount <= options.config.replicasMax);
     this.options = options;
+    this.bugs = options.bugs ?? noBugs;
+    assert(Object.isFrozen(this.bugs), "planted bugs are passed frozen");
+    this.traceSink = options.trace ?? null;
     this.cluster = options.cluster;
     this.replica = options.replica;
     this.replicaCount = options.replicaCount;
@@ -429,6 +440,21 @@ export class Replica {
 
   emit(event: ReplicaEvent): void {
     this.options.onEvent?.(this, event);
+  }
+
+  /** Whether a trace sink listens (so callers can skip building a line nobody reads). */
+  get tracing(): boolean {
+    return this.traceSink !== null;
+  }
+
+  /** Records that a `command` message was dropped, and why (trace.ts). */
+  ignored(command: string, reason: string): void {
+    if (this.traceSink !== null) this.traceSink(this.replica, `ignored ${command}: ${reason}`);
+  }
+
+  /** Records a line in the trace (a decision worth explaining that is not a drop). */
+  trace(line: string): void {
+    if (this.traceSink !== null) this.traceSink(this.replica, line);
   }
 
   // ---- the tick ----

@@ -9,7 +9,6 @@ import {
 } from "../../core/header.js";
 import { Command } from "../../core/command.js";
 import type { Replica } from "../replica.js";
-import { plantedBugs } from "../planted_bugs.js";
 import { prepareRequest } from "./request.js";
 import { requestView, startViewIfReady, voteToExitView } from "./view_change.js";
 
@@ -38,7 +37,7 @@ export function writeAndAck(replica: Replica, prepare: Uint8Array): void {
   const header = new PrepareHeader(prepare, 0);
   const op = header.op;
   const checksum = header.checksum;
-  if (plantedBugs.ackBeforeDurable && !replica.isPrimary) ack(replica, header);
+  if (replica.bugs.ackBeforeDurable && !replica.isPrimary) ack(replica, header);
   replica.journal.writePrepare(prepare, (written) => {
     if (written && replica.checksumOf(op) === checksum) ack(replica, new PrepareHeader(prepare, 0));
   });
@@ -153,7 +152,7 @@ function countPrepareOk(replica: Replica, op: number, checksum: bigint, from: nu
   let commit = replica.commitMax;
   for (const candidate of replica.pipeline) {
     if (candidate.op <= commit) continue;
-    const quorum = plantedBugs.commitWithoutQuorum ? 1 : replica.quorum.replication;
+    const quorum = replica.bugs.commitWithoutQuorum ? 1 : replica.quorum.replication;
     if (popcount(candidate.okFrom) < quorum) break;
     commit = candidate.op;
   }

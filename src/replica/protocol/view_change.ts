@@ -158,6 +158,7 @@ export function onJoinView(replica: Replica, message: Uint8Array): void {
     replicaCount: replica.replicaCount,
     pipelinePrepareQueueMax: replica.config.pipelinePrepareQueueMax,
     jvs: [...replica.joinViews.values()].map(decodeJoinView),
+    bugs: replica.bugs,
   });
   if (choice.kind !== "complete") return; // wait for more join_views (or stay stuck: §6.3.3.5)
   installLog(replica, choice.headers, choice.headOp, choice.commitMax);

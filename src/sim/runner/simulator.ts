@@ -8,6 +8,7 @@ import { commandName, Operation } from "../../core/command.js";
 import { headerSize, releaseCurrent, testConfig } from "../../core/config.js";
 import { PrepareHeader, ReplyHeader } from "../../core/header.js";
 import { Prng } from "../../core/prng.js";
+import type { PlantedBugs } from "../../replica/bugs.js";
 import { accountingWorkloadFactory } from "../workloads/accounting_workload.js";
 import { Cluster, type ClusterEvent, type ClusterObserver } from "../world/cluster.js";
 import { replicaLine, TraceHash } from "./cluster_log.js";
@@ -33,6 +34,8 @@ export interface SimulationOptions {
   /** Default: the accounting workload (ledger) or the echo workload (testing). */
   readonly workloadFactory?: WorkloadFactory;
   readonly write: (line: string) => void;
+  /** Planted protocol bugs (the VOPR's self-check, test/sim/vopr_planted_bugs.test.ts). */
+  readonly bugs?: PlantedBugs;
 }
 
 export interface FaultCounts {
@@ -152,6 +155,7 @@ class Simulator implements ClusterObserver {
       clientCount: swarm.clientCount, config: testConfig, release: releaseCurrent, seed: swarm.clusterSeed,
       network: swarm.network, storage: swarm.storage, storageSeed: swarm.storageSeed,
       storageSizeBytes: swarm.storageSizeBytes, workload: this.factory, observer: this,
+      trace: this.full, bugs: this.options.bugs,
     });
     this.cluster = cluster;
     cluster.start();
@@ -318,6 +322,10 @@ class Simulator implements ClusterObserver {
     this.faults.evictions += 1;
     this.cluster!.checker.onEviction();
     this.log(`client ${clientIndex}: evicted (${reason})`);
+  }
+
+  traced(replica: number, line: string): void {
+    this.write(`  ${replica}: ${line}`);
   }
 
   delivered(source: number, target: number, message: Uint8Array): void {

@@ -13,6 +13,7 @@ import { Prng } from "../../core/prng.js";
 import type { MessageBus } from "../../io/message_bus.js";
 import { rootPrepare } from "../../replica/journal/prepare_headers.js";
 import { quorums } from "../../replica/quorums.js";
+import type { PlantedBugs } from "../../replica/bugs.js";
 import { Replica, type ReplicaEvent, type ReplicaOptions } from "../../replica/replica.js";
 import { SimClients, simulatorEpochNs, type ClientsObserver } from "./cluster_clients.js";
 import { FaultAtlas } from "./fault_atlas.js";
@@ -34,6 +35,8 @@ export interface ClusterObserver extends ClientsObserver {
   sequenced(prepare: Uint8Array, reply: Uint8Array | null): void;
   /** Every delivered message (for the trace hash and full logs). Valid during the call. */
   delivered(source: number, target: number, message: Uint8Array): void;
+  /** The replicas' trace lines (why messages were dropped); only when `ClusterOptions.trace`. */
+  traced?(replica: number, line: string): void;
 }
 
 export interface ClusterOptions {
@@ -51,6 +54,10 @@ export interface ClusterOptions {
   readonly storageSizeBytes: number;
   readonly workload: WorkloadFactory;
   readonly observer: ClusterObserver;
+  /** Route the replicas' trace lines to `observer.traced` (costly: full logs only). */
+  readonly trace?: boolean;
+  /** Planted protocol bugs (the VOPR's self-check); default none. */
+  readonly bugs?: PlantedBugs;
 }
 
 /** Forwards a replica's sends, noting the views it acknowledges in prepare_oks (§11.1). */
@@ -166,6 +173,8 @@ export class Cluster {
       stateMachine: this.options.workload.createStateMachine(),
       onCommit: (replica, prepare, reply) => this.onCommit(replica, prepare, reply),
       onEvent: (replica, event) => this.onEvent(replica, event),
+      trace: this.options.trace === true ? (replica, line) => this.observer.traced?.(replica, line) : undefined,
+      bugs: this.options.bugs,
     };
   }
 

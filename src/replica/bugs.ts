@@ -1,0 +1,36 @@
+// Planted protocol bugs: test-only switches that break the replica on purpose, so that the test
+// suite can check that the VOPR catches each of them ("a VOPR that passes a broken replica proves
+// nothing"). They are passed in, frozen, through ReplicaOptions.bugs and into the pure functions
+// that read them (chooseLog); there is no module-level mutable state. Production passes none.
+
+export interface PlantedBugs {
+  /** The primary commits an op on its own prepare_ok, without a replication quorum. */
+  readonly commitWithoutQuorum: boolean;
+  /** The new primary truncates an op on a single nack instead of a nack quorum. */
+  readonly truncateWithoutNackQuorum: boolean;
+  /** A backup acknowledges a prepare before its WAL write is durable. */
+  readonly ackBeforeDurable: boolean;
+  /** The view change picks the log with the highest op instead of the highest log_view. */
+  readonly logChoiceByHighestOp: boolean;
+}
+
+export type PlantedBugName = keyof PlantedBugs;
+
+export const plantedBugNames: readonly PlantedBugName[] = Object.freeze([
+  "commitWithoutQuorum", "truncateWithoutNackQuorum", "ackBeforeDurable", "logChoiceByHighestOp",
+]);
+
+/** The correct replica: every bug off. */
+export const noBugs: PlantedBugs = Object.freeze({
+  commitWithoutQuorum: false,
+  truncateWithoutNackQuorum: false,
+  ackBeforeDurable: false,
+  logChoiceByHighestOp: false,
+});
+
+/** A frozen set of bugs with exactly `names` switched on. */
+export function plantBugs(...names: PlantedBugName[]): PlantedBugs {
+  const bugs: Record<PlantedBugName, boolean> = { ...noBugs };
+  for (const name of names) bugs[name] = true;
+  return Object.freeze(bugs);
+}
