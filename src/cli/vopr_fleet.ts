@@ -103,7 +103,14 @@ function runWorkers(options: FleetOptions, seeds: bigint[], jobs: number, report
         worker.postMessage({ seed: current.toString() });
       };
       worker.on("message", (message: SeedReport | { ready: true }) => {
-        if (!("ready" in message)) reports.push(message);
+        if (!("ready" in message)) {
+          reports.push(message);
+          // Say a failure at once: a long fleet should not hide it until the summary.
+          if (message.exitCode !== 0) {
+            process.stderr.write(`vopr: seed ${message.seed} failed (exit ${message.exitCode}): ${message.outcome}\n` +
+              `  replay: ${options.replay(BigInt(message.seed))}\n`);
+          }
+        }
         dispatch();
       });
       worker.on("error", (error) => {

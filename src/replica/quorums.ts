@@ -51,3 +51,40 @@ export function primaryIndex(view: number, replicaCount: number): number {
     replicaCount <= productionConfig.replicasMax, "primaryIndex: bad replicaCount");
   return view % replicaCount;
 }
+
+/** The number of replicas in a bitset of replica indexes (votes, acks). */
+export function countVotes(bits: number): number {
+  assert(Number.isInteger(bits) && bits >= 0 && bits <= 0xffff_ffff, "countVotes: not a u32 bitset");
+  let count = 0;
+  for (let b = bits; b !== 0; b = (b & (b - 1)) >>> 0) count++;
+  assert(count <= 32);
+  return count;
+}
+
+/** A prepare of the pipeline, as quorum counting sees it: its op and who acknowledged it. */
+export interface AckedOp {
+  readonly op: number;
+  /** Bitset of the replicas holding the prepare durably. */
+  readonly okFrom: number;
+}
+
+/**
+ * The primary's commit point (vsr.md §5.4): ops commit in op order, so the new commit_max is the
+ * op ending the longest prefix of the pipeline above `commitMax` whose every prepare is held by
+ * `quorum` replicas. `pipeline` is in op order and contiguous; returns `commitMax` when the first
+ * uncommitted prepare still lacks its quorum.
+ */
+export function pipelineCommit(pipeline: readonly AckedOp[], commitMax: number, quorum: number): number {
+  assert(Number.isInteger(quorum) && quorum >= 1, "pipelineCommit: bad quorum");
+  let commit = commitMax;
+  for (let i = 0; i < pipeline.length; i++) {
+    const entry = pipeline[i]!;
+    assert(i === 0 || entry.op === pipeline[i - 1]!.op + 1, "pipelineCommit: pipeline not contiguous");
+    if (entry.op <= commit) continue;
+    if (countVotes(entry.okFrom) < quorum) break;
+    assert(entry.op === commit + 1 || commit === commitMax, "pipelineCommit: a gap above commit_max");
+    commit = entry.op;
+  }
+  assert(commit >= commitMax);
+  return commit;
+}

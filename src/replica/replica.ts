@@ -1,31 +1,28 @@
 // The replica: Viewstamped Replication in the TigerBeetle style (spec/vsr.md), written once against
 // the Time, Storage and MessageBus seam so that production and the VOPR run the same code.
 //
-// This file holds the state, start-up and recovery, the tick, message dispatch and the commit
-// loop. Each protocol concern lives in its own module and operates on this class:
-//   replica_request.ts      client requests, sessions, evictions and pulses (primary)
-//   replica_normal.ts       prepare, prepare_ok, commit heartbeats (normal operation)
-//   replica_view_change.ts  exit_view, join_view, view and get_view
-//   replica_repair.ts       header and prepare repair, serving peers
-//   replica_ping.ts         pings, pongs, ping_client and the cluster clock
+// replica_state.ts holds the protocol state and its transitions; this file holds what the replica
+// owns (superblock, journal, sessions, clock, grid), start-up and recovery, the tick, the message
+// dispatch and the commit loop. Each protocol concern lives in protocol/ and operates on this class:
+//   protocol/request.ts      client requests, sessions, evictions and pulses (primary)
+//   protocol/pipeline.ts     turning requests into prepares, acks and the commit quorum
+//   protocol/normal.ts       prepare, prepare_ok, commit heartbeats (normal operation)
+//   protocol/view_change.ts  exit_view, join_view, view and get_view
+//   protocol/repair.ts       header and prepare repair, serving peers
+//   protocol/sync.ts         state sync: get_blocks and block
+//   protocol/checkpoint.ts   writing and restoring checkpoints
+//   protocol/ping.ts         pings, pongs and the cluster clock
 import { assert } from "../core/assert.js";
-import { headerSize, type Config } from "../core/config.js";
-import { Command, Operation } from "../core/command.js";
+import { headerSize } from "../core/config.js";
+import { Command, commandName, Operation } from "../core/command.js";
 import {
   buildReplyFromPrepare, Header, PrepareHeader, validateHeader, verifyBodyChecksum,
   verifyHeaderChecksum,
 } from "../core/header.js";
-import type { Prng } from "../core/prng.js";
-import type { MessageBus } from "../io/message_bus.js";
 import type { Storage } from "../io/storage.js";
-import type { Time } from "../io/time.js";
-import { checkpointMath, type CheckpointMath } from "./checkpoint_math.js";
 import { ClientSessions } from "./client_sessions.js";
 import { Journal } from "./journal/journal.js";
-import { quorums, type Quorums } from "./quorums.js";
-import type { ReplicaStateMachine } from "./state_machine.js";
 import { checkpointId, SuperBlock } from "./superblock/superblock.js";
-import { ReplicaTimeouts } from "./timeouts.js";
 import { onRequest, onPingClient, tickPulse } from "./protocol/request.js";
 import { onCommit, onPrepare, onPrepareOk, tickNormal } from "./protocol/normal.js";
 import {
@@ -37,119 +34,29 @@ import { Clock } from "./clock/clock.js";
 import { PrepareCache } from "./prepare_cache.js";
 import { GridSnapshots } from "./grid_snapshot.js";
 import { checkpointIfDue, restoreCheckpoint } from "./protocol/checkpoint.js";
-import { onBlock, onGetBlocks, type SyncState } from "./protocol/sync.js";
-import { refillPipeline } from "./protocol/normal.js";
-import { noBugs, type PlantedBugs } from "./bugs.js";
-import type { TraceSink } from "./trace.js";
+import { onBlock, onGetBlocks } from "./protocol/sync.js";
+import { refillPipeline } from "./protocol/pipeline.js";
+import { ReplicaState, type ReplicaOptions } from "./replica_state.js";
 
-export type Status = "recovering" | "normal" | "view_change" | "recovering_head";
+export type { PipelineEntry, ReplicaEvent, ReplicaOptions, Status, SyncState } from "./replica_state.js";
 
-export interface ReplicaOptions {
-  readonly cluster: bigint;
-  readonly replica: number;
-  readonly replicaCount: number;
-  readonly standbyCount: number;
-  readonly config: Config;
-  readonly release: number;
-  readonly time: Time;
-  readonly storage: Storage;
-  readonly bus: MessageBus;
-  readonly prng: Prng;
-  readonly stateMachine: ReplicaStateMachine;
-  /** Observes every commit, in op order (the simulator's checkers). */
-  readonly onCommit?: (replica: Replica, prepare: Uint8Array, reply: Uint8Array | null) => void;
-  /** Observes status, view and checkpoint transitions (the simulator's log lines). */
-  readonly onEvent?: (replica: Replica, event: ReplicaEvent) => void;
-  /** Receives why each message was dropped (trace.ts); none in production unless --log-debug. */
-  readonly trace?: TraceSink;
-  /** Planted protocol bugs, for the VOPR's self-check only (bugs.ts). Default: none. */
-  readonly bugs?: PlantedBugs;
-}
-
-export type ReplicaEvent =
-  | "open" | "status" | "view" | "checkpoint_start" | "checkpoint_done" | "commit" | "sync_start" | "sync_done"
-  | "sync_cancel";
-
-/** A prepare the primary has sent and not yet committed, with the replicas that acked it. */
-export interface PipelineEntry {
-  /** Empty while the prepare is being read back from the journal after a view change. */
-  message: Uint8Array;
-  readonly op: number;
-  readonly checksum: bigint;
-  /** From the header, so they are known even while the message is being read back. */
-  readonly client: bigint;
-  readonly operation: number;
-  okFrom: number; // bitset of replica indexes
-}
-
-export class Replica {
-  readonly cluster: bigint;
-  readonly replica: number;
-  readonly replicaCount: number;
-  readonly standbyCount: number;
-  readonly config: Config;
-  readonly release: number;
-  readonly quorum: Quorums;
-  readonly math: CheckpointMath;
-  readonly time: Time;
-  readonly bus: MessageBus;
-  readonly prng: Prng;
-  readonly stateMachine: ReplicaStateMachine;
+export class Replica extends ReplicaState {
   readonly superblock: SuperBlock;
   readonly journal: Journal;
   readonly sessions: ClientSessions;
-  readonly timeouts: ReplicaTimeouts;
   /** Cluster time (vsr.md §14); standbys' clocks are ignored, so they keep none. */
   readonly clock: Clock | null;
-  readonly options: ReplicaOptions;
-  readonly bugs: PlantedBugs;
-  private readonly traceSink: TraceSink | null;
-
-  status: Status = "recovering";
-  view = 0;
-  logView = 0;
-  /** The head of the log. */
-  op = 0;
-  /** The highest op executed locally. */
-  commitMin = 0;
-  /** The highest op known committed by the cluster. */
-  commitMax = 0;
-  opCheckpoint = 0;
-  checkpointIdCached = 0n;
-
-  /** Primary only: prepares in flight, in op order. */
-  readonly pipeline: PipelineEntry[] = [];
-  /** Primary only: requests waiting for room in the pipeline (at most one per client). */
-  readonly requestQueue: Uint8Array[] = [];
   /** Recently seen prepares, so that commits rarely need to read the journal. */
   readonly prepareCache: PrepareCache;
 
-  /** The header of the last executed prepare (commitMin): the anchor of the hash chain. */
-  private commitHeaderBytes: Uint8Array = new Uint8Array(headerSize);
-  private readonly commitHeaderAccessor = new PrepareHeader(new Uint8Array(headerSize));
+  /** A checkpoint is being written: committing waits (the state must not change under it). */
+  checkpointing = false;
+  readonly grid: GridSnapshots;
+  private opened = false;
   private readonly checkpointHeaderAccessor = new PrepareHeader(new Uint8Array(headerSize));
+  private readonly scratchHeader = new Header(new Uint8Array(headerSize));
+  readonly replyBuffer: Uint8Array;
 
-  get commitHeader(): Uint8Array {
-    return this.commitHeaderBytes;
-  }
-
-  set commitHeader(bytes: Uint8Array) {
-    this.commitHeaderBytes = bytes;
-    this.commitHeaderAccessor.reset(bytes, 0);
-  }
-  /** The timestamp of the latest prepare (ledger.md §5 `prev`) and of the latest commit. */
-  prepareTimestamp = 0n;
-  commitTimestamp = 0n;
-
-  /** View change: votes to leave `view` (bitset), and the join_views received as new primary. */
-  exitViewVotes = 0;
-  readonly joinViews = new Map<number, Uint8Array>();
-  /** Set once this replica, as the new primary, has chosen the log of `view`. */
-  viewLogChosen = false;
-  getViewNonce = 0n;
-
-  /** Primary: no prepare_ok for too long while prepares wait; heartbeats stop (vsr.md §5.6). */
-  abdicating = false;
   /** The commit loop is waiting for a journal read or a checkpoint. */
   committing = false;
   /** Superblock updates run one at a time (vsr.md §10); the durability gate of §6.2 reads it. */
@@ -157,34 +64,9 @@ export class Replica {
   private readonly superblockJobs: ((done: () => void) => void)[] = [];
   /** The continuation of a queued, not yet started, view update (see persistView). */
   queuedViewThen: (() => void) | null = null;
-  /** A checkpoint is being written: committing waits (the state must not change under it). */
-  checkpointing = false;
-  readonly grid: GridSnapshots;
-  /** State sync in progress (vsr.md §8): commits stop and prepare_oks are withheld. */
-  syncing: SyncState | null = null;
-  private opened = false;
-  private readonly scratchHeader = new Header(new Uint8Array(headerSize));
-  readonly replyBuffer: Uint8Array;
 
   constructor(options: ReplicaOptions) {
-    assert(options.replica >= 0 && options.replica < options.replicaCount + options.standbyCount);
-    assert(options.replicaCount >= 1 && options.replicaCount <= options.config.replicasMax);
-    this.options = options;
-    this.bugs = options.bugs ?? noBugs;
-    assert(Object.isFrozen(this.bugs), "planted bugs are passed frozen");
-    this.traceSink = options.trace ?? null;
-    this.cluster = options.cluster;
-    this.replica = options.replica;
-    this.replicaCount = options.replicaCount;
-    this.standbyCount = options.standbyCount;
-    this.config = options.config;
-    this.release = options.release;
-    this.quorum = quorums(options.replicaCount);
-    this.math = checkpointMath(options.config);
-    this.time = options.time;
-    this.bus = options.bus;
-    this.prng = options.prng;
-    this.stateMachine = options.stateMachine;
+    super(options);
     const storage: Storage = options.storage;
     this.superblock = new SuperBlock({
       storage, config: options.config, cluster: options.cluster, replica: options.replica,
@@ -198,7 +80,6 @@ export class Replica {
       replicaCount: options.replicaCount === 1 && !standby ? 1 : Math.max(2, options.replicaCount),
     });
     this.sessions = new ClientSessions(options.config.clientsMax);
-    this.timeouts = new ReplicaTimeouts(this.prng);
     this.clock = this.isStandby ? null : new Clock({
       replicaCount: options.replicaCount, replica: options.replica,
       monotonic: options.time.monotonic(), realtime: options.time.realtime(),
@@ -239,31 +120,6 @@ export class Replica {
     const realtime = this.realtimeSynchronized();
     assert(realtime !== null, "preparing without a synchronised clock");
     return realtime;
-  }
-
-  checkpointId(): bigint {
-    return this.checkpointIdCached;
-  }
-
-  get isStandby(): boolean {
-    return this.replica >= this.replicaCount;
-  }
-
-  primaryOf(view: number): number {
-    return view % this.replicaCount;
-  }
-
-  get isPrimary(): boolean {
-    return !this.isStandby && this.primaryOf(this.view) === this.replica;
-  }
-
-  get isSolo(): boolean {
-    return this.replicaCount === 1 && this.standbyCount === 0;
-  }
-
-  /** The highest op this replica may prepare before the next checkpoint is durable (vsr.md §9). */
-  get opPrepareMax(): number {
-    return this.math.opPrepareMax(this.opCheckpoint);
   }
 
   /** The view and log_view persisted in the superblock (what may be advertised). */
@@ -324,16 +180,7 @@ export class Replica {
     this.superblock.open((error) => {
       if (error !== null) return callback(`superblock: ${error}`);
       const state = this.superblock.working!.vsr_state;
-      this.view = state.view;
-      this.logView = state.log_view;
-      // Replay only what the checkpoint vouches for: WAL entries above it may be stale ones from
-      // an aborted view, and executing them because an old commit_max said so would diverge.
-      // The cluster tells a restarted replica what is committed (a solo replica replays its
-      // whole WAL once its new view starts).
-      this.commitMax = new PrepareHeader(state.checkpoint.header, 0).op;
-      this.opCheckpoint = new PrepareHeader(state.checkpoint.header, 0).op;
-      this.checkpointIdCached = checkpointId(state.checkpoint);
-      this.commitMin = this.opCheckpoint;
+      this.openFromSuperblock(state.view, state.log_view, state.checkpoint, checkpointId(state.checkpoint));
       restoreCheckpoint(this, (restoreError) => {
         if (restoreError !== null) return callback(restoreError);
         this.journal.recover({ opCheckpoint: this.opCheckpoint, opPrepareMax: this.opPrepareMax }, (result) => {
@@ -346,12 +193,9 @@ export class Replica {
 
   private openFinish(opMax: number, headCertain: boolean, callback: (error: string | null) => void): void {
     this.loadViewHeaders();
-    this.op = Math.max(opMax, this.opCheckpoint, this.viewHeadersHeadOp());
-    this.commitMax = Math.max(this.commitMax, this.commitMin);
+    this.openHead(Math.max(opMax, this.opCheckpoint, this.viewHeadersHeadOp()));
     const head = this.journal.header(this.op);
     if (head !== null) this.prepareTimestamp = new PrepareHeader(head.bytes(), 0).timestamp;
-    this.commitHeader = this.superblock.working!.vsr_state.checkpoint.header.slice();
-    this.commitTimestamp = new PrepareHeader(this.commitHeader, 0).timestamp;
     this.emit("open");
     // Replay what is known committed before serving: a restarted replica never regresses.
     this.commitJournal(() => {
@@ -360,12 +204,12 @@ export class Replica {
         // A solo replica has nobody to agree with: it increments its view on every restart.
         this.startSoloView();
       } else if (!headCertain) {
-        this.transitionToRecoveringHead();
+        this.toRecoveringHead();
       } else if (this.logView === this.view && this.primaryOf(this.view) === this.replica && !this.isStandby) {
         // A primary that restarts in its own view may have lost prepares it acked: move on.
         enterViewChange(this, this.view + 1);
       } else if (this.logView === this.view) {
-        this.transitionToNormal(this.view);
+        this.toNormal(this.view);
       } else {
         enterViewChange(this, this.view);
       }
@@ -405,56 +249,15 @@ export class Replica {
 
   private startSoloView(): void {
     const view = this.view + 1;
-    this.view = view;
-    this.logView = view;
+    this.openSoloView(view);
     this.runSuperblockJob((done) => {
       this.superblock.updateViewChange({ view, log_view: view, view_headers: this.viewHeadersSuffix() }, () => {
         done();
-        this.commitMax = Math.max(this.commitMax, this.op);
-        this.transitionToNormal(view);
+        this.advanceCommitMax(this.op);
+        this.toNormal(view);
         this.commitJournal();
       });
     });
-  }
-
-  // ---- status transitions ----
-
-  transitionToNormal(view: number): void {
-    assert(view >= this.view);
-    const viewChanged = view !== this.view;
-    this.view = view;
-    this.status = "normal";
-    this.exitViewVotes = 0;
-    this.joinViews.clear();
-    this.viewLogChosen = false;
-    this.timeouts.enterNormal(this.isPrimary);
-    if (viewChanged) this.emit("view");
-    this.emit("status");
-  }
-
-  transitionToRecoveringHead(): void {
-    this.status = "recovering_head";
-    this.timeouts.enterRecoveringHead();
-    this.emit("status");
-  }
-
-  emit(event: ReplicaEvent): void {
-    this.options.onEvent?.(this, event);
-  }
-
-  /** Whether a trace sink listens (so callers can skip building a line nobody reads). */
-  get tracing(): boolean {
-    return this.traceSink !== null;
-  }
-
-  /** Records that a `command` message was dropped, and why (trace.ts). */
-  ignored(command: string, reason: string): void {
-    if (this.traceSink !== null) this.traceSink(this.replica, `ignored ${command}: ${reason}`);
-  }
-
-  /** Records a line in the trace (a decision worth explaining that is not a drop). */
-  trace(line: string): void {
-    if (this.traceSink !== null) this.traceSink(this.replica, line);
   }
 
   // ---- the tick ----
@@ -482,7 +285,7 @@ export class Replica {
   /** Re-applies a `view` message (after state sync installed the checkpoint it named). */
   applyView(message: Uint8Array): void {
     this.journal.truncateAfter(this.commitMin); // nothing above the new checkpoint is vouched for
-    this.op = this.commitMin;
+    this.truncateHead(this.commitMin);
     onView(this, message);
   }
 
@@ -490,13 +293,23 @@ export class Replica {
 
   /** A message from a peer or client. Bytes are untrusted until both checksums verify. */
   onMessage(message: Uint8Array): void {
-    if (!this.opened || this.status === "recovering") return;
-    if (message.length < headerSize || !verifyHeaderChecksum(message, 0)) return;
+    if (!this.opened || this.status === "recovering") return this.ignored("message", "still opening");
+    const reason = this.ignoreFrame(message);
+    if (reason !== null) return this.ignored("message", reason);
     const header = this.scratchHeader.reset(message, 0);
-    if (header.size !== message.length || !verifyBodyChecksum(message, 0)) return;
-    if (header.cluster !== this.cluster) return;
-    if (validateHeader(header, this.config.messageSizeMax) !== null) return;
+    assert(header.size === message.length && header.cluster === this.cluster);
     this.dispatch(header.command, message);
+  }
+
+  /** Why a received frame is not a valid message of this cluster, or null. */
+  private ignoreFrame(message: Uint8Array): string | null {
+    if (message.length < headerSize) return "shorter than a header";
+    if (!verifyHeaderChecksum(message, 0)) return "bad header checksum";
+    const header = this.scratchHeader.reset(message, 0);
+    if (header.size !== message.length) return "size does not match the frame";
+    if (!verifyBodyChecksum(message, 0)) return "bad body checksum";
+    if (header.cluster !== this.cluster) return "another cluster";
+    return validateHeader(header, this.config.messageSizeMax);
   }
 
   private dispatch(command: number, message: Uint8Array): void {
@@ -517,7 +330,8 @@ export class Replica {
       case Command.get_blocks: return onGetBlocks(this, message);
       case Command.block: return onBlock(this, message);
       case Command.pong: return onPong(this, message);
-      default: return; // replies, evictions and grid messages are not for replicas (yet)
+      // Replies, evictions and grid messages are not for replicas (yet).
+      default: return this.ignored(commandName(command), "not a replica's command");
     }
   }
 
@@ -605,9 +419,7 @@ export class Replica {
     assert(header.timestamp > this.commitTimestamp || header.operation === Operation.root,
       "timestamps increase in op order");
     const reply = this.execute(header, prepare);
-    this.commitMin = op;
-    this.commitHeader = prepare.slice(0, headerSize);
-    this.commitTimestamp = header.timestamp;
+    this.committed(prepare, header);
     if (this.pipeline.length > 0 && this.pipeline[0]!.op === op) {
       this.pipeline.shift();
     }

@@ -13,14 +13,17 @@ import { checkpointId, type CheckpointState } from "../superblock/superblock.js"
 export function checkpointIfDue(replica: Replica, prepare: Uint8Array): void {
   const op = new PrepareHeader(prepare, 0).op;
   if (op !== replica.math.checkpointAfter(replica.opCheckpoint)) return;
-  assert(!replica.checkpointing);
+  assert(!replica.checkpointing && replica.syncing === null, "one checkpoint at a time, never while syncing");
+  assert(op === replica.commitMin && op > replica.opCheckpoint);
   replica.checkpointing = true;
   replica.emit("checkpoint_start");
   const state = encodeState(replica);
   const previous = replica.superblock.working!.vsr_state.checkpoint;
   // The other area than the current checkpoint's, which must stay intact until this one is durable.
   const area = 1 - areaOf(replica.config, previous.manifest_address);
+  assert(area === 0 || area === 1);
   replica.grid.write(state, area, (reference) => {
+    assert(replica.checkpointing && replica.commitMin === op, "the state changed under a checkpoint");
     const checkpoint: CheckpointState = {
       ...previous,
       header: prepare.slice(0, 256),
@@ -36,8 +39,7 @@ export function checkpointIfDue(replica: Replica, prepare: Uint8Array): void {
         checkpoint, commit_max: Math.max(replica.commitMax, op), sync_op_min: 0, sync_op_max: 0,
         view_headers: replica.superblock.working!.view_headers,
       }, () => {
-        replica.opCheckpoint = op;
-        replica.checkpointIdCached = checkpointId(checkpoint);
+        replica.checkpointDurable(op, checkpointId(checkpoint));
         replica.checkpointing = false;
         replica.emit("checkpoint_done");
         done();
@@ -59,6 +61,7 @@ function encodeState(replica: Replica): Uint8Array {
 
 /** Loads the superblock's checkpoint into the session table and the state machine. */
 export function restoreCheckpoint(replica: Replica, callback: (error: string | null) => void): void {
+  assert(replica.status === "recovering", "checkpoints are restored only while opening");
   const checkpoint = replica.superblock.working!.vsr_state.checkpoint;
   if (checkpoint.manifest_address === 0) return callback(null); // the root checkpoint: empty state
   replica.grid.read({

@@ -1,95 +1,48 @@
-// Normal operation (spec/vsr.md §5): the primary writes each prepare to its own WAL and sends it
-// to every replica (star replication); backups write it and answer prepare_ok once durable; the
-// primary commits an op once a replication quorum holds it and every earlier op is committed.
-// Commit heartbeats keep backups informed and prove the primary alive.
+// Normal operation (spec/vsr.md §5): backups write each prepare from the primary of their view and
+// acknowledge it once durable (pipeline.ts); the primary counts prepare_oks and commits; commit
+// heartbeats keep backups informed and prove the primary alive.
+//
+// Each handler first runs its `ignore*` check, which names why a message is dropped (trace.ts);
+// what follows the check asserts what must then hold.
 import { assert } from "../../core/assert.js";
 import { headerSize } from "../../core/config.js";
-import {
-  CommitHeader, PrepareHeader, PrepareOkHeader, setChecksums,
-} from "../../core/header.js";
+import { CommitHeader, PrepareHeader, PrepareOkHeader, setChecksums } from "../../core/header.js";
 import { Command } from "../../core/command.js";
 import type { Replica } from "../replica.js";
-import { prepareRequest } from "./request.js";
+import { ack, countPrepareOk, refillPipeline, writeAndAck } from "./pipeline.js";
 import { requestView, startViewIfReady, voteToExitView } from "./view_change.js";
 
-/** Primary: append a new prepare to the pipeline, write it locally and send it to everyone. */
-export function prepareAndReplicate(replica: Replica, prepare: Uint8Array): void {
-  const header = new PrepareHeader(prepare, 0);
-  assert(replica.isPrimary && replica.status === "normal");
-  assert(header.op === replica.op + 1 && header.op <= replica.opPrepareMax, "prepare beyond the head");
-  assert(replica.pipeline.length < replica.config.pipelinePrepareQueueMax);
-  replica.op = header.op;
-  replica.pipeline.push({
-    message: prepare, op: header.op, checksum: header.checksum, client: header.client,
-    operation: header.operation, okFrom: 0,
-  });
-  replica.prepareCache.put(prepare);
-  writeAndAck(replica, prepare);
-  replica.broadcast(prepare);
-  if (!replica.timeouts.prepare.ticking) replica.timeouts.prepare.start();
-}
+// ---- prepare ----
 
-/**
- * Writes a prepare to the local WAL; once it is durable, acknowledges it to the primary of its
- * view (or counts it, on the primary). A standby never acknowledges.
- */
-export function writeAndAck(replica: Replica, prepare: Uint8Array): void {
-  const header = new PrepareHeader(prepare, 0);
-  const op = header.op;
-  const checksum = header.checksum;
-  if (replica.bugs.ackBeforeDurable && !replica.isPrimary) ack(replica, header);
-  replica.journal.writePrepare(prepare, (written) => {
-    if (written && replica.checksumOf(op) === checksum) ack(replica, new PrepareHeader(prepare, 0));
-  });
-}
-
-/**
- * Acknowledges a prepare we hold durably (again, if the primary resent it). The prepare_ok is for
- * our current view, which may be newer than the view the op was prepared in (after a view change
- * the new primary re-replicates the surviving uncommitted ops).
- */
-export function ack(replica: Replica, prepare: PrepareHeader): void {
-  const view = replica.view;
-  if (replica.isStandby || replica.status !== "normal" || prepare.view > view) return;
-  if (replica.syncing !== null) return; // a syncing replica does not count towards durability (§8)
-  // Never acknowledge in a view that is not durable (vsr.md §6.2, §17.6).
-  if (replica.viewDurable !== view) return;
-  if (replica.isPrimary) return countPrepareOk(replica, prepare.op, prepare.checksum, replica.replica);
-  replica.sendToReplica(replica.primaryOf(view), buildPrepareOk(replica, prepare));
-}
-
-function buildPrepareOk(replica: Replica, prepare: PrepareHeader): Uint8Array {
-  const message = new Uint8Array(headerSize);
-  const ok = new PrepareOkHeader(message, 0);
-  replica.frame(ok, Command.prepare_ok, headerSize);
-  ok.parent = prepare.parent;
-  ok.prepare_checksum = prepare.checksum;
-  ok.checkpoint_id = prepare.checkpoint_id;
-  ok.client = prepare.client;
-  ok.op = prepare.op;
-  ok.commit_min = replica.commitMin;
-  ok.timestamp = prepare.timestamp;
-  ok.request = prepare.request;
-  ok.operation = prepare.operation;
-  setChecksums(message, 0, headerSize);
-  return message;
+/** Why a prepare is dropped outright (before it may still serve repair), or null. */
+function ignorePrepare(replica: Replica, prepare: PrepareHeader): string | null {
+  if (prepare.op === 0) return "the root prepare is never sent";
+  if (prepare.replica !== replica.primaryOf(prepare.view)) return "not from the primary of its view";
+  return null;
 }
 
 /** Backup (or standby): a prepare from the primary of its view. */
 export function onPrepare(replica: Replica, message: Uint8Array): void {
   const prepare = new PrepareHeader(message, 0);
-  if (prepare.op === 0) return;
-  if (prepare.view > replica.view) return requestView(replica, prepare.view);
+  const reason = ignorePrepare(replica, prepare);
+  if (reason !== null) return replica.ignored("prepare", reason);
+  if (prepare.view > replica.view) {
+    replica.ignored("prepare", "newer view (asking for it)");
+    return requestView(replica, prepare.view);
+  }
   if (sameViewButBehind(replica, prepare.view, prepare.replica)) requestView(replica, prepare.view);
   // Outside normal status, or from an older view, a prepare can only repair a header we hold.
-  if (replica.status !== "normal" || prepare.view < replica.view) return repairFromPrepare(replica, message);
-  if (replica.isPrimary) return repairFromPrepare(replica, message);
-  if (prepare.replica !== replica.primaryOf(replica.view)) return;
+  if (replica.status !== "normal" || prepare.view < replica.view || replica.isPrimary) {
+    return repairFromPrepare(replica, message);
+  }
+  assert(replica.status === "normal" && prepare.view === replica.view && !replica.isPrimary);
+  assert(prepare.replica === replica.primaryOf(replica.view));
   replica.timeouts.normalHeartbeat.reset();
-  learnCommit(replica, prepare.commit);
+  replica.advanceCommitMax(prepare.commit);
   const op = prepare.op;
   if (op <= replica.op) return repairFromPrepare(replica, message);
-  if (op > replica.opPrepareMax) return; // beyond our WAL's capacity until we checkpoint
+  if (op > replica.opPrepareMax) return replica.ignored("prepare", "beyond the WAL until we checkpoint");
+  assert(op > replica.op && op <= replica.opPrepareMax);
   if (op === replica.op + 1) {
     const head = replica.headerAt(replica.op);
     // The primary of a view prepares each op once, so its prepares chain within the view.
@@ -97,11 +50,20 @@ export function onPrepare(replica: Replica, message: Uint8Array): void {
       `fork in view ${prepare.view} at op ${op}`);
   }
   // A gap (op > head + 1) jumps the head; the missing headers are repaired backwards later.
-  replica.op = op;
+  replica.advanceHead(op);
   const copy = message.slice();
   replica.prepareCache.put(copy);
   writeAndAck(replica, copy);
   replica.commitJournal();
+}
+
+/** Why a prepare at or below our head (or from another view) cannot repair our log, or null. */
+function ignoreRepairPrepare(replica: Replica, prepare: PrepareHeader): string | null {
+  const op = prepare.op;
+  if (op <= replica.commitMin && !replica.journal.isDirty(op)) return "already executed";
+  if (op > replica.op) return "beyond our head";
+  if (op > replica.opPrepareMax) return "beyond the WAL until we checkpoint";
+  return null;
 }
 
 /**
@@ -111,9 +73,10 @@ export function onPrepare(replica: Replica, message: Uint8Array): void {
  */
 export function repairFromPrepare(replica: Replica, message: Uint8Array): void {
   const prepare = new PrepareHeader(message, 0);
+  const reason = ignoreRepairPrepare(replica, prepare);
+  if (reason !== null) return replica.ignored("prepare", reason);
   const op = prepare.op;
-  if (op <= replica.commitMin && !replica.journal.isDirty(op)) return;
-  if (op > replica.op || op > replica.opPrepareMax) return;
+  assert(op <= replica.op && op <= replica.opPrepareMax);
   const existing = replica.journal.header(op);
   const fromPrimary = prepare.view === replica.view && prepare.replica === replica.primaryOf(replica.view);
   if (existing !== null && existing.checksum === prepare.checksum) {
@@ -124,70 +87,63 @@ export function repairFromPrepare(replica: Replica, message: Uint8Array): void {
   } else if (fromPrimary && replica.status === "normal" && replica.installable(op)) {
     // The current primary's prepare in the current view is canonical: it replaces a missing
     // header or a stale one (which may even carry a higher view, from an aborted view).
+    assert(!replica.isPrimary, "a primary's own prepare is already in its journal");
     const copy = message.slice();
     replica.prepareCache.put(copy);
     writeAndAck(replica, copy);
   } else {
-    return;
+    return replica.ignored("prepare", existing === null ? "no header to repair with it" : "does not match our header");
   }
   if (replica.status === "view_change") startViewIfReady(replica);
   else replica.commitJournal();
 }
 
+// ---- prepare_ok ----
+
+function ignorePrepareOk(replica: Replica, ok: PrepareOkHeader): string | null {
+  if (!replica.isPrimary) return "not primary";
+  if (replica.status !== "normal") return `status ${replica.status}`;
+  if (ok.view < replica.view) return "older view";
+  if (ok.view > replica.view) return "newer view";
+  if (ok.replica >= replica.replicaCount) return "from a standby";
+  if (ok.replica === replica.replica) return "from ourselves";
+  return null;
+}
+
 /** Primary: a backup holds the prepare durably. */
 export function onPrepareOk(replica: Replica, message: Uint8Array): void {
   const ok = new PrepareOkHeader(message, 0);
-  if (!replica.isPrimary || replica.status !== "normal" || ok.view !== replica.view) return;
-  if (ok.replica >= replica.replicaCount) return; // standbys never count
+  const reason = ignorePrepareOk(replica, ok);
+  if (reason !== null) return replica.ignored("prepare_ok", reason);
+  assert(replica.isPrimary && replica.status === "normal" && ok.view === replica.view);
+  assert(ok.replica < replica.replicaCount && ok.replica !== replica.replica);
   countPrepareOk(replica, ok.op, ok.prepare_checksum, ok.replica);
 }
 
-function countPrepareOk(replica: Replica, op: number, checksum: bigint, from: number): void {
-  const entry = replica.pipeline.find((candidate) => candidate.op === op);
-  if (entry === undefined || entry.checksum !== checksum) return;
-  entry.okFrom |= 1 << from;
-  replica.timeouts.primaryAbdicate.reset();
-  replica.abdicating = false;
-  // Commit in op order: the longest prefix of the pipeline held by a replication quorum.
-  let commit = replica.commitMax;
-  for (const candidate of replica.pipeline) {
-    if (candidate.op <= commit) continue;
-    const quorum = replica.bugs.commitWithoutQuorum ? 1 : replica.quorum.replication;
-    if (popcount(candidate.okFrom) < quorum) break;
-    commit = candidate.op;
-  }
-  if (commit > replica.commitMax) {
-    replica.commitMax = commit;
-    replica.commitJournal();
-    refillPipeline(replica);
-  }
-}
+// ---- commit ----
 
-/** Primary: move queued requests into the pipeline as it drains. */
-export function refillPipeline(replica: Replica): void {
-  while (replica.requestQueue.length > 0 &&
-    replica.pipeline.length < replica.config.pipelinePrepareQueueMax &&
-    replica.op < replica.opPrepareMax && replica.realtimeSynchronized() !== null) {
-    prepareRequest(replica, replica.requestQueue.shift()!);
-  }
-}
-
-export function popcount(bits: number): number {
-  let count = 0;
-  for (let b = bits; b !== 0; b &= b - 1) count++;
-  return count;
+function ignoreCommit(replica: Replica, commit: CommitHeader): string | null {
+  if (commit.replica !== replica.primaryOf(commit.view)) return "not from the primary of its view";
+  if (commit.view < replica.view) return "older view";
+  if (commit.replica === replica.replica) return "from ourselves";
+  return null;
 }
 
 /** Backup: a commit heartbeat from the primary. */
 export function onCommit(replica: Replica, message: Uint8Array): void {
   const commit = new CommitHeader(message, 0);
-  if (commit.view > replica.view) return requestView(replica, commit.view);
-  if (sameViewButBehind(replica, commit.view, commit.replica)) return requestView(replica, commit.view);
-  if (replica.status !== "normal" || commit.view < replica.view || replica.isPrimary) return;
-  if (commit.replica !== replica.primaryOf(replica.view)) return;
+  const reason = ignoreCommit(replica, commit);
+  if (reason !== null) return replica.ignored("commit", reason);
+  if (commit.view > replica.view || sameViewButBehind(replica, commit.view, commit.replica)) {
+    replica.ignored("commit", commit.view > replica.view ? "newer view (asking for it)" : "view still changing here");
+    return requestView(replica, commit.view);
+  }
+  if (replica.status !== "normal") return replica.ignored("commit", `status ${replica.status}`);
+  assert(replica.status === "normal" && commit.view === replica.view && !replica.isPrimary);
+  assert(commit.replica === replica.primaryOf(replica.view));
   replica.timeouts.normalHeartbeat.reset();
   replica.exitViewVotes &= ~(1 << replica.replica); // the primary is alive: withdraw our vote
-  learnCommit(replica, commit.commit);
+  replica.advanceCommitMax(commit.commit);
   replica.commitJournal();
 }
 
@@ -200,12 +156,10 @@ function sameViewButBehind(replica: Replica, view: number, from: number): boolea
     from !== replica.replica;
 }
 
-/** commit_max only grows (vsr.md §17.3). */
-export function learnCommit(replica: Replica, commit: number): void {
-  if (commit > replica.commitMax) replica.commitMax = commit;
-}
+// ---- the tick ----
 
 export function tickNormal(replica: Replica): void {
+  assert(replica.status === "normal");
   const timeouts = replica.timeouts;
   if (replica.isPrimary) {
     // Queued requests wait for room in the pipeline and for a synchronised clock.
@@ -229,11 +183,13 @@ export function tickNormal(replica: Replica): void {
 
 /** Primary: resend each uncommitted prepare to the replicas that have not acknowledged it. */
 function resendPrepares(replica: Replica): void {
+  assert(replica.isPrimary && replica.status === "normal");
   const timeout = replica.timeouts.prepare;
   if (replica.pipeline.length === 0) return timeout.stop();
   timeout.backoff(replica.prng);
   for (const entry of replica.pipeline) {
     if (entry.message.length === 0) continue; // still being read back from the journal
+    assert(entry.op > replica.commitMin && entry.op <= replica.op);
     for (let node = 0; node < replica.replicaCount + replica.standbyCount; node++) {
       if (node === replica.replica) continue;
       if (node < replica.replicaCount && (entry.okFrom & (1 << node)) !== 0) continue;
@@ -247,6 +203,7 @@ function resendPrepares(replica: Replica): void {
 }
 
 function sendCommitHeartbeat(replica: Replica): void {
+  assert(replica.isPrimary && replica.status === "normal" && !replica.abdicating);
   const checksum = replica.checksumOf(replica.commitMax);
   if (checksum === null) return;
   const message = new Uint8Array(headerSize);

@@ -1,6 +1,7 @@
 // Replica ↔ replica pings (spec/vsr.md §14): every second each replica pings the others with its
 // monotonic time; the pong carries the responder's wall clock. The samples feed the cluster clock
 // (Marzullo), which the primary needs before it may stamp prepares.
+import { assert } from "../../core/assert.js";
 import { headerSize } from "../../core/config.js";
 import {
   PingField, PingHeader, PongHeader, setChecksums,
@@ -18,6 +19,7 @@ export function tickPing(replica: Replica): void {
 }
 
 function sendPings(replica: Replica): void {
+  assert(replica.status !== "recovering");
   const message = new Uint8Array(headerSize + 4);
   const ping = new PingHeader(message, 0);
   replica.frame(ping, Command.ping, message.length, replica.viewDurable);
@@ -32,7 +34,8 @@ function sendPings(replica: Replica): void {
 
 export function onPing(replica: Replica, message: Uint8Array): void {
   const ping = new PingHeader(message, 0);
-  if (ping.replica === replica.replica) return;
+  if (ping.replica === replica.replica) return replica.ignored("ping", "from ourselves");
+  assert(ping.replica < replica.replicaCount + replica.standbyCount);
   const reply = new Uint8Array(headerSize);
   const pong = new PongHeader(reply, 0);
   replica.frame(pong, Command.pong, headerSize, replica.viewDurable);
@@ -44,7 +47,10 @@ export function onPing(replica: Replica, message: Uint8Array): void {
 
 export function onPong(replica: Replica, message: Uint8Array): void {
   const pong = new PongHeader(message, 0);
-  if (replica.clock === null || pong.replica >= replica.replicaCount) return;
+  if (replica.clock === null) return replica.ignored("pong", "standbys keep no cluster clock");
+  if (pong.replica >= replica.replicaCount) return replica.ignored("pong", "from a standby");
+  if (pong.replica === replica.replica) return replica.ignored("pong", "from ourselves");
+  assert(!replica.isStandby && pong.replica < replica.replicaCount);
   replica.clock.learn(pong.replica, pong.ping_timestamp_monotonic, pong.pong_timestamp_wall,
     replica.time.monotonic());
 }

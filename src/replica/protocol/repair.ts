@@ -2,6 +2,7 @@
 // is needed to know which prepare to trust), then prepares, oldest first. It serves peers only what
 // it can vouch for: its own log in normal status, and executed (hence committed) ops otherwise. A
 // missing or corrupt prepare is never answered: silence is safer than a wrong nack.
+import { assert } from "../../core/assert.js";
 import { headerSize } from "../../core/config.js";
 import {
   GetHeadersHeader, GetPrepareHeader, Header, PrepareHeader, setChecksums, verifyHeaderChecksum,
@@ -19,6 +20,7 @@ export function tickRepair(replica: Replica): void {
   replica.timeouts.journalRepair.reset();
   if (replica.syncing !== null) return tickSync(replica);
   if (!repairing(replica)) return;
+  assert(replica.status === "normal" || (replica.status === "view_change" && replica.isPrimary));
   if (replica.status === "normal" && !replica.isPrimary && replica.commitMax > replica.opPrepareMax) {
     // The cluster committed past what our WAL may hold: only a newer checkpoint helps (§8).
     requestView(replica, replica.view);
@@ -47,12 +49,16 @@ function repairTarget(replica: Replica): number {
   }
   const others = replica.replicaCount - 1;
   if (others === 0) return replica.replica;
-  return (replica.replica + 1 + replica.prng.int(others)) % replica.replicaCount;
+  const target = (replica.replica + 1 + replica.prng.int(others)) % replica.replicaCount;
+  // A standby asks any active replica; an active replica never asks itself.
+  assert(target < replica.replicaCount && (target !== replica.replica || replica.isStandby));
+  return target;
 }
 
 function requestMissingHeaders(replica: Replica): void {
   const target = repairTarget(replica);
   if (target === replica.replica) return;
+  assert(target < replica.replicaCount);
   // Lagging behind the cluster's commit: ask for the headers beyond our head.
   if (replica.commitMax > replica.op && replica.status === "normal") {
     sendGetHeaders(replica, target, replica.op + 1, Math.min(replica.commitMax, replica.opPrepareMax));
@@ -74,6 +80,7 @@ function requestMissingPrepares(replica: Replica): void {
     if (replica.prepareCache.get(op, header.checksum) !== null) continue;
     const target = repairTarget(replica);
     if (target === replica.replica) return;
+    assert(op > replica.commitMin && op <= replica.op && replica.journal.isDirty(op));
     const message = new Uint8Array(headerSize);
     const request = new GetPrepareHeader(message, 0);
     replica.frame(request, Command.get_prepare, headerSize);
@@ -87,6 +94,7 @@ function requestMissingPrepares(replica: Replica): void {
 
 function sendGetHeaders(replica: Replica, target: number, opMin: number, opMax: number): void {
   if (opMin > opMax) return;
+  assert(target !== replica.replica && opMin > replica.commitMin && opMax <= replica.opPrepareMax);
   const message = new Uint8Array(headerSize);
   const request = new GetHeadersHeader(message, 0);
   replica.frame(request, Command.get_headers, headerSize);
@@ -101,20 +109,32 @@ function sendGetHeaders(replica: Replica, target: number, opMin: number, opMax: 
  * normal status, those chained by hash to our head (canonical in our view) and those we executed;
  * in view_change, only executed ones (committed, hence canonical in every view).
  */
+function ignoreGetHeaders(replica: Replica, request: GetHeadersHeader): string | null {
+  if (request.replica === replica.replica) return "from ourselves";
+  if (request.view < replica.view) return "older view";
+  if (request.view > replica.view) return "newer view";
+  if (replica.status !== "normal" && replica.status !== "view_change") return `status ${replica.status}`;
+  if (request.op_min > request.op_max) return "empty range";
+  return null;
+}
+
 export function onGetHeaders(replica: Replica, message: Uint8Array): void {
   const request = new GetHeadersHeader(message, 0);
-  if (request.view !== replica.view || request.replica === replica.replica) return;
-  if (replica.status !== "normal" && replica.status !== "view_change") return;
+  const reason = ignoreGetHeaders(replica, request);
+  if (reason !== null) return replica.ignored("get_headers", reason);
+  assert(request.view === replica.view && (replica.status === "normal" || replica.status === "view_change"));
   const canonicalFrom = replica.status === "normal" ? replica.canonicalFrom() : replica.commitMin + 1;
   const opMax = Math.min(request.op_max, replica.status === "normal" ? replica.op : replica.commitMin);
   const countMax = Math.floor(replica.config.messageBodySizeMax / headerSize);
+  assert(countMax >= 1 && canonicalFrom <= replica.op + 1);
   const headers: Uint8Array[] = [];
   for (let op = opMax; op >= request.op_min && headers.length < countMax; op--) {
     if (op > replica.commitMin && op < canonicalFrom) continue; // not vouched for
     const header = replica.headerAt(op);
     if (header !== null) headers.push(header.bytes());
   }
-  if (headers.length === 0) return;
+  if (headers.length === 0) return replica.ignored("get_headers", "no header we can vouch for");
+  assert(headers.length <= countMax);
   const reply = new Uint8Array(headerSize * (1 + headers.length));
   headers.forEach((header, i) => reply.set(header, headerSize * (1 + i)));
   replica.frame(new Header(reply, 0), Command.headers, reply.length);
@@ -126,9 +146,18 @@ export function onGetHeaders(replica: Replica, message: Uint8Array): void {
  * Installs headers a peer vouched for in our view (onGetHeaders): they are canonical, so each
  * replaces a missing or different header of ours — a stale one may carry a higher, aborted view.
  */
+function ignoreHeaders(replica: Replica, frame: Header): string | null {
+  if (frame.view < replica.view) return "older view";
+  if (frame.view > replica.view) return "newer view";
+  if (!repairing(replica)) return `not repairing (status ${replica.status})`;
+  return null;
+}
+
 export function onHeaders(replica: Replica, message: Uint8Array): void {
   const frameHeader = new Header(message, 0);
-  if (frameHeader.view !== replica.view || !repairing(replica)) return;
+  const reason = ignoreHeaders(replica, frameHeader);
+  if (reason !== null) return replica.ignored("headers", reason);
+  assert(frameHeader.view === replica.view && repairing(replica));
   let installed = false;
   for (let offset = headerSize; offset < frameHeader.size; offset += headerSize) {
     if (!verifyHeaderChecksum(message, offset)) continue;
@@ -141,26 +170,34 @@ export function onHeaders(replica: Replica, message: Uint8Array): void {
     const existing = replica.journal.header(op);
     if (existing !== null && existing.checksum === header.checksum) continue;
     if (!replica.installable(op)) continue;
+    assert(op > replica.commitMin && op <= replica.opPrepareMax);
     replica.journal.setHeader(message.slice(offset, offset + headerSize));
-    if (op > replica.op) replica.op = op;
+    if (op > replica.op) replica.advanceHead(op);
     installed = true;
   }
   if (installed) requestMissingPrepares(replica);
+  else replica.ignored("headers", "nothing to install");
 }
 
 /** Serves a prepare we hold intact with exactly this checksum; otherwise stays silent. */
 export function onGetPrepare(replica: Replica, message: Uint8Array): void {
   const request = new GetPrepareHeader(message, 0);
   const from = request.replica; // read now: the message buffer is not ours after we return
-  if (from === replica.replica) return;
+  if (from === replica.replica) return replica.ignored("get_prepare", "from ourselves");
   const op = request.op;
   const checksum = request.prepare_checksum;
   const cached = replica.prepareCache.get(op, checksum);
   if (cached !== null) return replica.sendToReplica(from, cached);
   const header = replica.journal.header(op);
-  if (header === null || header.checksum !== checksum || replica.journal.isDirty(op)) return;
-  if (!replica.journal.canQueueRead) return; // busy: the peer asks again on its repair timeout
+  // Silence, never a wrong nack: a missing or corrupt prepare is not served.
+  if (header === null || header.checksum !== checksum) return replica.ignored("get_prepare", "no such prepare");
+  if (replica.journal.isDirty(op)) return replica.ignored("get_prepare", "our copy is not durable or is faulty");
+  // Busy: the peer asks again on its repair timeout.
+  if (!replica.journal.canQueueRead) return replica.ignored("get_prepare", "journal reads busy");
+  assert(header.op === op && !replica.journal.isDirty(op));
   replica.journal.readPrepare(op, checksum, (prepare) => {
-    if (prepare !== null) replica.sendToReplica(from, prepare);
+    if (prepare === null) return;
+    assert(new PrepareHeader(prepare, 0).checksum === checksum, "served a prepare with another checksum");
+    replica.sendToReplica(from, prepare);
   });
 }

@@ -1,41 +1,56 @@
 // Client-facing work of the primary (spec/wire.md §9–10, vsr.md §5.1, §13, ledger.md §9.3):
 // request checks in the official order, the session lookup, evictions, turning a request into a
 // prepare, pings from clients, and the pulse that expires pending transfers.
+import { assert } from "../../core/assert.js";
 import { headerSize, releaseClientMin } from "../../core/config.js";
-import { EvictionReason, Operation, Command } from "../../core/command.js";
+import { EvictionReason, Operation } from "../../core/command.js";
 import {
-  buildEviction, buildPongClient, PingClientHeader, PrepareField, PrepareHeader, RequestHeader, registerRequestBodySize, setChecksums,
+  buildEviction, buildPongClient, PingClientHeader, RequestHeader, registerRequestBodySize,
 } from "../../core/header.js";
-import { prepareTimestamp } from "../../core/ledger/timestamps.js";
 import type { Replica } from "../replica.js";
-import { prepareAndReplicate } from "./normal.js";
+import { buildPrepare, prepareAndReplicate, prepareRequest } from "./pipeline.js";
 
 /** What the session lookup of wire.md §10 step 11 decides. */
 type SessionVerdict = "new" | "duplicate" | "ignore" | EvictionReason;
 
+/** Steps 1–2 of wire.md §10, and requests no client may send. */
+function ignoreRequest(replica: Replica, request: RequestHeader): string | null {
+  if (replica.isStandby) return "standbys do not serve clients";
+  if (replica.status !== "normal") return `status ${replica.status}`;
+  if (request.view > replica.view) return "newer view";
+  if (request.client === 0n) return "client 0 is the primary's own (pulses, upgrades)";
+  return null;
+}
+
 export function onRequest(replica: Replica, message: Uint8Array): void {
   const request = new RequestHeader(message, 0);
-  if (replica.isStandby || replica.status !== "normal") return; // step 1
-  if (request.view > replica.view) return; // step 2
-  if (request.client === 0n) return; // pulses and upgrades come only from the primary itself
+  const reason = ignoreRequest(replica, request);
+  if (reason !== null) return replica.ignored("request", reason);
+  assert(!replica.isStandby && replica.status === "normal" && request.client !== 0n);
   if (!replica.isPrimary) return forwardToPrimary(replica, request, message); // step 3
+  assert(replica.isPrimary);
   const eviction = requestEviction(replica, request);
   if (eviction !== null) return evict(replica, request.client, eviction);
-  if (replica.viewDurable !== replica.view) return; // step 10: the view is still being persisted
+  // Step 10: the view is still being persisted.
+  if (replica.viewDurable !== replica.view) return replica.ignored("request", "our view is not durable yet");
   const verdict = sessionVerdict(replica, request);
-  if (verdict === "ignore") return;
+  if (verdict === "ignore") return replica.ignored("request", "not the client's next request");
   if (verdict === "duplicate") {
     replica.bus.sendToClient(request.client, replica.sessions.get(request.client)!.reply);
     return;
   }
   if (verdict !== "new") return evict(replica, request.client, verdict);
-  if (inPipeline(replica, request.client)) return; // step 12
-  if (request.timestamp !== 0n) return; // step 13
-  if (replica.realtimeSynchronized() === null) return; // no agreement on cluster time yet (vsr.md §5.1)
+  if (inPipeline(replica, request.client)) return replica.ignored("request", "already in the pipeline"); // step 12
+  if (request.timestamp !== 0n) return replica.ignored("request", "timestamp set by the client"); // step 13
+  // No agreement on cluster time yet (vsr.md §5.1).
+  if (replica.realtimeSynchronized() === null) return replica.ignored("request", "clock not synchronised");
+  assert(replica.viewDurable === replica.view && request.timestamp === 0n);
   if (replica.pipeline.length < replica.config.pipelinePrepareQueueMax) {
     prepareRequest(replica, message);
   } else if (replica.requestQueue.length < replica.config.clientsMax) {
     replica.requestQueue.push(message.slice());
+  } else {
+    replica.ignored("request", "pipeline and queue full");
   }
 }
 
@@ -97,6 +112,7 @@ function inPipeline(replica: Replica, client: bigint): boolean {
 
 /** Step 3: a backup forwards what the primary may not have seen, and answers exact duplicates. */
 function forwardToPrimary(replica: Replica, request: RequestHeader, message: Uint8Array): void {
+  assert(!replica.isPrimary && !replica.isStandby && replica.status === "normal");
   const entry = replica.sessions.get(request.client);
   if (entry !== undefined && request.request === entry.request && request.checksum === entry.requestChecksum) {
     replica.bus.sendToClient(request.client, entry.reply);
@@ -109,66 +125,18 @@ function forwardToPrimary(replica: Replica, request: RequestHeader, message: Uin
 
 function evict(replica: Replica, client: bigint, reason: EvictionReason): void {
   // Only a primary in normal status evicts, and only in a view it has made durable.
-  if (!replica.isPrimary || replica.status !== "normal" || replica.viewDurable !== replica.view) return;
+  if (!replica.isPrimary || replica.status !== "normal" || replica.viewDurable !== replica.view) {
+    return replica.ignored("request", "would evict, but we may not (not a durable normal primary)");
+  }
+  assert(client !== 0n && reason >= EvictionReason.no_session && reason <= EvictionReason.session_release_mismatch);
+  replica.trace(`evicted client ${client}: reason ${reason}`);
   replica.bus.sendToClient(client, buildEviction(replica.cluster, client, reason,
     replica.logViewDurable, replica.replica, replica.release));
 }
 
-/** Turns a checked request into the next prepare (vsr.md §5.1). */
-export function prepareRequest(replica: Replica, message: Uint8Array): void {
-  const request = new RequestHeader(message, 0);
-  const body = Uint8Array.prototype.slice.call(message, headerSize, request.size);
-  if (request.operation === Operation.register) {
-    // The primary answers with its own batch_size_limit, written into the prepared body.
-    new DataView(body.buffer, body.byteOffset, body.length).setUint32(0, replica.config.messageBodySizeMax, true);
-  }
-  const events = request.operation === Operation.register ? 0
-    : replica.stateMachine.eventCount(request.operation, body);
-  const prepare = buildPrepare(replica, {
-    operation: request.operation, client: request.client, request: request.request,
-    requestChecksum: request.checksum, requestRelease: request.release, events, body,
-  });
-  prepareAndReplicate(replica, prepare);
-}
-
-interface PrepareParams {
-  readonly operation: number;
-  readonly client: bigint;
-  readonly request: number;
-  readonly requestChecksum: bigint;
-  readonly requestRelease: number;
-  readonly events: number;
-  readonly body: Uint8Array;
-}
-
-/** The next prepare: op + 1, chained to the head, stamped with cluster time (ledger.md §5). */
-function buildPrepare(replica: Replica, params: PrepareParams): Uint8Array {
-  const op = replica.op + 1;
-  const parent = replica.checksumOf(replica.op);
-  if (parent === null) throw new Error(`replica ${replica.replica}: no header at head op ${replica.op}`);
-  const timestamp = prepareTimestamp(replica.prepareTimestamp, replica.commitTimestamp,
-    replica.realtimeForPrepare(), params.events);
-  const message = new Uint8Array(headerSize + params.body.length);
-  message.set(params.body, headerSize);
-  const prepare = new PrepareHeader(message, 0);
-  replica.frame(prepare, Command.prepare, message.length);
-  prepare.parent = parent;
-  prepare.request_checksum = params.requestChecksum;
-  prepare.checkpoint_id = replica.checkpointId();
-  prepare.client = params.client;
-  prepare.op = op;
-  prepare.commit = replica.commitMax;
-  prepare.timestamp = timestamp;
-  prepare.request = params.request;
-  prepare.setU32(PrepareField.request_release, params.requestRelease);
-  prepare.operation = params.operation;
-  setChecksums(message, 0, message.length);
-  replica.prepareTimestamp = timestamp;
-  return message;
-}
-
 /** The pulse (ledger.md §9.3): every 100 ms the primary checks whether expiries are due. */
 export function tickPulse(replica: Replica): void {
+  assert(replica.isPrimary && replica.status === "normal");
   if (!replica.timeouts.pulse.fired()) return;
   replica.timeouts.pulse.reset();
   if (replica.pipeline.length >= replica.config.pipelinePrepareQueueMax) return;
@@ -180,6 +148,7 @@ export function tickPulse(replica: Replica): void {
   if (realtime === null) return;
   const now = realtime > replica.prepareTimestamp ? realtime : replica.prepareTimestamp;
   if (!replica.stateMachine.pulseNeeded(now)) return;
+  assert(replica.pipeline.length < replica.config.pipelinePrepareQueueMax && replica.viewDurable === replica.view);
   const body = new Uint8Array(0);
   prepareAndReplicate(replica, buildPrepare(replica, {
     operation: Operation.pulse, client: 0n, request: 0, requestChecksum: 0n, requestRelease: 0,
@@ -190,14 +159,17 @@ export function tickPulse(replica: Replica): void {
 /** ping_client: a pong (so the client learns the view), or an eviction (wire.md §9.5–9.6). */
 export function onPingClient(replica: Replica, message: Uint8Array): void {
   const ping = new PingClientHeader(message, 0);
-  if (replica.isStandby || replica.status !== "normal") return;
+  if (replica.isStandby) return replica.ignored("ping_client", "standbys do not serve clients");
+  if (replica.status !== "normal") return replica.ignored("ping_client", `status ${replica.status}`);
+  assert(!replica.isStandby && replica.status === "normal");
   if (ping.release < releaseClientMin) return evict(replica, ping.client, EvictionReason.client_release_too_low);
   if (ping.release > replica.release) return evict(replica, ping.client, EvictionReason.client_release_too_high);
   if (ping.session !== 0 && replica.sessions.get(ping.client) === undefined &&
     replica.commitMin >= ping.session) {
     return evict(replica, ping.client, EvictionReason.no_session);
   }
-  if (replica.replica >= 6) return; // pong_client.replica ≥ 6 would crash the official client
+  // pong_client.replica ≥ 6 would crash the official client.
+  if (replica.replica >= 6) return replica.ignored("ping_client", "replica index ≥ 6 cannot pong");
   replica.bus.sendToClient(ping.client, buildPongClient(replica.cluster, ping.ping_timestamp_monotonic,
     replica.logViewDurable, replica.replica, replica.release));
 }

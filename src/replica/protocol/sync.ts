@@ -5,6 +5,7 @@
 // the replica writes them to its free grid area, points its superblock at them, loads the state,
 // and re-applies the `view` to install the log suffix above the checkpoint. While syncing it
 // commits nothing and withholds prepare_oks.
+import { assert } from "../../core/assert.js";
 import { headerSize } from "../../core/config.js";
 import { Command } from "../../core/command.js";
 import { BlockHeader, Header, PrepareHeader, setChecksums } from "../../core/header.js";
@@ -19,30 +20,17 @@ import { checkpointId, type CheckpointState } from "../superblock/superblock.js"
 const entrySize = 32;
 const blocksRequestedPerTick = 8;
 
-export interface SyncState {
-  readonly target: CheckpointState;
-  readonly targetOp: number;
-  /** [manifest, data…]; the data checksums are known once the manifest arrives. */
-  readonly checksums: bigint[];
-  readonly blocks: (Uint8Array | null)[];
-  /** The `view` message that asked us to sync, re-applied once the checkpoint is installed. */
-  readonly view: Uint8Array;
-  readonly source: number;
-  writing: boolean;
-  /** Repair ticks since the last new block arrived. */
-  idleTicks: number;
-}
-
 /** A sync that receives no block for this many repair ticks (≈ 3 s) is abandoned and retried. */
 const syncIdleTicksMax = 30;
 
 export function startSync(replica: Replica, target: CheckpointState, view: Uint8Array, source: number): void {
-  if (replica.syncing !== null || replica.checkpointing) return;
-  replica.syncing = {
+  if (replica.syncing !== null) return replica.ignored("view", "already syncing");
+  if (replica.checkpointing) return replica.ignored("view", "checkpointing: sync later");
+  assert(source !== replica.replica && source < replica.replicaCount + replica.standbyCount);
+  replica.syncStart({
     target, targetOp: new PrepareHeader(target.header, 0).op, checksums: [target.manifest_checksum],
     blocks: [null], view: view.slice(), source, writing: false, idleTicks: 0,
-  };
-  replica.emit("sync_start");
+  });
   requestBlocks(replica);
 }
 
@@ -50,9 +38,11 @@ export function startSync(replica: Replica, target: CheckpointState, view: Uint8
 export function tickSync(replica: Replica): void {
   const sync = replica.syncing;
   if (sync === null || sync.writing) return;
+  assert(sync.idleTicks <= syncIdleTicksMax);
   sync.idleTicks += 1;
   if (sync.idleTicks > syncIdleTicksMax) {
     // Peers moved on and overwrote that checkpoint's blocks: ask for the current view again.
+    replica.trace(`sync to checkpoint ${sync.targetOp} abandoned: no block for ${syncIdleTicksMax} repair ticks`);
     cancelSync(replica);
     return;
   }
@@ -62,8 +52,7 @@ export function tickSync(replica: Replica): void {
 /** Abandons a sync that has not started writing (a newer target, or an unserved one). */
 export function cancelSync(replica: Replica): void {
   if (replica.syncing === null || replica.syncing.writing) return;
-  replica.syncing = null;
-  replica.emit("sync_cancel");
+  replica.syncCancel();
 }
 
 /** True when `targetOp` is a newer checkpoint than the one being synced (and may replace it). */
@@ -74,11 +63,13 @@ export function syncTargetStale(replica: Replica, targetOp: number): boolean {
 
 function requestBlocks(replica: Replica): void {
   const sync = replica.syncing!;
+  assert(!sync.writing && sync.blocks.length === sync.checksums.length);
   const wanted: number[] = [];
   for (let i = 0; i < sync.blocks.length && wanted.length < blocksRequestedPerTick; i++) {
     if (sync.blocks[i] === null) wanted.push(i);
   }
   if (wanted.length === 0) return;
+  assert(wanted.length <= blocksRequestedPerTick);
   const message = new Uint8Array(headerSize + wanted.length * entrySize);
   const view = new DataView(message.buffer);
   wanted.forEach((i, n) => {
@@ -94,10 +85,18 @@ function requestBlocks(replica: Replica): void {
 }
 
 /** Serves blocks of our current or previous checkpoint that match the requested checksums. */
+function ignoreGetBlocks(replica: Replica, request: Header): string | null {
+  if (request.replica === replica.replica) return "from ourselves";
+  if ((request.size - headerSize) % entrySize !== 0) return "bad size";
+  return null;
+}
+
 export function onGetBlocks(replica: Replica, message: Uint8Array): void {
   const request = new Header(message, 0);
   const from = request.replica;
-  if (from === replica.replica || (request.size - headerSize) % entrySize !== 0) return;
+  const reason = ignoreGetBlocks(replica, request);
+  if (reason !== null) return replica.ignored("get_blocks", reason);
+  assert(from !== replica.replica && request.size >= headerSize);
   const view = new DataView(message.buffer, message.byteOffset, message.length);
   const current = replica.superblock.working!.vsr_state.checkpoint.manifest_address;
   const areas = [areaOf(replica.config, current), 1 - areaOf(replica.config, current)];
@@ -118,12 +117,22 @@ function serveBlock(replica: Replica, to: number, areas: number[], index: number
   });
 }
 
-export function onBlock(replica: Replica, message: Uint8Array): void {
+function ignoreBlock(replica: Replica, index: number, message: Uint8Array): string | null {
   const sync = replica.syncing;
-  if (sync === null || sync.writing) return;
+  if (sync === null) return "not syncing";
+  if (sync.writing) return "sync already writing";
+  if (index < 0 || index >= sync.blocks.length) return "not a block of the target";
+  if (sync.blocks[index] !== null) return "already have it";
+  if (!verifyBlock(message, sync.checksums[index]!, replica.cluster)) return "checksum mismatch";
+  return null;
+}
+
+export function onBlock(replica: Replica, message: Uint8Array): void {
   const index = new BlockHeader(message, 0).address - 1;
-  if (index < 0 || index >= sync.blocks.length || sync.blocks[index] !== null) return;
-  if (!verifyBlock(message, sync.checksums[index]!, replica.cluster)) return;
+  const reason = ignoreBlock(replica, index, message);
+  if (reason !== null) return replica.ignored("block", reason);
+  const sync = replica.syncing!;
+  assert(!sync.writing && sync.blocks[index] === null && message.length <= replica.config.blockSize);
   const block = new Uint8Array(replica.config.blockSize);
   block.set(message, 0);
   sync.blocks[index] = block;
@@ -141,6 +150,8 @@ export function onBlock(replica: Replica, message: Uint8Array): void {
 /** All blocks are here: write them, persist the new checkpoint, load it, re-apply the view. */
 function finishSync(replica: Replica): void {
   const sync = replica.syncing!;
+  assert(!sync.writing && sync.blocks.every((block) => block !== null));
+  assert(!replica.checkpointing, "syncing while checkpointing");
   sync.writing = true;
   const blocks = sync.blocks as Uint8Array[];
   const current = replica.superblock.working!.vsr_state.checkpoint.manifest_address;
@@ -155,8 +166,6 @@ function finishSync(replica: Replica): void {
       }, () => {
         done();
         installCheckpoint(replica, replica.grid.assemble(blocks, sync.target.manifest_size), checkpoint);
-        replica.syncing = null;
-        replica.emit("sync_done");
         replica.applyView(sync.view);
       });
     });
@@ -164,18 +173,12 @@ function finishSync(replica: Replica): void {
 }
 
 function installCheckpoint(replica: Replica, state: Uint8Array, checkpoint: CheckpointState): void {
+  assert(replica.syncing !== null && replica.syncing.writing);
   const view = new DataView(state.buffer, state.byteOffset, state.length);
   const sessionsLength = view.getUint32(0, true);
   decodeSessions(replica.sessions, state.subarray(4, 4 + sessionsLength));
   replica.stateMachine.restore(state.subarray(4 + sessionsLength));
-  const header = new PrepareHeader(checkpoint.header, 0);
-  replica.opCheckpoint = header.op;
-  replica.checkpointIdCached = checkpointId(checkpoint);
-  replica.commitMin = header.op;
-  replica.commitMax = Math.max(replica.commitMax, header.op);
-  replica.commitTimestamp = header.timestamp;
-  replica.commitHeader = checkpoint.header.slice();
-  if (replica.op < header.op) replica.op = header.op;
+  replica.syncInstalled(checkpoint, checkpointId(checkpoint));
   replica.prepareCache.clear();
 }
 
@@ -194,8 +197,10 @@ function readChecksum(view: DataView, offset: number): bigint {
  * (held by a quorum), since syncing from a lone replica's checkpoint strands the cluster's WAL.
  */
 export function syncNeeded(replica: Replica, targetOp: number, viewOp: number, commitMax: number): boolean {
+  assert(replica.syncing === null);
   if (targetOp <= replica.commitMin || targetOp <= replica.opCheckpoint) return false;
   if (viewOp <= replica.opPrepareMax) return false; // WAL repair suffices
+  assert(targetOp > replica.opCheckpoint && viewOp > replica.opPrepareMax);
   if (targetOp > replica.math.checkpointAfter(replica.opCheckpoint)) return true;
   return replica.math.checkpointDurable(targetOp, commitMax);
 }

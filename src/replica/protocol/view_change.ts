@@ -12,13 +12,15 @@ import { chooseLog, type JoinView, type JoinViewHeader } from "../log_choice.js"
 import { checkpointStateSize, decodeCheckpointState, encodeCheckpointState } from "../superblock/superblock.js";
 import { cancelSync, startSync, syncNeeded, syncTargetStale } from "./sync.js";
 import type { Replica } from "../replica.js";
-import { ack, learnCommit, popcount, refillPipeline } from "./normal.js";
+import { countVotes } from "../quorums.js";
+import { ack, refillPipeline } from "./pipeline.js";
 
 // ---- exit_view votes ----
 
 /** Our vote to leave the current view (normal backup whose primary went quiet, or a stuck view change). */
 export function voteToExitView(replica: Replica): void {
   if (replica.isStandby || replica.status === "recovering_head") return;
+  assert(replica.status === "normal" || replica.status === "view_change");
   replica.exitViewVotes |= 1 << replica.replica;
   sendExitView(replica);
   if (!replica.timeouts.exitViewWindow.ticking) replica.timeouts.exitViewWindow.start();
@@ -29,22 +31,36 @@ function sendExitView(replica: Replica): void {
   replica.broadcast(frameOnly(replica, Command.exit_view, replica.view), false);
 }
 
+function ignoreExitView(replica: Replica, vote: Header): string | null {
+  if (replica.isStandby) return "standbys do not vote";
+  if (vote.replica >= replica.replicaCount) return "from a standby";
+  if (vote.replica === replica.replica) return "from ourselves";
+  if (replica.status === "recovering_head") return "status recovering_head";
+  if (vote.view < replica.view) return "older view";
+  return null;
+}
+
 export function onExitView(replica: Replica, message: Uint8Array): void {
   const vote = new Header(message, 0);
-  if (replica.isStandby || vote.replica >= replica.replicaCount) return;
-  if (replica.status === "recovering_head" || vote.view < replica.view) return;
+  const reason = ignoreExitView(replica, vote);
+  if (reason !== null) return replica.ignored("exit_view", reason);
+  assert(!replica.isStandby && vote.replica < replica.replicaCount && vote.view >= replica.view);
   // A vote to leave a newer view: the sender reached that view through a quorum of votes (or is
   // stuck there alone after the others withdrew theirs). Join it, so views cannot split.
   if (vote.view > replica.view) enterViewChange(replica, vote.view);
+  assert(vote.view === replica.view);
   replica.exitViewVotes |= 1 << vote.replica;
   checkExitViewQuorum(replica);
 }
 
 /** A view-change quorum of votes for the current view, our own included, moves on (§6.1). */
 function checkExitViewQuorum(replica: Replica): void {
+  assert(!replica.isStandby && replica.status !== "recovering_head");
   if ((replica.exitViewVotes & (1 << replica.replica)) === 0) return;
-  if (popcount(replica.exitViewVotes) < replica.quorum.viewChange) return;
-  enterViewChange(replica, replica.view + 1);
+  if (countVotes(replica.exitViewVotes) < replica.quorum.viewChange) return;
+  const view = replica.view;
+  enterViewChange(replica, view + 1);
+  assert(replica.view === view + 1 && replica.status === "view_change" && replica.exitViewVotes === 0);
 }
 
 // ---- entering a view change ----
@@ -53,17 +69,8 @@ function checkExitViewQuorum(replica: Replica): void {
 export function enterViewChange(replica: Replica, view: number): void {
   assert(view >= replica.view && !replica.isStandby);
   if (view === replica.view && replica.status === "view_change") return;
-  replica.view = view;
-  replica.status = "view_change";
-  replica.exitViewVotes = 0;
-  replica.joinViews.clear();
-  replica.viewLogChosen = false;
-  replica.pipeline.length = 0;
-  replica.requestQueue.length = 0;
-  replica.abdicating = false;
-  replica.timeouts.enterViewChange();
-  replica.emit("view");
-  replica.emit("status");
+  replica.toViewChange(view);
+  assert(replica.status === "view_change" && replica.view === view && replica.pipeline.length === 0);
   persistView(replica, () => sendJoinView(replica));
 }
 
@@ -94,8 +101,12 @@ export function persistView(replica: Replica, then: () => void): void {
 
 function sendJoinView(replica: Replica): void {
   if (replica.status !== "view_change" || replica.viewDurable !== replica.view) return;
+  // A backup that adopted the view's log sends one too until it is durable; the primary, already
+  // in normal status, drops it.
+  assert(!replica.isStandby || replica.logView === replica.view);
   const message = buildJoinView(replica);
-  if (message === null) return; // no head we can vouch for in our log_view: stay out of this one
+  if (message === null) return replica.trace("no join_view: no head we can vouch for in our log_view");
+  assert(new JoinViewMessage(message, 0).view === replica.view);
   const primary = replica.primaryOf(replica.view);
   if (primary === replica.replica) onJoinView(replica, message);
   else replica.sendToReplica(primary, message);
@@ -117,8 +128,10 @@ function buildJoinView(replica: Replica): Uint8Array | null {
   let head = replica.op;
   while (head > replica.commitMin && suffixHeader(replica, head) === null) head--;
   if (suffixHeader(replica, head) === null) return null;
+  assert(head >= replica.commitMin && head <= replica.op);
   const suffixMax = replica.config.viewChangeHeadersSuffixMax;
   const count = Math.max(1, Math.min(suffixMax, head - replica.commitMax + 1, head + 1));
+  assert(count >= 1 && count <= suffixMax && count <= 128, "a join_view's bitsets hold 128 ops");
   const message = new Uint8Array(headerSize * (1 + count));
   let present = 0n;
   let nack = 0n;
@@ -144,15 +157,28 @@ function buildJoinView(replica: Replica): Uint8Array | null {
   return message;
 }
 
+function ignoreJoinView(replica: Replica, jv: JoinViewMessage): string | null {
+  if (replica.isStandby) return "standbys are never primary";
+  if (jv.replica >= replica.replicaCount) return "from a standby";
+  if (replica.primaryOf(jv.view) !== replica.replica) return "not the primary of its view";
+  if (jv.view < replica.view) return "older view";
+  if (jv.view > replica.view && replica.status === "recovering_head") return "status recovering_head";
+  return null;
+}
+
 export function onJoinView(replica: Replica, message: Uint8Array): void {
   const jv = new JoinViewMessage(message, 0);
-  if (replica.isStandby || jv.replica >= replica.replicaCount) return;
-  if (replica.primaryOf(jv.view) !== replica.replica) return;
-  if (jv.view > replica.view && replica.status !== "recovering_head") enterViewChange(replica, jv.view);
-  if (jv.view !== replica.view || replica.status !== "view_change" || replica.viewLogChosen) return;
+  const reason = ignoreJoinView(replica, jv);
+  if (reason !== null) return replica.ignored("join_view", reason);
+  if (jv.view > replica.view) enterViewChange(replica, jv.view);
+  if (replica.status !== "view_change") return replica.ignored("join_view", `status ${replica.status}`);
+  if (replica.viewLogChosen) return replica.ignored("join_view", "log already chosen");
+  assert(jv.view === replica.view && replica.isPrimary && replica.status === "view_change");
+  assert(replica.logView < replica.view, "the log of this view is not chosen yet");
   if (!replica.joinViews.has(jv.replica)) replica.joinViews.set(jv.replica, message.slice());
   if (!replica.joinViews.has(replica.replica)) return; // our own JV counts once it is durable
   if (replica.joinViews.size < replica.quorum.viewChange) return;
+  assert(replica.joinViews.size <= replica.replicaCount);
   if (forfeit(replica)) return;
   const choice = chooseLog({
     replicaCount: replica.replicaCount,
@@ -160,10 +186,9 @@ export function onJoinView(replica: Replica, message: Uint8Array): void {
     jvs: [...replica.joinViews.values()].map(decodeJoinView),
     bugs: replica.bugs,
   });
-  if (choice.kind !== "complete") return; // wait for more join_views (or stay stuck: §6.3.3.5)
+  if (choice.kind !== "complete") return replica.trace(`log choice ${choice.kind} at op ${choice.op}`);
   installLog(replica, choice.headers, choice.headOp, choice.commitMax);
-  replica.viewLogChosen = true;
-  replica.logView = replica.view;
+  assert(replica.viewLogChosen && replica.logView === replica.view && replica.op === choice.headOp);
   persistView(replica, () => startViewIfReady(replica));
 }
 
@@ -220,8 +245,8 @@ function installLog(replica: Replica, headers: readonly JoinViewHeader[], headOp
     replica.journal.setHeader(bytes);
   }
   replica.journal.truncateAfter(headOp);
-  replica.op = headOp;
-  learnCommit(replica, commitMax);
+  replica.chooseLogOfView(headOp);
+  replica.advanceCommitMax(commitMax);
 }
 
 /** Headers of committed ops (≤ commitMax) from the JVs with the highest log_view. */
@@ -263,6 +288,7 @@ function findHeaderBytes(replica: Replica, chosen: JoinViewHeader): Uint8Array |
 export function startViewIfReady(replica: Replica): void {
   if (replica.status !== "view_change" || !replica.viewLogChosen || replica.superblockUpdating) return;
   if (replica.viewDurable !== replica.view || replica.logViewDurable !== replica.view) return;
+  assert(replica.isPrimary && replica.logView === replica.view, "only the new primary starts a view");
   for (let op = replica.commitMin + 1; op <= replica.op; op++) {
     const header = replica.journal.header(op);
     if (header === null) return;
@@ -270,7 +296,8 @@ export function startViewIfReady(replica: Replica): void {
   }
   replica.commitJournal(() => {
     if (replica.status !== "view_change" || replica.commitMin < replica.commitMax) return;
-    replica.transitionToNormal(replica.view);
+    assert(replica.viewLogChosen && replica.commitMin === replica.commitMax);
+    replica.toNormal(replica.view);
     loadPipeline(replica);
     replica.broadcast(buildView(replica, 0n));
   });
@@ -278,9 +305,11 @@ export function startViewIfReady(replica: Replica): void {
 
 /** The surviving uncommitted ops become the new pipeline, re-prepared in the new view. */
 function loadPipeline(replica: Replica): void {
-  replica.pipeline.length = 0;
+  assert(replica.pipeline.length === 0 && replica.isPrimary && replica.status === "normal");
+  assert(replica.op - replica.commitMax <= replica.config.pipelinePrepareQueueMax, "the surviving suffix overflows the pipeline");
   for (let op = replica.commitMax + 1; op <= replica.op; op++) {
-    const header = replica.journal.header(op)!;
+    const header = replica.journal.header(op);
+    assert(header !== null, "starting a view without a header of its log");
     const cached = replica.prepareCache.get(op, header.checksum);
     if (cached !== null) {
       replica.pipeline.push({
@@ -328,34 +357,58 @@ function buildView(replica: Replica, nonce: bigint): Uint8Array {
   return message;
 }
 
+function ignoreView(replica: Replica, view: ViewHeader): string | null {
+  if (view.replica !== replica.primaryOf(view.view)) return "not from the primary of its view";
+  if (view.replica === replica.replica) return "from ourselves";
+  if (view.view < replica.view) return "older view";
+  if (view.view === replica.view && replica.status === "normal" && view.nonce !== replica.getViewNonce) {
+    return "same view, not an answer to our get_view";
+  }
+  const headersOffset = headerSize + checkpointStateSize;
+  if (view.size < headersOffset + headerSize || (view.size - headersOffset) % headerSize !== 0) return "bad size";
+  return null;
+}
+
+/** Why the body of a `view` is unusable (its checkpoint or a suffix header is invalid), or null. */
+function ignoreViewBody(message: Uint8Array, size: number): string | null {
+  const headersOffset = headerSize + checkpointStateSize;
+  if (decodeCheckpointState(message.subarray(headerSize, headersOffset)) === null) return "bad checkpoint state";
+  for (let offset = headersOffset; offset < size; offset += headerSize) {
+    if (!verifyHeaderChecksum(message, offset) || new PrepareHeader(message, offset).command !== Command.prepare) {
+      return "bad header in the suffix";
+    }
+  }
+  return null;
+}
+
 /** A backup installs the new primary's log suffix and enters normal status (§6.4). */
 export function onView(replica: Replica, message: Uint8Array): void {
   const view = new ViewHeader(message, 0);
-  if (view.replica !== replica.primaryOf(view.view) || view.replica === replica.replica) return;
-  if (view.view < replica.view) return;
-  if (view.view === replica.view && replica.status === "normal" && view.nonce !== replica.getViewNonce) return;
+  const reason = ignoreView(replica, view) ?? ignoreViewBody(message, view.size);
+  if (reason !== null) return replica.ignored("view", reason);
+  assert(view.view >= replica.view && view.replica !== replica.replica);
+  assert(replica.primaryOf(view.view) !== replica.replica, "a view from the primary of a view that is ours");
   const headersOffset = headerSize + checkpointStateSize;
-  if (view.size < headersOffset + headerSize || (view.size - headersOffset) % headerSize !== 0) return;
-  const checkpoint = decodeCheckpointState(message.subarray(headerSize, headersOffset));
-  if (checkpoint === null) return;
-  for (let offset = headersOffset; offset < view.size; offset += headerSize) {
-    if (!verifyHeaderChecksum(message, offset) || new PrepareHeader(message, offset).command !== Command.prepare) return;
-  }
+  const checkpoint = decodeCheckpointState(message.subarray(headerSize, headersOffset))!;
   const checkpointOp = new PrepareHeader(checkpoint.header, 0).op;
   if (replica.syncing !== null) {
     // A newer checkpoint than the one we are fetching replaces it; otherwise keep fetching.
-    if (!syncTargetStale(replica, checkpointOp)) return;
+    if (!syncTargetStale(replica, checkpointOp)) return replica.ignored("view", "syncing to a checkpoint at least as new");
     cancelSync(replica);
   }
+  assert(replica.syncing === null);
   if (syncNeeded(replica, checkpointOp, view.op, view.commit_max)) {
     return startSync(replica, checkpoint, message, view.replica);
   }
-  if (view.op > replica.opPrepareMax) return; // wait until the cluster's checkpoint is durable
+  if (view.op > replica.opPrepareMax) return replica.ignored("view", "head beyond our WAL until the checkpoint is durable");
+  assert(view.op <= replica.opPrepareMax && checkpointOp <= replica.opPrepareMax);
   installView(replica, message, headersOffset);
+  assert(replica.view === view.view && replica.logView === view.view && replica.status === "view_change");
 }
 
 function installView(replica: Replica, message: Uint8Array, headersOffset: number): void {
   const view = new ViewHeader(message, 0);
+  assert(replica.syncing === null && view.op <= replica.opPrepareMax);
   for (let offset = headersOffset; offset < view.size; offset += headerSize) {
     const header = new PrepareHeader(message, offset);
     if (header.op <= replica.commitMin) continue;
@@ -366,16 +419,13 @@ function installView(replica: Replica, message: Uint8Array, headersOffset: numbe
   }
   // The message buffer belongs to the bus only until we return: keep what the callback needs.
   const newView = view.view;
-  replica.journal.truncateAfter(Math.max(view.op, replica.commitMin));
-  replica.op = Math.max(view.op, replica.commitMin);
-  replica.view = newView;
-  replica.logView = newView;
-  learnCommit(replica, view.commit_max);
-  replica.getViewNonce = 0n;
-  replica.status = "view_change"; // until the view is durable
-  replica.timeouts.enterViewChange();
+  const head = Math.max(view.op, replica.commitMin);
+  replica.journal.truncateAfter(head);
+  replica.adoptView(newView, head); // in view_change until the view is durable
+  replica.advanceCommitMax(view.commit_max);
   persistView(replica, () => {
-    replica.transitionToNormal(newView);
+    // A second `view` of the same view may have been persisted meanwhile and finished first.
+    if (replica.status === "view_change") replica.toNormal(newView);
     for (let op = replica.commitMax + 1; op <= replica.op; op++) {
       const header = replica.journal.header(op);
       if (header !== null && !replica.journal.isDirty(op)) ack(replica, new PrepareHeader(header.bytes(), 0));
@@ -386,20 +436,32 @@ function installView(replica: Replica, message: Uint8Array, headersOffset: numbe
 
 /** A laggard asks the primary of a newer view for its `view` message. */
 export function requestView(replica: Replica, view: number): void {
+  assert(view >= replica.view);
   if (replica.isStandby && replica.status !== "normal") return;
   if (replica.timeouts.getViewMessage.ticking && replica.status === "normal") return;
   replica.getViewNonce = BigInt(replica.prng.nextU32()) + 1n;
   sendGetView(replica, replica.primaryOf(view), view);
 }
 
+function ignoreGetView(replica: Replica, request: GetViewHeader): string | null {
+  if (!replica.isPrimary) return "not primary";
+  if (replica.status !== "normal") return `status ${replica.status}`;
+  if (request.view > replica.view) return "newer view";
+  if (replica.viewDurable !== replica.view) return "our view is not durable yet";
+  if (request.replica === replica.replica) return "from ourselves";
+  return null;
+}
+
 export function onGetView(replica: Replica, message: Uint8Array): void {
   const request = new GetViewHeader(message, 0);
-  if (!replica.isPrimary || replica.status !== "normal" || request.view > replica.view) return;
-  if (replica.viewDurable !== replica.view) return;
+  const reason = ignoreGetView(replica, request);
+  if (reason !== null) return replica.ignored("get_view", reason);
+  assert(replica.isPrimary && replica.status === "normal" && replica.viewDurable === replica.view);
   replica.sendToReplica(request.replica, buildView(replica, request.nonce));
 }
 
 export function tickViewChange(replica: Replica): void {
+  assert(replica.status === "view_change" || replica.status === "recovering_head");
   const timeouts = replica.timeouts;
   if (replica.status === "recovering_head") {
     if (timeouts.getViewMessage.fired()) {
@@ -426,6 +488,7 @@ export function tickViewChange(replica: Replica): void {
 }
 
 function sendGetView(replica: Replica, target: number, view: number): void {
+  assert(target !== replica.replica && replica.getViewNonce !== 0n);
   const message = frameOnly(replica, Command.get_view, view);
   new GetViewHeader(message, 0).nonce = replica.getViewNonce;
   setChecksums(message, 0, headerSize);
