@@ -91,6 +91,7 @@ export class Replica extends ReplicaState {
 
   /** Queues a superblock update; `job` must call `done` once its update is durable. */
   runSuperblockJob(job: (done: () => void) => void): void {
+    assert(this.opened, "superblock updates before open");
     assert(this.superblockJobs.length < 4, "superblock updates pile up");
     this.superblockJobs.push(job);
     if (!this.superblockUpdating) this.nextSuperblockJob();
@@ -104,6 +105,7 @@ export class Replica extends ReplicaState {
 
   /** After a checkpoint is durable: resume committing, and the primary may prepare further. */
   afterCheckpoint(): void {
+    assert(!this.checkpointing && this.opCheckpoint <= this.commitMin);
     this.commitJournal();
     if (this.isPrimary && this.status === "normal") refillPipeline(this);
   }
@@ -124,11 +126,15 @@ export class Replica extends ReplicaState {
 
   /** The view and log_view persisted in the superblock (what may be advertised). */
   get viewDurable(): number {
-    return this.superblock.working!.vsr_state.view;
+    const view = this.superblock.working!.vsr_state.view;
+    assert(view <= this.view, "the durable view is ahead of the view");
+    return view;
   }
 
   get logViewDurable(): number {
-    return this.superblock.working!.vsr_state.log_view;
+    const logView = this.superblock.working!.vsr_state.log_view;
+    assert(logView <= this.viewDurable, "the durable log_view is ahead of the durable view");
+    return logView;
   }
 
   /**
@@ -156,6 +162,7 @@ export class Replica extends ReplicaState {
    */
   installable(op: number): boolean {
     if (op <= this.commitMin || op > this.opPrepareMax) return false;
+    assert(op > this.opCheckpoint && op - this.opCheckpoint <= this.journal.slotCount);
     const current = this.journal.headerForSlot(op % this.journal.slotCount);
     return current.operation === Operation.reserved || current.op <= op;
   }
@@ -179,12 +186,14 @@ export class Replica extends ReplicaState {
     this.opened = true;
     this.superblock.open((error) => {
       if (error !== null) return callback(`superblock: ${error}`);
+      assert(this.status === "recovering" && this.superblock.working !== null);
       const state = this.superblock.working!.vsr_state;
       this.openFromSuperblock(state.view, state.log_view, state.checkpoint, checkpointId(state.checkpoint));
       restoreCheckpoint(this, (restoreError) => {
         if (restoreError !== null) return callback(restoreError);
         this.journal.recover({ opCheckpoint: this.opCheckpoint, opPrepareMax: this.opPrepareMax }, (result) => {
           if (typeof result === "string") return callback(`journal: ${result}`);
+          assert(result.opMax <= this.opPrepareMax, "the journal recovered ops beyond its capacity");
           this.openFinish(result.opMax, result.headCertain, callback);
         });
       });
@@ -197,8 +206,10 @@ export class Replica extends ReplicaState {
     const head = this.journal.header(this.op);
     if (head !== null) this.prepareTimestamp = new PrepareHeader(head.bytes(), 0).timestamp;
     this.emit("open");
+    assert(this.commitMin === this.opCheckpoint && this.op >= this.commitMin);
     // Replay what is known committed before serving: a restarted replica never regresses.
     this.commitJournal(() => {
+      assert(this.status === "recovering", "serving before open finished");
       this.timeouts.startCommon();
       if (this.isSolo) {
         // A solo replica has nobody to agree with: it increments its view on every restart.
@@ -213,6 +224,8 @@ export class Replica extends ReplicaState {
       } else {
         enterViewChange(this, this.view);
       }
+      // A solo replica's new view is being persisted: it turns normal once that is durable.
+      assert(this.status !== "recovering" || this.isSolo, "open finished without a status");
       callback(null);
     });
   }
@@ -225,6 +238,7 @@ export class Replica extends ReplicaState {
    * log_view itself survive: anything older there is from an aborted view (vsr.md §11.4 item 6).
    */
   private loadViewHeaders(): void {
+    assert(this.status === "recovering");
     const viewHeaders = this.superblock.working!.view_headers;
     for (const bytes of viewHeaders) {
       const header = new PrepareHeader(bytes, 0);
@@ -264,6 +278,7 @@ export class Replica extends ReplicaState {
 
   tick(): void {
     if (!this.opened || this.status === "recovering") return;
+    assert(this.superblock.working !== null);
     this.timeouts.tick();
     tickPing(this);
     if (this.timeouts.exitViewWindow.fired()) {
@@ -273,7 +288,8 @@ export class Replica extends ReplicaState {
     }
     if (this.status === "normal") {
       tickNormal(this);
-      if (this.isPrimary) tickPulse(this);
+      // tickNormal may have started a view change (a backup's vote can make it the new primary).
+      if (this.isPrimary && this.status === "normal") tickPulse(this);
     } else if (this.status === "view_change") {
       tickViewChange(this);
     } else if (this.status === "recovering_head") {
@@ -284,6 +300,7 @@ export class Replica extends ReplicaState {
 
   /** Re-applies a `view` message (after state sync installed the checkpoint it named). */
   applyView(message: Uint8Array): void {
+    assert(this.syncing === null && this.commitMin === this.opCheckpoint, "a view re-applied after sync only");
     this.journal.truncateAfter(this.commitMin); // nothing above the new checkpoint is vouched for
     this.truncateHead(this.commitMin);
     onView(this, message);
@@ -337,6 +354,7 @@ export class Replica extends ReplicaState {
 
   /** Fills the frame fields of a message this replica authors (wire.md §2); checksums come last. */
   frame(header: Header, command: number, size: number, view: number = this.view): void {
+    assert(size >= headerSize && size <= this.config.messageSizeMax, "a message of impossible size");
     header.command = command;
     header.cluster = this.cluster;
     header.size = size;
@@ -346,6 +364,8 @@ export class Replica extends ReplicaState {
   }
 
   sendToReplica(replica: number, message: Uint8Array): void {
+    assert(replica >= 0 && replica < this.replicaCount + this.standbyCount, "sending to a non-member");
+    assert(message.length >= headerSize);
     if (replica !== this.replica) this.bus.sendToReplica(replica, message);
   }
 
@@ -370,6 +390,7 @@ export class Replica extends ReplicaState {
       if (this.commitMin + 1 < canonicalFrom) break;
       if (this.checkpointing || this.syncing !== null) return; // resumed by afterCheckpoint / sync
       const op = this.commitMin + 1;
+      assert(op <= this.commitMax && op >= canonicalFrom && !this.committing);
       const checksum = this.checksumOf(op);
       if (checksum === null) break; // the header must be repaired first
       const cached = this.prepareCache.get(op, checksum);
@@ -380,6 +401,7 @@ export class Replica extends ReplicaState {
       if (this.journal.isDirty(op)) break; // the prepare must be repaired first
       this.committing = true;
       this.journal.readPrepare(op, checksum, (prepare) => {
+        assert(this.committing);
         this.committing = false;
         if (prepare === null) return done?.();
         if (this.syncing !== null) return;
@@ -398,6 +420,7 @@ export class Replica extends ReplicaState {
    * until repair replaces the broken link (replica_repair.ts).
    */
   canonicalFrom(): number {
+    assert(this.commitMin <= this.op);
     let op = this.op;
     let header = this.headerAt(op);
     if (header === null) return op + 1;
@@ -408,6 +431,7 @@ export class Replica extends ReplicaState {
       header = below;
       op -= 1;
     }
+    assert(op === this.commitMin);
     return op + 1;
   }
 
@@ -418,11 +442,14 @@ export class Replica extends ReplicaState {
     assert(header.parent === this.commitHeaderAccessor.checksum, `commit ${op}: hash chain broken`);
     assert(header.timestamp > this.commitTimestamp || header.operation === Operation.root,
       "timestamps increase in op order");
+    assert(!this.checkpointing && this.syncing === null, "committing while the state is being saved or replaced");
     const reply = this.execute(header, prepare);
     this.committed(prepare, header);
     if (this.pipeline.length > 0 && this.pipeline[0]!.op === op) {
+      assert(this.pipeline[0]!.checksum === header.checksum, "committed another prepare than the pipeline's");
       this.pipeline.shift();
     }
+    assert(this.pipeline.length === 0 || this.pipeline[0]!.op > op);
     this.options.onCommit?.(this, prepare, reply);
     this.emit("commit");
     checkpointIfDue(this, prepare);
@@ -430,14 +457,17 @@ export class Replica extends ReplicaState {
 
   /** Runs the op against the state machine and the session table; returns the client's reply. */
   private execute(header: PrepareHeader, prepare: Uint8Array): Uint8Array | null {
+    assert(header.size === prepare.length && header.command === Command.prepare);
     const operation = header.operation;
     const body = prepare.subarray(headerSize, header.size);
     if (operation === Operation.pulse) {
+      assert(header.client === 0n, "a pulse from a client");
       this.stateMachine.execute(operation, header.timestamp, body, this.replyBuffer);
       return null;
     }
     if (operation === Operation.register) {
       // The primary wrote its batch_size_limit into the prepared body (wire.md §5).
+      assert(header.client !== 0n && body.length >= 4);
       const result = new Uint8Array(64);
       result.set(body.subarray(0, 4), 0);
       const reply = buildReplyFromPrepare(new Header(prepare, 0), result);
@@ -446,7 +476,9 @@ export class Replica extends ReplicaState {
       return reply;
     }
     assert(this.stateMachine.isOperation(operation), "prepared an unknown operation");
+    assert(header.client !== 0n, "a client operation without a client");
     const length = this.stateMachine.execute(operation, header.timestamp, body, this.replyBuffer);
+    assert(length >= 0 && length <= this.replyBuffer.length);
     const reply = buildReplyFromPrepare(new Header(prepare, 0), this.replyBuffer.subarray(0, length));
     if (this.sessions.get(header.client) !== undefined) this.sessions.commit(header.client, reply);
     this.replyToClient(header.client, reply);
@@ -461,6 +493,7 @@ export class Replica extends ReplicaState {
   viewHeadersSuffix(): Uint8Array[] {
     const headers: Uint8Array[] = [];
     const max = this.config.viewHeadersMax;
+    assert(max >= 1 && this.op >= this.opCheckpoint);
     for (let op = this.op; op >= this.opCheckpoint && headers.length < max; op--) {
       const header = this.headerAt(op);
       if (header !== null) headers.push(header.bytes().slice());
@@ -469,6 +502,7 @@ export class Replica extends ReplicaState {
     }
     // The checkpoint's own prepare anchors the suffix when nothing above it is known.
     if (headers.length === 0) headers.push(this.superblock.working!.vsr_state.checkpoint.header.slice());
+    assert(headers.length >= 1 && headers.length <= max);
     return headers;
   }
 }
