@@ -168,7 +168,7 @@ export function replayCommand(seed: bigint, args: VoprArgs): string {
 export async function loadSimulation(args: VoprArgs): Promise<RunSeed> {
   // The workloads the CLI can choose from (§4): the ledger's or the echo machine's.
   const [{ runSimulation }, { echoWorkloadFactory }, { accountingWorkloadFactory }] = await Promise.all([
-    import("../sim/runner/simulator.js"), import("../sim/workloads/workload.js"), import("../sim/workloads/accounting_workload.js"),
+    import("../sim/runner/simulator.js"), import("../sim/workloads/workload.js"), import("../sim/workloads/accounting/accounting_workload.js"),
   ]);
   const factory: WorkloadFactory = args.stateMachine === "accounting" ? accountingWorkloadFactory : echoWorkloadFactory;
   return (seed, write, log) => {

@@ -1,4 +1,4 @@
-// The wire captures of tigerbeetle-node 0.17.9 (../shared/spec/captures, README "How to use
+// The wire captures of tigerbeetle-node 0.17.9 (test/fixtures/captures, README "How to use
 // them"): every file decodes and verifies, fields match captures.json, the stream splits into
 // three messages under any chunking, our builders reproduce the server-side files byte for byte,
 // and the session hash chain holds.
@@ -16,7 +16,7 @@ import {
 } from "../../src/core/header.js";
 import { MultiBatchReader, MultiBatchWriter } from "../../src/core/multi_batch.js";
 
-const capturesDirectory = new URL("../../../shared/spec/captures/", import.meta.url);
+const capturesDirectory = new URL("../fixtures/captures/", import.meta.url);
 
 function capture(name: string): Uint8Array {
   return new Uint8Array(readFileSync(new URL(name, capturesDirectory)));

@@ -4,7 +4,7 @@
 // SyncLedger is loaded dynamically: while src/core/ledger/ does not exist yet, its tests fail with
 // the import error and the model's tests still run.
 import type { LedgerApi, LedgerOptions } from "./helpers.js";
-import { ModelLedger } from "../../src/sim/workloads/ledger_model.js";
+import { ModelLedger } from "../../src/sim/workloads/accounting/ledger_model.js";
 
 type LedgerConstructor = new (options?: LedgerOptions) => LedgerApi;
 

@@ -1,8 +1,8 @@
 // Model-based test: random command sequences applied to SyncLedger (src/core/ledger/) and to the
-// reference model (src/sim/ledger_model.ts, written from spec/ledger.md). Every result is compared
-// (statuses and timestamps, lookups, queries, pulse outcomes, lastTimestamp), and after every
-// command the full state of every account and transfer in the id space, plus ledger invariants
-// computed from the implementation's own lookups.
+// reference model (src/sim/workloads/accounting/ledger_model.ts, written from spec/ledger.md).
+// Every result is compared (statuses and timestamps, lookups, queries, pulse outcomes,
+// lastTimestamp), and after every command the full state of every account and transfer in the id
+// space, plus ledger invariants computed from the implementation's own lookups.
 //
 // Generators are biased toward collisions: ids 1..20, a few ledgers and codes, small amounts near
 // the limits, amounts near 2^128 − 1 for the overflow checks, linked chains, pending transfers with
@@ -38,7 +38,7 @@ import {
   type LedgerApi,
 } from "./helpers.js";
 import { createSyncLedger } from "./ledgers.js";
-import { ModelLedger } from "../../src/sim/workloads/ledger_model.js";
+import { ModelLedger } from "../../src/sim/workloads/accounting/ledger_model.js";
 
 // ---------------------------------------------------------------------------------------------
 // Command specifications (what fast-check generates and shrinks)

@@ -14,6 +14,7 @@ import { rootPrepare } from "../../src/replica/superblock/superblock.js";
 import { percent, ratioZero } from "../../src/sim/ratio.js";
 import { performanceStorageOptions } from "../../src/sim/world/storage_options.js";
 import { StorageSim } from "../../src/sim/world/storage_sim.js";
+import { drainSim } from "../sim/helpers.js";
 import { MemoryStorage } from "./memory_storage.js";
 import type { Storage } from "../../src/io/storage.js";
 
@@ -116,15 +117,6 @@ function range(first: number, last: number): number[] {
 
 function prepareOffset(op: number): number {
   return (op % slotCount) * config.messageSizeMax;
-}
-
-function drainSim(storage: StorageSim): void {
-  for (let tick = 0; tick < 100_000; tick++) {
-    while (storage.step()) { /* drain this tick */ }
-    if (storage.pendingIo === 0 && storage.pendingNextTicks === 0) return;
-    storage.tick();
-  }
-  throw new Error("StorageSim did not drain");
 }
 
 /** Recovery never loads a header into a slot and marks that slot faulty (§11.3). */

@@ -14,6 +14,7 @@ import {
   type CheckpointState, SuperBlock, type SuperBlockOpenError, type SuperBlockState, checkpointId, rootPrepare,
 } from "../../src/replica/superblock/superblock.js";
 import { decodeSuperBlock, encodeSuperBlock } from "../../src/replica/superblock/layout.js";
+import { drainSim } from "../sim/helpers.js";
 import { MemoryStorage } from "./memory_storage.js";
 import type { Storage } from "../../src/io/storage.js";
 
@@ -92,15 +93,6 @@ function copyBytes(storage: MemoryStorage, slot: number): Uint8Array {
 
 function decodedCopy(storage: MemoryStorage, slot: number) {
   return decodeSuperBlock(copyBytes(storage, slot).slice(), config, cluster);
-}
-
-function drainSim(storage: StorageSim): void {
-  for (let tick = 0; tick < 100_000; tick++) {
-    while (storage.step()) { /* drain this tick */ }
-    if (storage.pendingIo === 0 && storage.pendingNextTicks === 0) return;
-    storage.tick();
-  }
-  throw new Error("StorageSim did not drain");
 }
 
 describe("superblock format and open", () => {

@@ -1,7 +1,8 @@
-// Shared helpers for the simulator tests: framed messages and a small trace hash.
+// Shared helpers for the simulator tests: framed messages, a quiet network, draining a StorageSim.
 import { headerSize } from "../../src/core/config.js";
 import { ratioZero } from "../../src/sim/ratio.js";
 import { PartitionMode, PartitionSymmetry, type PacketSimulatorOptions } from "../../src/sim/world/network_options.js";
+import type { StorageSim } from "../../src/sim/world/storage_sim.js";
 
 /** A message of `size` bytes: size (u32 LE) at 96, command at 114, `tag` (u32 LE) at 256 if room. */
 export function message(command: number, size: number = headerSize, tag = 0): Uint8Array {
@@ -15,34 +16,6 @@ export function message(command: number, size: number = headerSize, tag = 0): Ui
 export function tagOf(bytes: Uint8Array): number {
   if (bytes.length < headerSize + 4) return 0;
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(headerSize, true);
-}
-
-/** FNV-1a over a running sequence of numbers and bytes: enough to compare two traces. */
-export class TraceHash {
-  private h1 = 0x811c9dc5;
-  private h2 = 0x01000193;
-  private count = 0;
-
-  number(value: number): void {
-    this.byte(value & 0xff);
-    this.byte((value >>> 8) & 0xff);
-    this.byte((value >>> 16) & 0xff);
-    this.byte((value >>> 24) & 0xff);
-  }
-
-  bytes(values: Uint8Array): void {
-    for (const value of values) this.byte(value);
-  }
-
-  get digest(): string {
-    return `${(this.h1 >>> 0).toString(16)}:${(this.h2 >>> 0).toString(16)}:${this.count}`;
-  }
-
-  private byte(value: number): void {
-    this.h1 = Math.imul(this.h1 ^ value, 0x01000193);
-    this.h2 = Math.imul(this.h2 ^ value, 0x811c9dc5 | 1);
-    this.count += 1;
-  }
 }
 
 /** A quiet network: fixed delay, nothing lost, replayed, clogged or partitioned. */
@@ -68,4 +41,14 @@ export function quietOptions(overrides: Partial<PacketSimulatorOptions> = {}): P
     unpartitionStabilityTicks: 0,
     ...overrides,
   };
+}
+
+/** Steps and ticks `storage` until every IO and next-tick callback has run. */
+export function drainSim(storage: StorageSim): void {
+  for (let tick = 0; tick < 100_000; tick++) {
+    while (storage.step()) { /* drain this tick */ }
+    if (storage.pendingIo === 0 && storage.pendingNextTicks === 0) return;
+    storage.tick();
+  }
+  throw new Error("StorageSim did not drain");
 }

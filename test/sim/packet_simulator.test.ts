@@ -11,7 +11,8 @@ import {
 } from "../../src/sim/world/network_options.js";
 import { PacketSimulator } from "../../src/sim/world/packet_simulator.js";
 import { percent } from "../../src/sim/ratio.js";
-import { message, quietOptions, tagOf, TraceHash } from "./helpers.js";
+import { TraceHash } from "../../src/sim/runner/cluster_log.js";
+import { message, quietOptions, tagOf } from "./helpers.js";
 
 interface Delivery { tick: number; source: number; target: number; tag: number; command: number }
 
@@ -39,10 +40,10 @@ function traceDigest(seed: bigint, ticks: number): string {
   const workload = prng.split();
   const hash = new TraceHash();
   const network: PacketSimulator = new PacketSimulator(options, (target, bytes, source) => {
-    hash.number(network.ticks);
-    hash.number(source);
-    hash.number(target);
-    hash.bytes(bytes);
+    hash.u32(network.ticks);
+    hash.u32(source);
+    hash.u32(target);
+    hash.bytes(bytes, 0, bytes.length);
     if (workload.chance(1, 3)) network.send(target, source, message(Command.prepare_ok, 260, tagOf(bytes) + 1));
   });
   for (let t = 0; t < ticks; t++) {
@@ -51,9 +52,9 @@ function traceDigest(seed: bigint, ticks: number): string {
     while (network.step()) { /* until no progress */ }
     network.tick();
   }
-  hash.number(network.stats.droppedCapacity);
-  hash.number(network.stats.droppedFilter);
-  hash.number(network.stats.droppedLoss);
+  hash.u32(network.stats.droppedCapacity);
+  hash.u32(network.stats.droppedFilter);
+  hash.u32(network.stats.droppedLoss);
   return hash.digest;
 }
 

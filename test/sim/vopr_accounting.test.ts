@@ -1,8 +1,8 @@
 // The accounting workload and auditor (spec/vopr.md §12): generated requests are always valid and
-// answerable within one message; the reference model (src/sim/ledger_model.ts) and the real ledger
-// StateMachine agree byte for byte on random request sequences at the same prepare timestamps
-// (which cross-checks both); the auditor reports a wrong reply precisely; and a handful of VOPR
-// seeds run the ledger in lite mode without a correctness failure.
+// answerable within one message; the reference model (src/sim/workloads/accounting/ledger_model.ts)
+// and the real ledger StateMachine agree byte for byte on random request sequences at the same
+// prepare timestamps (which cross-checks both); the auditor reports a wrong reply precisely; and a
+// handful of VOPR seeds run the ledger in lite mode without a correctness failure.
 import { describe, expect, test } from "vitest";
 import { Operation, operationName } from "../../src/core/command.js";
 import { testConfig } from "../../src/core/config.js";
@@ -10,9 +10,9 @@ import { StateMachine } from "../../src/core/ledger/state_machine.js";
 import { Prng } from "../../src/core/prng.js";
 import {
   accountingWorkloadFactory, createAccountingWorkload, type AccountingWorkload,
-} from "../../src/sim/workloads/accounting_workload.js";
+} from "../../src/sim/workloads/accounting/accounting_workload.js";
 import { LedgerStateMachine } from "../../src/replica/state_machine.js";
-import { ModelLedger } from "../../src/sim/workloads/ledger_model.js";
+import { ModelLedger } from "../../src/sim/workloads/accounting/ledger_model.js";
 import { runSimulation, type SimulationOptions } from "../../src/sim/runner/simulator.js";
 
 const replyBodySizeMax = testConfig.messageBodySizeMax; // 3840

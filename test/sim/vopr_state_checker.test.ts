@@ -25,7 +25,14 @@ function setup(replicas = 3) {
     const request = inFlightOf(bytes);
     inFlight.set(request.client, request);
   };
-  return { checker, states, commit, send, inFlight };
+  /** Every op of `ops` committed by `replicas`, each client request sent first (a pulse has client 0). */
+  const commitAll = (ops: readonly Uint8Array[], replicas: readonly number[]) => {
+    for (const bytes of ops) {
+      if (new DataView(bytes.buffer).getBigUint64(176, true) !== 0n) send(bytes);
+      for (const r of replicas) commit(r, bytes);
+    }
+  };
+  return { checker, states, commit, send, commitAll, inFlight };
 }
 
 /** Runs `action` once (checkers are stateful) and expects a matching CorrectnessError. */
@@ -42,12 +49,9 @@ function expectViolation(action: () => void, pattern: RegExp): void {
 
 describe("state checker", () => {
   test("accepts a correct cluster: every replica commits the canonical chain", () => {
-    const { checker, commit, send } = setup();
+    const { checker, commitAll } = setup();
     const ops = chain();
-    for (const bytes of ops) {
-      if (new DataView(bytes.buffer).getBigUint64(176, true) !== 0n) send(bytes);
-      for (let r = 0; r < 3; r++) commit(r, bytes);
-    }
+    commitAll(ops, [0, 1, 2]);
     expect(checker.commitLatest).toBe(4);
     expect(checker.checksumAt(4)).toBe(checksumOf(ops[3]!));
     expect(checker.requestsCommitted).toBe(3);
@@ -175,12 +179,9 @@ describe("state checker", () => {
   });
 
   test("commit_min may move back once after a restart (the replay), then one op at a time", () => {
-    const { checker, commit, send, states } = setup();
+    const { checker, commit, commitAll, states } = setup();
     const ops = chain();
-    for (const bytes of ops) {
-      if (new DataView(bytes.buffer).getBigUint64(176, true) !== 0n) send(bytes);
-      commit(0, bytes);
-    }
+    commitAll(ops, [0]);
     // Without a restart, a backwards move is a violation.
     states[0]!.commitMin = 2;
     expectViolation(() => checker.checkState(0, states[0]!), /without a commit/);
@@ -196,12 +197,9 @@ describe("state checker", () => {
   });
 
   test("state sync may fast-forward commit_min to a committed checkpoint, backtracking a little", () => {
-    const { checker, commit, send, states } = setup();
+    const { checker, commit, commitAll, states } = setup();
     const ops = chain();
-    for (const bytes of ops) {
-      if (new DataView(bytes.buffer).getBigUint64(176, true) !== 0n) send(bytes);
-      commit(0, bytes);
-    }
+    commitAll(ops, [0]);
     states[1]!.commitMin = 3; // replica 1 synced to a checkpoint at op 3
     checker.onSyncDone(1, states[1]!);
     checker.checkState(1, states[1]!);

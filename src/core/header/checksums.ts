@@ -1,4 +1,5 @@
 import { assert } from "../assert.js";
+import { readU32 } from "../bytes.js";
 import { checksumInto, checksumMatches } from "../checksum.js";
 import { Command } from "../command.js";
 import { headerSize } from "../config.js";
@@ -9,8 +10,7 @@ import { FrameField, ReplyField, checksummedStart } from "./fields.js";
 // ---------------------------------------------------------------------------------------------
 
 export function readSize(buffer: Uint8Array, offset: number): number {
-  const at = offset + FrameField.size;
-  return (buffer[at]! | (buffer[at + 1]! << 8) | (buffer[at + 2]! << 16) | (buffer[at + 3]! << 24)) >>> 0;
+  return readU32(buffer, offset + FrameField.size);
 }
 
 function setBodyChecksum(buffer: Uint8Array, offset: number, size: number): void {

@@ -5,6 +5,7 @@
 // and all u128 fields are BigInt, which allocates, so hot paths compare and copy u128 regions with
 // `u128Equals`, `copyBytes`, `readU128Words` and `writeU128Words` instead.
 import { assert } from "../assert.js";
+import { bytesEqual } from "../bytes.js";
 import { headerSize } from "../config.js";
 import { setChecksums, setReplyChecksums, verifyBodyChecksum, verifyHeaderChecksum } from "./checksums.js";
 import {
@@ -156,11 +157,6 @@ export class Header {
   setReplyChecksums(): void { setReplyChecksums(this.buffer, this.offset, this.size); }
   verifyChecksum(): boolean { return verifyHeaderChecksum(this.buffer, this.offset); }
   verifyBodyChecksum(): boolean { return verifyBodyChecksum(this.buffer, this.offset); }
-}
-
-export function bytesEqual(a: Uint8Array, aStart: number, b: Uint8Array, bStart: number, length: number): boolean {
-  for (let i = 0; i < length; i++) if (a[aStart + i] !== b[bStart + i]) return false;
-  return true;
 }
 
 // ---------------------------------------------------------------------------------------------

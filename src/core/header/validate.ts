@@ -1,6 +1,7 @@
 import {
   Command, Operation, commandMax, isValidEvictionReason, vsrOperationsReserved,
 } from "../command.js";
+import { bytesEqual } from "../bytes.js";
 import { headerSize } from "../config.js";
 import {
   BlockField, EvictionField, type FieldLayout, FrameField, GetHeadersField, GetReplyField, JoinViewField,
@@ -8,7 +9,7 @@ import {
   pongClientReplicaLimit, registerRequestBodySize, registerResultBodySize, releasesMax, replicaIndexLimit,
   safeIntegerHighWordLimit, wireMessageSizeMax,
 } from "./fields.js";
-import { type Header, bytesEqual } from "./header.js";
+import type { Header } from "./header.js";
 
 // ---------------------------------------------------------------------------------------------
 // Header validity (wire.md §2, §4; replica commands: Scarab's own rules). Returns null when

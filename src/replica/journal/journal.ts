@@ -8,12 +8,13 @@
 // writer.ts (§11.2 write order), reader.ts (verified reads), recover.ts (§11.3–§11.5),
 // format.ts (§11.1), prepare_headers.ts (root, reserved and slot validity).
 import { assert } from "../../core/assert.js";
+import { bytesEqual } from "../../core/bytes.js";
 import { type Config, headerSize, sectorSize } from "../../core/config.js";
 import { FrameField, type PrepareHeader, verifyHeaderChecksum } from "../../core/header.js";
 import { Command } from "../../core/command.js";
 import type { Storage } from "../../io/storage.js";
 import { initializeFormatted, writeFormatted } from "./format.js";
-import { bytesEqual, isReservedPrepare, opOf } from "./prepare_headers.js";
+import { isReservedPrepare, opOf } from "./prepare_headers.js";
 import { JournalReader } from "./reader.js";
 import { type JournalRecoverOptions, type JournalRecovery, JournalRecoverer } from "./recover.js";
 import { JournalSlots } from "./slots.js";

@@ -2,6 +2,7 @@
 // recovery table (§11.3). Shared by the journal and the superblock (whose root checkpoint is the
 // root prepare).
 import { assert } from "../../core/assert.js";
+import { bytesEqual, readU32 } from "../../core/bytes.js";
 import { Command, Operation } from "../../core/command.js";
 import { headerSize } from "../../core/config.js";
 import {
@@ -72,15 +73,6 @@ export function viewOf(buffer: Uint8Array, offset: number): number {
 
 export function sizeOf(buffer: Uint8Array, offset: number): number {
   return readU32(buffer, offset + FrameField.size);
-}
-
-function readU32(buffer: Uint8Array, at: number): number {
-  return (buffer[at]! | (buffer[at + 1]! << 8) | (buffer[at + 2]! << 16) | (buffer[at + 3]! << 24)) >>> 0;
-}
-
-export function bytesEqual(a: Uint8Array, aStart: number, b: Uint8Array, bStart: number, length: number): boolean {
-  for (let i = 0; i < length; i++) if (a[aStart + i] !== b[bStart + i]) return false;
-  return true;
 }
 
 /** The 16 checksum bytes of two headers are equal. */

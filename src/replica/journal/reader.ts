@@ -3,10 +3,11 @@
 // marks the slot faulty (spec/vsr.md §11.1), so that it is repaired and never nacked (§6.2).
 // At most `journal_iops_read_max` reads are in flight; the rest queue (bounded by slot_count).
 import { assert } from "../../core/assert.js";
+import { bytesEqual } from "../../core/bytes.js";
 import { type Config, headerSize } from "../../core/config.js";
 import { verifyBodyChecksum } from "../../core/header.js";
 import { type Storage, Zone } from "../../io/storage.js";
-import { bytesEqual, opOf, sizeOf, slotHeaderValid } from "./prepare_headers.js";
+import { opOf, sizeOf, slotHeaderValid } from "./prepare_headers.js";
 import type { JournalSlots } from "./slots.js";
 import { sectorCeil } from "./writer.js";
 

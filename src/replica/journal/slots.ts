@@ -3,11 +3,12 @@
 // faulty bitsets, and what is known to sit in the prepare ring. Shared by the write, read and
 // recovery paths, which live in their own modules.
 import { assert } from "../../core/assert.js";
+import { bytesEqual } from "../../core/bytes.js";
 import { type Config, headerSize, sectorSize } from "../../core/config.js";
 import { PrepareHeader } from "../../core/header.js";
 import { BitSet } from "./bitset.js";
 import {
-  type SlotHeaderContext, bytesEqual, checksumsEqual, clusterBytes, isReservedPrepare, opOf, reservedPrepareInto,
+  type SlotHeaderContext, checksumsEqual, clusterBytes, isReservedPrepare, opOf, reservedPrepareInto,
 } from "./prepare_headers.js";
 
 export const headersPerSector = sectorSize / headerSize;

@@ -9,12 +9,13 @@
 // replaces a queued one), so the queue is bounded by slot_count. One prepare write per slot and one
 // write per header sector are in flight at a time, so writes to one place never race.
 import { assert } from "../../core/assert.js";
+import { bytesEqual } from "../../core/bytes.js";
 import { Command } from "../../core/command.js";
 import { type Config, headerSize, sectorSize } from "../../core/config.js";
 import { FrameField, verifyHeaderChecksum } from "../../core/header.js";
 import { type Storage, Zone } from "../../io/storage.js";
 import {
-  bytesEqual, checksumsEqual, isReservedPrepare, opOf, sizeOf,
+  checksumsEqual, isReservedPrepare, opOf, sizeOf,
 } from "./prepare_headers.js";
 import { type JournalSlots, headersPerSector } from "./slots.js";
 

@@ -33,11 +33,12 @@
 //
 // checkpoint_id = checksum of the 384 checkpoint bytes (§9).
 import { assert } from "../../core/assert.js";
+import { bytesEqual } from "../../core/bytes.js";
 import { checksum, checksumInto, checksumMatches } from "../../core/checksum.js";
 import { Command } from "../../core/command.js";
 import { type Config, headerSize } from "../../core/config.js";
 import { FrameField, verifyHeaderChecksum } from "../../core/header.js";
-import { bytesEqual, clusterBytes } from "../journal/prepare_headers.js";
+import { clusterBytes } from "../journal/prepare_headers.js";
 
 export const superblockVersion = 1;
 

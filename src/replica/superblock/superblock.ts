@@ -7,15 +7,16 @@
 // quorum (3 of 4); only then does `working` change and the callback run. Copies are written one at
 // a time so that a crash tears at most one of them: with all four in flight, a crash could land
 // one new copy and tear the three old ones, leaving no quorum at all (spec/vopr.md §7 item 5).
-// Open: read the 4 copies, choose with superblockOpen() (2 of 4; superblock_quorum.ts), rewrite
+// Open: read the 4 copies, choose with superblockOpen() (2 of 4; quorum.ts), rewrite
 // the broken copies.
 import { assert } from "../../core/assert.js";
+import { bytesEqual } from "../../core/bytes.js";
 import { checksum, checksumMatches } from "../../core/checksum.js";
 import { type Config, headerSize, releaseCurrent } from "../../core/config.js";
 import { Command } from "../../core/command.js";
 import { FrameField, verifyHeaderChecksum } from "../../core/header.js";
 import { type Storage, Zone } from "../../io/storage.js";
-import { bytesEqual, clusterBytes, opOf, rootPrepare } from "../journal/prepare_headers.js";
+import { clusterBytes, opOf, rootPrepare } from "../journal/prepare_headers.js";
 import {
   type CheckpointState, type DecodedCopy, type SuperBlockState, SuperBlockField, decodeSuperBlock,
   encodeSuperBlock, setCopyIndex, superblockCopySizeMin,

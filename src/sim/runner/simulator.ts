@@ -9,7 +9,7 @@ import { headerSize, releaseCurrent, testConfig } from "../../core/config.js";
 import { PrepareHeader, ReplyHeader } from "../../core/header.js";
 import { Prng } from "../../core/prng.js";
 import type { PlantedBugs } from "../../replica/bugs.js";
-import { accountingWorkloadFactory } from "../workloads/accounting_workload.js";
+import { accountingWorkloadFactory } from "../workloads/accounting/accounting_workload.js";
 import { Cluster, type ClusterEvent, type ClusterObserver } from "../world/cluster.js";
 import { replicaLine, TraceHash } from "./cluster_log.js";
 import { chooseCore, convergence, explainNoConvergence } from "../checkers/liveness.js";

@@ -4,7 +4,7 @@
 // sequential model, which makes the check one of strict serializability.
 //
 // Two workloads plug in through a WorkloadFactory: `testing` (echo, here) and `accounting` (the
-// ledger workload and auditor of §12, src/sim/accounting_workload.ts). The factory also builds
+// ledger generator and auditor of §12, accounting/accounting_workload.ts). The factory also builds
 // each replica's state machine, so the pair always matches.
 import { assert } from "../../core/assert.js";
 import type { Prng } from "../../core/prng.js";

@@ -6,6 +6,7 @@
 // Replica over the same storage and clock and opens it. The fault dice (when to crash, pause,
 // restart) live in the simulator; this class only carries the actions out.
 import { assert, AssertionError } from "../../core/assert.js";
+import { readU32 } from "../../core/bytes.js";
 import { Command } from "../../core/command.js";
 import type { Config } from "../../core/config.js";
 import { FrameField, PrepareHeader } from "../../core/header.js";
@@ -213,7 +214,9 @@ export class Cluster {
     this.observer.delivered(source, target, message);
     if (target >= this.nodeCount) return this.clients.deliver(target, message);
     const replica = this.replicas[target];
-    if (replica !== null && replica !== undefined && !this.paused[target]) replica.onMessage(message);
+    if (replica === null || replica === undefined || this.paused[target]) return;
+    replica.onMessage(message);
+    replica.invariants();
   }
 
   /** One tick, in the order of spec/vopr.md §5 (cluster.tick). */
@@ -228,6 +231,7 @@ export class Cluster {
       const replica = this.replicas[index];
       if (replica === null || replica === undefined) continue;
       if (!this.paused[index]) replica.tick();
+      replica.invariants();
       this.checker.checkState(index, replica);
     }
   }
@@ -315,8 +319,4 @@ export class Cluster {
     }
     this.network.heal(core);
   }
-}
-
-function readU32(bytes: Uint8Array, offset: number): number {
-  return (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 24)) >>> 0;
 }

@@ -30,7 +30,19 @@ export function commandAllowed(mask: number, command: number): boolean {
   return command < 32 && ((mask >>> command) & 1) === 1;
 }
 
-export interface PacketSimulatorOptions {
+/** The automatic partitions' parameters (NetworkPartition). */
+export interface PartitionOptions {
+  readonly partitionMode: PartitionMode;
+  readonly partitionSymmetry: PartitionSymmetry;
+  readonly partitionProbability: Ratio;
+  readonly unpartitionProbability: Ratio;
+  /** Minimum partitioned duration, in ticks. */
+  readonly partitionStabilityTicks: number;
+  /** Minimum healed duration, in ticks. */
+  readonly unpartitionStabilityTicks: number;
+}
+
+export interface PacketSimulatorOptions extends PartitionOptions {
   /** Active replicas: nodes 0..replicaCount−1. */
   readonly replicaCount: number;
   /** Standbys: nodes replicaCount..replicaCount+standbyCount−1. Partitioned like replicas. */
@@ -48,14 +60,6 @@ export interface PacketSimulatorOptions {
   readonly pathMaximumCapacity: number;
   readonly pathClogDurationMeanMs: number;
   readonly pathClogProbability: Ratio;
-  readonly partitionMode: PartitionMode;
-  readonly partitionSymmetry: PartitionSymmetry;
-  readonly partitionProbability: Ratio;
-  readonly unpartitionProbability: Ratio;
-  /** Minimum partitioned duration, in ticks. */
-  readonly partitionStabilityTicks: number;
-  /** Minimum healed duration, in ticks. */
-  readonly unpartitionStabilityTicks: number;
 }
 
 /**

@@ -4,20 +4,13 @@
 // (nodes 0..count−1) are ever split: clients are never partitioned.
 import { assert } from "../../core/assert.js";
 import type { Prng } from "../../core/prng.js";
-import { commandMaskAll, commandMaskNone, PartitionMode, PartitionSymmetry } from "./network_options.js";
+import {
+  commandMaskAll, commandMaskNone, PartitionMode, PartitionSymmetry, type PartitionOptions,
+} from "./network_options.js";
 import { chance, intBelow, ratioZero, type Ratio } from "../ratio.js";
 
 /** Sets the command filter of the directed link source → target. */
 export type SetFilter = (source: number, target: number, mask: number) => void;
-
-export interface PartitionOptions {
-  readonly partitionMode: PartitionMode;
-  readonly partitionSymmetry: PartitionSymmetry;
-  readonly partitionProbability: Ratio;
-  readonly unpartitionProbability: Ratio;
-  readonly partitionStabilityTicks: number;
-  readonly unpartitionStabilityTicks: number;
-}
 
 export class NetworkPartition {
   private partitioned = false;

@@ -17,6 +17,7 @@
 // (io/message_bus.ts); the buffer is then poisoned and reused, so a receiver that keeps a
 // reference sees garbage that fails its checksum instead of a plausible other message.
 import { assert } from "../../core/assert.js";
+import { readU32 } from "../../core/bytes.js";
 import { headerSize } from "../../core/config.js";
 import { Prng } from "../../core/prng.js";
 import { tickMs } from "../../io/time.js";
@@ -432,10 +433,6 @@ export class PacketSimulator {
 
 function msToTicks(ms: number): number {
   return Math.floor(ms / tickMs);
-}
-
-function readU32(bytes: Uint8Array, offset: number): number {
-  return (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 24)) >>> 0;
 }
 
 function validate(options: PacketSimulatorOptions): void {

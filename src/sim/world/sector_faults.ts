@@ -1,5 +1,6 @@
 // Sector-level fault state and corruption for StorageSim (spec/vopr.md §7).
 import { assert } from "../../core/assert.js";
+import { readU32 } from "../../core/bytes.js";
 import { sectorSize } from "../../core/config.js";
 import { Prng } from "../../core/prng.js";
 
@@ -79,8 +80,4 @@ function fmix32(value: number): number {
   z = Math.imul(z ^ (z >>> 16), 0x85eb_ca6b);
   z = Math.imul(z ^ (z >>> 13), 0xc2b2_ae35);
   return (z ^ (z >>> 16)) >>> 0;
-}
-
-function readU32(bytes: Uint8Array, offset: number): number {
-  return (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 24)) >>> 0;
 }

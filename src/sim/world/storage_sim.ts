@@ -20,6 +20,7 @@
 // its fault. Faults are visible, and read/write faults injected, only while `faulty` is on;
 // crash faults are always recorded (they stay latent until faults are visible).
 import { assert } from "../../core/assert.js";
+import { readU32 } from "../../core/bytes.js";
 import { sectorSize } from "../../core/config.js";
 import { Prng } from "../../core/prng.js";
 import { tickMs } from "../../io/time.js";
@@ -245,6 +246,21 @@ export class StorageSim implements Storage {
     }
   }
 
+  /**
+   * Scenario tests: flips every bit of `length` bytes at byte `offset` of `zone` in the pristine
+   * data itself — a latent corruption at an exact place (one WAL header, one superblock copy),
+   * visible whether or not `faulty` is on, and gone only when the sector is rewritten.
+   */
+  corruptBytes(zone: Zone, offset: number, length: number): void {
+    assert(Number.isSafeInteger(offset) && offset >= 0 && length > 0 && offset + length <= this.zoneSize[zone]!,
+      "StorageSim.corruptBytes: outside the zone");
+    for (let at = this.zoneStart[zone]! + offset; at < this.zoneStart[zone]! + offset + length; at++) {
+      const pristine = this.memory.get(Math.floor(at / sectorSize));
+      assert(pristine !== undefined, "StorageSim.corruptBytes: sector never written");
+      pristine[at % sectorSize] = pristine[at % sectorSize]! ^ 0xff;
+    }
+  }
+
   // Internals.
 
   private submit(write: boolean, zone: Zone, offset: number, buffer: Uint8Array, callback: () => void,
@@ -405,8 +421,4 @@ function newIo(): Io {
     write: false, zone: Zone.superblock, offset: 0, buffer: null, callback: null, readyAt: 0, seq: 0,
     fingerprint0: 0, fingerprint1: 0, fingerprint2: 0, fingerprint3: 0,
   };
-}
-
-function readU32(bytes: Uint8Array, offset: number): number {
-  return (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 24)) >>> 0;
 }

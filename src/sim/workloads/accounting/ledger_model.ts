@@ -5,9 +5,9 @@
 // Two users, two entry points:
 // - the ledger tests (test/ledger/) use the object-level API, the same as SyncLedger's, with the
 //   model's own clock for §5 timestamps, and compare every result;
-// - the VOPR's accounting auditor (accounting_workload.ts) uses the request level: `execute`
-//   takes a committed prepare's operation, timestamp and body and returns the reply body the
-//   replica must have produced, byte for byte; `pulse(timestamp)` runs a committed pulse.
+// - the VOPR's accounting auditor (auditor.ts) uses the request level: `execute` takes a
+//   committed prepare's operation, timestamp and body and returns the reply body the replica must
+//   have produced, byte for byte; `pulse(timestamp)` runs a committed pulse.
 // It shares with the implementation only the layouts, codecs and multi-batch framing of src/core,
 // never the ledger logic (src/core/ledger/).
 //
@@ -19,8 +19,8 @@
 //   says, not by its imported timestamp.
 // - The pulse cap is 8189 (§9.3 allows it); the random tests never have that many due transfers and
 //   the cap test in scenarios.test.ts accepts 8189 or 8190.
-import { AssertionError, assert } from "../../core/assert.js";
-import { Operation } from "../../core/command.js";
+import { AssertionError, assert } from "../../../core/assert.js";
+import { Operation } from "../../../core/command.js";
 import {
   AccountBalanceOffset,
   AccountFilterOffset,
@@ -54,9 +54,9 @@ import {
   type CreateTransferResult,
   type QueryFilter,
   type Transfer,
-} from "../../core/layouts.js";
-import { decodeMultiBatch, encodeMultiBatch } from "../../core/multi_batch.js";
-import { readU128, writeU128 } from "../../core/u128.js";
+} from "../../../core/layouts.js";
+import { decodeMultiBatch, encodeMultiBatch } from "../../../core/multi_batch.js";
+import { readU128, writeU128 } from "../../../core/u128.js";
 
 /** §1: AMOUNT_MAX = 2^128 − 1, also INT_MAX of every u128 field (ids). */
 export const AMOUNT_MAX = (1n << 128n) - 1n;

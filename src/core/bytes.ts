@@ -1,0 +1,13 @@
+// Byte helpers shared by every layer: little-endian reads straight from a Uint8Array (no DataView
+// to allocate) and ranged comparison. Everything on the wire and on disk is little-endian.
+
+/** The u32 at `offset`, little-endian. */
+export function readU32(bytes: Uint8Array, offset: number): number {
+  return (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 24)) >>> 0;
+}
+
+/** a[aStart, aStart + length) equals b[bStart, bStart + length). */
+export function bytesEqual(a: Uint8Array, aStart: number, b: Uint8Array, bStart: number, length: number): boolean {
+  for (let i = 0; i < length; i++) if (a[aStart + i] !== b[bStart + i]) return false;
+  return true;
+}
