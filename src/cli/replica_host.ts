@@ -19,6 +19,8 @@ export interface HostOptions {
   readonly addresses: readonly Address[];
   readonly config?: Config;
   readonly log?: (line: string) => void;
+  /** Receives the replica's trace (why each message was dropped): `scarab start --log-debug`. */
+  readonly trace?: (replica: number, line: string) => void;
 }
 
 export interface ReplicaHost {
@@ -41,6 +43,7 @@ function replicaOptions(options: HostOptions, storage: FileStorage, bus: TcpServ
     bus: bus ?? { sendToReplica: () => {}, sendToClient: () => {} },
     prng: new Prng(BigInt("0x" + randomBytes(8).toString("hex"))),
     stateMachine: new LedgerStateMachine(),
+    trace: options.trace,
   };
 }
 

@@ -30,6 +30,7 @@ Options:
   --replica I         this replica's index (default 0)
   --addresses LIST    comma-separated replica addresses, this replica's included
   --development       the data file was formatted with --development
+  --log-debug         also log why the replica drops each message it ignores (verbose)
   --help              print this help`;
 
 interface FormatArgs {
@@ -81,7 +82,7 @@ export function runFormat(args: string[]): Promise<number> {
 export function runStart(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, {
     addresses: { type: "string" }, development: { type: "boolean" }, help: { type: "boolean" },
-    replica: { type: "string" }, cluster: { type: "string" },
+    replica: { type: "string" }, cluster: { type: "string" }, "log-debug": { type: "boolean" },
   });
   if (values.help) {
     console.log(startHelp);
@@ -103,7 +104,8 @@ export function runStart(args: string[]): Promise<number> {
   const cluster = BigInt(clusterText);
   const config = values.development ? testConfig : productionConfig;
   return new Promise((resolve) => {
-    startReplica({ path, cluster, replica, addresses, config, log: (line) => console.error(line) }, (error, host) => {
+    const trace = values["log-debug"] ? (index: number, line: string) => console.error(`replica ${index}: ${line}`) : undefined;
+    startReplica({ path, cluster, replica, addresses, config, log: (line) => console.error(line), trace }, (error, host) => {
       if (error !== null) {
         console.error(`scarab: ${error.message}`);
         return resolve(1);
