@@ -417,7 +417,7 @@ export class Replica extends ReplicaState {
    * The lowest op from which the journal's headers chain, link by link, up to the head. The head
    * is canonical (the current primary prepared it, or the view installed it); a header that does
    * not chain to it may be a stale one from an older view, so ops below this are not executed
-   * until repair replaces the broken link (replica_repair.ts).
+   * until repair replaces the broken link (protocol/repair.ts).
    */
   canonicalFrom(): number {
     assert(this.commitMin <= this.op);

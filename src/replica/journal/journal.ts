@@ -4,7 +4,7 @@
 // In memory: the header per slot, the dirty and faulty bitsets, and the checksum of the prepare
 // held in each slot (so get_prepare can be served even when a redundant header is broken).
 //
-// This is the facade. The pieces live in ./journal/: slots.ts (state and the sector image),
+// This is the facade. The pieces live beside it in journal/: slots.ts (state and the sector image),
 // writer.ts (§11.2 write order), reader.ts (verified reads), recover.ts (§11.3–§11.5),
 // format.ts (§11.1), prepare_headers.ts (root, reserved and slot validity).
 import { assert } from "../../core/assert.js";

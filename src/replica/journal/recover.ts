@@ -1,5 +1,5 @@
 // WAL recovery (spec/vsr.md §11.3–§11.5): read both rings completely, decide every slot with the
-// §11.3 table (journal_recovery.ts), refine the head with the torn-write rule (§11.4), apply the
+// §11.3 table (recovery_table.ts), refine the head with the torn-write rule (§11.4), apply the
 // decisions to the in-memory state, and rewrite the redundant headers the table says to fix.
 //
 // Recovery never loads a header into a slot and marks that slot faulty: a faulty slot holds a
