@@ -1,0 +1,140 @@
+// Recovery from the data file (spec/vsr.md §10, §11): the superblock opens by quorum of its four
+// copies, the WAL recovery table decides each slot, and a replica whose head is uncertain waits
+// in recovering_head for a `view` before it takes part again.
+import { describe, expect, test } from "vitest";
+import { scenario } from "./scenario_harness.js";
+
+describe("recovery", () => {
+  test("a torn prepare and header at the head: open in recovering_head, then repair and rejoin", () => {
+    const t = scenario({ replicas: 3 });
+    t.requests(2).runUntilQuiet().expectCommit(3);
+    const b1 = t.replica("B1").stop();
+    b1.corruptWalPrepare(3).corruptWalHeader(3);
+    b1.open();
+    t.runUntil(() => b1.status !== "recovering");
+    expect(b1.status).toBe("recovering_head");
+    expect(b1.op).toBe(2);
+    t.requests(2).runUntilQuiet().expectCommit(5).expectView(1);
+    expect(b1.trace()).toContain("ignored commit: status recovering_head");
+  });
+
+  test("a replica in recovering_head cannot help elect a primary: the cluster waits for a third", () => {
+    const t = scenario({ replicas: 3 });
+    t.requests(2).runUntilQuiet().expectCommit(3);
+    const [a0, b1, b2] = [t.replica("A0"), t.replica("B1"), t.replica("B2")];
+    a0.stop();
+    b1.stop().corruptWalPrepare(3).corruptWalHeader(3);
+    b1.open();
+    t.requests(1).tick(2000);
+    // b2 votes to leave the view of its dead primary, but one vote is short of a quorum.
+    expect([b1.status, b2.status, b2.view, b2.commitMax]).toEqual(["recovering_head", "normal", 1, 3]);
+    expect(b1.trace()).toContain("ignored exit_view: status recovering_head");
+    a0.open();
+    t.runUntilQuiet().expectCommit(4);
+  });
+
+  test("a corrupt prepare below an intact redundant header: the head is certain, the slot is repaired", () => {
+    const t = scenario({ replicas: 3 });
+    t.requests(2).runUntilQuiet().expectCommit(3);
+    const b1 = t.replica("B1").stop();
+    b1.corruptWalPrepare(3);
+    b1.open();
+    t.runUntil(() => b1.status !== "recovering");
+    expect(b1.status).toBe("normal");
+    expect(b1.replica.journal.isFaulty(3)).toBe(true);
+    t.runUntilQuiet().expectCommit(3);
+    expect(b1.replica.journal.isFaulty(3)).toBe(false);
+    expect(t.deliveries(b1.name, "*", "get_prepare")).toBeGreaterThan(0);
+  });
+
+  test("a corrupt redundant header of the newest prepare is rewritten from the prepare, without peers", () => {
+    const t = scenario({ replicas: 3 });
+    t.requests(2).runUntilQuiet().expectCommit(3);
+    const b1 = t.replica("B1").stop();
+    b1.corruptWalHeader(3);
+    b1.open();
+    t.runUntil(() => b1.status !== "recovering");
+    expect(b1.status).toBe("normal");
+    expect(b1.replica.journal.isFaulty(3)).toBe(false);
+    t.runUntilQuiet().expectCommit(3);
+    expect(t.deliveries(b1.name, "*", "get_prepare")).toBe(0);
+  });
+
+  test("a crash tears the prepares being written; the replica recovers and catches up", () => {
+    const t = scenario({ replicas: 3, clients: 3 });
+    t.runUntilQuiet();
+    const b1 = t.replica("B1");
+    t.requests(3).runUntil(() => b1.storage.pendingWrites > 0 && b1.op === 6);
+    b1.crash();
+    expect(b1.storage.faultyCount).toBeGreaterThan(0);
+    b1.open();
+    t.runUntilQuiet().expectCommit(6).expectView(1);
+  });
+
+  test("a solo replica crashes mid-write: the torn prepare is cut, and the clients' retries commit", () => {
+    const t = scenario({ replicas: 1, clients: 2 });
+    const r0 = t.replica("R0");
+    t.requests(6).runUntil(() => r0.storage.pendingWrites > 0 && r0.op === 5);
+    r0.crash().open();
+    t.runUntilQuiet().expectCommit(8);
+    expect(t.clients.map((c) => c.replies.length)).toEqual([3, 3]);
+  });
+
+  test("every replica crashes at once with writes pending; the restarted cluster loses nothing acked", () => {
+    const t = scenario({ replicas: 3, clients: 3 });
+    t.requests(3).runUntilQuiet();
+    t.requests(3).runUntil(() => t.replicas.every((r) => r.storage.pendingWrites > 0));
+    for (const r of t.replicas) r.crash();
+    for (const r of t.replicas) r.open();
+    t.runUntilQuiet().expectCommit(9);
+    expect(t.clients.map((c) => c.replies.length)).toEqual([2, 2, 2]);
+  });
+
+  test("two corrupt superblock copies are tolerated, and open rewrites them", () => {
+    const t = scenario({ replicas: 3 });
+    t.requests(2).runUntilQuiet();
+    const b1 = t.replica("B1").stop();
+    b1.corruptSuperblockCopy(0).corruptSuperblockCopy(1);
+    b1.open();
+    t.runUntil(() => b1.status === "normal");
+    b1.stop().corruptSuperblockCopy(2).corruptSuperblockCopy(3); // only the rewritten 0 and 1 are left
+    b1.open();
+    t.requests(2).runUntilQuiet().expectCommit(5);
+  });
+
+  test("three corrupt superblock copies lose the quorum: open refuses", () => {
+    const t = scenario({ replicas: 3 });
+    t.runUntilQuiet();
+    const b1 = t.replica("B1").stop();
+    b1.corruptSuperblockCopy(0).corruptSuperblockCopy(1).corruptSuperblockCopy(3);
+    b1.open();
+    expect(() => t.tick(10)).toThrow(/open failed: superblock/);
+  });
+
+  test("the whole cluster restarts: committed ops survive and the view moves on", () => {
+    const t = scenario({ replicas: 3, clients: 2 });
+    t.requests(6).runUntilQuiet().expectCommit(8);
+    const view = t.view;
+    for (const r of t.replicas) r.stop();
+    for (const r of t.replicas) r.open();
+    t.runUntilQuiet().expectCommit(8);
+    expect(t.trace("R0")).toContain("ignored message: still opening");
+    expect(t.view).toBeGreaterThan(view);
+    t.requests(2).runUntilQuiet().expectCommit(10);
+  });
+
+  test("the primary and both backups crash and restart in turn, under load", () => {
+    const t = scenario({ replicas: 3, clients: 2 });
+    t.requests(4).runUntilQuiet();
+    for (const name of ["A0", "B1", "B2"]) {
+      const r = t.replica(name);
+      t.requests(6).tick(20);
+      r.crash();
+      t.runUntilQuiet();
+      r.open();
+      t.runUntilQuiet();
+    }
+    t.expectCommit(2 + 4 + 18);
+    expect(t.clients.map((c) => c.replies.length)).toEqual([11, 11]);
+  });
+});

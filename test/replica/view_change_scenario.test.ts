@@ -1,0 +1,165 @@
+// View change (spec/vsr.md §6): backups depose a silent primary, the new primary chooses the log
+// from a quorum of join_views (§6.3), keeps every op that may have committed and truncates only
+// what a nack quorum proves was never committed. A faulty slot is never nacked (§6.2).
+import { describe, expect, test } from "vitest";
+import { scenario } from "./scenario_harness.js";
+
+describe("view change", () => {
+  test("the primary crashes with prepares in flight: the backups' copies survive and new requests commit", () => {
+    const t = scenario({ replicas: 3, clients: 4 });
+    t.runUntilQuiet().expectCommit(4); // the four registers
+    const a0 = t.replica("A0");
+    t.drop("*", a0.name, "prepare_ok"); // nothing more commits in this view
+    t.requests(4).runUntil(() => t.replica("B1").op === 8 && t.replica("B2").op === 8);
+    expect(a0.commitMax).toBe(4);
+    const inFlight = [5, 6, 7, 8].map((op) => a0.checksumOf(op));
+    a0.crash();
+    t.heal().runUntilQuiet();
+    t.expectView(2).expectCommit(8);
+    expect([5, 6, 7, 8].map((op) => t.replica("A0").checksumOf(op))).toEqual(inFlight);
+    expect(t.clients.map((c) => c.replies.length)).toEqual([1, 1, 1, 1]);
+    t.requests(4).runUntilQuiet().expectCommit(12);
+    a0.open();
+    t.runUntilQuiet().expectCommit(12).expectView(2);
+    // Restarted, it still takes view 2 for a view change in progress until the new primary answers.
+    expect(a0.trace()).toContain("ignored commit: view still changing here");
+  });
+
+  test("a prepare only the old primary wrote is truncated; the client's retry commits in its place", () => {
+    const t = scenario({ replicas: 3 });
+    t.runUntilQuiet().expectCommit(1);
+    const a0 = t.replica("A0");
+    t.drop(a0.name, "*", "prepare");
+    t.requests(1).runUntil(() => a0.op === 2).tick(5);
+    const lost = a0.checksumOf(2);
+    a0.stop();
+    t.heal().runUntilQuiet();
+    t.expectView(2).expectCommit(2);
+    const kept = t.replica("A0").checksumOf(2);
+    expect(kept).not.toBe(lost);
+    a0.open();
+    t.runUntilQuiet().expectCommit(2);
+    expect(a0.checksumOf(2)).toBe(kept);
+    expect(t.client("C0").replies).toHaveLength(1);
+  });
+
+  test("a nack quorum truncates an op only the old primary wrote, with the op a backup held above it", () => {
+    const t = scenario({ replicas: 3, clients: 2 });
+    t.runUntilQuiet().expectCommit(2);
+    const [a0, b1, b2] = [t.replica("A0"), t.replica("B1"), t.replica("B2")];
+    t.drop(a0.name, b2.name, "prepare").dropPrepare(a0.name, b1.name, 3).drop(b1.name, a0.name, "prepare_ok");
+    t.client("C0").request();
+    t.runUntil(() => a0.op === 3).tick(2);
+    t.client("C1").request();
+    t.runUntil(() => b1.op === 4).tick(5);
+    const original = [a0.checksumOf(3), a0.checksumOf(4)];
+    expect(b1.checksumOf(4)).toBe(original[1]);
+    a0.stop();
+    t.heal().runUntilQuiet();
+    // b1 nacks op 3 (it never held it), b2's log ends at 2: two nacks ≥ quorum_nack_prepare.
+    t.expectCommit(4);
+    expect(b1.checksumOf(3)).not.toBe(original[0]);
+    expect(b1.checksumOf(4)).not.toBe(original[1]);
+  });
+
+  test("a faulty slot is never nacked: the view change waits for the op rather than truncate it", () => {
+    const t = scenario({ replicas: 3, clients: 2 });
+    t.runUntilQuiet().expectCommit(2);
+    const [a0, b1, b2] = [t.replica("A0"), t.replica("B1"), t.replica("B2")];
+    t.drop(a0.name, b2.name, "prepare").drop(b1.name, a0.name, "prepare_ok");
+    t.client("C0").request();
+    t.runUntil(() => b1.op === 3).tick(2);
+    t.client("C1").request();
+    t.runUntil(() => b1.op === 4).tick(5);
+    const original = [a0.checksumOf(3), a0.checksumOf(4)];
+    a0.stop();
+    b1.stop().corruptWalPrepare(3);
+    t.heal();
+    b1.open();
+    t.tick(3000);
+    // b2 alone nacks op 3; b1 holds op 4 above a corrupt slot 3 that may hold a committed op.
+    expect(Math.max(b1.commitMin, b2.commitMin)).toBe(2);
+    expect([b1.status, b2.status]).not.toContain("normal");
+    expect(b1.trace()).toContain("log choice awaiting_repair at op 3");
+    a0.open();
+    t.runUntilQuiet().expectCommit(4);
+    expect([t.replica("R0"), t.replica("R1"), t.replica("R2")].map((r) => [r.checksumOf(3), r.checksumOf(4)]))
+      .toEqual([original, original, original]);
+    expect(t.clients.map((c) => c.replies.length)).toEqual([1, 1]);
+  });
+
+  test("the new primary takes the log of the highest log_view, not the longest log", () => {
+    const t = scenario({ replicas: 3, clients: 3 });
+    t.runUntilQuiet().expectCommit(3);
+    const [a0, b1, b2] = [t.replica("A0"), t.replica("B1"), t.replica("B2")];
+    t.drop(a0.name, "*", "prepare");
+    t.requests(3).runUntil(() => a0.op === 6); // ops 4..6 exist only on a0, in view 1
+    t.partition(a0.name, [b1.name, b2.name]).drop("C2", "*", "request");
+    t.runUntil(() => b1.status === "normal" && b1.view === 2 && b1.commitMax === 5); // 4, 5 again, in view 2
+    const committed = [b2.checksumOf(4), b2.checksumOf(5)];
+    b1.stop();
+    t.heal().drop("C2", "*", "request");
+    // b2 (log_view 2, head 5) and a0 (log_view 1, head 6) are the view-change quorum for view 3.
+    t.runUntilQuiet().expectView(3).expectCommit(5);
+    expect([a0.op, a0.checksumOf(4), a0.checksumOf(5)]).toEqual([5, ...committed]);
+    t.pass("C2", "*", "request").runUntilQuiet().expectCommit(6);
+    expect(t.clients.map((c) => c.replies.length)).toEqual([1, 1, 1]);
+  });
+
+  test("a primary whose prepares never arrive abdicates; its heartbeats stop and the backups depose it", () => {
+    const t = scenario({ replicas: 3 });
+    t.runUntilQuiet().expectView(1);
+    const a0 = t.replica("A0");
+    t.drop(a0.name, "*", "prepare"); // small messages (commit heartbeats) still get through
+    t.requests(1).tick(500);
+    expect(t.view).toBe(1); // heartbeats keep the backups loyal for now
+    t.runUntilQuiet();
+    expect(a0.view).toBeGreaterThan(1);
+    expect(t.replica("A0").name).not.toBe(a0.name);
+    t.expectCommit(2);
+  });
+
+  test("an old primary cut off by a partition rejoins the new view; its old-view heartbeats are ignored", () => {
+    const t = scenario({ replicas: 3 });
+    t.requests(2).runUntilQuiet();
+    const [a0, b1, b2] = [t.replica("A0"), t.replica("B1"), t.replica("B2")];
+    t.partition(a0.name, [b1.name, b2.name]);
+    t.runUntil(() => b1.view === 2 && b1.status === "normal" && b2.status === "normal");
+    expect([a0.status, a0.view, a0.isPrimary]).toEqual(["normal", 1, true]); // it still believes
+    t.heal().tick(100);
+    expect(b1.trace().concat(b2.trace())).toContain("ignored commit: older view");
+    expect(a0.trace()).toContain("ignored commit: newer view (asking for it)");
+    t.requests(2).runUntilQuiet().expectCommit(5).expectView(2);
+  });
+
+  test("a would-be primary two checkpoints behind forfeits its view to one that can lead", () => {
+    const t = scenario({ replicas: 3, clients: 2 });
+    t.runUntilQuiet();
+    const [a0, b1, b2] = [t.replica("A0"), t.replica("B1"), t.replica("B2")];
+    b1.stop();
+    t.requests(44).runUntilQuiet().expectCommit(46); // checkpoints at 19 and 39 without b1
+    a0.stop();
+    b1.open(); // b1 is the primary of the next view, but could not repair a log wrapped past it
+    t.requests(2).runUntilQuiet().expectCommit(48).expectView(3);
+    expect(t.replica("A0").name).toBe(b2.name);
+    expect(b1.events()).toContain("sync_done");
+    a0.open();
+    t.requests(2).runUntilQuiet().expectCommit(50).expectView(3);
+  });
+
+  test("five replicas: two backups down at once, one restarts after the cluster wrapped its WAL", () => {
+    const t = scenario({ replicas: 5, clients: 2 });
+    t.requests(4).runUntilQuiet();
+    const [b1, b3] = [t.replica("B1"), t.replica("B3")];
+    b1.crash();
+    b3.crash();
+    t.requests(8).runUntilQuiet();
+    b1.open();
+    t.requests(40).runUntilQuiet();
+    b3.open();
+    t.requests(6).runUntilQuiet().expectCommit(2 + 58);
+    expect(b3.events()).toContain("sync_done");
+    expect(b1.events()).not.toContain("sync_start");
+    expect(new Set(t.replicas.map((r) => r.replica.checkpointId())).size).toBe(1);
+  });
+});
