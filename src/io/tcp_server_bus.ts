@@ -65,10 +65,18 @@ export class TcpServerBus implements MessageBus {
     socket.setNoDelay(true);
     const framer = new MessageFramer(this.options.messageSizeMax);
     const known = new Set<bigint>();
+    let peer = false;
     socket.on("data", (chunk: Buffer) => {
       // A plain Uint8Array view: Buffer#slice shares memory, and receivers copy with slice().
       const error = framer.feed(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length), (message) => {
-        this.learnClient(socket, message, known);
+        const command = message[114]!;
+        if (!peer && command !== Command.request && command !== Command.ping_client) {
+          // Only replicas send anything else: a peer's connection never carries a client's
+          // replies, even though backups forward client requests on it.
+          peer = true;
+          this.forgetClients(socket, known);
+        }
+        if (!peer) this.learnClient(socket, message, known);
         this.options.onMessage(message);
       });
       if (error !== null) {
@@ -82,7 +90,13 @@ export class TcpServerBus implements MessageBus {
     });
   }
 
-  /** Requests and pings carry the client id at offset 160 / 128: reply on this connection. */
+  /**
+   * Requests and pings carry the client id at offset 160 / 128: reply on this connection. A
+   * ping_client comes only from the client itself; a request may also be a backup's forward that
+   * arrived before the backup's first ping marked its connection as a peer's, so a request never
+   * moves a client away from a live connection (the reply would go to the backup, which drops it,
+   * and the client would wait for its request timeout).
+   */
   private learnClient(socket: Socket, message: Uint8Array, known: Set<bigint>): void {
     const command = message[114];
     const offset = command === Command.request ? 160 : command === Command.ping_client ? 128 : -1;
@@ -90,8 +104,16 @@ export class TcpServerBus implements MessageBus {
     const view = new DataView(message.buffer, message.byteOffset + offset, 16);
     const client = (view.getBigUint64(8, true) << 64n) | view.getBigUint64(0, true);
     if (client === 0n) return;
+    const current = this.clients.get(client);
+    if (command === Command.request && current !== undefined && current !== socket && !current.destroyed) return;
     if (!known.has(client) && known.size >= clientsPerConnectionMax) return;
     known.add(client);
     this.clients.set(client, socket);
+  }
+
+  /** A connection turned out to be a peer's: no client's replies go there. */
+  private forgetClients(socket: Socket, known: Set<bigint>): void {
+    for (const client of known) if (this.clients.get(client) === socket) this.clients.delete(client);
+    known.clear();
   }
 }
