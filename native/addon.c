@@ -7,6 +7,7 @@
  *   aegisMac(data: Uint8Array, out: Uint8Array, outOffset: number): void
  *   aegisMacPortable(...)  the same, forcing the portable C path (for tests)
  *   aesni(): boolean       true when aegisMac uses AES-NI on this CPU
+ *   flockExclusive(fd: number): number   0 once the file is locked, else errno (file_lock.c)
  *
  * Bad arguments throw TypeError/RangeError; nothing here may crash the process.
  */
@@ -19,6 +20,7 @@
 #include <stdint.h>
 
 #include "aegis.h"
+#include "file_lock.h"
 
 typedef void (*mac_function)(const uint8_t *data, size_t length, uint8_t tag[16]);
 
@@ -96,11 +98,26 @@ static napi_value aesni(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value flock_exclusive(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t fd = -1;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_int32(env, argv[0], &fd) != napi_ok || fd < 0) {
+    napi_throw_type_error(env, NULL, "flockExclusive: fd must be a non-negative integer");
+    return NULL;
+  }
+  napi_value result = NULL;
+  napi_create_int32(env, scarab_flock_exclusive(fd), &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor properties[] = {
       {"aegisMac", NULL, aegis_mac, NULL, NULL, NULL, napi_enumerable, NULL},
       {"aegisMacPortable", NULL, aegis_mac_portable, NULL, NULL, NULL, napi_enumerable, NULL},
       {"aesni", NULL, aesni, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"flockExclusive", NULL, flock_exclusive, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) !=
       napi_ok) {

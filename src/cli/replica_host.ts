@@ -2,31 +2,44 @@
 // transport): the host loop of DESIGN.md, `replica.tick()` every 10 ms with IO completing in
 // between. Used by `scarab start` and by the end-to-end client tests.
 import { randomBytes } from "node:crypto";
-import { productionConfig, releaseCurrent, type Config } from "../core/config.js";
+import { readSync } from "node:fs";
+import { productionConfig, releaseCurrent, testConfig, type Config } from "../core/config.js";
 import { Prng } from "../core/prng.js";
 import { FileStorage } from "../io/file_storage.js";
 import { RealTime } from "../io/real_time.js";
 import { tickMs } from "../io/time.js";
 import type { Address } from "../io/tcp_client_bus.js";
 import { TcpServerBus } from "../io/tcp_server_bus.js";
-import { Replica, type ReplicaOptions } from "../replica/replica.js";
+import { DataFileLockError, lockDataFile, type DataFileLock } from "../io/data_file_lock.js";
+import type { MessageBus } from "../io/message_bus.js";
+import { identifyDataFile, identityMismatch, type DataFileIdentity } from "../replica/superblock/identify.js";
+import { Replica, type ReplicaEvent, type ReplicaOptions } from "../replica/replica.js";
+import type { Logger } from "./logger.js";
 import { LedgerStateMachine } from "../replica/state_machine.js";
 
 export interface HostOptions {
   readonly path: string;
-  readonly cluster: bigint;
-  readonly replica: number;
+  /** Expected cluster: checked against the data file (which knows its own). */
+  readonly cluster?: bigint;
+  /** Expected replica index: checked against the data file. */
+  readonly replica?: number;
+  /** Every replica's address in index order; the data file says which one is ours. */
   readonly addresses: readonly Address[];
   readonly config?: Config;
-  readonly log?: (line: string) => void;
-  /** Receives the replica's trace (why each message was dropped): `scarab start --log-debug`. */
-  readonly trace?: (replica: number, line: string) => void;
+  /** The operator's log; without one the host is silent (tests). */
+  readonly logger?: Logger;
+}
+
+export interface FormatOptions extends HostOptions {
+  readonly cluster: bigint;
+  readonly replica: number;
 }
 
 export interface ReplicaHost {
   readonly replica: Replica;
   readonly port: number;
-  stop(): void;
+  /** Stops ticking and accepting, lets in-flight IO land, closes peers and the file. */
+  stop(callback?: () => void): void;
 }
 
 /** Data-file size: every zone, plus two grid areas for checkpoints (grid_snapshot.ts). */
@@ -35,67 +48,178 @@ export function dataFileSize(config: Config): number {
   return config.zones.gridOffset + 2 * areaBlocks * config.blockSize;
 }
 
-function replicaOptions(options: HostOptions, storage: FileStorage, bus: TcpServerBus | null, time: RealTime): ReplicaOptions {
-  const config = options.config ?? productionConfig;
+function replicaOptions(
+  identity: { cluster: bigint; replica: number; replicaCount: number }, config: Config, storage: FileStorage,
+  bus: MessageBus, time: RealTime, logger?: Logger,
+): ReplicaOptions {
+  const debug = logger !== undefined && logger.isLevelEnabled("debug");
   return {
-    cluster: options.cluster, replica: options.replica, replicaCount: options.addresses.length,
-    standbyCount: 0, config, release: releaseCurrent, time, storage,
-    bus: bus ?? { sendToReplica: () => {}, sendToClient: () => {} },
+    cluster: identity.cluster, replica: identity.replica, replicaCount: identity.replicaCount,
+    standbyCount: 0, config, release: releaseCurrent, time, storage, bus,
     prng: new Prng(BigInt("0x" + randomBytes(8).toString("hex"))),
     stateMachine: new LedgerStateMachine(),
-    trace: options.trace,
+    ...(logger && { onEvent: (replica: Replica, event: ReplicaEvent) => logEvent(logger, replica, event) }),
+    ...(debug && { trace: (replica: number, line: string) => logger.debug({ replica }, line) }),
   };
 }
 
-/** Creates and formats a data file. */
-export function formatDataFile(options: HostOptions, callback: (error: Error | null) => void): void {
+/** One log line for each transition an operator cares about (commits are counted, not logged). */
+function logEvent(logger: Logger, replica: Replica, event: ReplicaEvent): void {
+  const fields = { replica: replica.replica, view: replica.view, status: replica.status };
+  switch (event) {
+    case "open": return logger.info({ ...fields, op: replica.op, commit_min: replica.commitMin,
+      checkpoint: replica.opCheckpoint }, "data file opened: replaying the WAL");
+    case "status": return logger.info({ ...fields, primary: replica.isPrimary }, `status ${replica.status}`);
+    case "view": return logger.info({ ...fields, primary: replica.primaryOf(replica.view) }, `view ${replica.view}`);
+    case "checkpoint_start": return logger.debug({ ...fields, op: replica.commitMin }, "checkpoint started");
+    case "checkpoint_done": return logger.info({ ...fields, checkpoint: replica.opCheckpoint }, "checkpoint durable");
+    case "sync_start": return logger.warn({ ...fields, target: replica.syncing?.targetOp },
+      "state sync started: too far behind to repair the WAL");
+    case "sync_cancel": return logger.warn(fields, "state sync abandoned (no peer serves the target)");
+    case "sync_done": return logger.info({ ...fields, checkpoint: replica.opCheckpoint }, "state sync done");
+    case "commit": return;
+  }
+}
+
+const silentBus: MessageBus = { sendToReplica: () => {}, sendToClient: () => {} };
+
+/** Creates (never over an existing file), locks and formats a data file. */
+export function formatDataFile(options: FormatOptions, callback: (error: Error | null) => void): void {
   const config = options.config ?? productionConfig;
   let storage: FileStorage;
+  let lock: DataFileLock;
   try {
     storage = new FileStorage(options.path, config, { create: true, sizeBytes: dataFileSize(config) });
+    lock = lockDataFile(options.path);
   } catch (error) {
-    return callback(error as Error);
+    return callback(fileError(options.path, error));
   }
-  Replica.format(replicaOptions(options, storage, null, new RealTime()), () => {
-    storage.close();
-    callback(null);
+  const identity = { cluster: options.cluster, replica: options.replica, replicaCount: options.addresses.length };
+  Replica.format(replicaOptions(identity, config, storage, silentBus, new RealTime()), () => {
+    storage.close(() => {
+      lock.release();
+      callback(null);
+    });
   });
 }
 
-/** Opens the data file, binds the port, and ticks the replica until stop(). */
+/**
+ * Starts a replica from its data file, in an order that cannot damage it: lock the file (a second
+ * process stops here), identify it from its superblock (read only), bind the port (a port in use
+ * stops here), and only then open the file for writing and recover.
+ */
 export function startReplica(options: HostOptions, callback: (error: Error | null, host: ReplicaHost | null) => void): void {
   const config = options.config ?? productionConfig;
-  let storage: FileStorage;
+  let lock: DataFileLock;
+  let identity: DataFileIdentity;
   try {
-    storage = new FileStorage(options.path, config);
+    lock = lockDataFile(options.path);
   } catch (error) {
+    return callback(fileError(options.path, error), null);
+  }
+  try {
+    identity = identify(options, config, lock.fd);
+  } catch (error) {
+    lock.release();
     return callback(error as Error, null);
   }
   const time = new RealTime();
   let replica: Replica | null = null;
   const bus = new TcpServerBus({
-    replica: options.replica, addresses: options.addresses, messageSizeMax: config.messageSizeMax,
-    onMessage: (message) => replica?.onMessage(message), ...(options.log && { log: options.log }),
+    replica: identity.replica, addresses: options.addresses, messageSizeMax: config.messageSizeMax,
+    onMessage: (message) => replica?.onMessage(message),
+    ...(options.logger && { log: (line: string) => options.logger!.warn({ replica: identity.replica }, line) }),
   });
-  replica = new Replica(replicaOptions(options, storage, bus, time));
-  const opened = replica;
-  opened.open((error) => {
-    if (error !== null) return callback(new Error(`cannot open ${options.path}: ${error}`), null);
-    bus.listen((listenError) => {
-      if (listenError !== null) return callback(listenError, null);
-      const timer = setInterval(() => {
-        time.tick();
-        opened.tick();
-      }, tickMs);
-      callback(null, {
-        replica: opened,
-        port: bus.port,
-        stop: () => {
-          clearInterval(timer);
-          bus.close();
-          storage.close();
-        },
-      });
+  bus.listen((listenError) => {
+    if (listenError !== null) {
+      bus.close();
+      lock.release();
+      return callback(listenError, null);
+    }
+    let storage: FileStorage;
+    try {
+      storage = new FileStorage(options.path, config);
+    } catch (error) {
+      bus.close();
+      lock.release();
+      return callback(fileError(options.path, error), null);
+    }
+    replica = new Replica(replicaOptions(identity, config, storage, bus, time, options.logger));
+    openAndRun(replica, { bus, storage, lock, time, path: options.path }, callback);
+  });
+}
+
+interface HostResources {
+  readonly bus: TcpServerBus;
+  readonly storage: FileStorage;
+  readonly lock: DataFileLock;
+  readonly time: RealTime;
+  readonly path: string;
+}
+
+function openAndRun(replica: Replica, resources: HostResources, callback: (error: Error | null, host: ReplicaHost | null) => void): void {
+  const { bus, storage, lock, time } = resources;
+  const release = (done: () => void) => {
+    bus.close();
+    storage.close(() => {
+      lock.release();
+      done();
+    });
+  };
+  replica.open((error) => {
+    if (error !== null) {
+      return release(() => callback(new Error(`cannot open ${resources.path}: ${error}`), null));
+    }
+    const timer = setInterval(() => {
+      time.tick();
+      replica.tick();
+    }, tickMs);
+    let stopped = false;
+    callback(null, {
+      replica,
+      port: bus.port,
+      stop: (done) => {
+        if (stopped) return done?.();
+        stopped = true;
+        clearInterval(timer);
+        release(() => done?.());
+      },
     });
   });
+}
+
+/** Reads the superblock copies through the lock's descriptor and checks them against the flags. */
+function identify(options: HostOptions, config: Config, fd: number): DataFileIdentity {
+  const identification = identifyDataFile(readSuperblockCopies(fd, config), config);
+  if (identification.kind === "unidentified") {
+    const other = config.name === "production" ? testConfig : productionConfig;
+    if (identifyDataFile(readSuperblockCopies(fd, other), other).kind === "identified") {
+      const hint = other.name === "production" ? "without --development" : "with --development";
+      throw new Error(`${options.path} was formatted ${hint}; start it ${hint}`);
+    }
+    throw new Error(`${options.path}: ${identification.reason}`);
+  }
+  const identity = identification.identity;
+  const mismatch = identityMismatch(identity, {
+    cluster: options.cluster, replica: options.replica, replicaCount: options.addresses.length,
+  });
+  if (mismatch !== null) throw new Error(`${options.path}: ${mismatch}`);
+  return identity;
+}
+
+function readSuperblockCopies(fd: number, config: Config): Uint8Array[] {
+  const size = config.superblockCopySize;
+  return [0, 1, 2, 3].map((copy) => {
+    const bytes = new Uint8Array(size);
+    const read = readSync(fd, bytes, 0, size, config.zones.superblock.offset + copy * size);
+    return read === size ? bytes : new Uint8Array(0);
+  });
+}
+
+function fileError(path: string, error: unknown): Error {
+  if (error instanceof DataFileLockError) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  if (code === "EEXIST") return new Error(`${path} already exists; refusing to overwrite a data file`);
+  if (code === "ENOENT") return new Error(`${path} does not exist; create it with 'scarab format'`);
+  return new Error(`${path}: ${(error as Error).message}`);
 }

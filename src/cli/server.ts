@@ -5,6 +5,7 @@ import { existsSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { productionConfig, testConfig, type Config } from "../core/config.js";
 import { parseAddress, type Address } from "../io/tcp_client_bus.js";
+import { createLogger } from "./logger.js";
 import { dataFileSize, formatDataFile, startReplica } from "./replica_host.js";
 import { UsageError } from "./usage_error.js";
 
@@ -19,15 +20,18 @@ Options:
   --development       small sizes (4 KiB messages) for experiments; not for production
   --help              print this help`;
 
-export const startHelp = `Usage: scarab start --cluster=<u128> --replica=<index> --addresses=<a,b,c> [--development] <path>
+export const startHelp = `Usage: scarab start --addresses=<a,b,c> [--cluster=<u128>] [--replica=<index>] [options] <path>
 
 Serves clients (tigerbeetle-node 0.17.9 or Scarab's own) and peers from a formatted data file.
 --addresses lists every replica's address in index order ("port", "host:port" or "[ipv6]:port").
-The cluster id and replica index must match the ones the file was formatted with.
+The data file knows its cluster, replica index and replica count; --cluster and --replica, if
+given, are checked against it. The file is locked while the replica runs: a second start of the
+same file fails at once and touches nothing. SIGTERM or SIGINT stops it cleanly (exit 0).
+Logs are JSON lines on stderr (human-readable on a terminal).
 
 Options:
-  --cluster N         cluster id (default 0)
-  --replica I         this replica's index (default 0)
+  --cluster N         check that the file belongs to this cluster
+  --replica I         check that the file is this replica's
   --addresses LIST    comma-separated replica addresses, this replica's included
   --development       the data file was formatted with --development
   --log-debug         also log why the replica drops each message it ignores (verbose)
@@ -98,26 +102,39 @@ export function runStart(args: string[]): Promise<number> {
       throw new UsageError((error as Error).message);
     }
   });
-  const replica = integerFlag(values.replica ?? "0", "replica", 0, addresses.length - 1);
-  const clusterText = String(values.cluster ?? "0");
-  if (!/^\d{1,39}$/.test(clusterText)) throw new UsageError("--cluster must be a decimal u128");
-  const cluster = BigInt(clusterText);
+  const replica = values.replica === undefined ? undefined
+    : integerFlag(values.replica, "replica", 0, addresses.length - 1);
+  let cluster: bigint | undefined;
+  if (values.cluster !== undefined) {
+    if (!/^\d{1,39}$/.test(String(values.cluster))) throw new UsageError("--cluster must be a decimal u128");
+    cluster = BigInt(String(values.cluster));
+  }
   const config = values.development ? testConfig : productionConfig;
+  const logger = createLogger({ debug: values["log-debug"] === true });
   return new Promise((resolve) => {
-    const trace = values["log-debug"] ? (index: number, line: string) => console.error(`replica ${index}: ${line}`) : undefined;
-    startReplica({ path, cluster, replica, addresses, config, log: (line) => console.error(line), trace }, (error, host) => {
+    startReplica({ path, cluster, replica, addresses, config, logger }, (error, host) => {
       if (error !== null) {
-        console.error(`scarab: ${error.message}`);
+        logger.fatal(error.message);
         return resolve(1);
       }
-      const address = addresses[replica]!;
-      console.log(`replica ${replica} of ${addresses.length} listening on ${address.host}:${host!.port} (cluster ${cluster})`);
-      const stop = () => {
-        host!.stop();
-        resolve(0);
+      const self = host!.replica;
+      const address = addresses[self.replica]!;
+      logger.info({ replica: self.replica, cluster: String(self.cluster), port: host!.port },
+        `replica ${self.replica} of ${self.replicaCount} listening on ${address.host}:${host!.port}`);
+      const stop = (signal: string) => {
+        logger.info({ replica: self.replica, signal }, "stopping: letting in-flight IO land");
+        // A stop that cannot finish (a wedged disk) must not keep a supervisor waiting forever.
+        setTimeout(() => {
+          logger.error({ replica: self.replica }, "stop timed out after 10 s; exiting");
+          resolve(1);
+        }, 10_000).unref();
+        host!.stop(() => {
+          logger.info({ replica: self.replica }, "stopped");
+          resolve(0);
+        });
       };
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
+      process.once("SIGINT", () => stop("SIGINT"));
+      process.once("SIGTERM", () => stop("SIGTERM"));
     });
   });
 }

@@ -13,6 +13,8 @@ export interface NativeAddon {
   aegisMacPortable?(data: Uint8Array, out: Uint8Array, outOffset: number): void;
   /** True when the CPU has AES-NI and the hardware path is used. */
   aesni(): boolean;
+  /** flock(fd, LOCK_EX | LOCK_NB): 0 once locked, else errno. Absent from older builds. */
+  flockExclusive?(fd: number): number;
 }
 
 function findAddonPath(): string | null {

@@ -9,10 +9,19 @@ import { isSectorAligned, Zone, type Storage } from "./storage.js";
 export class FileStorage implements Storage {
   private readonly fd: number;
   private readonly zoneOffsets: readonly number[];
+  /** Reads and writes submitted and not completed. */
+  private pending = 0;
+  /** Set by close(): new IO is refused (as at a crash) and the file closes once pending IO lands. */
+  private closing = false;
+  private closed = false;
+  private onDrained: (() => void) | null = null;
 
-  /** Opens (or with `create`, creates and sizes) the data file. Throws a clear error on failure. */
+  /**
+   * Opens (or with `create`, creates — never over an existing file — and sizes) the data file.
+   * Throws on failure.
+   */
   constructor(path: PathLike, private readonly config: Config, options: { create?: boolean; sizeBytes?: number } = {}) {
-    this.fd = openSync(path, options.create ? "w+" : "r+");
+    this.fd = openSync(path, options.create ? "wx+" : "r+");
     if (options.create) {
       assert(options.sizeBytes !== undefined && isSectorAligned(options.sizeBytes));
       ftruncateSync(this.fd, options.sizeBytes);
@@ -24,31 +33,58 @@ export class FileStorage implements Storage {
 
   read(zone: Zone, offset: number, buffer: Uint8Array, callback: () => void): void {
     assert(isSectorAligned(offset) && buffer.length % sectorSize === 0, "unaligned read");
+    if (this.closing) return; // shutting down: like a crash, the IO never completes
+    this.pending += 1;
     read(this.fd, buffer, 0, buffer.length, this.zoneOffsets[zone]! + offset, (error, bytesRead) => {
       if (error) throw error;
       // Past the end of the file reads as zeros, like a fresh sparse file.
       if (bytesRead < buffer.length) buffer.fill(0, bytesRead);
-      callback();
+      this.complete(callback);
     });
   }
 
   write(zone: Zone, offset: number, buffer: Uint8Array, callback: () => void): void {
     assert(isSectorAligned(offset) && buffer.length % sectorSize === 0, "unaligned write");
+    if (this.closing) return; // shutting down: like a crash, the write never happened
+    this.pending += 1;
     write(this.fd, buffer, 0, buffer.length, this.zoneOffsets[zone]! + offset, (error) => {
       if (error) throw error;
       fdatasync(this.fd, (syncError) => {
         if (syncError) throw syncError;
-        callback();
+        this.complete(callback);
       });
     });
+  }
+
+  private complete(callback: () => void): void {
+    this.pending -= 1;
+    if (!this.closing) return callback();
+    // Shutting down: what landed is durable; its continuation would only start more IO.
+    if (this.pending === 0) this.finishClose();
   }
 
   nextTick(callback: () => void): void {
     setImmediate(callback);
   }
 
-  close(): void {
+  /**
+   * Refuses new IO, lets what is in flight land, then closes the file (never a write on a closed
+   * or reused descriptor). `callback` runs once the file is closed.
+   */
+  close(callback?: () => void): void {
+    if (this.closed) return callback?.();
+    this.onDrained = callback ?? null;
+    this.closing = true;
+    if (this.pending === 0) this.finishClose();
+  }
+
+  private finishClose(): void {
+    assert(this.closing && this.pending === 0 && !this.closed);
+    this.closed = true;
     closeSync(this.fd);
+    const callback = this.onDrained;
+    this.onDrained = null;
+    callback?.();
   }
 
   get zoneConfig(): Config {

@@ -60,6 +60,8 @@ export class Connection {
   private connected = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
   private ref = false;
+  /** close() was called: no reconnect, whatever isClosed() says. */
+  private closed = false;
   private readonly framer: MessageFramer;
 
   constructor(
@@ -81,7 +83,9 @@ export class Connection {
   }
 
   close(): void {
+    this.closed = true;
     if (this.reconnectTimer !== null) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
     this.socket?.destroy();
     this.socket = null;
   }
@@ -108,11 +112,11 @@ export class Connection {
   }
 
   private scheduleReconnect(): void {
-    if (this.isClosed() || this.reconnectTimer !== null) return;
+    if (this.closed || this.isClosed() || this.reconnectTimer !== null) return;
     const delayMs = 50 + Math.floor(Math.random() * 950);
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = null;
-      if (!this.isClosed()) this.open();
+      if (!this.closed && !this.isClosed()) this.open();
     }, delayMs);
     this.reconnectTimer.unref();
   }

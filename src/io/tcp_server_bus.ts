@@ -25,6 +25,8 @@ export class TcpServerBus implements MessageBus {
   private readonly server: Server;
   private readonly peers: (Connection | null)[];
   private readonly clients = new Map<bigint, Socket>();
+  /** Every accepted connection (clients' and peers'), destroyed on close. */
+  private readonly accepted = new Set<Socket>();
 
   constructor(private readonly options: TcpServerBusOptions) {
     this.server = createServer((socket) => this.accept(socket));
@@ -55,13 +57,17 @@ export class TcpServerBus implements MessageBus {
     if (socket !== undefined && !socket.destroyed) socket.write(message.slice());
   }
 
+  /** Stops accepting, closes outbound peer connections and destroys every accepted one. */
   close(): void {
     this.server.close();
     for (const peer of this.peers) peer?.close();
-    for (const socket of this.clients.values()) socket.destroy();
+    for (const socket of this.accepted) socket.destroy();
+    this.accepted.clear();
+    this.clients.clear();
   }
 
   private accept(socket: Socket): void {
+    this.accepted.add(socket);
     socket.setNoDelay(true);
     const framer = new MessageFramer(this.options.messageSizeMax);
     const known = new Set<bigint>();
@@ -86,6 +92,7 @@ export class TcpServerBus implements MessageBus {
     });
     socket.on("error", () => { /* reported through "close" */ });
     socket.on("close", () => {
+      this.accepted.delete(socket);
       for (const client of known) if (this.clients.get(client) === socket) this.clients.delete(client);
     });
   }

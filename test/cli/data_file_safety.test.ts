@@ -1,0 +1,144 @@
+// Operator mistakes must not damage a data file (issue: "a data file no mistake can damage"):
+// the file is locked while a replica runs, the port is bound before the file is opened for
+// writing, the file says which cluster and replica it belongs to, and a stop lets in-flight IO
+// land. These run the real host in process, and the real `scarab` binary for signals.
+import { spawn } from "node:child_process";
+import { createHash } from "node:crypto";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, test } from "vitest";
+import { createClient } from "../../src/client/index.js";
+import { testConfig } from "../../src/core/config.js";
+import { formatDataFile, startReplica, type HostOptions, type ReplicaHost } from "../../src/cli/replica_host.js";
+import { account } from "../ledger/helpers.js";
+
+const directory = mkdtempSync(join(tmpdir(), "scarab-safety-"));
+afterAll(() => rmSync(directory, { recursive: true, force: true }));
+const loopback = (port: number) => [{ host: "127.0.0.1", port }];
+
+function format(path: string, cluster = 0n): Promise<void> {
+  return new Promise((resolve, reject) => formatDataFile({ path, cluster, replica: 0, addresses: loopback(0), config: testConfig },
+    (error) => (error ? reject(error) : resolve())));
+}
+
+function start(options: Partial<HostOptions> & { path: string }): Promise<ReplicaHost> {
+  return new Promise((resolve, reject) => startReplica({ addresses: loopback(0), config: testConfig, ...options },
+    (error, host) => (error ? reject(error) : resolve(host!))));
+}
+
+function stop(host: ReplicaHost): Promise<void> {
+  return new Promise((resolve) => host.stop(resolve));
+}
+
+function digest(path: string): string {
+  return createHash("sha256").update(readFileSync(path)).digest("hex");
+}
+
+describe("the data file is safe from operator mistakes", () => {
+  test("a second start of a file in use fails with one line and the first replica keeps serving", async () => {
+    const path = join(directory, "locked.scarab");
+    await format(path);
+    const first = await start({ path });
+    try {
+      await expect(start({ path })).rejects.toThrow(/in use by another scarab process/);
+      const client = createClient({ cluster_id: 0n, replica_addresses: [String(first.port)] });
+      const results = await client.createAccounts([account({ id: 1n, ledger: 1, code: 1 })]);
+      expect(results[0]!.status).toBe(0xffff_ffff);
+      client.destroy();
+    } finally {
+      await stop(first);
+    }
+    // The lock went with the replica: the file opens again and still holds the account.
+    const again = await start({ path });
+    const client = createClient({ cluster_id: 0n, replica_addresses: [String(again.port)] });
+    expect((await client.lookupAccounts([1n])).map((a) => a.id)).toEqual([1n]);
+    client.destroy();
+    await stop(again);
+  });
+
+  test("a port in use fails before the file is opened for writing: not one byte changes", async () => {
+    const path = join(directory, "port.scarab");
+    await format(path);
+    const blocker: Server = createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, "127.0.0.1", resolve));
+    const port = (blocker.address() as { port: number }).port;
+    const before = digest(path);
+    await expect(start({ path, addresses: loopback(port) })).rejects.toThrow(/EADDRINUSE/);
+    expect(digest(path)).toBe(before);
+    blocker.close();
+    const host = await start({ path });
+    await stop(host);
+  });
+
+  test("the file names its cluster and replica: a mismatch says which, and touches nothing", async () => {
+    const path = join(directory, "cluster7.scarab");
+    await format(path, 7n);
+    const before = digest(path);
+    await expect(start({ path, cluster: 8n })).rejects.toThrow("the data file belongs to cluster 7, not 8");
+    await expect(start({ path, replica: 1, addresses: [...loopback(0), ...loopback(0)] }))
+      .rejects.toThrow("the data file is replica 0's, not replica 1's");
+    await expect(start({ path, addresses: [...loopback(0), ...loopback(0), ...loopback(0)] }))
+      .rejects.toThrow("a cluster of 1 replicas, but 3 addresses were given");
+    await expect(start({ path, config: undefined })).rejects.toThrow("formatted with --development");
+    expect(digest(path)).toBe(before);
+    const host = await start({ path }); // no flags: the file says cluster 7, replica 0
+    expect([host.replica.cluster, host.replica.replica]).toEqual([7n, 0]);
+    await stop(host);
+  });
+
+  test("a destroyed superblock or a file that is not a data file is named as such", async () => {
+    const path = join(directory, "garbage.scarab");
+    await import("node:fs").then((fs) => fs.writeFileSync(path, Buffer.alloc(4 * 1024 * 1024, 0x5a)));
+    await expect(start({ path })).rejects.toThrow(/no superblock copy is intact/);
+    await expect(start({ path: join(directory, "missing.scarab") })).rejects.toThrow(/does not exist; create it with 'scarab format'/);
+  });
+
+  test("format never overwrites an existing file", async () => {
+    const path = join(directory, "twice.scarab");
+    await format(path);
+    const before = digest(path);
+    await expect(format(path)).rejects.toThrow("already exists; refusing to overwrite a data file");
+    expect(digest(path)).toBe(before);
+  });
+});
+
+function freePort(): Promise<number> {
+  const server = createServer();
+  return new Promise((resolve) => server.listen(0, "127.0.0.1", () => {
+    const port = (server.address() as { port: number }).port;
+    server.close(() => resolve(port));
+  }));
+}
+
+const bin = new URL("../../bin/scarab.js", import.meta.url).pathname;
+const built = existsSync(new URL("../../dist/src/cli/main.js", import.meta.url));
+
+describe.runIf(built)("the scarab process", () => {
+  test("SIGTERM stops a serving replica cleanly with exit 0", async () => {
+    const path = join(directory, "signal.scarab");
+    await format(path);
+    const port = await freePort();
+    const child = spawn(process.execPath, [bin, "start", "--development", `--addresses=${port}`, path], { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => { stderr += String(chunk); });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    for (let i = 0; i < 200 && !stderr.includes("listening"); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(stderr).toContain("listening");
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
+    expect(stderr).toContain("stopped");
+  }, 20_000);
+
+  test("a replica that cannot open its file exits non-zero with one line", async () => {
+    const child = spawn(process.execPath, [bin, "start", "--development", "--addresses=3000", join(directory, "nope.scarab")],
+      { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => { stderr += String(chunk); });
+    const code = await new Promise<number | null>((resolve) => child.on("exit", (exitCode) => resolve(exitCode)));
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/does not exist/);
+    expect(stderr).not.toMatch(/\n\s+at /); // no stack trace
+  }, 20_000);
+});
