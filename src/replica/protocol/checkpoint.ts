@@ -5,7 +5,7 @@
 import { assert } from "../../core/assert.js";
 import { PrepareHeader } from "../../core/header.js";
 import { decodeSessions, encodeSessions } from "../client_sessions.js";
-import { areaOf } from "../grid_snapshot.js";
+import { areaFirstAddress, areaOf } from "../grid_snapshot.js";
 import type { Replica } from "../replica.js";
 import { checkpointId, type CheckpointState } from "../superblock/superblock.js";
 
@@ -13,6 +13,7 @@ import { checkpointId, type CheckpointState } from "../superblock/superblock.js"
 export function checkpointIfDue(replica: Replica, prepare: Uint8Array): void {
   const op = new PrepareHeader(prepare, 0).op;
   if (op !== replica.math.checkpointAfter(replica.opCheckpoint)) return;
+  assert(replica.math.checkpointValid(op), "a checkpoint at the end of a bar");
   assert(!replica.checkpointing && replica.syncing === null, "one checkpoint at a time, never while syncing");
   assert(op === replica.commitMin && op > replica.opCheckpoint);
   replica.checkpointing = true;
@@ -22,8 +23,11 @@ export function checkpointIfDue(replica: Replica, prepare: Uint8Array): void {
   // The other area than the current checkpoint's, which must stay intact until this one is durable.
   const area = 1 - areaOf(replica.config, previous.manifest_address);
   assert(area === 0 || area === 1);
+  assert(state.length >= 4, "a checkpoint's state holds at least the sessions' length");
   replica.grid.write(state, area, (reference) => {
     assert(replica.checkpointing && replica.commitMin === op, "the state changed under a checkpoint");
+    assert(reference.address === areaFirstAddress(replica.config, area), "the checkpoint went to another area");
+    assert(reference.size === state.length && reference.address !== previous.manifest_address);
     const checkpoint: CheckpointState = {
       ...previous,
       header: prepare.slice(0, 256),
@@ -39,7 +43,9 @@ export function checkpointIfDue(replica: Replica, prepare: Uint8Array): void {
         checkpoint, commit_max: Math.max(replica.commitMax, op), sync_op_min: 0, sync_op_max: 0,
         view_headers: replica.superblock.working!.view_headers,
       }, () => {
-        replica.checkpointDurable(op, checkpointId(checkpoint));
+        const id = checkpointId(checkpoint);
+        replica.checkpointDurable(op, id);
+        assert(replica.opCheckpoint === op && replica.checkpointId() === id, "the durable checkpoint is ours");
         replica.checkpointing = false;
         replica.emit("checkpoint_done");
         done();
@@ -63,6 +69,7 @@ function encodeState(replica: Replica): Uint8Array {
 export function restoreCheckpoint(replica: Replica, callback: (error: string | null) => void): void {
   assert(replica.status === "recovering", "checkpoints are restored only while opening");
   const checkpoint = replica.superblock.working!.vsr_state.checkpoint;
+  assert(replica.commitMin === replica.opCheckpoint, "the state is restored before any replay");
   if (checkpoint.manifest_address === 0) return callback(null); // the root checkpoint: empty state
   replica.grid.read({
     address: checkpoint.manifest_address, checksum: checkpoint.manifest_checksum,
@@ -72,6 +79,7 @@ export function restoreCheckpoint(replica: Replica, callback: (error: string | n
     if (state === null) return callback("checkpoint blocks missing or corrupt");
     const view = new DataView(state.buffer, state.byteOffset, state.length);
     const sessionsLength = view.getUint32(0, true);
+    assert(4 + sessionsLength <= state.length, "checkpoint sessions beyond the verified state");
     decodeSessions(replica.sessions, state.subarray(4, 4 + sessionsLength));
     replica.stateMachine.restore(state.subarray(4 + sessionsLength));
     callback(null);

@@ -26,6 +26,9 @@ export function onPrepare(replica: Replica, message: Uint8Array): void {
   const prepare = new PrepareHeader(message, 0);
   const reason = ignorePrepare(replica, prepare);
   if (reason !== null) return replica.ignored("prepare", reason);
+  // Validated on receipt: a prepare's commit is below its op (wire.md §4).
+  assert(prepare.op > 0 && prepare.commit < prepare.op, "a prepare committing itself");
+  assert(prepare.replica < replica.replicaCount && prepare.size === message.length);
   if (prepare.view > replica.view) {
     replica.ignored("prepare", "newer view (asking for it)");
     return requestView(replica, prepare.view);
@@ -37,8 +40,10 @@ export function onPrepare(replica: Replica, message: Uint8Array): void {
   }
   assert(replica.status === "normal" && prepare.view === replica.view && !replica.isPrimary);
   assert(prepare.replica === replica.primaryOf(replica.view));
+  assert(replica.logView === replica.view, "a backup in normal status has the view's log");
   replica.timeouts.normalHeartbeat.reset();
   replica.advanceCommitMax(prepare.commit);
+  assert(replica.commitMax >= prepare.commit);
   const op = prepare.op;
   if (op <= replica.op) return repairFromPrepare(replica, message);
   if (op > replica.opPrepareMax) return replica.ignored("prepare", "beyond the WAL until we checkpoint");
@@ -51,6 +56,7 @@ export function onPrepare(replica: Replica, message: Uint8Array): void {
   }
   // A gap (op > head + 1) jumps the head; the missing headers are repaired backwards later.
   replica.advanceHead(op);
+  assert(replica.op === op && replica.op > replica.commitMin);
   const copy = message.slice();
   replica.prepareCache.put(copy);
   writeAndAck(replica, copy);
@@ -77,9 +83,11 @@ export function repairFromPrepare(replica: Replica, message: Uint8Array): void {
   if (reason !== null) return replica.ignored("prepare", reason);
   const op = prepare.op;
   assert(op <= replica.op && op <= replica.opPrepareMax);
+  assert(op > replica.commitMin || replica.journal.isDirty(op), "repairing an executed op whose slot is clean");
   const existing = replica.journal.header(op);
   const fromPrimary = prepare.view === replica.view && prepare.replica === replica.primaryOf(replica.view);
   if (existing !== null && existing.checksum === prepare.checksum) {
+    assert(existing.op === op, "the journal's header of another op");
     const copy = message.slice();
     replica.prepareCache.put(copy);
     if (!replica.journal.isDirty(op)) ack(replica, prepare);
@@ -88,6 +96,7 @@ export function repairFromPrepare(replica: Replica, message: Uint8Array): void {
     // The current primary's prepare in the current view is canonical: it replaces a missing
     // header or a stale one (which may even carry a higher view, from an aborted view).
     assert(!replica.isPrimary, "a primary's own prepare is already in its journal");
+    assert(op > replica.commitMin && prepare.view === replica.view, "only uncommitted ops of our view are replaced");
     const copy = message.slice();
     replica.prepareCache.put(copy);
     writeAndAck(replica, copy);
@@ -117,6 +126,7 @@ export function onPrepareOk(replica: Replica, message: Uint8Array): void {
   if (reason !== null) return replica.ignored("prepare_ok", reason);
   assert(replica.isPrimary && replica.status === "normal" && ok.view === replica.view);
   assert(ok.replica < replica.replicaCount && ok.replica !== replica.replica);
+  assert(message.length === headerSize, "a prepare_ok is a bare header");
   countPrepareOk(replica, ok.op, ok.prepare_checksum, ok.replica);
 }
 
@@ -134,6 +144,7 @@ export function onCommit(replica: Replica, message: Uint8Array): void {
   const commit = new CommitHeader(message, 0);
   const reason = ignoreCommit(replica, commit);
   if (reason !== null) return replica.ignored("commit", reason);
+  assert(commit.view >= replica.view && commit.replica < replica.replicaCount);
   if (commit.view > replica.view || sameViewButBehind(replica, commit.view, commit.replica)) {
     replica.ignored("commit", commit.view > replica.view ? "newer view (asking for it)" : "view still changing here");
     return requestView(replica, commit.view);
@@ -144,6 +155,7 @@ export function onCommit(replica: Replica, message: Uint8Array): void {
   replica.timeouts.normalHeartbeat.reset();
   replica.exitViewVotes &= ~(1 << replica.replica); // the primary is alive: withdraw our vote
   replica.advanceCommitMax(commit.commit);
+  assert(replica.commitMax >= commit.commit && (replica.exitViewVotes & (1 << replica.replica)) === 0);
   replica.commitJournal();
 }
 
@@ -161,6 +173,7 @@ function sameViewButBehind(replica: Replica, view: number, from: number): boolea
 export function tickNormal(replica: Replica): void {
   assert(replica.status === "normal");
   const timeouts = replica.timeouts;
+  assert(replica.logView === replica.view, "normal status without the view's log");
   if (replica.isPrimary) {
     // Queued requests wait for room in the pipeline and for a synchronised clock.
     if (replica.requestQueue.length > 0) refillPipeline(replica);
@@ -186,10 +199,12 @@ function resendPrepares(replica: Replica): void {
   assert(replica.isPrimary && replica.status === "normal");
   const timeout = replica.timeouts.prepare;
   if (replica.pipeline.length === 0) return timeout.stop();
+  assert(replica.pipeline.length <= replica.config.pipelinePrepareQueueMax);
   timeout.backoff(replica.prng);
   for (const entry of replica.pipeline) {
     if (entry.message.length === 0) continue; // still being read back from the journal
     assert(entry.op > replica.commitMin && entry.op <= replica.op);
+    assert(entry.message.length >= headerSize, "a pipeline entry holds a whole prepare");
     for (let node = 0; node < replica.replicaCount + replica.standbyCount; node++) {
       if (node === replica.replica) continue;
       if (node < replica.replicaCount && (entry.okFrom & (1 << node)) !== 0) continue;
@@ -204,6 +219,8 @@ function resendPrepares(replica: Replica): void {
 
 function sendCommitHeartbeat(replica: Replica): void {
   assert(replica.isPrimary && replica.status === "normal" && !replica.abdicating);
+  // A primary learns commits only from its own quorum: never beyond its head.
+  assert(replica.commitMax >= replica.commitMin && replica.commitMax <= replica.op);
   const checksum = replica.checksumOf(replica.commitMax);
   if (checksum === null) return;
   const message = new Uint8Array(headerSize);

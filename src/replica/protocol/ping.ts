@@ -10,6 +10,8 @@ import { Command } from "../../core/command.js";
 import type { Replica } from "../replica.js";
 
 export function tickPing(replica: Replica): void {
+  assert(replica.status !== "recovering", "pings start once the replica is open");
+  assert((replica.clock === null) === replica.isStandby, "every active replica, and only those, keeps a clock");
   const timeouts = replica.timeouts;
   if (timeouts.ping.fired()) {
     timeouts.ping.reset();
@@ -19,7 +21,7 @@ export function tickPing(replica: Replica): void {
 }
 
 function sendPings(replica: Replica): void {
-  assert(replica.status !== "recovering");
+  assert(replica.timeouts.ping.ticking, "pings are sent on the ping timeout");
   const message = new Uint8Array(headerSize + 4);
   const ping = new PingHeader(message, 0);
   replica.frame(ping, Command.ping, message.length, replica.viewDurable);
@@ -28,6 +30,7 @@ function sendPings(replica: Replica): void {
   ping.setU64Number(PingField.checkpoint_op, replica.opCheckpoint);
   ping.setU16(PingField.release_count, 1);
   new DataView(message.buffer).setUint32(headerSize, replica.release, true);
+  assert(ping.size === message.length && ping.view <= replica.view, "a ping advertises only a durable view");
   setChecksums(message, 0, message.length);
   replica.broadcast(message);
 }
@@ -36,6 +39,7 @@ export function onPing(replica: Replica, message: Uint8Array): void {
   const ping = new PingHeader(message, 0);
   if (ping.replica === replica.replica) return replica.ignored("ping", "from ourselves");
   assert(ping.replica < replica.replicaCount + replica.standbyCount);
+  assert(message.length === headerSize + 4 * ping.getU16(PingField.release_count), "a ping lists its releases");
   const reply = new Uint8Array(headerSize);
   const pong = new PongHeader(reply, 0);
   replica.frame(pong, Command.pong, headerSize, replica.viewDurable);
@@ -51,6 +55,7 @@ export function onPong(replica: Replica, message: Uint8Array): void {
   if (pong.replica >= replica.replicaCount) return replica.ignored("pong", "from a standby");
   if (pong.replica === replica.replica) return replica.ignored("pong", "from ourselves");
   assert(!replica.isStandby && pong.replica < replica.replicaCount);
+  assert(replica.replicaCount >= 2 && message.length === headerSize, "a pong is a bare header from a peer");
   replica.clock.learn(pong.replica, pong.ping_timestamp_monotonic, pong.pong_timestamp_wall,
     replica.time.monotonic());
 }

@@ -21,6 +21,7 @@ export function tickRepair(replica: Replica): void {
   if (replica.syncing !== null) return tickSync(replica);
   if (!repairing(replica)) return;
   assert(replica.status === "normal" || (replica.status === "view_change" && replica.isPrimary));
+  assert(replica.syncing === null && replica.commitMin <= replica.op);
   if (replica.status === "normal" && !replica.isPrimary && replica.commitMax > replica.opPrepareMax) {
     // The cluster committed past what our WAL may hold: only a newer checkpoint helps (§8).
     requestView(replica, replica.view);
@@ -45,7 +46,9 @@ function repairing(replica: Replica): boolean {
  */
 function repairTarget(replica: Replica): number {
   if (replica.status === "normal" && !replica.isPrimary && replica.prng.chance(1, 2)) {
-    return replica.primaryOf(replica.view);
+    const primary = replica.primaryOf(replica.view);
+    assert(primary !== replica.replica && primary < replica.replicaCount, "a backup's primary is another replica");
+    return primary;
   }
   const others = replica.replicaCount - 1;
   if (others === 0) return replica.replica;
@@ -67,12 +70,15 @@ function requestMissingHeaders(replica: Replica): void {
   // Headers missing, or not chaining to the head (stale ones from an older view), below the
   // canonical part of the log.
   const canonicalFrom = replica.canonicalFrom();
+  assert(canonicalFrom > replica.commitMin && canonicalFrom <= replica.op + 1, "canonical part out of range");
   if (canonicalFrom > replica.commitMin + 1) {
     sendGetHeaders(replica, target, replica.commitMin + 1, canonicalFrom - 1);
   }
 }
 
 function requestMissingPrepares(replica: Replica): void {
+  // The loop is bounded by the WAL: the head is at most one wrap above what we executed.
+  assert(replica.op - replica.commitMin <= replica.journal.slotCount, "the head is more than a wrap ahead");
   let requested = 0;
   for (let op = replica.commitMin + 1; op <= replica.op && requested < prepareRequestsPerTick; op++) {
     const header = replica.journal.header(op);
@@ -81,6 +87,7 @@ function requestMissingPrepares(replica: Replica): void {
     const target = repairTarget(replica);
     if (target === replica.replica) return;
     assert(op > replica.commitMin && op <= replica.op && replica.journal.isDirty(op));
+    assert(header.op === op && requested < prepareRequestsPerTick);
     const message = new Uint8Array(headerSize);
     const request = new GetPrepareHeader(message, 0);
     replica.frame(request, Command.get_prepare, headerSize);
@@ -95,6 +102,7 @@ function requestMissingPrepares(replica: Replica): void {
 function sendGetHeaders(replica: Replica, target: number, opMin: number, opMax: number): void {
   if (opMin > opMax) return;
   assert(target !== replica.replica && opMin > replica.commitMin && opMax <= replica.opPrepareMax);
+  assert(opMax - opMin < replica.journal.slotCount, "a header range wider than the WAL");
   const message = new Uint8Array(headerSize);
   const request = new GetHeadersHeader(message, 0);
   replica.frame(request, Command.get_headers, headerSize);
@@ -127,6 +135,7 @@ export function onGetHeaders(replica: Replica, message: Uint8Array): void {
   const opMax = Math.min(request.op_max, replica.status === "normal" ? replica.op : replica.commitMin);
   const countMax = Math.floor(replica.config.messageBodySizeMax / headerSize);
   assert(countMax >= 1 && canonicalFrom <= replica.op + 1);
+  assert(opMax <= replica.op && canonicalFrom > replica.commitMin, "serving headers beyond our head");
   const headers: Uint8Array[] = [];
   for (let op = opMax; op >= request.op_min && headers.length < countMax; op--) {
     if (op > replica.commitMin && op < canonicalFrom) continue; // not vouched for
@@ -136,6 +145,7 @@ export function onGetHeaders(replica: Replica, message: Uint8Array): void {
   if (headers.length === 0) return replica.ignored("get_headers", "no header we can vouch for");
   assert(headers.length <= countMax);
   const reply = new Uint8Array(headerSize * (1 + headers.length));
+  assert(reply.length <= replica.config.messageSizeMax, "a headers reply beyond a message");
   headers.forEach((header, i) => reply.set(header, headerSize * (1 + i)));
   replica.frame(new Header(reply, 0), Command.headers, reply.length);
   setChecksums(reply, 0, reply.length);
@@ -158,6 +168,7 @@ export function onHeaders(replica: Replica, message: Uint8Array): void {
   const reason = ignoreHeaders(replica, frameHeader);
   if (reason !== null) return replica.ignored("headers", reason);
   assert(frameHeader.view === replica.view && repairing(replica));
+  assert(frameHeader.size === message.length && (frameHeader.size - headerSize) % headerSize === 0);
   let installed = false;
   for (let offset = headerSize; offset < frameHeader.size; offset += headerSize) {
     if (!verifyHeaderChecksum(message, offset)) continue;
@@ -172,7 +183,9 @@ export function onHeaders(replica: Replica, message: Uint8Array): void {
     if (!replica.installable(op)) continue;
     assert(op > replica.commitMin && op <= replica.opPrepareMax);
     replica.journal.setHeader(message.slice(offset, offset + headerSize));
+    assert(replica.journal.header(op)?.checksum === header.checksum, "the installed header is not held");
     if (op > replica.op) replica.advanceHead(op);
+    assert(op <= replica.op, "an installed header beyond our head");
     installed = true;
   }
   if (installed) requestMissingPrepares(replica);
@@ -184,6 +197,7 @@ export function onGetPrepare(replica: Replica, message: Uint8Array): void {
   const request = new GetPrepareHeader(message, 0);
   const from = request.replica; // read now: the message buffer is not ours after we return
   if (from === replica.replica) return replica.ignored("get_prepare", "from ourselves");
+  assert(message.length === headerSize && from < replica.replicaCount + replica.standbyCount);
   const op = request.op;
   const checksum = request.prepare_checksum;
   const cached = replica.prepareCache.get(op, checksum);
@@ -196,8 +210,10 @@ export function onGetPrepare(replica: Replica, message: Uint8Array): void {
   if (!replica.journal.canQueueRead) return replica.ignored("get_prepare", "journal reads busy");
   assert(header.op === op && !replica.journal.isDirty(op));
   replica.journal.readPrepare(op, checksum, (prepare) => {
-    if (prepare === null) return;
-    assert(new PrepareHeader(prepare, 0).checksum === checksum, "served a prepare with another checksum");
+    if (prepare === null) return replica.ignored("get_prepare", "our copy failed to read");
+    const served = new PrepareHeader(prepare, 0);
+    assert(served.checksum === checksum, "served a prepare with another checksum");
+    assert(served.op === op && served.size === prepare.length, "served a prepare of another op");
     replica.sendToReplica(from, prepare);
   });
 }

@@ -27,8 +27,10 @@ export function onRequest(replica: Replica, message: Uint8Array): void {
   const reason = ignoreRequest(replica, request);
   if (reason !== null) return replica.ignored("request", reason);
   assert(!replica.isStandby && replica.status === "normal" && request.client !== 0n);
+  assert(request.view <= replica.view && replica.logView === replica.view);
+  assert(request.size === message.length && request.size >= headerSize, "a request fills its frame");
   if (!replica.isPrimary) return forwardToPrimary(replica, request, message); // step 3
-  assert(replica.isPrimary);
+  assert(replica.isPrimary && replica.replica === replica.primaryOf(replica.view));
   const eviction = requestEviction(replica, request);
   if (eviction !== null) return evict(replica, request.client, eviction);
   // Step 10: the view is still being persisted.
@@ -36,16 +38,22 @@ export function onRequest(replica: Replica, message: Uint8Array): void {
   const verdict = sessionVerdict(replica, request);
   if (verdict === "ignore") return replica.ignored("request", "not the client's next request");
   if (verdict === "duplicate") {
-    replica.bus.sendToClient(request.client, replica.sessions.get(request.client)!.reply);
+    const entry = replica.sessions.get(request.client);
+    assert(entry !== undefined && entry.request === request.request, "a duplicate of the latest committed request");
+    replica.bus.sendToClient(request.client, entry.reply);
     return;
   }
   if (verdict !== "new") return evict(replica, request.client, verdict);
+  assert(request.operation === Operation.register || replica.sessions.get(request.client) !== undefined,
+    "a new request from a client with a session, or a register");
   if (inPipeline(replica, request.client)) return replica.ignored("request", "already in the pipeline"); // step 12
   if (request.timestamp !== 0n) return replica.ignored("request", "timestamp set by the client"); // step 13
   // No agreement on cluster time yet (vsr.md §5.1).
   if (replica.realtimeSynchronized() === null) return replica.ignored("request", "clock not synchronised");
   assert(replica.viewDurable === replica.view && request.timestamp === 0n);
+  assert(replica.pipeline.length <= replica.op - replica.commitMin, "the pipeline holds only uncommitted ops");
   if (replica.pipeline.length < replica.config.pipelinePrepareQueueMax) {
+    assert(replica.op < replica.opPrepareMax, "a pipeline with room is below the WAL's capacity");
     prepareRequest(replica, message);
   } else if (replica.requestQueue.length < replica.config.clientsMax) {
     replica.requestQueue.push(message.slice());
@@ -56,6 +64,7 @@ export function onRequest(replica: Replica, message: Uint8Array): void {
 
 /** Steps 4–9 of wire.md §10: the checks that answer with an eviction. */
 function requestEviction(replica: Replica, request: RequestHeader): EvictionReason | null {
+  assert(replica.isPrimary && request.client !== 0n, "only the primary evicts a client");
   if (request.release < releaseClientMin) return EvictionReason.client_release_too_low;
   if (request.release > replica.release) return EvictionReason.client_release_too_high;
   if (request.size > replica.config.messageSizeMax) return EvictionReason.invalid_request_body_size;
@@ -66,6 +75,7 @@ function requestEviction(replica: Replica, request: RequestHeader): EvictionReas
   }
   if (!replica.stateMachine.isOperation(operation)) return EvictionReason.invalid_request_operation;
   const body = request.body();
+  assert(body.length === request.size - headerSize, "the body is the rest of the frame");
   if (!replica.stateMachine.validateRequest(operation, body, replica.config.messageBodySizeMax)) {
     return EvictionReason.invalid_request_body;
   }
@@ -81,10 +91,14 @@ function requestEviction(replica: Replica, request: RequestHeader): EvictionReas
 /** Step 11: the session lookup. */
 function sessionVerdict(replica: Replica, request: RequestHeader): SessionVerdict {
   const entry = replica.sessions.get(request.client);
+  assert(replica.sessions.size <= replica.config.clientsMax, "more sessions than clients_max");
   if (entry === undefined) {
     if (request.operation === Operation.register) return "new";
     return inPipeline(replica, request.client) ? "ignore" : EvictionReason.no_session;
   }
+  // A session is numbered by its register's op, and a reply is stored only once executed.
+  assert(entry.client === request.client && entry.session > 0, "a session of another client");
+  assert(entry.session <= entry.replyOp && entry.replyOp <= replica.commitMin, "a session from the future");
   if (request.operation !== Operation.register) {
     if (request.session < entry.session) return EvictionReason.session_too_low;
     if (request.session > entry.session) return "ignore";
@@ -100,6 +114,8 @@ function sessionVerdict(replica: Replica, request: RequestHeader): SessionVerdic
 }
 
 function inPipeline(replica: Replica, client: bigint): boolean {
+  assert(replica.pipeline.length <= replica.config.pipelinePrepareQueueMax);
+  assert(replica.requestQueue.length <= replica.config.clientsMax);
   // Entries still being read back after a view change count too (their header is known).
   for (const entry of replica.pipeline) {
     if (entry.client === client) return true;
@@ -119,8 +135,11 @@ function forwardToPrimary(replica: Replica, request: RequestHeader, message: Uin
     return;
   }
   if (entry === undefined ? request.operation === Operation.register : request.request > entry.request) {
-    replica.sendToReplica(replica.primaryOf(replica.view), message);
+    const primary = replica.primaryOf(replica.view);
+    assert(primary !== replica.replica && primary < replica.replicaCount, "forwarding to ourselves");
+    return replica.sendToReplica(primary, message);
   }
+  replica.ignored("request", "not newer than the client's latest (backup)");
 }
 
 function evict(replica: Replica, client: bigint, reason: EvictionReason): void {
@@ -129,6 +148,7 @@ function evict(replica: Replica, client: bigint, reason: EvictionReason): void {
     return replica.ignored("request", "would evict, but we may not (not a durable normal primary)");
   }
   assert(client !== 0n && reason >= EvictionReason.no_session && reason <= EvictionReason.session_release_mismatch);
+  assert(replica.replica < replica.replicaCount && replica.logView === replica.view);
   replica.trace(`evicted client ${client}: reason ${reason}`);
   replica.bus.sendToClient(client, buildEviction(replica.cluster, client, reason,
     replica.logViewDurable, replica.replica, replica.release));
@@ -147,8 +167,10 @@ export function tickPulse(replica: Replica): void {
   const realtime = replica.realtimeSynchronized();
   if (realtime === null) return;
   const now = realtime > replica.prepareTimestamp ? realtime : replica.prepareTimestamp;
+  assert(now >= realtime && now >= replica.prepareTimestamp, "pulse time never goes back");
   if (!replica.stateMachine.pulseNeeded(now)) return;
   assert(replica.pipeline.length < replica.config.pipelinePrepareQueueMax && replica.viewDurable === replica.view);
+  assert(replica.op < replica.opPrepareMax, "a pipeline with room is below the WAL's capacity");
   const body = new Uint8Array(0);
   prepareAndReplicate(replica, buildPrepare(replica, {
     operation: Operation.pulse, client: 0n, request: 0, requestChecksum: 0n, requestRelease: 0,
@@ -162,6 +184,7 @@ export function onPingClient(replica: Replica, message: Uint8Array): void {
   if (replica.isStandby) return replica.ignored("ping_client", "standbys do not serve clients");
   if (replica.status !== "normal") return replica.ignored("ping_client", `status ${replica.status}`);
   assert(!replica.isStandby && replica.status === "normal");
+  assert(ping.client !== 0n && message.length === headerSize, "a ping_client is a bare header from a client");
   if (ping.release < releaseClientMin) return evict(replica, ping.client, EvictionReason.client_release_too_low);
   if (ping.release > replica.release) return evict(replica, ping.client, EvictionReason.client_release_too_high);
   if (ping.session !== 0 && replica.sessions.get(ping.client) === undefined &&

@@ -27,8 +27,10 @@ export function startSync(replica: Replica, target: CheckpointState, view: Uint8
   if (replica.syncing !== null) return replica.ignored("view", "already syncing");
   if (replica.checkpointing) return replica.ignored("view", "checkpointing: sync later");
   assert(source !== replica.replica && source < replica.replicaCount + replica.standbyCount);
+  const targetOp = new PrepareHeader(target.header, 0).op;
+  assert(replica.math.checkpointValid(targetOp) && targetOp > replica.opCheckpoint, "sync to a checkpoint behind ours");
   replica.syncStart({
-    target, targetOp: new PrepareHeader(target.header, 0).op, checksums: [target.manifest_checksum],
+    target, targetOp, checksums: [target.manifest_checksum],
     blocks: [null], view: view.slice(), source, writing: false, idleTicks: 0,
   });
   requestBlocks(replica);
@@ -39,6 +41,7 @@ export function tickSync(replica: Replica): void {
   const sync = replica.syncing;
   if (sync === null || sync.writing) return;
   assert(sync.idleTicks <= syncIdleTicksMax);
+  assert(sync.blocks.length === sync.checksums.length && sync.blocks.length >= 1, "the manifest is always wanted");
   sync.idleTicks += 1;
   if (sync.idleTicks > syncIdleTicksMax) {
     // Peers moved on and overwrote that checkpoint's blocks: ask for the current view again.
@@ -53,6 +56,7 @@ export function tickSync(replica: Replica): void {
 export function cancelSync(replica: Replica): void {
   if (replica.syncing === null || replica.syncing.writing) return;
   replica.syncCancel();
+  assert(replica.syncing === null);
 }
 
 /** True when `targetOp` is a newer checkpoint than the one being synced (and may replace it). */
@@ -62,7 +66,8 @@ export function syncTargetStale(replica: Replica, targetOp: number): boolean {
 }
 
 function requestBlocks(replica: Replica): void {
-  const sync = replica.syncing!;
+  const sync = replica.syncing;
+  assert(sync !== null, "requesting blocks without a sync");
   assert(!sync.writing && sync.blocks.length === sync.checksums.length);
   const wanted: number[] = [];
   for (let i = 0; i < sync.blocks.length && wanted.length < blocksRequestedPerTick; i++) {
@@ -71,6 +76,7 @@ function requestBlocks(replica: Replica): void {
   if (wanted.length === 0) return;
   assert(wanted.length <= blocksRequestedPerTick);
   const message = new Uint8Array(headerSize + wanted.length * entrySize);
+  assert(message.length <= replica.config.messageSizeMax, "a get_blocks beyond a message");
   const view = new DataView(message.buffer);
   wanted.forEach((i, n) => {
     view.setBigUint64(headerSize + n * entrySize, BigInt(i + 1), true);
@@ -97,9 +103,11 @@ export function onGetBlocks(replica: Replica, message: Uint8Array): void {
   const reason = ignoreGetBlocks(replica, request);
   if (reason !== null) return replica.ignored("get_blocks", reason);
   assert(from !== replica.replica && request.size >= headerSize);
+  assert(request.size === message.length && (request.size - headerSize) % entrySize === 0);
   const view = new DataView(message.buffer, message.byteOffset, message.length);
   const current = replica.superblock.working!.vsr_state.checkpoint.manifest_address;
   const areas = [areaOf(replica.config, current), 1 - areaOf(replica.config, current)];
+  assert(areas[0]! + areas[1]! === 1, "two distinct checkpoint areas");
   for (let offset = headerSize; offset < request.size; offset += entrySize) {
     const index = Number(view.getBigUint64(offset, true));
     const checksum = readChecksum(view, offset + 8);
@@ -109,8 +117,10 @@ export function onGetBlocks(replica: Replica, message: Uint8Array): void {
 }
 
 function serveBlock(replica: Replica, to: number, areas: number[], index: number, checksum: bigint): void {
+  // Recursion bounded by the two areas: the current checkpoint's, then the previous one's.
+  assert(areas.length <= 2 && index >= 1);
   const [area, ...rest] = areas;
-  if (area === undefined) return;
+  if (area === undefined) return replica.ignored("get_blocks", "no such block in either area");
   replica.grid.readBlock(areaFirstAddress(replica.config, area) + index - 1, checksum, (block) => {
     if (block !== null) replica.sendToReplica(to, block);
     else serveBlock(replica, to, rest, index, checksum);
@@ -133,16 +143,22 @@ export function onBlock(replica: Replica, message: Uint8Array): void {
   if (reason !== null) return replica.ignored("block", reason);
   const sync = replica.syncing!;
   assert(!sync.writing && sync.blocks[index] === null && message.length <= replica.config.blockSize);
+  assert(index >= 0 && index < sync.blocks.length && sync.blocks.length === sync.checksums.length);
   const block = new Uint8Array(replica.config.blockSize);
   block.set(message, 0);
   sync.blocks[index] = block;
   sync.idleTicks = 0;
   if (index === 0) {
-    if (new BlockHeader(block, 0).block_type !== blockTypeManifest) return void (sync.blocks[0] = null);
+    if (new BlockHeader(block, 0).block_type !== blockTypeManifest) {
+      sync.blocks[0] = null;
+      return replica.ignored("block", "the manifest's index holds no manifest");
+    }
+    assert(sync.blocks.length === 1, "the manifest arrives once, before its data blocks");
     for (const checksum of manifestChecksums(block)) {
       sync.checksums.push(checksum);
       sync.blocks.push(null);
     }
+    assert(sync.blocks.length === sync.checksums.length);
   }
   if (sync.blocks.every((candidate) => candidate !== null)) finishSync(replica);
 }
@@ -156,7 +172,9 @@ function finishSync(replica: Replica): void {
   const blocks = sync.blocks as Uint8Array[];
   const current = replica.superblock.working!.vsr_state.checkpoint.manifest_address;
   const area = 1 - areaOf(replica.config, current);
+  assert(area === 0 || area === 1);
   replica.grid.writeBlocks(blocks, sync.target.manifest_size, area, (reference) => {
+    assert(replica.syncing === sync && reference.address !== current, "the sync target changed while writing");
     const checkpoint = { ...sync.target, manifest_address: reference.address };
     replica.runSuperblockJob((done) => {
       replica.superblock.updateCheckpoint({
@@ -166,6 +184,7 @@ function finishSync(replica: Replica): void {
       }, () => {
         done();
         installCheckpoint(replica, replica.grid.assemble(blocks, sync.target.manifest_size), checkpoint);
+        assert(replica.commitMin === sync.targetOp && replica.opCheckpoint === sync.targetOp);
         replica.applyView(sync.view);
       });
     });
@@ -176,13 +195,16 @@ function installCheckpoint(replica: Replica, state: Uint8Array, checkpoint: Chec
   assert(replica.syncing !== null && replica.syncing.writing);
   const view = new DataView(state.buffer, state.byteOffset, state.length);
   const sessionsLength = view.getUint32(0, true);
+  assert(4 + sessionsLength <= state.length, "synced sessions beyond the verified state");
   decodeSessions(replica.sessions, state.subarray(4, 4 + sessionsLength));
   replica.stateMachine.restore(state.subarray(4 + sessionsLength));
   replica.syncInstalled(checkpoint, checkpointId(checkpoint));
+  assert(replica.syncing === null);
   replica.prepareCache.clear();
 }
 
 function writeChecksum(view: DataView, offset: number, value: bigint): void {
+  assert(value >= 0n && offset + 16 <= view.byteLength, "a u128 checksum out of range");
   view.setBigUint64(offset, value & 0xffff_ffff_ffff_ffffn, true);
   view.setBigUint64(offset + 8, value >> 64n, true);
 }
@@ -202,5 +224,7 @@ export function syncNeeded(replica: Replica, targetOp: number, viewOp: number, c
   if (viewOp <= replica.opPrepareMax) return false; // WAL repair suffices
   assert(targetOp > replica.opCheckpoint && viewOp > replica.opPrepareMax);
   if (targetOp > replica.math.checkpointAfter(replica.opCheckpoint)) return true;
+  // Checkpoints fall on one chain (checkpointAfter from 0): exactly one checkpoint behind.
+  assert(targetOp === replica.math.checkpointAfter(replica.opCheckpoint), "a checkpoint off the chain");
   return replica.math.checkpointDurable(targetOp, commitMax);
 }

@@ -21,6 +21,7 @@ import { ack, refillPipeline } from "./pipeline.js";
 export function voteToExitView(replica: Replica): void {
   if (replica.isStandby || replica.status === "recovering_head") return;
   assert(replica.status === "normal" || replica.status === "view_change");
+  assert(replica.replica < replica.replicaCount, "only active replicas vote");
   replica.exitViewVotes |= 1 << replica.replica;
   sendExitView(replica);
   if (!replica.timeouts.exitViewWindow.ticking) replica.timeouts.exitViewWindow.start();
@@ -28,6 +29,7 @@ export function voteToExitView(replica: Replica): void {
 }
 
 function sendExitView(replica: Replica): void {
+  assert(!replica.isStandby && (replica.exitViewVotes & (1 << replica.replica)) !== 0, "sending a vote not cast");
   replica.broadcast(frameOnly(replica, Command.exit_view, replica.view), false);
 }
 
@@ -49,7 +51,9 @@ export function onExitView(replica: Replica, message: Uint8Array): void {
   // stuck there alone after the others withdrew theirs). Join it, so views cannot split.
   if (vote.view > replica.view) enterViewChange(replica, vote.view);
   assert(vote.view === replica.view);
+  assert(replica.status === "normal" || replica.status === "view_change");
   replica.exitViewVotes |= 1 << vote.replica;
+  assert(countVotes(replica.exitViewVotes) <= replica.replicaCount, "a vote from a non-voter");
   checkExitViewQuorum(replica);
 }
 
@@ -71,6 +75,8 @@ export function enterViewChange(replica: Replica, view: number): void {
   if (view === replica.view && replica.status === "view_change") return;
   replica.toViewChange(view);
   assert(replica.status === "view_change" && replica.view === view && replica.pipeline.length === 0);
+  // Every way into a view change goes to a view whose log this replica has not installed yet.
+  assert(replica.logView < replica.view && !replica.viewLogChosen && replica.joinViews.size === 0);
   persistView(replica, () => sendJoinView(replica));
 }
 
@@ -86,11 +92,14 @@ export function persistView(replica: Replica, then: () => void): void {
   }
   replica.queuedViewThen = then;
   replica.runSuperblockJob((done) => {
-    const after = replica.queuedViewThen!;
+    const after = replica.queuedViewThen;
+    assert(after !== null, "a queued view update lost its continuation");
     replica.queuedViewThen = null;
     const view = replica.view;
     const logView = replica.logView;
     replica.superblock.updateViewChange({ view, log_view: logView, view_headers: replica.viewHeadersSuffix() }, () => {
+      assert(replica.viewDurable === view && replica.logViewDurable === logView, "the view update is not durable");
+      assert(replica.view >= view && replica.logView >= logView, "view or log_view went back");
       done();
       if (replica.view === view && replica.logView === logView) after();
     });
@@ -101,12 +110,15 @@ export function persistView(replica: Replica, then: () => void): void {
 
 function sendJoinView(replica: Replica): void {
   if (replica.status !== "view_change" || replica.viewDurable !== replica.view) return;
-  // A backup that adopted the view's log sends one too until it is durable; the primary, already
-  // in normal status, drops it.
-  assert(!replica.isStandby || replica.logView === replica.view);
+  // A replica that installed the view's log (adopted from its primary's `view`, or chosen as the
+  // new primary) needs no join_view: that is for entering a view whose log is not installed.
+  if (replica.logView === replica.view) return;
+  // The log_view a join_view advertises is durable (vsr.md §6.2).
+  assert(!replica.isStandby && replica.logView < replica.view && replica.logView === replica.logViewDurable);
   const message = buildJoinView(replica);
   if (message === null) return replica.trace("no join_view: no head we can vouch for in our log_view");
   assert(new JoinViewMessage(message, 0).view === replica.view);
+  assert(message.length >= 2 * headerSize && message.length <= replica.config.messageSizeMax, "a join_view's size");
   const primary = replica.primaryOf(replica.view);
   if (primary === replica.replica) onJoinView(replica, message);
   else replica.sendToReplica(primary, message);
@@ -145,6 +157,9 @@ function buildJoinView(replica: Replica): Uint8Array | null {
     // Certain we never prepared it: no header and a healthy slot, or only held in memory.
     if (!faulty && (header === null || dirty)) nack |= 1n << BigInt(i);
   }
+  assert(present >> BigInt(count) === 0n && nack >> BigInt(count) === 0n, "bitsets wider than the suffix");
+  // The head has a header we vouch for: nacked only if our copy of it is not durable.
+  assert((nack & 1n) === 0n || replica.journal.isDirty(head), "nacked our own durable head");
   const jv = new JoinViewMessage(message, 0);
   replica.frame(jv, Command.join_view, message.length);
   jv.log_view = replica.logView;
@@ -153,6 +168,7 @@ function buildJoinView(replica: Replica): Uint8Array | null {
   jv.checkpoint_op = replica.opCheckpoint;
   jv.present_bitset = present;
   jv.nack_bitset = nack;
+  assert(jv.log_view <= jv.view && jv.checkpoint_op <= jv.commit_min && jv.commit_min <= jv.op);
   setChecksums(message, 0, message.length);
   return message;
 }
@@ -170,12 +186,14 @@ export function onJoinView(replica: Replica, message: Uint8Array): void {
   const jv = new JoinViewMessage(message, 0);
   const reason = ignoreJoinView(replica, jv);
   if (reason !== null) return replica.ignored("join_view", reason);
+  assert(jv.view >= replica.view && jv.replica < replica.replicaCount && jv.log_view <= jv.view);
   if (jv.view > replica.view) enterViewChange(replica, jv.view);
   if (replica.status !== "view_change") return replica.ignored("join_view", `status ${replica.status}`);
   if (replica.viewLogChosen) return replica.ignored("join_view", "log already chosen");
   assert(jv.view === replica.view && replica.isPrimary && replica.status === "view_change");
   assert(replica.logView < replica.view, "the log of this view is not chosen yet");
   if (!replica.joinViews.has(jv.replica)) replica.joinViews.set(jv.replica, message.slice());
+  assert(replica.joinViews.has(jv.replica) && replica.joinViews.size <= replica.replicaCount);
   if (!replica.joinViews.has(replica.replica)) return; // our own JV counts once it is durable
   if (replica.joinViews.size < replica.quorum.viewChange) return;
   assert(replica.joinViews.size <= replica.replicaCount);
@@ -187,8 +205,10 @@ export function onJoinView(replica: Replica, message: Uint8Array): void {
     bugs: replica.bugs,
   });
   if (choice.kind !== "complete") return replica.trace(`log choice ${choice.kind} at op ${choice.op}`);
+  assert(choice.commitMax <= choice.headOp && choice.headers.length === choice.headOp - choice.commitMax);
   installLog(replica, choice.headers, choice.headOp, choice.commitMax);
   assert(replica.viewLogChosen && replica.logView === replica.view && replica.op === choice.headOp);
+  assert(replica.commitMax >= choice.commitMax);
   persistView(replica, () => startViewIfReady(replica));
 }
 
@@ -205,11 +225,13 @@ function forfeit(replica: Replica): boolean {
   if (checkpointMax <= replica.opCheckpoint) return false;
   replica.joinViews.clear();
   voteToExitView(replica);
+  assert(replica.status === "view_change" && !replica.viewLogChosen);
   return true;
 }
 
 function decodeJoinView(message: Uint8Array): JoinView {
   const jv = new JoinViewMessage(message, 0);
+  assert(jv.size === message.length && (jv.size - headerSize) % headerSize === 0, "a join_view of whole headers");
   const headers: (JoinViewHeader | null)[] = [];
   for (let offset = headerSize; offset < jv.size; offset += headerSize) {
     headers.push(decodeSuffixHeader(message, offset));
@@ -222,6 +244,7 @@ function decodeJoinView(message: Uint8Array): JoinView {
 }
 
 function decodeSuffixHeader(message: Uint8Array, offset: number): JoinViewHeader | null {
+  assert(offset >= headerSize && offset + headerSize <= message.length);
   if (!verifyHeaderChecksum(message, offset)) return null; // a blank
   const header = new PrepareHeader(message, offset);
   if (header.command !== Command.prepare) return null;
@@ -235,14 +258,18 @@ function decodeSuffixHeader(message: Uint8Array, offset: number): JoinViewHeader
  * head — its next JV must not show a canonical log shorter than what is committed.
  */
 function installLog(replica: Replica, headers: readonly JoinViewHeader[], headOp: number, commitMax: number): void {
+  assert(replica.status === "view_change" && replica.isPrimary && !replica.viewLogChosen);
   installCanonicalCommitted(replica, Math.min(headOp, commitMax));
   for (const chosen of headers) {
+    // The survivors are the uncommitted ops of the chosen log.
+    assert(chosen.op > commitMax && chosen.op <= headOp, "a chosen header outside the surviving suffix");
     const existing = replica.journal.header(chosen.op);
     if (existing !== null && existing.checksum === chosen.checksum) continue;
     if (!replica.installable(chosen.op)) continue;
     const bytes = findHeaderBytes(replica, chosen);
     assert(bytes !== null, "a chosen header comes from some join_view");
     replica.journal.setHeader(bytes);
+    assert(replica.journal.header(chosen.op)?.checksum === chosen.checksum, "the chosen header is not held");
   }
   replica.journal.truncateAfter(headOp);
   replica.chooseLogOfView(headOp);
@@ -262,6 +289,7 @@ function installCanonicalCommitted(replica: Replica, commitMax: number): void {
       const existing = replica.journal.header(header.op);
       // Canonical: replaces whatever differs (a stale header may carry a higher, aborted view).
       if ((existing === null || existing.checksum !== header.checksum) && replica.installable(header.op)) {
+        assert(header.cluster === replica.cluster, "installing a header of another cluster");
         replica.journal.setHeader(message.slice(offset, offset + headerSize));
       }
     }
@@ -274,6 +302,7 @@ function findHeaderBytes(replica: Replica, chosen: JoinViewHeader): Uint8Array |
       if (!verifyHeaderChecksum(message, offset)) continue;
       const header = new PrepareHeader(message, offset);
       if (header.op === chosen.op && header.checksum === chosen.checksum) {
+        assert(header.command === Command.prepare && header.cluster === replica.cluster, "not a prepare of ours");
         return message.slice(offset, offset + headerSize);
       }
     }
@@ -289,15 +318,21 @@ export function startViewIfReady(replica: Replica): void {
   if (replica.status !== "view_change" || !replica.viewLogChosen || replica.superblockUpdating) return;
   if (replica.viewDurable !== replica.view || replica.logViewDurable !== replica.view) return;
   assert(replica.isPrimary && replica.logView === replica.view, "only the new primary starts a view");
+  assert(replica.op - replica.commitMin <= replica.journal.slotCount, "the head is more than a wrap ahead");
   for (let op = replica.commitMin + 1; op <= replica.op; op++) {
     const header = replica.journal.header(op);
     if (header === null) return;
     if (replica.journal.isDirty(op) && replica.prepareCache.get(op, header.checksum) === null) return;
   }
+  const view = replica.view;
   replica.commitJournal(() => {
+    // The journal reads of the commit loop take time: the view may have moved on meanwhile (to
+    // one whose log we have not chosen), and then this view is not ours to start.
+    if (replica.view !== view || !replica.viewLogChosen) return replica.trace(`view ${view} abandoned before it started`);
     if (replica.status !== "view_change" || replica.commitMin < replica.commitMax) return;
-    assert(replica.viewLogChosen && replica.commitMin === replica.commitMax);
+    assert(replica.viewLogChosen && replica.commitMin === replica.commitMax && replica.view === view);
     replica.toNormal(replica.view);
+    assert(replica.isPrimary && replica.pipeline.length === 0 && replica.requestQueue.length === 0);
     loadPipeline(replica);
     replica.broadcast(buildView(replica, 0n));
   });
@@ -307,9 +342,11 @@ export function startViewIfReady(replica: Replica): void {
 function loadPipeline(replica: Replica): void {
   assert(replica.pipeline.length === 0 && replica.isPrimary && replica.status === "normal");
   assert(replica.op - replica.commitMax <= replica.config.pipelinePrepareQueueMax, "the surviving suffix overflows the pipeline");
+  assert(replica.commitMin === replica.commitMax, "the new primary executed everything committed first");
   for (let op = replica.commitMax + 1; op <= replica.op; op++) {
     const header = replica.journal.header(op);
     assert(header !== null, "starting a view without a header of its log");
+    assert(replica.pipeline.length === op - replica.commitMax - 1, "the pipeline is the suffix, in op order");
     const cached = replica.prepareCache.get(op, header.checksum);
     if (cached !== null) {
       replica.pipeline.push({
@@ -325,6 +362,7 @@ function loadPipeline(replica: Replica): void {
     replica.journal.readPrepare(op, checksum, (prepare) => {
       const entry = replica.pipeline.find((candidate) => candidate.checksum === checksum);
       if (prepare === null || entry === undefined) return;
+      assert(entry.op === op, "a pipeline entry of another op with the same checksum");
       entry.message = prepare;
       replica.prepareCache.put(prepare);
       ack(replica, new PrepareHeader(prepare, 0));
@@ -333,6 +371,7 @@ function loadPipeline(replica: Replica): void {
   for (const entry of replica.pipeline) {
     if (entry.message.length > 0) ack(replica, new PrepareHeader(entry.message, 0));
   }
+  assert(replica.pipeline.length <= replica.config.pipelinePrepareQueueMax);
   if (replica.pipeline.length > 0) replica.timeouts.prepare.start();
   refillPipeline(replica);
 }
@@ -341,6 +380,8 @@ function loadPipeline(replica: Replica): void {
 
 /** `view` body: the primary's CheckpointState (for state sync), then its log suffix, head first. */
 function buildView(replica: Replica, nonce: bigint): Uint8Array {
+  assert(replica.status === "normal" && replica.isPrimary, "only a normal primary sends its view");
+  assert(replica.viewDurable === replica.view, "advertising a view that is not durable");
   const checkpoint = encodeCheckpointState(replica.superblock.working!.vsr_state.checkpoint);
   const headers = replica.viewHeadersSuffix();
   const headersOffset = headerSize + checkpointStateSize;
@@ -353,6 +394,7 @@ function buildView(replica: Replica, nonce: bigint): Uint8Array {
   view.op = replica.op;
   view.commit_max = replica.commitMax;
   view.checkpoint_op = replica.opCheckpoint;
+  assert(view.commit_max <= view.op && view.checkpoint_op <= view.commit_max, "a view's ops out of order");
   setChecksums(message, 0, message.length);
   return message;
 }
@@ -389,6 +431,7 @@ export function onView(replica: Replica, message: Uint8Array): void {
   assert(view.view >= replica.view && view.replica !== replica.replica);
   assert(replica.primaryOf(view.view) !== replica.replica, "a view from the primary of a view that is ours");
   const headersOffset = headerSize + checkpointStateSize;
+  assert(view.size === message.length && (view.size - headersOffset) % headerSize === 0, "a view of whole headers");
   const checkpoint = decodeCheckpointState(message.subarray(headerSize, headersOffset))!;
   const checkpointOp = new PrepareHeader(checkpoint.header, 0).op;
   if (replica.syncing !== null) {
@@ -414,6 +457,7 @@ function installView(replica: Replica, message: Uint8Array, headersOffset: numbe
     if (header.op <= replica.commitMin) continue;
     const existing = replica.journal.header(header.op);
     if ((existing === null || existing.checksum !== header.checksum) && replica.installable(header.op)) {
+      assert(header.command === Command.prepare && header.cluster === replica.cluster, "not a prepare of ours");
       replica.journal.setHeader(message.slice(offset, offset + headerSize));
     }
   }
@@ -422,10 +466,14 @@ function installView(replica: Replica, message: Uint8Array, headersOffset: numbe
   const head = Math.max(view.op, replica.commitMin);
   replica.journal.truncateAfter(head);
   replica.adoptView(newView, head); // in view_change until the view is durable
+  assert(replica.op === head && replica.view === newView && replica.logView === newView);
   replica.advanceCommitMax(view.commit_max);
+  assert(replica.commitMax >= view.commit_max);
   persistView(replica, () => {
+    assert(replica.view === newView && replica.logView === newView, "persisted another view than adopted");
     // A second `view` of the same view may have been persisted meanwhile and finished first.
     if (replica.status === "view_change") replica.toNormal(newView);
+    assert(replica.status === "normal");
     for (let op = replica.commitMax + 1; op <= replica.op; op++) {
       const header = replica.journal.header(op);
       if (header !== null && !replica.journal.isDirty(op)) ack(replica, new PrepareHeader(header.bytes(), 0));
@@ -457,6 +505,7 @@ export function onGetView(replica: Replica, message: Uint8Array): void {
   const reason = ignoreGetView(replica, request);
   if (reason !== null) return replica.ignored("get_view", reason);
   assert(replica.isPrimary && replica.status === "normal" && replica.viewDurable === replica.view);
+  assert(request.view <= replica.view && request.replica !== replica.replica);
   replica.sendToReplica(request.replica, buildView(replica, request.nonce));
 }
 
@@ -476,6 +525,7 @@ export function tickViewChange(replica: Replica): void {
     timeouts.viewChangeStatus.reset();
     voteToExitView(replica);
   }
+  assert(replica.status === "view_change" && (!replica.viewLogChosen || replica.isPrimary));
   if (timeouts.joinViewMessage.fired()) {
     timeouts.joinViewMessage.reset();
     if (replica.viewLogChosen) startViewIfReady(replica);
@@ -489,6 +539,7 @@ export function tickViewChange(replica: Replica): void {
 
 function sendGetView(replica: Replica, target: number, view: number): void {
   assert(target !== replica.replica && replica.getViewNonce !== 0n);
+  assert(target < replica.replicaCount, "get_view goes to an active replica");
   const message = frameOnly(replica, Command.get_view, view);
   new GetViewHeader(message, 0).nonce = replica.getViewNonce;
   setChecksums(message, 0, headerSize);
