@@ -19,7 +19,9 @@ const usage = `Usage: scarab <command> [options]
 Commands:
   format       create a data file for one replica
   start        run a replica from a data file (portable node:fs / node:net backends)
+  repl         run TigerBeetle REPL statements against a cluster (interactive or --command)
   benchmark    run the ledger workload against the embedded ledger (no set-up needed)
+  inspect      read a stopped replica's data file: superblock, wal, or integrity (read-only)
   vopr         run the deterministic cluster simulator on one seed, or a fleet of seeds
   version      print the version, protocol release and checksum implementation
   help         print this help
@@ -42,7 +44,9 @@ function packageVersion(): string {
 const subcommands: Record<string, Subcommand> = {
   benchmark: { summary: "run the ledger workload", run: runBenchmark },
   format: { summary: "create a data file", run: runFormat },
+  inspect: { summary: "inspect a data file", run: async (args) => (await import("./inspect.js")).runInspect(args) },
   start: { summary: "run a replica", run: runStart },
+  repl: { summary: "run REPL statements", run: async (args) => (await import("./repl.js")).runRepl(args) },
   vopr: { summary: "run the cluster simulator", run: async (args) => (await import("./vopr.js")).runVopr(args) },
   version: {
     summary: "print the version",

@@ -12,6 +12,7 @@ import { afterAll, describe, expect, test } from "vitest";
 import { createClient } from "../../src/client/index.js";
 import { testConfig } from "../../src/core/config.js";
 import { formatDataFile, startReplica, type HostOptions, type ReplicaHost } from "../../src/cli/replica_host.js";
+import { runInspect } from "../../src/cli/inspect.js";
 import { account } from "../ledger/helpers.js";
 
 const directory = mkdtempSync(join(tmpdir(), "scarab-safety-"));
@@ -56,6 +57,17 @@ describe("the data file is safe from operator mistakes", () => {
     expect((await client.lookupAccounts([1n])).map((a) => a.id)).toEqual([1n]);
     client.destroy();
     await stop(again);
+  });
+
+  test("inspect refuses a file a replica is running on, and inspects it once stopped", async () => {
+    const path = join(directory, "inspected.scarab");
+    await format(path);
+    const host = await start({ path });
+    const errors: string[] = [];
+    expect(runInspect(["superblock", "--development", path], () => {}, (line) => errors.push(line))).toBe(2);
+    expect(errors.join("\n")).toMatch(/in use by another scarab process.*stop it before inspecting/);
+    await stop(host);
+    expect(runInspect(["superblock", "--development", path], () => {}, () => {})).toBe(0);
   });
 
   test("a port in use fails before the file is opened for writing: not one byte changes", async () => {
