@@ -3,7 +3,7 @@
 // between. Used by `scarab start` and by the end-to-end client tests.
 import { randomBytes } from "node:crypto";
 import { readSync } from "node:fs";
-import { productionConfig, releaseCurrent, testConfig, type Config } from "../core/config.js";
+import { headerSize, productionConfig, releaseCurrent, testConfig, type Config } from "../core/config.js";
 import { Prng } from "../core/prng.js";
 import { FileStorage } from "../io/file_storage.js";
 import { RealTime } from "../io/real_time.js";
@@ -15,6 +15,8 @@ import type { MessageBus } from "../io/message_bus.js";
 import { identifyDataFile, identityMismatch, type DataFileIdentity } from "../replica/superblock/identify.js";
 import { Replica, type ReplicaEvent, type ReplicaOptions } from "../replica/replica.js";
 import type { Logger } from "./logger.js";
+import type { ReplicaMetrics } from "./metrics.js";
+import { PrepareHeader } from "../core/header.js";
 import { LedgerStateMachine } from "../replica/state_machine.js";
 
 export interface HostOptions {
@@ -28,6 +30,8 @@ export interface HostOptions {
   readonly config?: Config;
   /** The operator's log; without one the host is silent (tests). */
   readonly logger?: Logger;
+  /** Counters and gauges for `--metrics-address`. */
+  readonly metrics?: ReplicaMetrics;
 }
 
 export interface FormatOptions extends HostOptions {
@@ -50,17 +54,30 @@ export function dataFileSize(config: Config): number {
 
 function replicaOptions(
   identity: { cluster: bigint; replica: number; replicaCount: number }, config: Config, storage: FileStorage,
-  bus: MessageBus, time: RealTime, logger?: Logger,
+  bus: MessageBus, time: RealTime, observers: { logger?: Logger; metrics?: ReplicaMetrics } = {},
 ): ReplicaOptions {
+  const { logger, metrics } = observers;
   const debug = logger !== undefined && logger.isLevelEnabled("debug");
   return {
     cluster: identity.cluster, replica: identity.replica, replicaCount: identity.replicaCount,
     standbyCount: 0, config, release: releaseCurrent, time, storage, bus,
     prng: new Prng(BigInt("0x" + randomBytes(8).toString("hex"))),
     stateMachine: new LedgerStateMachine(),
-    ...(logger && { onEvent: (replica: Replica, event: ReplicaEvent) => logEvent(logger, replica, event) }),
+    onEvent: (replica: Replica, event: ReplicaEvent) => {
+      if (logger) logEvent(logger, replica, event);
+      metrics?.onEvent(event);
+    },
+    ...(metrics && { onCommit: (replica: Replica, prepare: Uint8Array) => countCommit(metrics, replica, prepare) }),
     ...(debug && { trace: (replica: number, line: string) => logger.debug({ replica }, line) }),
   };
+}
+
+function countCommit(metrics: ReplicaMetrics, replica: Replica, prepare: Uint8Array): void {
+  const header = new PrepareHeader(prepare, 0);
+  const operation = header.operation;
+  const events = replica.stateMachine.isOperation(operation)
+    ? replica.stateMachine.eventCount(operation, prepare.subarray(headerSize, header.size)) : 0;
+  metrics.onCommit(replica, operation, events, header.timestamp);
 }
 
 /** One log line for each transition an operator cares about (commits are counted, not logged). */
@@ -144,7 +161,8 @@ export function startReplica(options: HostOptions, callback: (error: Error | nul
       lock.release();
       return callback(fileError(options.path, error), null);
     }
-    replica = new Replica(replicaOptions(identity, config, storage, bus, time, options.logger));
+    replica = new Replica(replicaOptions(identity, config, storage, bus, time, options));
+    options.metrics?.attach(replica);
     openAndRun(replica, { bus, storage, lock, time, path: options.path }, callback);
   });
 }

@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { productionConfig, testConfig, type Config } from "../core/config.js";
 import { parseAddress, type Address } from "../io/tcp_client_bus.js";
 import { createLogger } from "./logger.js";
+import { ReplicaMetrics, serveMetrics } from "./metrics.js";
 import { dataFileSize, formatDataFile, startReplica } from "./replica_host.js";
 import { UsageError } from "./usage_error.js";
 
@@ -35,6 +36,7 @@ Options:
   --addresses LIST    comma-separated replica addresses, this replica's included
   --development       the data file was formatted with --development
   --log-debug         also log why the replica drops each message it ignores (verbose)
+  --metrics-address A serve Prometheus metrics on A ("port" or "host:port") at /metrics
   --help              print this help`;
 
 interface FormatArgs {
@@ -87,6 +89,7 @@ export function runStart(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, {
     addresses: { type: "string" }, development: { type: "boolean" }, help: { type: "boolean" },
     replica: { type: "string" }, cluster: { type: "string" }, "log-debug": { type: "boolean" },
+    "metrics-address": { type: "string" },
   });
   if (values.help) {
     console.log(startHelp);
@@ -110,12 +113,21 @@ export function runStart(args: string[]): Promise<number> {
     cluster = BigInt(String(values.cluster));
   }
   const config = values.development ? testConfig : productionConfig;
+  const metricsAddress = values["metrics-address"] === undefined ? null : addressFlag(values["metrics-address"], "metrics-address");
   const logger = createLogger({ debug: values["log-debug"] === true });
+  const metrics = metricsAddress === null ? undefined : new ReplicaMetrics();
   return new Promise((resolve) => {
-    startReplica({ path, cluster, replica, addresses, config, logger }, (error, host) => {
+    startReplica({ path, cluster, replica, addresses, config, logger, metrics }, (error, host) => {
       if (error !== null) {
         logger.fatal(error.message);
         return resolve(1);
+      }
+      if (metrics !== undefined && metricsAddress !== null) {
+        serveMetrics(metrics, metricsAddress, (metricsError, server) => {
+          if (metricsError !== null) return logger.error(`metrics: cannot listen on ${metricsAddress.host}:${metricsAddress.port}: ${metricsError.message}`);
+          server!.unref();
+          logger.info(`metrics: Prometheus text on http://${metricsAddress.host}:${metricsAddress.port}/metrics`);
+        });
       }
       const self = host!.replica;
       const address = addresses[self.replica]!;
@@ -155,6 +167,14 @@ function parseFlags(args: string[], options: FlagOptions): {
 function onePath(positionals: string[]): string {
   if (positionals.length !== 1) throw new UsageError("expected exactly one data file path");
   return positionals[0]!;
+}
+
+function addressFlag(text: unknown, name: string): Address {
+  try {
+    return parseAddress(String(text));
+  } catch (error) {
+    throw new UsageError(`--${name}: ${(error as Error).message}`);
+  }
 }
 
 function integerFlag(text: unknown, name: string, min: number, max: number): number {
