@@ -144,7 +144,7 @@ export function startReplica(options: HostOptions, callback: (error: Error | nul
   let replica: Replica | null = null;
   const bus = new TcpServerBus({
     replica: identity.replica, addresses: options.addresses, messageSizeMax: config.messageSizeMax,
-    onMessage: (message) => replica?.onMessage(message),
+    cluster: identity.cluster, onMessage: (message) => replica?.onMessage(message),
     ...(options.logger && { log: (line: string) => options.logger!.warn({ replica: identity.replica }, line) }),
   });
   bus.listen((listenError) => {

@@ -5,7 +5,7 @@
 // go out on one outbound connection per peer.
 import { createServer, type Server, type Socket } from "node:net";
 import { Command } from "../core/command.js";
-import { MessageFramer } from "../core/header.js";
+import { FrameField, MessageFramer } from "../core/header.js";
 import type { MessageBus } from "./message_bus.js";
 import { Connection, type Address } from "./tcp_client_bus.js";
 
@@ -14,6 +14,8 @@ export interface TcpServerBusOptions {
   /** Every replica's address, by index; this replica listens on its own. */
   readonly addresses: readonly Address[];
   readonly messageSizeMax: number;
+  /** Messages of another cluster close their connection (with a log line): a misconfiguration. */
+  readonly cluster?: bigint;
   readonly onMessage: (message: Uint8Array) => void;
   readonly log?: (line: string) => void;
 }
@@ -75,6 +77,14 @@ export class TcpServerBus implements MessageBus {
     socket.on("data", (chunk: Buffer) => {
       // A plain Uint8Array view: Buffer#slice shares memory, and receivers copy with slice().
       const error = framer.feed(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length), (message) => {
+        if (socket.destroyed) return;
+        const cluster = clusterOf(message);
+        if (this.options.cluster !== undefined && cluster !== this.options.cluster) {
+          this.options.log?.(`refusing connection from ${socket.remoteAddress}:${socket.remotePort}: ` +
+            `cluster ${cluster}, but this replica is of cluster ${this.options.cluster} (check the client's cluster_id)`);
+          socket.destroy();
+          return;
+        }
         const command = message[114]!;
         if (!peer && command !== Command.request && command !== Command.ping_client) {
           // Only replicas send anything else: a peer's connection never carries a client's
@@ -123,4 +133,9 @@ export class TcpServerBus implements MessageBus {
     for (const client of known) if (this.clients.get(client) === socket) this.clients.delete(client);
     known.clear();
   }
+}
+
+function clusterOf(message: Uint8Array): bigint {
+  const view = new DataView(message.buffer, message.byteOffset + FrameField.cluster, 16);
+  return (view.getBigUint64(8, true) << 64n) | view.getBigUint64(0, true);
 }

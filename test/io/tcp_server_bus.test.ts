@@ -20,10 +20,10 @@ afterEach(() => {
   for (const socket of sockets.splice(0)) socket.destroy();
 });
 
-function listen(received: Uint8Array[]): Promise<TcpServerBus> {
+function listen(received: Uint8Array[], logged: string[] = []): Promise<TcpServerBus> {
   const server = new TcpServerBus({
     replica: 0, addresses: [{ host: "127.0.0.1", port: 0 }], messageSizeMax: testConfig.messageSizeMax,
-    onMessage: (message) => received.push(message.slice()),
+    cluster, onMessage: (message) => received.push(message.slice()), log: (line) => logged.push(line),
   });
   return new Promise((resolve, reject) => server.listen((error) => (error ? reject(error) : resolve(server))));
 }
@@ -86,5 +86,19 @@ describe("TcpServerBus: replies go to the client's own connection", () => {
     bus.sendToClient(client, anyMessage()); // the bus routes bytes; their content does not matter
     await until(() => clientInbox.length > 0);
     expect(backupInbox).toHaveLength(0);
+  });
+});
+
+describe("TcpServerBus: another cluster's connection", () => {
+  test("is refused with a log line that names both clusters, and delivers nothing", async () => {
+    const received: Uint8Array[] = [];
+    const logged: string[] = [];
+    bus = await listen(received, logged);
+    const stranger = await open(bus.port, []);
+    const closed = new Promise<void>((resolve) => stranger.on("close", () => resolve()));
+    stranger.write(buildPingClient(cluster + 1n, client, 1n, 0, releaseCurrent));
+    await closed;
+    expect(received).toHaveLength(0);
+    expect(logged.join("\n")).toMatch(/cluster 8, but this replica is of cluster 7/);
   });
 });
