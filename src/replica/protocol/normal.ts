@@ -64,6 +64,14 @@ export function onPrepare(replica: Replica, message: Uint8Array): void {
 }
 
 /** Why a prepare at or below our head (or from another view) cannot repair our log, or null. */
+/** An op we executed whose prepare, exactly this one, is still durable in our WAL. */
+function executedAndHeld(replica: Replica, prepare: PrepareHeader): boolean {
+  const op = prepare.op;
+  if (op > replica.commitMin || op <= replica.opCheckpoint || replica.journal.isDirty(op)) return false;
+  const held = replica.journal.header(op);
+  return held !== null && held.checksum === prepare.checksum;
+}
+
 function ignoreRepairPrepare(replica: Replica, prepare: PrepareHeader): string | null {
   const op = prepare.op;
   if (op <= replica.commitMin && !replica.journal.isDirty(op)) return "already executed";
@@ -79,6 +87,12 @@ function ignoreRepairPrepare(replica: Replica, prepare: PrepareHeader): string |
  */
 export function repairFromPrepare(replica: Replica, message: Uint8Array): void {
   const prepare = new PrepareHeader(message, 0);
+  if (executedAndHeld(replica, prepare)) {
+    // A new primary re-replicates the uncommitted suffix it inherited, and needs a replication
+    // quorum of acks even for ops an earlier view already committed (and we executed): without
+    // ours it may never reach one (seed 18153026792772691287). Our WAL holds this very prepare.
+    return ack(replica, prepare);
+  }
   const reason = ignoreRepairPrepare(replica, prepare);
   if (reason !== null) return replica.ignored("prepare", reason);
   const op = prepare.op;
