@@ -106,6 +106,11 @@ export abstract class ReplicaState {
   private opCheckpointValue = 0;
   private checkpointIdValue = 0n;
   private syncingValue: SyncState | null = null;
+  /**
+   * State sync discarded our log above the new checkpoint, and no `view` has reinstalled it yet:
+   * our log_view no longer describes what we hold, so we may not send a join_view.
+   */
+  private logDiscardedValue = false;
 
   /** The header of the last executed prepare (commitMin): the anchor of the hash chain. */
   private commitHeaderBytes: Uint8Array = new Uint8Array(headerSize);
@@ -162,6 +167,8 @@ export abstract class ReplicaState {
   get opCheckpoint(): number { return this.opCheckpointValue; }
   /** State sync in progress (vsr.md §8): commits stop and prepare_oks are withheld. */
   get syncing(): SyncState | null { return this.syncingValue; }
+  /** Our log above the synced checkpoint was discarded and not yet reinstalled by a view. */
+  get logDiscardedBySync(): boolean { return this.logDiscardedValue; }
   get commitHeader(): Uint8Array { return this.commitHeaderBytes; }
   get commitTimestamp(): bigint { return this.commitTimestampValue; }
 
@@ -299,6 +306,7 @@ export abstract class ReplicaState {
     this.viewValue = view;
     this.logViewValue = view;
     this.opValue = head;
+    this.logDiscardedValue = false;
     this.statusValue = "view_change";
     this.getViewNonce = 0n;
     // A would-be primary of an older view that chose its log gives that up: it is a backup now.
@@ -322,6 +330,7 @@ export abstract class ReplicaState {
     assert(this.statusValue === "view_change" && this.isPrimary && !this.viewLogChosen);
     assert(this.logViewValue < this.viewValue, "the log of this view is chosen once");
     assert(head >= this.commitMinValue && head <= this.opPrepareMax, "chosen head out of range");
+    assert(!this.logDiscardedValue, "a replica without its log chose the view's log");
     this.opValue = head;
     this.logViewValue = this.viewValue;
     this.viewLogChosen = true;
@@ -405,6 +414,7 @@ export abstract class ReplicaState {
     this.commitHeaderAccessor.reset(this.commitHeaderBytes, 0);
     if (this.opValue < header.op) this.opValue = header.op;
     this.syncingValue = null;
+    this.logDiscardedValue = true; // until the view that asked for the sync is re-applied
     this.emit("sync_done");
   }
 

@@ -122,8 +122,12 @@ function serveBlock(replica: Replica, to: number, areas: number[], index: number
   const [area, ...rest] = areas;
   if (area === undefined) return replica.ignored("get_blocks", "no such block in either area");
   replica.grid.readBlock(areaFirstAddress(replica.config, area) + index - 1, checksum, (block) => {
-    if (block !== null) replica.sendToReplica(to, block);
-    else serveBlock(replica, to, rest, index, checksum);
+    if (block === null) return serveBlock(replica, to, rest, index, checksum);
+    // A block is a message of its header's size: the rest of the block buffer is padding, which
+    // on a TCP stream would be read as the next header (and close the connection).
+    const size = new BlockHeader(block, 0).size;
+    assert(size >= headerSize && size <= block.length);
+    replica.sendToReplica(to, block.subarray(0, size));
   });
 }
 

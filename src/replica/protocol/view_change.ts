@@ -115,6 +115,10 @@ function sendJoinView(replica: Replica): void {
   if (replica.logView === replica.view) return;
   // The log_view a join_view advertises is durable (vsr.md §6.2).
   assert(!replica.isStandby && replica.logView < replica.view && replica.logView === replica.logViewDurable);
+  // After a state sync whose view we could not re-apply (the view moved on meanwhile), our log
+  // above the checkpoint is gone: a join_view would claim log_view's log ends at the checkpoint,
+  // and could truncate committed ops (seed 14892162328192992224). Wait for the new view instead.
+  if (replica.logDiscardedBySync) return replica.trace("no join_view: our log was discarded by state sync");
   const message = buildJoinView(replica);
   if (message === null) return replica.trace("no join_view: no head we can vouch for in our log_view");
   assert(new JoinViewMessage(message, 0).view === replica.view);
