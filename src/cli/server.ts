@@ -2,6 +2,7 @@
 // (node:fs data file with fdatasync, node:net). The io_uring + O_DIRECT backend is a later step;
 // these commands keep the same flags so deployments will not change.
 import { existsSync } from "node:fs";
+import type { Server } from "node:http";
 import { parseArgs } from "node:util";
 import { productionConfig, testConfig, type Config } from "../core/config.js";
 import { parseAddress, type Address } from "../io/tcp_client_bus.js";
@@ -122,10 +123,11 @@ export function runStart(args: string[]): Promise<number> {
         logger.fatal(error.message);
         return resolve(1);
       }
+      let metricsServer: Server | null = null;
       if (metrics !== undefined && metricsAddress !== null) {
         serveMetrics(metrics, metricsAddress, (metricsError, server) => {
           if (metricsError !== null) return logger.error(`metrics: cannot listen on ${metricsAddress.host}:${metricsAddress.port}: ${metricsError.message}`);
-          server!.unref();
+          metricsServer = server;
           logger.info(`metrics: Prometheus text on http://${metricsAddress.host}:${metricsAddress.port}/metrics`);
         });
       }
@@ -140,6 +142,9 @@ export function runStart(args: string[]): Promise<number> {
           logger.error({ replica: self.replica }, "stop timed out after 10 s; exiting");
           resolve(1);
         }, 10_000).unref();
+        // A scraper's keep-alive connection must not keep the process up after it stopped.
+        metricsServer?.closeAllConnections();
+        metricsServer?.close();
         host!.stop(() => {
           logger.info({ replica: self.replica }, "stopped");
           resolve(0);

@@ -5,6 +5,7 @@
 import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { Agent, get } from "node:http";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -128,18 +129,29 @@ const bin = new URL("../../bin/scarab.js", import.meta.url).pathname;
 const built = existsSync(new URL("../../dist/src/cli/main.js", import.meta.url));
 
 describe.runIf(built)("the scarab process", () => {
-  test("SIGTERM stops a serving replica cleanly with exit 0", async () => {
+  test("SIGTERM stops a serving replica cleanly with exit 0, even with a keep-alive metrics scraper", async () => {
     const path = join(directory, "signal.scarab");
     await format(path);
     const port = await freePort();
-    const child = spawn(process.execPath, [bin, "start", "--development", `--addresses=${port}`, path], { stdio: ["ignore", "ignore", "pipe"] });
+    const metricsPort = await freePort();
+    const child = spawn(process.execPath, [bin, "start", "--development", `--addresses=${port}`,
+      `--metrics-address=${metricsPort}`, path], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (chunk) => { stderr += String(chunk); });
     const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
     for (let i = 0; i < 200 && !stderr.includes("listening"); i++) await new Promise((r) => setTimeout(r, 25));
     expect(stderr).toContain("listening");
+    for (let i = 0; i < 200 && !stderr.includes("metrics:"); i++) await new Promise((r) => setTimeout(r, 25));
+    // Prometheus keeps its connection open between scrapes.
+    const agent = new Agent({ keepAlive: true });
+    const scraped = await new Promise<number>((resolve, reject) => get({ host: "127.0.0.1", port: metricsPort, path: "/metrics", agent },
+      (response) => { response.resume(); response.on("end", () => resolve(response.statusCode ?? 0)); }).on("error", reject));
+    expect(scraped).toBe(200);
+    const killedAt = Date.now();
     child.kill("SIGTERM");
     expect(await exited).toBe(0);
+    expect(Date.now() - killedAt).toBeLessThan(5000);
+    agent.destroy();
     expect(stderr).toContain("stopped");
   }, 20_000);
 
