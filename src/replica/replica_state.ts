@@ -415,6 +415,8 @@ export abstract class ReplicaState {
     if (this.opValue < header.op) this.opValue = header.op;
     this.syncingValue = null;
     this.logDiscardedValue = true; // until the view that asked for the sync is re-applied
+    // Join_views collected before the sync (our own among them) describe logs we no longer hold.
+    this.joinViews.clear();
     this.emit("sync_done");
   }
 
