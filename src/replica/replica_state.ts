@@ -108,7 +108,8 @@ export abstract class ReplicaState {
   private syncingValue: SyncState | null = null;
   /**
    * State sync discarded our log above the new checkpoint, and no `view` has reinstalled it yet:
-   * our log_view no longer describes what we hold, so we may not send a join_view.
+   * our log is only the checkpoint's prefix, so a join_view advertises the checkpoint header's
+   * view as its log_view, not the (higher) log_view whose suffix we no longer hold.
    */
   private logDiscardedValue = false;
 
@@ -330,9 +331,9 @@ export abstract class ReplicaState {
     assert(this.statusValue === "view_change" && this.isPrimary && !this.viewLogChosen);
     assert(this.logViewValue < this.viewValue, "the log of this view is chosen once");
     assert(head >= this.commitMinValue && head <= this.opPrepareMax, "chosen head out of range");
-    assert(!this.logDiscardedValue, "a replica without its log chose the view's log");
     this.opValue = head;
     this.logViewValue = this.viewValue;
+    this.logDiscardedValue = false;
     this.viewLogChosen = true;
   }
 

@@ -115,10 +115,6 @@ function sendJoinView(replica: Replica): void {
   if (replica.logView === replica.view) return;
   // The log_view a join_view advertises is durable (vsr.md §6.2).
   assert(!replica.isStandby && replica.logView < replica.view && replica.logView === replica.logViewDurable);
-  // After a state sync whose view we could not re-apply (the view moved on meanwhile), our log
-  // above the checkpoint is gone: a join_view would claim log_view's log ends at the checkpoint,
-  // and could truncate committed ops (seed 14892162328192992224). Wait for the new view instead.
-  if (replica.logDiscardedBySync) return replica.trace("no join_view: our log was discarded by state sync");
   const message = buildJoinView(replica);
   if (message === null) return replica.trace("no join_view: no head we can vouch for in our log_view");
   assert(new JoinViewMessage(message, 0).view === replica.view);
@@ -140,8 +136,25 @@ function suffixHeader(replica: Replica, op: number): PrepareHeader | null {
   return header !== null && header.view <= replica.logView ? header : null;
 }
 
+/**
+ * The log_view a join_view advertises. After a state sync whose view we could not re-apply (the
+ * view moved on meanwhile), our log above the checkpoint is gone: claiming log_view's log ends at
+ * the checkpoint could truncate committed ops (seed 14892162328192992224), and sending nothing
+ * can starve the view-change quorum (seed 5935596963316649552). Our log is then exactly the
+ * checkpoint's prefix, which every later view's log extends: we advertise the view of its head,
+ * so our join_view is never canonical over a log that holds more.
+ */
+function joinViewLogView(replica: Replica, head: number): number {
+  if (!replica.logDiscardedBySync) return replica.logView;
+  const header = replica.headerAt(head);
+  assert(header !== null && head === replica.commitMin, "a discarded log ends at what we executed");
+  assert(header.view <= replica.logView);
+  return header.view;
+}
+
 function buildJoinView(replica: Replica): Uint8Array | null {
-  let head = replica.op;
+  // With a log discarded by sync, only the checkpoint's prefix is ours to vouch for.
+  let head = replica.logDiscardedBySync ? replica.commitMin : replica.op;
   while (head > replica.commitMin && suffixHeader(replica, head) === null) head--;
   if (suffixHeader(replica, head) === null) return null;
   assert(head >= replica.commitMin && head <= replica.op);
@@ -166,7 +179,7 @@ function buildJoinView(replica: Replica): Uint8Array | null {
   assert((nack & 1n) === 0n || replica.journal.isDirty(head), "nacked our own durable head");
   const jv = new JoinViewMessage(message, 0);
   replica.frame(jv, Command.join_view, message.length);
-  jv.log_view = replica.logView;
+  jv.log_view = joinViewLogView(replica, head);
   jv.op = head;
   jv.commit_min = replica.commitMin;
   jv.checkpoint_op = replica.opCheckpoint;
