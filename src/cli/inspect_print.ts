@@ -3,7 +3,8 @@
 import { opOf } from "../replica/journal/prepare_headers.js";
 import { checkpointId } from "../replica/superblock/layout.js";
 import { superblockOpenQuorum } from "../replica/superblock/quorum.js";
-import { type CopyReport, type SuperblockReport, replicaIndexOf } from "./inspect_read.js";
+import { type CopyReport, type SuperblockReport } from "./inspect_read.js";
+import { replicaIndexOf } from "../replica/superblock/superblock.js";
 import type { HeaderReport, SlotReport, WalReport } from "./inspect_wal.js";
 
 export type Output = (line: string) => void;

@@ -9,10 +9,11 @@ import { checksumMatches } from "../core/checksum.js";
 import { productionConfig, testConfig, type Config } from "../core/config.js";
 import { opOf } from "../replica/journal/prepare_headers.js";
 import {
-  type SuperBlockState, SuperBlockField, decodeSuperBlock,
+  type SuperBlockState, SuperBlockField, decodeSuperBlock, viewHeadersCountOffset,
 } from "../replica/superblock/layout.js";
 import { type SuperblockCopy, type SuperblockOpenResult, superblockCopies, superblockOpen } from "../replica/superblock/quorum.js";
-import { replicaIdFor } from "../replica/superblock/superblock.js";
+import { replicaIndexOf } from "../replica/superblock/superblock.js";
+import { readU128 } from "../core/bytes.js";
 
 /** A problem with the file or the request, reported as one line. Exit code 2 (cannot inspect), or 1 (damaged). */
 export class InspectError extends Error {
@@ -121,10 +122,6 @@ function checksumValid(bytes: Uint8Array): boolean {
   return checksumMatches(bytes.subarray(SuperBlockField.version), bytes, SuperBlockField.checksum);
 }
 
-function rawU128(bytes: Uint8Array, at: number): bigint {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return (view.getBigUint64(at + 8, true) << 64n) | view.getBigUint64(at, true);
-}
 
 function countChecksummedCopies(file: DataFile, config: Config): number {
   let count = 0;
@@ -166,7 +163,7 @@ function inferCluster(raws: readonly Uint8Array[]): bigint | null {
   const votes = new Map<bigint, number>();
   for (const bytes of raws) {
     if (!checksumValid(bytes)) continue;
-    const cluster = rawU128(bytes, SuperBlockField.cluster);
+    const cluster = readU128(bytes, SuperBlockField.cluster);
     votes.set(cluster, (votes.get(cluster) ?? 0) + 1);
   }
   let best: bigint | null = null;
@@ -184,7 +181,7 @@ function describeCopy(bytes: Uint8Array, slot: number, config: Config, cluster: 
   const base = { slot, offset, copyIndex, state: null, cluster: null };
   if (isZero(bytes)) return { ...base, status: "zeroed", detail: "all zero (never written, or lost)" };
   if (!checksumValid(bytes)) return { ...base, status: "bad checksum", detail: "bad checksum (torn or corrupt)" };
-  const copyCluster = rawU128(bytes, SuperBlockField.cluster);
+  const copyCluster = readU128(bytes, SuperBlockField.cluster);
   if (copyCluster !== cluster) {
     return { ...base, cluster: copyCluster, status: "other cluster", detail: `belongs to cluster ${copyCluster}` };
   }
@@ -194,8 +191,6 @@ function describeCopy(bytes: Uint8Array, slot: number, config: Config, cluster: 
   return { ...base, cluster, status: "valid", detail, state: decoded.state };
 }
 
-/** view_headers_count, from the layout table in superblock/layout.ts. */
-const viewHeadersCountOffset = 544;
 
 function malformedReason(bytes: Uint8Array, config: Config): string {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -218,10 +213,6 @@ function quorumCopy(report: CopyReport): SuperblockCopy | null {
   };
 }
 
-export function replicaIndexOf(cluster: bigint, replicaId: bigint): number | null {
-  for (let replica = 0; replica < 256; replica++) if (replicaIdFor(cluster, replica) === replicaId) return replica;
-  return null;
-}
 
 /** Reads the 4 copies, says what each holds, and which state the 2-of-4 open quorum would pick. */
 export function inspectSuperblock(file: DataFile, config: Config, clusterGiven: bigint | null): SuperblockReport {

@@ -98,9 +98,11 @@ export class ReplicaMetrics {
 /** Which ReplicaMetrics a gauge samples (prom-client calls collect() with the gauge as `this`). */
 const metricsOwner = new WeakMap<object, ReplicaMetrics>();
 
+/** Operation names by number, built once: commits look them up on every batch. */
+const operationNames = new Map<number, string>(Object.entries(Operation).map(([name, value]) => [value as number, name]));
+
 function operationName(operation: number): string {
-  for (const [name, value] of Object.entries(Operation)) if (value === operation) return name;
-  return `operation_${operation}`;
+  return operationNames.get(operation) ?? `operation_${operation}`;
 }
 
 /** Serves GET /metrics; calls back once listening (or with the error). */

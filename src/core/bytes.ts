@@ -6,6 +6,13 @@ export function readU32(bytes: Uint8Array, offset: number): number {
   return (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 24)) >>> 0;
 }
 
+/** The u128 at `offset`, little-endian (ids, checksums, cluster numbers). */
+export function readU128(bytes: Uint8Array, offset: number): bigint {
+  const lo = BigInt(readU32(bytes, offset)) | (BigInt(readU32(bytes, offset + 4)) << 32n);
+  const hi = BigInt(readU32(bytes, offset + 8)) | (BigInt(readU32(bytes, offset + 12)) << 32n);
+  return lo | (hi << 64n);
+}
+
 /** a[aStart, aStart + length) equals b[bStart, bStart + length). */
 export function bytesEqual(a: Uint8Array, aStart: number, b: Uint8Array, bStart: number, length: number): boolean {
   for (let i = 0; i < length; i++) if (a[aStart + i] !== b[bStart + i]) return false;

@@ -5,6 +5,7 @@
 // go out on one outbound connection per peer.
 import { createServer, type Server, type Socket } from "node:net";
 import { Command } from "../core/command.js";
+import { readU128 } from "../core/bytes.js";
 import { FrameField, MessageFramer } from "../core/header.js";
 import type { MessageBus } from "./message_bus.js";
 import { Connection, type Address } from "./tcp_client_bus.js";
@@ -78,7 +79,7 @@ export class TcpServerBus implements MessageBus {
       // A plain Uint8Array view: Buffer#slice shares memory, and receivers copy with slice().
       const error = framer.feed(new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.length), (message) => {
         if (socket.destroyed) return;
-        const cluster = clusterOf(message);
+        const cluster = readU128(message, FrameField.cluster);
         if (this.options.cluster !== undefined && cluster !== this.options.cluster) {
           this.options.log?.(`refusing connection from ${socket.remoteAddress}:${socket.remotePort}: ` +
             `cluster ${cluster}, but this replica is of cluster ${this.options.cluster} (check the client's cluster_id)`);
@@ -118,8 +119,7 @@ export class TcpServerBus implements MessageBus {
     const command = message[114];
     const offset = command === Command.request ? 160 : command === Command.ping_client ? 128 : -1;
     if (offset < 0) return;
-    const view = new DataView(message.buffer, message.byteOffset + offset, 16);
-    const client = (view.getBigUint64(8, true) << 64n) | view.getBigUint64(0, true);
+    const client = readU128(message, offset);
     if (client === 0n) return;
     const current = this.clients.get(client);
     if (command === Command.request && current !== undefined && current !== socket && !current.destroyed) return;
@@ -133,9 +133,4 @@ export class TcpServerBus implements MessageBus {
     for (const client of known) if (this.clients.get(client) === socket) this.clients.delete(client);
     known.clear();
   }
-}
-
-function clusterOf(message: Uint8Array): bigint {
-  const view = new DataView(message.buffer, message.byteOffset + FrameField.cluster, 16);
-  return (view.getBigUint64(8, true) << 64n) | view.getBigUint64(0, true);
 }

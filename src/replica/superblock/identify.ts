@@ -6,7 +6,8 @@
 import { assert } from "../../core/assert.js";
 import { releaseCurrent, type Config } from "../../core/config.js";
 import { decodeSuperBlock, SuperBlockField, type SuperBlockState } from "./layout.js";
-import { replicaIdFor } from "./superblock.js";
+import { readU128 } from "../../core/bytes.js";
+import { replicaIndexOf } from "./superblock.js";
 
 export interface DataFileIdentity {
   readonly cluster: bigint;
@@ -20,9 +21,6 @@ export type Identification =
   | { readonly kind: "identified"; readonly identity: DataFileIdentity }
   | { readonly kind: "unidentified"; readonly reason: string };
 
-/** The replica indexes a data file may hold: active replicas and standbys. */
-const nodeIndexMax = 12;
-
 export function identifyDataFile(copies: readonly Uint8Array[], config: Config): Identification {
   assert(copies.length === 4, "identifyDataFile: four superblock copies");
   const states = copies.map((bytes) => decodeCopy(bytes, config)).filter((state) => state !== null);
@@ -35,11 +33,8 @@ export function identifyDataFile(copies: readonly Uint8Array[], config: Config):
     return { kind: "unidentified", reason: "superblock copies of different clusters: mixed-up data files" };
   }
   const vsr = newest.vsr_state;
-  let replica = -1;
-  for (let index = 0; index < nodeIndexMax && replica < 0; index++) {
-    if (replicaIdFor(newest.cluster, index) === vsr.replica_id) replica = index;
-  }
-  if (replica < 0) return { kind: "unidentified", reason: "the superblock names no replica of its cluster" };
+  const replica = replicaIndexOf(newest.cluster, vsr.replica_id);
+  if (replica === null) return { kind: "unidentified", reason: "the superblock names no replica of its cluster" };
   return {
     kind: "identified",
     identity: { cluster: newest.cluster, replica, replicaCount: vsr.replica_count, releaseFormat: newest.release_format },
@@ -49,10 +44,7 @@ export function identifyDataFile(copies: readonly Uint8Array[], config: Config):
 /** A copy decoded with the cluster it names itself (decodeSuperBlock checks it against one). */
 function decodeCopy(bytes: Uint8Array, config: Config): SuperBlockState | null {
   if (bytes.length !== config.superblockCopySize) return null;
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const at = SuperBlockField.cluster;
-  const cluster = (view.getBigUint64(at + 8, true) << 64n) | view.getBigUint64(at, true);
-  return decodeSuperBlock(bytes, config, cluster)?.state ?? null;
+  return decodeSuperBlock(bytes, config, readU128(bytes, SuperBlockField.cluster))?.state ?? null;
 }
 
 /** What is wrong with starting `identity` as the replica the operator asked for, or null. */

@@ -98,7 +98,7 @@ const CheckpointField = {
   free_set_address: 352, client_sessions_address: 360, storage_size: 368, release: 376, reserved: 380,
 } as const;
 export const checkpointStateSize = 384;
-const viewHeadersCountOffset = 544;
+export const viewHeadersCountOffset = 544;
 const viewHeadersOffset = 560;
 
 export function superblockCopySizeMin(viewHeadersMax: number): number {

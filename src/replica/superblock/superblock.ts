@@ -77,6 +77,12 @@ export function replicaIdFor(cluster: bigint, replica: number): bigint {
   return checksum(bytes);
 }
 
+/** The replica index whose id is `replicaId` in `cluster` (replicas and standbys), or null. */
+export function replicaIndexOf(cluster: bigint, replicaId: bigint): number | null {
+  for (let replica = 0; replica < 256; replica++) if (replicaIdFor(cluster, replica) === replicaId) return replica;
+  return null;
+}
+
 export class SuperBlock {
   /** The durable state; null until format or open completes. */
   working: SuperBlockState | null = null;
