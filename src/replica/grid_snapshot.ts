@@ -15,6 +15,7 @@ import { headerSize, type Config } from "../core/config.js";
 import { Command } from "../core/command.js";
 import { BlockHeader, setChecksums, verifyBodyChecksum, verifyHeaderChecksum } from "../core/header.js";
 import { Zone, type Storage } from "../io/storage.js";
+import { emptyGridStats, type GridStats } from "../grid/grid_stats.js";
 
 export interface GridReference {
   /** Absolute grid address (1-based) of the manifest block, the first block of its area. */
@@ -44,6 +45,7 @@ export function areaFirstAddress(config: Config, area: number): number {
 
 export class GridSnapshots {
   readonly bodySize: number;
+  readonly stats: GridStats = emptyGridStats();
 
   constructor(private readonly storage: Storage, private readonly config: Config, private readonly cluster: bigint) {
     this.bodySize = config.blockSize - headerSize;
@@ -70,6 +72,8 @@ export class GridSnapshots {
     const reference = { address: first, checksum: new BlockHeader(blocks[0]!, 0).checksum, size };
     let pending = blocks.length;
     blocks.forEach((block, i) => {
+      this.stats.blocksWritten += 1;
+      this.stats.bytesWritten += block.length;
       this.storage.write(Zone.grid, (first + i - 1) * this.config.blockSize, block, () => {
         pending -= 1;
         if (pending === 0) callback(reference);
