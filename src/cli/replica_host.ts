@@ -145,7 +145,7 @@ export function startReplica(options: HostOptions, callback: (error: Error | nul
   const bus = new TcpServerBus({
     replica: identity.replica, addresses: options.addresses, messageSizeMax: config.messageSizeMax,
     cluster: identity.cluster, onMessage: (message) => replica?.onMessage(message),
-    ...(options.logger && { log: (line: string) => options.logger!.warn({ replica: identity.replica }, line) }),
+    ...(options.logger && { log: options.logger.child({ replica: identity.replica }) }),
   });
   bus.listen((listenError) => {
     if (listenError !== null) {

@@ -56,7 +56,11 @@ export function createClient(args: ClientInitArgs): Client {
   const addresses = args.replica_addresses.map(parseAddress);
   const time = new RealTime();
   let vsr: VsrClient | null = null;
-  const bus = new TcpClientBus(addresses, productionConfig.messageSizeMax, (message) => vsr?.onMessage(message));
+  const bus = new TcpClientBus({
+    addresses, messageSizeMax: productionConfig.messageSizeMax, cluster: args.cluster_id,
+    onMessage: (message) => vsr?.onMessage(message),
+    onClusterMismatch: () => {}, // as before: the VSR client ignores another cluster's messages and retries
+  });
   const clientId = BigInt("0x" + randomBytes(16).toString("hex")) || 1n;
   vsr = new VsrClient({
     cluster: args.cluster_id, replicaCount: addresses.length, clientId, release: releaseCurrent,

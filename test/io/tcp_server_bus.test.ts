@@ -5,7 +5,10 @@
 import { connect, type Socket } from "node:net";
 import { afterEach, describe, expect, test } from "vitest";
 import { releaseCurrent, testConfig } from "../../src/core/config.js";
-import { buildPingClient, buildPongClient, buildRegisterRequest, setChecksums } from "../../src/core/header.js";
+import {
+  buildPingClient, buildPongClient, buildRegisterRequest, FrameField, Header, setChecksums, verifyHeaderChecksum,
+} from "../../src/core/header.js";
+import { readU128 } from "../../src/core/bytes.js";
 import { TcpServerBus } from "../../src/io/tcp_server_bus.js";
 import { Command } from "../../src/core/command.js";
 
@@ -23,7 +26,8 @@ afterEach(() => {
 function listen(received: Uint8Array[], logged: string[] = []): Promise<TcpServerBus> {
   const server = new TcpServerBus({
     replica: 0, addresses: [{ host: "127.0.0.1", port: 0 }], messageSizeMax: testConfig.messageSizeMax,
-    cluster, onMessage: (message) => received.push(message.slice()), log: (line) => logged.push(line),
+    cluster, onMessage: (message) => received.push(message.slice()),
+    log: { info: (line) => logged.push(line), warn: (line) => logged.push(line) },
   });
   return new Promise((resolve, reject) => server.listen((error) => (error ? reject(error) : resolve(server))));
 }
@@ -90,15 +94,36 @@ describe("TcpServerBus: replies go to the client's own connection", () => {
 });
 
 describe("TcpServerBus: another cluster's connection", () => {
-  test("is refused with a log line that names both clusters, and delivers nothing", async () => {
+  test("is told the replica's cluster, then refused with a log line that names both, and delivers nothing", async () => {
     const received: Uint8Array[] = [];
     const logged: string[] = [];
     bus = await listen(received, logged);
-    const stranger = await open(bus.port, []);
+    const inbox: Buffer[] = [];
+    const stranger = await open(bus.port, inbox);
     const closed = new Promise<void>((resolve) => stranger.on("close", () => resolve()));
     stranger.write(buildPingClient(cluster + 1n, client, 1n, 0, releaseCurrent));
+    stranger.write(buildPingClient(cluster + 1n, client, 2n, 0, releaseCurrent));
     await closed;
     expect(received).toHaveLength(0);
-    expect(logged.join("\n")).toMatch(/cluster 8, but this replica is of cluster 7/);
+    expect(logged.filter((line) => /refusing/.test(line))).toEqual([expect.stringMatching(/cluster 8, but this replica is of cluster 7/)]);
+    // Exactly one message, a valid pong_client of the replica's own cluster that teaches nothing (view 0).
+    const notice = new Uint8Array(Buffer.concat(inbox));
+    expect(notice.length).toBe(256);
+    expect(verifyHeaderChecksum(notice, 0)).toBe(true);
+    expect(notice[FrameField.command]).toBe(Command.pong_client);
+    expect(readU128(notice, FrameField.cluster)).toBe(cluster);
+    expect(new Header(notice, 0).view).toBe(0);
+  });
+
+  test("repeated refusals are logged once per interval, with a count", async () => {
+    const logged: string[] = [];
+    bus = await listen([], logged);
+    for (let i = 0; i < 3; i++) {
+      const stranger = await open(bus.port, []);
+      const closed = new Promise<void>((resolve) => stranger.on("close", () => resolve()));
+      stranger.write(buildPingClient(cluster + 1n, client, 1n, 0, releaseCurrent));
+      await closed;
+    }
+    expect(logged.filter((line) => /refusing/.test(line))).toHaveLength(1);
   });
 });
