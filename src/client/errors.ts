@@ -1,4 +1,5 @@
-// Errors of the public API, named and worded as in tigerbeetle-node 0.17.9.
+// Errors of the public API, named and worded as in tigerbeetle-node 0.17.9, plus Scarab's own
+// (marked below): conditions the official client does not report, it retries them forever.
 
 export const ErrorCodes = {
   ERR_CLIENT_CLOSED: "ERR_CLIENT_CLOSED",
@@ -6,14 +7,17 @@ export const ErrorCodes = {
   ERR_CLIENT_RELEASE_TOO_LOW: "ERR_CLIENT_RELEASE_TOO_LOW",
   ERR_CLIENT_RELEASE_TOO_HIGH: "ERR_CLIENT_RELEASE_TOO_HIGH",
   ERR_TOO_MUCH_DATA: "ERR_TOO_MUCH_DATA",
+  /** Scarab: a replica belongs to another cluster than the client's cluster_id (a misconfiguration). */
+  ERR_CLUSTER_MISMATCH: "ERR_CLUSTER_MISMATCH",
 } as const;
 export type ErrorCodes = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
 export class RequestError extends Error {
   code: ErrorCodes;
 
-  constructor(code: ErrorCodes) {
-    super(RequestError.errorMessage(code));
+  /** `message`: a more specific wording than errorMessage(code), e.g. naming the replica. */
+  constructor(code: ErrorCodes, message: string = RequestError.errorMessage(code)) {
+    super(message);
     this.name = "RequestError";
     this.code = code;
   }
@@ -25,6 +29,7 @@ export class RequestError extends Error {
       case ErrorCodes.ERR_CLIENT_RELEASE_TOO_LOW: return "Client was evicted: release too old.";
       case ErrorCodes.ERR_CLIENT_RELEASE_TOO_HIGH: return "Client was evicted: release too new.";
       case ErrorCodes.ERR_TOO_MUCH_DATA: return "Too much data provided on this batch.";
+      case ErrorCodes.ERR_CLUSTER_MISMATCH: return "A replica belongs to another cluster.";
     }
   }
 }

@@ -1,7 +1,9 @@
 // createClient(): the network client, API-compatible with tigerbeetle-node 0.17.9. It wraps the
 // IO-agnostic VSR client (src/replica/client.ts, the same code the VOPR runs) with TCP
 // connections and a real 10 ms tick. Each call is one request with one batch; requests queue
-// behind the one in flight, as in the official client.
+// behind the one in flight, as in the official client. Unlike the official client, it does not
+// retry forever against a replica of another cluster: it fails every call with
+// ERR_CLUSTER_MISMATCH, naming the replica and both clusters.
 import { randomBytes } from "node:crypto";
 import { batchEventsMax, headerSize, productionConfig, releaseCurrent } from "../core/config.js";
 import { EvictionReason } from "../core/command.js";
@@ -15,7 +17,7 @@ import {
 } from "../core/ledger/object_codec.js";
 import { VsrClient, type ClientFailure } from "../replica/client.js";
 import { RealTime } from "../io/real_time.js";
-import { parseAddress, TcpClientBus } from "../io/tcp_client_bus.js";
+import { formatAddress, parseAddress, TcpClientBus, type Address } from "../io/tcp_client_bus.js";
 import { ErrorCodes, RequestError } from "./errors.js";
 
 export interface ClientInitArgs {
@@ -56,10 +58,13 @@ export function createClient(args: ClientInitArgs): Client {
   const addresses = args.replica_addresses.map(parseAddress);
   const time = new RealTime();
   let vsr: VsrClient | null = null;
+  /** Set when a replica turns out to be of another cluster: every call fails with it. */
+  let mismatch: RequestError | null = null;
+  let destroyed = false;
   const bus = new TcpClientBus({
     addresses, messageSizeMax: productionConfig.messageSizeMax, cluster: args.cluster_id,
     onMessage: (message) => vsr?.onMessage(message),
-    onClusterMismatch: () => {}, // as before: the VSR client ignores another cluster's messages and retries
+    onClusterMismatch: (address, cluster) => failClusterMismatch(address, cluster),
   });
   const clientId = BigInt("0x" + randomBytes(16).toString("hex")) || 1n;
   vsr = new VsrClient({
@@ -81,8 +86,26 @@ export function createClient(args: ClientInitArgs): Client {
   };
   updateRef();
 
+  function stop(): void {
+    clearInterval(timer);
+    client.close(); // fails every pending call
+    bus.close();
+  }
+
+  function failClusterMismatch(address: Address, cluster: bigint): void {
+    if (mismatch !== null || destroyed) return;
+    mismatch = new RequestError(ErrorCodes.ERR_CLUSTER_MISMATCH, `cluster mismatch: the replica at ` +
+      `${formatAddress(address)} belongs to cluster ${cluster}, this client was created for cluster ${args.cluster_id}`);
+    stop();
+  }
+
+  /** The VSR client's failure, or the cluster mismatch that closed it (until destroy()). */
+  function errorOf(failure: ClientFailure): RequestError {
+    return failure === "closed" && mismatch !== null && !destroyed ? mismatch : failureError(failure);
+  }
+
   function call<Event, Result>(codec: OperationCodec<Event, Result>, events: readonly Event[]): Promise<Result[]> {
-    if (client.failure !== null) return Promise.reject(failureError(client.failure));
+    if (client.failure !== null) return Promise.reject(errorOf(client.failure));
     if (events.length > batchEventsMax) return Promise.reject(new RequestError(ErrorCodes.ERR_TOO_MUCH_DATA));
     let body: Uint8Array;
     try {
@@ -99,7 +122,7 @@ export function createClient(args: ClientInitArgs): Client {
       client.request(codec.operation, body, (failure, reply) => {
         inFlight -= 1;
         updateRef();
-        if (failure !== null) return reject(failureError(failure));
+        if (failure !== null) return reject(errorOf(failure));
         const results = decodeResults(codec, reply!.subarray(headerSize));
         if (typeof results === "string") return reject(new Error(`malformed reply from the cluster: ${results}`));
         resolve(results[0] ?? []);
@@ -121,9 +144,8 @@ export function createClient(args: ClientInitArgs): Client {
     queryAccounts: (filter) => filterCall(operationCodecs.queryAccounts, filter),
     queryTransfers: (filter) => filterCall(operationCodecs.queryTransfers, filter),
     destroy: () => {
-      clearInterval(timer);
-      client.close();
-      bus.close();
+      destroyed = true;
+      stop();
     },
   };
 }
