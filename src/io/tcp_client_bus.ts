@@ -8,7 +8,7 @@ import { readU128 } from "../core/bytes.js";
 import { FrameField, MessageFramer } from "../core/header.js";
 import type { MessageBus } from "./message_bus.js";
 import {
-  describeDrops, nowMs, seconds, startSweeps, TcpLink, tcpLimitsDefault, transportStats,
+  describeDrops, nowMs, seconds, startSweeps, TcpLink, tcpLimits, transportStats,
   type TcpLimits, type TransportLog, type TransportStats,
 } from "./tcp_link.js";
 
@@ -52,7 +52,7 @@ export interface TcpClientBusOptions {
    * closes it). The message is not delivered.
    */
   readonly onClusterMismatch: (address: Address, cluster: bigint) => void;
-  /** Defaults: tcpLimitsDefault(messageSizeMax). */
+  /** Defaults: tcpLimits(messageSizeMax). */
   readonly limits?: Partial<TcpLimits>;
 }
 
@@ -62,7 +62,7 @@ export class TcpClientBus implements MessageBus {
   private readonly stopSweeps: () => void;
 
   constructor(options: TcpClientBusOptions) {
-    const limits: TcpLimits = { ...tcpLimitsDefault(options.messageSizeMax), ...options.limits };
+    const limits = tcpLimits(options.messageSizeMax, options.limits);
     this.connections = options.addresses.map((address, replica) => new Connection({
       address, label: `replica ${replica}`, messageSizeMax: options.messageSizeMax, limits, stats: this.stats,
       cluster: options.cluster, onMessage: options.onMessage,

@@ -26,9 +26,16 @@ export interface TcpLimits {
 /** Twice the clients' 30 s ping interval: one late ping never cuts a live, idle client off. */
 export const idleTimeoutMsDefault = 60_000;
 
-/** Four of the largest messages, as TigerBeetle queues at most 4 messages per replica connection. */
-export function tcpLimitsDefault(messageSizeMax: number): TcpLimits {
-  return { sendQueueBytesMax: 4 * messageSizeMax, idleTimeoutMs: idleTimeoutMsDefault };
+/**
+ * The defaults, overridden by `limits`: a send queue of four of the largest messages (TigerBeetle
+ * queues at most 4 messages per replica connection) and idleTimeoutMsDefault. Throws on limits
+ * that could never work, when the bus is made rather than at its first connection.
+ */
+export function tcpLimits(messageSizeMax: number, limits: Partial<TcpLimits> = {}): TcpLimits {
+  const resolved = { sendQueueBytesMax: 4 * messageSizeMax, idleTimeoutMs: idleTimeoutMsDefault, ...limits };
+  if (!(resolved.sendQueueBytesMax >= messageSizeMax)) throw new RangeError("sendQueueBytesMax must hold one message of the largest size");
+  if (!(resolved.idleTimeoutMs > 0)) throw new RangeError("idleTimeoutMs must be positive");
+  return resolved;
 }
 
 /** The transport's operator log: problems at warn, expected closes at info. */
@@ -97,9 +104,7 @@ export class TcpLink {
   private reportedAtMs = -Infinity;
   private readonly onWritten = (): void => { this.sentAtMs = nowMs(); };
 
-  constructor(readonly socket: Socket, private readonly limits: TcpLimits, private readonly stats: TransportStats) {
-    if (!(limits.sendQueueBytesMax > 0 && limits.idleTimeoutMs > 0)) throw new RangeError("TCP limits must be positive");
-  }
+  constructor(readonly socket: Socket, private readonly limits: TcpLimits, private readonly stats: TransportStats) {}
 
   /** Queues a copy of `message`, or drops it if the send queue would exceed its bound. */
   send(message: Uint8Array): boolean {

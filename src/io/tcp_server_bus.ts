@@ -16,7 +16,7 @@ import { buildPongClient, FrameField, MessageFramer } from "../core/header.js";
 import type { MessageBus } from "./message_bus.js";
 import { Connection, formatAddress, type Address } from "./tcp_client_bus.js";
 import {
-  describeDrops, nowMs, RateLimit, seconds, startSweeps, TcpLink, tcpLimitsDefault, transportStats,
+  describeDrops, nowMs, RateLimit, seconds, startSweeps, TcpLink, tcpLimits, transportStats,
   type TcpLimits, type TransportLog, type TransportStats,
 } from "./tcp_link.js";
 
@@ -32,7 +32,7 @@ export interface TcpServerBusOptions {
   readonly cluster: bigint;
   readonly onMessage: (message: Uint8Array) => void;
   readonly log?: TransportLog;
-  /** Defaults: tcpLimitsDefault(messageSizeMax). */
+  /** Defaults: tcpLimits(messageSizeMax). */
   readonly limits?: Partial<TcpLimits>;
 }
 
@@ -69,7 +69,7 @@ export class TcpServerBus implements MessageBus {
   private readonly refusalLog = new RateLimit(misconfigurationLogIntervalMs);
 
   constructor(private readonly options: TcpServerBusOptions) {
-    this.limits = { ...tcpLimitsDefault(options.messageSizeMax), ...options.limits };
+    this.limits = tcpLimits(options.messageSizeMax, options.limits);
     this.server = createServer((socket) => this.accept(socket));
     this.peers = options.addresses.map((address, index) => index === options.replica ? null : this.connectPeer(address, index));
     for (const peer of this.peers) peer?.setRef(true);

@@ -197,6 +197,16 @@ describe("idle connections", () => {
   }, 10_000);
 });
 
+describe("limits that could never work", () => {
+  test("are refused when the bus is made, not at its first connection", () => {
+    const make = (limits: Partial<TcpLimits>) => new TcpServerBus({
+      replica: 0, addresses: [{ host: "127.0.0.1", port: 0 }], messageSizeMax, cluster, limits, onMessage: () => {},
+    });
+    expect(() => make({ sendQueueBytesMax: messageSizeMax - 1 })).toThrow(/one message of the largest size/);
+    expect(() => make({ idleTimeoutMs: 0 })).toThrow(/idleTimeoutMs must be positive/);
+  });
+});
+
 describe("reconnect backoff", () => {
   test("grows from 50 ms to at most 1 s, with jitter below the ceiling", () => {
     expect(reconnectDelayMs(0, 0.999)).toBe(50);
