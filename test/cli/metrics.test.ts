@@ -46,6 +46,11 @@ describe("replica metrics", () => {
       expect(text).toMatch(/^scarab_view [1-9]\d*$/m); // a solo replica starts a new view on every open
       expect(text).toMatch(/^scarab_commit_latency_seconds_count [1-9]\d*$/m);
       expect(text).toMatch(/^scarab_process_resident_memory_bytes /m);
+      // The grid's own counts (src/grid/grid_stats.ts), which `scarab benchmark` reads.
+      expect(text).toMatch(/^# TYPE scarab_grid_bytes_written_total counter$/m);
+      expect(text).toMatch(/^scarab_grid_bytes_written_total \d+$/m);
+      expect(text).toMatch(/^scarab_grid_checkpoint_bytes_written \d+$/m);
+      expect(text).toMatch(/^scarab_grid_blocks_acquired \d+$/m);
     } finally {
       client.destroy();
       server.close();
