@@ -20,7 +20,7 @@ Commands:
   format       create a data file for one replica
   start        run a replica from a data file (portable node:fs / node:net backends)
   repl         run TigerBeetle REPL statements against a cluster (interactive or --command)
-  benchmark    run the ledger workload against the embedded ledger (no set-up needed)
+  benchmark    load a cluster (a temporary one by default) and print throughput and latency
   inspect      read a stopped replica's data file: superblock, wal, or integrity (read-only)
   vopr         run the deterministic cluster simulator on one seed, or a fleet of seeds
   version      print the version, protocol release and checksum implementation
@@ -42,7 +42,7 @@ function packageVersion(): string {
 }
 
 const subcommands: Record<string, Subcommand> = {
-  benchmark: { summary: "run the ledger workload", run: runBenchmark },
+  benchmark: { summary: "load a cluster and measure it", run: runBenchmark },
   format: { summary: "create a data file", run: runFormat },
   inspect: { summary: "inspect a data file", run: async (args) => (await import("./inspect.js")).runInspect(args) },
   start: { summary: "run a replica", run: runStart },

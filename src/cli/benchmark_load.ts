@@ -1,0 +1,161 @@
+// The load of `scarab benchmark`, through the public TypeScript client: create the accounts, then
+// the transfers in batches, with every client keeping one request in flight. Every result is
+// checked: a transfer (or account) that was not created fails the run. The next batch is built
+// while the current one is in flight, so generating the load stays out of the measured latency as
+// far as one thread allows.
+import { performance } from "node:perf_hooks";
+import {
+  CreateAccountStatus, CreateTransferStatus, id, type Account, type Client, type Transfer,
+} from "../client/index.js";
+import { Prng } from "../core/prng.js";
+import { LatencyHistogram } from "./benchmark_latency.js";
+
+export type IdOrder = "sequential" | "random";
+
+export interface LoadOptions {
+  readonly accountCount: number;
+  readonly transferCount: number;
+  readonly transferBatchSize: number;
+  /** Events one request may carry (8189, fewer for a --development cluster). */
+  readonly batchEventsMax: number;
+  readonly idOrder: IdOrder;
+  readonly seed: bigint;
+  /** Called once the accounts exist and the transfers (the measured part) begin. */
+  readonly onTransfersStart: () => void;
+  /** Called after every transfer batch with the transfers created so far. */
+  readonly onProgress: (transfersDone: number) => void;
+}
+
+export interface LoadResult {
+  readonly accountSeconds: number;
+  readonly transferSeconds: number;
+  readonly batches: number;
+  readonly transfersCreated: number;
+  readonly latency: LatencyHistogram;
+}
+
+/** A failure of the run itself (a result other than `created`, a replica that exited): exit code 1. */
+export class BenchmarkFailure extends Error {
+  override name = "BenchmarkFailure";
+}
+
+export async function runLoad(clients: readonly Client[], options: LoadOptions): Promise<LoadResult> {
+  const prng = new Prng(options.seed);
+  const newId = options.idOrder === "sequential" ? id : () => randomU128(prng);
+  const accountIds = Array.from({ length: options.accountCount }, newId);
+
+  const accountsStarted = performance.now();
+  await createAccounts(clients, accountIds, Math.min(options.batchEventsMax, 8189));
+  // One small request per client registers its session before the clock starts for transfers.
+  await Promise.all(clients.map(async (client, index) => {
+    const found = await client.lookupAccounts([accountIds[index % accountIds.length]!]);
+    if (found.length !== 1) throw new BenchmarkFailure(`client ${index}: an account just created was not found`);
+  }));
+  const accountSeconds = (performance.now() - accountsStarted) / 1000;
+
+  const latency = new LatencyHistogram();
+  let taken = 0;
+  let created = 0;
+  let batches = 0;
+  let failed = false;
+  const take = (): Transfer[] | null => {
+    if (failed || taken >= options.transferCount) return null;
+    const count = Math.min(options.transferBatchSize, options.transferCount - taken);
+    taken += count;
+    return buildTransfers(count, accountIds, prng, newId);
+  };
+  options.onTransfersStart();
+  const transfersStarted = performance.now();
+  await Promise.all(clients.map(async (client) => {
+    let next = take();
+    while (next !== null) {
+      const batch = next;
+      const sent = performance.now();
+      const pending = client.createTransfers(batch);
+      next = take();
+      const results = await pending.catch((error: unknown) => {
+        failed = true;
+        throw error;
+      });
+      latency.record(performance.now() - sent);
+      const problem = checkResults(batch, results);
+      if (problem !== null) {
+        failed = true;
+        throw new BenchmarkFailure(`batch ${batches + 1}: ${problem}`);
+      }
+      batches += 1;
+      created += batch.length;
+      options.onProgress(created);
+    }
+  }));
+  return { accountSeconds, transferSeconds: (performance.now() - transfersStarted) / 1000, batches, transfersCreated: created, latency };
+}
+
+async function createAccounts(clients: readonly Client[], ids: readonly bigint[], batchSize: number): Promise<void> {
+  // Accounts are few next to transfers: one client creates them, in order.
+  let next = 0;
+  while (next < ids.length) {
+    const batch = ids.slice(next, next + batchSize).map(account);
+    next += batch.length;
+    const results = await clients[0]!.createAccounts(batch);
+    if (results.length !== batch.length) {
+      throw new BenchmarkFailure(`create_accounts returned ${results.length} results for ${batch.length} accounts`);
+    }
+    const index = results.findIndex((result) => result.status !== CreateAccountStatus.created);
+    if (index >= 0) {
+      const status = results[index]!.status;
+      throw new BenchmarkFailure(`account ${batch[index]!.id} was not created: ${CreateAccountStatus[status] ?? status}`);
+    }
+  }
+}
+
+/** The first problem with a create_transfers reply, or null if every transfer was created. */
+export function checkResults(batch: readonly Transfer[], results: readonly { status: CreateTransferStatus }[]): string | null {
+  if (results.length !== batch.length) return `create_transfers returned ${results.length} results for ${batch.length} transfers`;
+  let failures = 0;
+  let first = -1;
+  for (let i = 0; i < results.length; i++) {
+    if (results[i]!.status !== CreateTransferStatus.created) {
+      failures += 1;
+      if (first < 0) first = i;
+    }
+  }
+  if (failures === 0) return null;
+  const status = results[first]!.status;
+  return `${failures} of ${batch.length} transfers were not created; the first, id ${batch[first]!.id}, ` +
+    `failed with ${CreateTransferStatus[status] ?? status}`;
+}
+
+function account(accountId: bigint): Account {
+  return {
+    id: accountId, debits_pending: 0n, debits_posted: 0n, credits_pending: 0n, credits_posted: 0n,
+    user_data_128: 0n, user_data_64: 0n, user_data_32: 0, reserved: 0, ledger: 1, code: 1, flags: 0,
+    timestamp: 0n,
+  };
+}
+
+/** Uniform single-phase transfers between two distinct accounts, amounts 1..100. */
+function buildTransfers(count: number, accountIds: readonly bigint[], prng: Prng, newId: () => bigint): Transfer[] {
+  const batch: Transfer[] = new Array(count);
+  const accounts = accountIds.length;
+  for (let i = 0; i < count; i++) {
+    const debit = prng.int(accounts);
+    // Uniform over the other accounts: draw from accounts - 1 and skip over the debit.
+    let credit = prng.int(accounts - 1);
+    if (credit >= debit) credit += 1;
+    batch[i] = {
+      id: newId(), debit_account_id: accountIds[debit]!, credit_account_id: accountIds[credit]!,
+      amount: BigInt(1 + prng.int(100)), pending_id: 0n, user_data_128: 0n, user_data_64: 0n, user_data_32: 0,
+      timeout: 0, ledger: 1, code: 1, flags: 0, timestamp: 0n,
+    };
+  }
+  return batch;
+}
+
+/** A uniformly random u128, never 0 or 2^128 - 1 (ids the ledger rejects). */
+function randomU128(prng: Prng): bigint {
+  for (;;) {
+    const value = (prng.next() << 64n) | prng.next();
+    if (value !== 0n && value !== (1n << 128n) - 1n) return value;
+  }
+}
