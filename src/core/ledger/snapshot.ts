@@ -180,7 +180,7 @@ function restoreHistory(state: LedgerState, words: Uint32Array, offset: number, 
   history.count = count;
 }
 
-function restoreOrphans(state: LedgerState, ids: Uint32Array, count: number): void {
+export function restoreOrphans(state: LedgerState, ids: Uint32Array, count: number): void {
   // addOrphan() grows the id list by doubling, so it must start non-empty.
   state.orphanIds = new Uint32Array(Math.max(16, count) * orphanWords);
   state.orphanIdsDirty.ensureRows(state.orphanIds.length / orphanWords);
@@ -190,7 +190,7 @@ function restoreOrphans(state: LedgerState, ids: Uint32Array, count: number): vo
 }
 
 /** Cheap structural checks: timestamps increase with rows, and every reference is in range. */
-function checkRows(state: LedgerState): void {
+export function checkRows(state: LedgerState): void {
   const accounts = state.accounts.count;
   const transfers = state.transfers.count;
   checkTimestampOrder(state.accounts.u32, accounts);
@@ -231,7 +231,7 @@ function within(value: number, low: number, high: number): boolean {
 }
 
 /** Inserts every id in row order (asserts that ids are unique). */
-function rebuildIndexes(state: LedgerState): void {
+export function rebuildIndexes(state: LedgerState): void {
   const accounts = state.accounts.u32;
   for (let row = 0; row < state.accounts.count; row++) state.accountIndex.insert(accounts, row * rowWords, row);
   const transfers = state.transfers.u32;
@@ -242,7 +242,7 @@ function rebuildIndexes(state: LedgerState): void {
  * One heap entry per transfer that is pending with a timeout, pushed in row order: deterministic,
  * and the heap's layout never shows, since unique keys fix the pop order (header comment).
  */
-function rebuildExpiry(state: LedgerState): void {
+export function rebuildExpiry(state: LedgerState): void {
   assert(state.expiry.length === 0);
   const side = state.side;
   for (let row = 0; row < state.transfers.count; row++) {

@@ -7,6 +7,10 @@ import { CreateBatchLoop } from "./batch_loop.js";
 import { ExecutionContext } from "./context.js";
 import { PulseExecutor } from "./pulse.js";
 import { QueryExecutor } from "./queries.js";
+import type { PageSpace, PersistentState } from "../persistent_state.js";
+import {
+  beginLedgerRestore, encodeLedgerMeta, finishLedgerRestore, ledgerSpaces, restoreSpaces, type LedgerRestore,
+} from "./persistence.js";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot.js";
 import { LedgerState, type LedgerOptions } from "./state.js";
 import { hiOf, joinTimestamp, loOf, timestampMax } from "./timestamps.js";
@@ -16,7 +20,7 @@ export type { LedgerOptions } from "./state.js";
 
 const two32 = 0x1_0000_0000;
 
-export class StateMachine {
+export class StateMachine implements PersistentState {
   // Replaced as a whole by restore().
   private context!: ExecutionContext;
   private batchLoop!: CreateBatchLoop;
@@ -29,6 +33,8 @@ export class StateMachine {
   private bodyScratch = new Uint32Array(0);
   private replyScratch = new Uint32Array(0);
   private timestampLast = 0n;
+  /** Between restoreBegin() and restoreFinish(): the state being restored. */
+  private restoring: LedgerRestore | null = null;
 
   constructor(options: LedgerOptions = {}) {
     this.capacities = { accountsCapacity: options.accountsCapacity, transfersCapacity: options.transfersCapacity };
@@ -60,6 +66,30 @@ export class StateMachine {
     const decoded = decodeSnapshot(snapshot, this.capacities);
     this.install(decoded.state);
     this.timestampLast = decoded.timestampLast;
+  }
+
+  // ---- PersistentState (persistence.ts): what the grid writes at checkpoints ----
+
+  spaces(): readonly PageSpace[] {
+    return this.restoring === null ? ledgerSpaces(this.context.state) : restoreSpaces(this.restoring);
+  }
+
+  meta(): Uint8Array {
+    assert(!this.context.undo.active && this.restoring === null, "meta between requests only");
+    return encodeLedgerMeta(this.context.state, this.timestampLast);
+  }
+
+  restoreBegin(meta: Uint8Array): void {
+    assert(!this.context.undo.active && this.restoring === null, "restore between requests only");
+    this.restoring = beginLedgerRestore(meta, this.capacities);
+  }
+
+  restoreFinish(): void {
+    assert(this.restoring !== null, "restoreFinish without restoreBegin");
+    const restoring = this.restoring;
+    this.restoring = null;
+    this.install(finishLedgerRestore(restoring));
+    this.timestampLast = restoring.timestampLast;
   }
 
   /** P of the last executed request (0 before the first): part of the snapshot. */

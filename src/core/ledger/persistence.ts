@@ -1,0 +1,126 @@
+// The ledger as the grid persists it (core/persistent_state.ts): six byte spaces and a metadata
+// record. The spaces are the buffers that tables.ts tracks page by page — account rows, transfer
+// rows, the per-transfer side array, the per-account list heads, the history entries and the
+// orphaned ids — so a checkpoint writes only the pages that changed. The metadata holds the counts
+// and scalars. The id indexes, the orphan index and the expiry heap are derived, rebuilt on restore
+// exactly as for a snapshot (snapshot.ts explains why that gives the same future).
+import { assert } from "../assert.js";
+import type { PageSpace } from "../persistent_state.js";
+import { historyWords } from "./history.js";
+import { checkRows, clearDirtyPages, rebuildExpiry, rebuildIndexes, restoreOrphans } from "./snapshot.js";
+import { LedgerState, linkWords, pulseNextInfinity, sideWords, type LedgerOptions } from "./state.js";
+import type { DirtyPages, RowTable } from "./tables.js";
+import { hiOf, joinTimestamp, loOf } from "./timestamps.js";
+import { rowWords } from "./words.js";
+
+export const ledgerMetaMagic = 0x4d47_444c; // the bytes "LDGM"
+export const ledgerMetaVersion = 1;
+
+const M = {
+  magic: 0, version: 1, accounts: 2, transfers: 3, history: 4, orphans: 5, pulseNextLo: 6, pulseNextHi: 7,
+  timestampLastLo: 8, timestampLastHi: 9, reserved0: 10, reserved1: 11,
+} as const;
+const metaWords = 12;
+const orphanWords = 4;
+
+function space(bytes: () => Uint8Array, usedBytes: () => number, dirty: () => DirtyPages): PageSpace {
+  return {
+    bytes,
+    usedBytes,
+    isDirty: (unit) => dirty().isDirty(unit),
+    clearDirty: () => dirty().clear(),
+  };
+}
+
+function rowSpace(table: RowTable): PageSpace {
+  return space(() => table.u8, () => table.count * rowWords * 4, () => table.dirty);
+}
+
+function bytesOf(array: Int32Array | Uint32Array): Uint8Array {
+  return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
+}
+
+/** The six spaces of `state`, in their fixed order. */
+export function ledgerSpaces(state: LedgerState): PageSpace[] {
+  return [
+    rowSpace(state.accounts),
+    rowSpace(state.transfers),
+    space(() => bytesOf(state.side), () => state.transfers.count * sideWords * 4, () => state.sideDirty),
+    space(() => bytesOf(state.accountLinks), () => state.accounts.count * linkWords * 4, () => state.accountLinksDirty),
+    space(() => bytesOf(state.history.words), () => state.history.count * historyWords * 4, () => state.history.dirty),
+    space(() => bytesOf(state.orphanIds), () => state.orphans.count * orphanWords * 4, () => state.orphanIdsDirty),
+  ];
+}
+
+export function encodeLedgerMeta(state: LedgerState, timestampLast: bigint): Uint8Array {
+  const words = new Uint32Array(metaWords);
+  words[M.magic] = ledgerMetaMagic;
+  words[M.version] = ledgerMetaVersion;
+  words[M.accounts] = state.accounts.count;
+  words[M.transfers] = state.transfers.count;
+  words[M.history] = state.history.count;
+  words[M.orphans] = state.orphans.count;
+  words[M.pulseNextLo] = state.pulseNextLo;
+  words[M.pulseNextHi] = state.pulseNextHi;
+  words[M.timestampLastLo] = loOf(timestampLast);
+  words[M.timestampLastHi] = hiOf(timestampLast);
+  return new Uint8Array(words.buffer);
+}
+
+export interface LedgerRestore {
+  readonly state: LedgerState;
+  readonly timestampLast: bigint;
+  readonly counts: { accounts: number; transfers: number; history: number; orphans: number };
+}
+
+/**
+ * A fresh state sized for the metadata's counts (or the configured capacities, if larger), every
+ * table empty: the caller copies the spaces' used bytes in, then calls finishLedgerRestore.
+ * Malformed metadata is an assertion failure: it is checksummed before it gets here.
+ */
+export function beginLedgerRestore(meta: Uint8Array, options: LedgerOptions): LedgerRestore {
+  assert(meta.length === metaWords * 4, "ledger meta: length");
+  const words = new Uint32Array(metaWords);
+  new Uint8Array(words.buffer).set(meta);
+  assert(words[M.magic] === ledgerMetaMagic, "ledger meta: bad magic");
+  assert(words[M.version] === ledgerMetaVersion, "ledger meta: unknown version");
+  assert(words[M.reserved0] === 0 && words[M.reserved1] === 0, "ledger meta: reserved words");
+  const counts = {
+    accounts: words[M.accounts]!, transfers: words[M.transfers]!, history: words[M.history]!, orphans: words[M.orphans]!,
+  };
+  const state = new LedgerState({
+    accountsCapacity: Math.max(1, counts.accounts, options.accountsCapacity ?? 0),
+    transfersCapacity: Math.max(1, counts.transfers, options.transfersCapacity ?? 0),
+  });
+  state.history.reserve(counts.history);
+  state.orphanIds = new Uint32Array(Math.max(16, counts.orphans) * orphanWords);
+  state.orphanIdsDirty.ensureRows(state.orphanIds.length / orphanWords);
+  // The counts first, so that the spaces' usedBytes() say how much to copy in.
+  state.accounts.count = counts.accounts;
+  state.transfers.count = counts.transfers;
+  state.history.count = counts.history;
+  state.pulseNextLo = words[M.pulseNextLo]!;
+  state.pulseNextHi = words[M.pulseNextHi]!;
+  assert(state.pulseNextHi < 0x8000_0000 || (state.pulseNextHi === pulseNextInfinity &&
+    state.pulseNextLo === pulseNextInfinity), "ledger meta: pulse_next is a timestamp or +∞");
+  return { state, counts, timestampLast: joinTimestamp(words[M.timestampLastHi]!, words[M.timestampLastLo]!) };
+}
+
+/** The spaces a restore copies into: orphans are counted by their index, so they come separately. */
+export function restoreSpaces(restore: LedgerRestore): PageSpace[] {
+  const spaces = ledgerSpaces(restore.state);
+  const orphanBytes = restore.counts.orphans * orphanWords * 4;
+  spaces[5] = { ...spaces[5]!, usedBytes: () => orphanBytes };
+  return spaces;
+}
+
+/** Rebuilds the derived data, checks the rows, and leaves every page clean. */
+export function finishLedgerRestore(restore: LedgerRestore): LedgerState {
+  const state = restore.state;
+  restoreOrphans(state, state.orphanIds.subarray(0, restore.counts.orphans * orphanWords), restore.counts.orphans);
+  checkRows(state);
+  rebuildIndexes(state);
+  rebuildExpiry(state);
+  clearDirtyPages(state);
+  return state;
+}

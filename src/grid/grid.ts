@@ -1,0 +1,388 @@
+// The grid (DESIGN.md "Data file and storage engine", spec/vsr.md §9): the part of the data file
+// after the client replies, cut into blocks addressed from 1, where the state machine's pages and
+// every checkpoint's roots live. Copy-on-write throughout: a changed page goes to a newly acquired
+// block and its old block is released (free once the next checkpoint is durable, free_set.ts).
+//
+// When blocks are written is a function of the op sequence alone, never of timing or memory, so
+// replicas that executed the same ops hold identical blocks at identical addresses:
+// - at the end of every bar (flush), the pages changed during the bar;
+// - at a checkpoint (also the end of a bar), the changed directory blocks, the three blobs (the
+//   state machine's metadata, the client sessions, the free set) and the manifest.
+// A checkpoint's I/O is therefore proportional to what changed, spread over its bars; the
+// superblock then points at the manifest (protocol/checkpoint.ts).
+import { assert } from "../core/assert.js";
+import { headerSize, type Config } from "../core/config.js";
+import { dirtyUnitSize, type PageSpace, type PersistentState } from "../core/persistent_state.js";
+import { Zone, type Storage } from "../io/storage.js";
+import {
+  BlockType, blockBody, blockChecksum, blockType, buildBlock, referenceSize, sealBlock, verifyBlock,
+  type BlockReference,
+} from "./block.js";
+import { FreeSet } from "./free_set.js";
+import { emptyGridStats, type GridStats } from "./grid_stats.js";
+import { Blob, decodeManifest, encodeManifest, type BlobReference, type Manifest } from "./manifest.js";
+import { SpaceMap } from "./space_map.js";
+
+/** Reads in flight while opening a checkpoint. */
+const openReadsMax = 64;
+
+/** The storage limit when none is configured: 16 TiB of grid in production (TigerBeetle's default). */
+export function gridBlocksLimitDefault(config: Config): number {
+  return config.name === "production" ? (16 * 2 ** 40) / config.blockSize : 16_384;
+}
+
+export interface ManifestReference extends BlockReference {
+  /** The manifest block's header size (what the superblock records as manifest_size). */
+  size: number;
+}
+
+export class Grid {
+  readonly stats: GridStats = emptyGridStats();
+  readonly pageSize: number;
+  freeSet: FreeSet;
+  private maps: SpaceMap[] = [];
+  /** The last checkpoint's blobs and manifest, released when the next checkpoint replaces them. */
+  private checkpointBlobs: BlobReference[] = [];
+  private manifestAddress = 0;
+  private writesPending = 0;
+  private writesDrained: (() => void)[] = [];
+  private bytesWrittenAtCheckpoint = 0;
+  /** The first block that failed the last open, for its error message. */
+  private readProblem = "";
+
+  constructor(
+    private readonly storage: Storage, readonly config: Config, private readonly cluster: bigint,
+    readonly blocksLimit: number,
+  ) {
+    this.pageSize = config.blockSize - headerSize;
+    assert(this.pageSize % 128 === 0, "grid pages hold whole 128-byte rows");
+    this.freeSet = new FreeSet(blocksLimit);
+    this.stats.blocksLimit = blocksLimit;
+  }
+
+  get referencesPerBlock(): number {
+    return Math.floor(this.pageSize / referenceSize);
+  }
+
+  /** Forgets everything: the state of the root checkpoint (an empty grid). */
+  reset(spaceCount: number): void {
+    assert(this.writesPending === 0, "grid reset with writes in flight");
+    this.freeSet = new FreeSet(this.blocksLimit);
+    this.maps = Array.from({ length: spaceCount }, () => new SpaceMap(this.referencesPerBlock));
+    this.checkpointBlobs = [];
+    this.manifestAddress = 0;
+  }
+
+  // ---- writing ----
+
+  /** Writes every page changed since the last flush (the end of a bar). */
+  flush(spaces: readonly PageSpace[]): void {
+    this.ensureMaps(spaces.length);
+    spaces.forEach((space, index) => this.flushSpace(space, this.maps[index]!));
+  }
+
+  private ensureMaps(count: number): void {
+    if (this.maps.length === 0) this.maps = Array.from({ length: count }, () => new SpaceMap(this.referencesPerBlock));
+    assert(this.maps.length === count, "the state machine's space count changed");
+  }
+
+  private flushSpace(space: PageSpace, map: SpaceMap): void {
+    const used = space.usedBytes();
+    const pageSize = this.pageSize;
+    const pageCount = Math.ceil(used / pageSize);
+    const bytes = space.bytes();
+    assert(used <= bytes.length, "a space's used bytes within its buffer");
+    // A page whose used extent changed is rewritten even if no byte in it was marked: the bytes
+    // past the old end (e.g. prefilled list heads) are now part of it.
+    const extentChangedFrom = used === map.usedBytes ? pageCount : Math.floor(Math.min(used, map.usedBytes) / pageSize);
+    for (let page = 0; page < pageCount; page++) {
+      if (page < map.pageCount && page < extentChangedFrom && !pageDirty(space, page, pageSize)) continue;
+      const start = page * pageSize;
+      const end = Math.min(used, start + pageSize);
+      const block = new Uint8Array(this.config.blockSize);
+      block.set(bytes.subarray(start, end), headerSize);
+      const address = this.acquire();
+      sealBlock(block, this.cluster, address, BlockType.page, end - start);
+      const old = map.set(page, { address, checksum: blockChecksum(block) });
+      if (old !== 0) this.freeSet.release(old);
+      this.write(address, block);
+    }
+    for (const address of map.truncate(pageCount)) this.freeSet.release(address);
+    map.usedBytes = used;
+    space.clearDirty();
+  }
+
+  /**
+   * Takes a checkpoint of `state` and `sessions` (the client sessions' bytes): flushes the pages,
+   * writes the changed directory blocks, the blobs, the free set and the manifest, and calls back
+   * with the manifest's reference once every grid write of the interval is durable.
+   */
+  checkpoint(state: PersistentState, sessions: Uint8Array, callback: (manifest: ManifestReference) => void): void {
+    const spaces = state.spaces();
+    this.flush(spaces);
+    // The previous checkpoint's roots are replaced: released now, free once this one is durable.
+    for (const blob of this.checkpointBlobs) for (const block of blob.blocks) this.freeSet.release(block.address);
+    if (this.manifestAddress !== 0) this.freeSet.release(this.manifestAddress);
+    const directories = this.maps.map((map) => {
+      const written = new Map<number, BlockReference>();
+      for (const run of map.runsToWrite()) {
+        const address = this.acquire();
+        const block = buildBlock(this.config.blockSize, this.cluster, address, BlockType.directory, map.encodeRun(run));
+        written.set(run, { address, checksum: blockChecksum(block) });
+        this.write(address, block);
+      }
+      for (const address of map.commitDirectory(written)) this.freeSet.release(address);
+      return map.directory.slice();
+    });
+    const meta = this.writeBlob(state.meta());
+    const sessionsBlob = this.writeBlob(sessions);
+    const manifestAddress = this.acquire();
+    const freeSetBlob = this.writeFreeSet();
+    const manifest: Manifest = {
+      blobs: [meta, sessionsBlob, freeSetBlob],
+      spaces: spaces.map((space, index) => ({
+        usedBytes: space.usedBytes(), pageCount: this.maps[index]!.pageCount, directory: directories[index]!,
+      })),
+    };
+    const block = buildBlock(this.config.blockSize, this.cluster, manifestAddress, BlockType.manifest,
+      encodeManifest(manifest, this.pageSize));
+    this.write(manifestAddress, block);
+    this.checkpointBlobs = manifest.blobs;
+    this.manifestAddress = manifestAddress;
+    this.checkReferencesMatchFreeSet();
+    const reference = { address: manifestAddress, checksum: blockChecksum(block), size: blockBody(block).length + headerSize };
+    this.afterWrites(() => callback(reference));
+  }
+
+  /** The checkpoint last taken is durable (the superblock points at it). */
+  checkpointDurable(): void {
+    this.freeSet.checkpointDurable();
+    this.stats.checkpointBytesWritten = this.stats.bytesWritten - this.bytesWrittenAtCheckpoint;
+    this.bytesWrittenAtCheckpoint = this.stats.bytesWritten;
+    this.stats.blocksAcquired = this.freeSet.acquiredCount;
+  }
+
+  /** The grid's extent: where the data file must reach for the last acquired block. */
+  storageSizeBytes(): number {
+    return this.config.zones.gridOffset + this.freeSet.highestAcquired() * this.config.blockSize;
+  }
+
+  private writeBlob(bytes: Uint8Array): BlobReference {
+    const blocks: BlockReference[] = [];
+    for (let start = 0; start < bytes.length || blocks.length === 0; start += this.pageSize) {
+      const address = this.acquire();
+      const block = buildBlock(this.config.blockSize, this.cluster, address, BlockType.blob,
+        bytes.subarray(start, Math.min(bytes.length, start + this.pageSize)));
+      blocks.push({ address, checksum: blockChecksum(block) });
+      this.write(address, block);
+    }
+    return { bytes: bytes.length, blocks };
+  }
+
+  /** The free set's own blocks are acquired before it is encoded, so it records them as in use. */
+  private writeFreeSet(): BlobReference {
+    const addresses: number[] = [];
+    for (;;) {
+      const bytesNeeded = Math.max(1, Math.ceil(this.freeSet.highestAcquired() / 32) * 4);
+      if (addresses.length * this.pageSize >= bytesNeeded) break;
+      addresses.push(this.acquire());
+    }
+    const bytes = this.freeSet.encode();
+    assert(bytes.length <= addresses.length * this.pageSize);
+    const blocks = addresses.map((address, i) => {
+      const block = buildBlock(this.config.blockSize, this.cluster, address, BlockType.blob,
+        bytes.subarray(Math.min(bytes.length, i * this.pageSize), Math.min(bytes.length, (i + 1) * this.pageSize)));
+      this.write(address, block);
+      return { address, checksum: blockChecksum(block) };
+    });
+    return { bytes: bytes.length, blocks };
+  }
+
+  /** The free set holds exactly the blocks this checkpoint references: nothing leaks. */
+  private checkReferencesMatchFreeSet(): void {
+    let referenced = 1; // the manifest
+    for (const blob of this.checkpointBlobs) referenced += blob.blocks.length;
+    for (const map of this.maps) referenced += map.blockCount();
+    assert(this.freeSet.acquiredAfterReleases() === referenced,
+      `grid: the free set holds ${this.freeSet.acquiredAfterReleases()} blocks, the checkpoint references ${referenced}`);
+  }
+
+  private acquire(): number {
+    const address = this.freeSet.acquire();
+    // TODO(storage engine): refuse new requests before the limit is reached, instead of stopping here.
+    assert(address !== null, `storage limit reached: all ${this.blocksLimit} grid blocks are in use`);
+    return address;
+  }
+
+  /** Writes a whole block at its address (also used by state sync). */
+  write(address: number, block: Uint8Array, callback?: () => void): void {
+    assert(block.length === this.config.blockSize && address >= 1);
+    this.stats.blocksWritten += 1;
+    this.stats.bytesWritten += block.length;
+    this.writesPending += 1;
+    this.storage.write(Zone.grid, (address - 1) * this.config.blockSize, block, () => {
+      this.writesPending -= 1;
+      callback?.();
+      if (this.writesPending === 0 && this.writesDrained.length > 0) {
+        const drained = this.writesDrained;
+        this.writesDrained = [];
+        for (const continuation of drained) continuation();
+      }
+    });
+  }
+
+  /** Calls back once no grid write is in flight (never inside this call). */
+  afterWrites(callback: () => void): void {
+    if (this.writesPending === 0) return this.storage.nextTick(callback);
+    this.writesDrained.push(callback);
+  }
+
+  // ---- reading ----
+
+  /** Reads the block at reference.address; calls back with it only if it is the one referenced. */
+  read(reference: BlockReference, callback: (block: Uint8Array | null) => void): void {
+    const block = new Uint8Array(this.config.blockSize);
+    this.storage.read(Zone.grid, (reference.address - 1) * this.config.blockSize, block, () => {
+      callback(verifyBlock(block, reference, this.cluster) ? block : null);
+    });
+  }
+
+  /**
+   * Opens a checkpoint: loads its free set and directories, and every page into `state`
+   * (restoreBegin → pages → restoreFinish). Calls back with the client sessions' bytes, or with an
+   * error when a block is missing or corrupt.
+   */
+  open(reference: BlockReference, state: PersistentState,
+    callback: (result: { sessions: Uint8Array } | { error: string }) => void): void {
+    assert(this.writesPending === 0, "opening a checkpoint with grid writes in flight");
+    this.read(reference, (block) => {
+      if (block === null || blockType(block) !== BlockType.manifest) return callback({ error: `manifest block ${reference.address} missing or corrupt` });
+      const manifest = decodeManifest(blockBody(block));
+      if (manifest === null) return callback({ error: "manifest of an unknown format" });
+      this.readBlobs(manifest, (blobs) => {
+        if (blobs === null) return callback({ error: "checkpoint metadata blocks missing or corrupt" });
+        this.loadDirectories(manifest, (maps) => {
+          if (maps === null) return callback({ error: "checkpoint directory blocks missing or corrupt" });
+          state.restoreBegin(blobs[Blob.meta]!);
+          const spaces = state.spaces();
+          if (spaces.length !== maps.length) return callback({ error: `checkpoint of ${maps.length} spaces, state machine of ${spaces.length}` });
+          this.loadPages(spaces, maps, manifest, (ok) => {
+            if (!ok) return callback({ error: `checkpoint ${this.readProblem}` });
+            state.restoreFinish();
+            this.maps = maps;
+            this.freeSet = new FreeSet(this.blocksLimit);
+            this.freeSet.decode(blobs[Blob.freeSet]!);
+            this.checkpointBlobs = manifest.blobs;
+            this.manifestAddress = reference.address;
+            this.checkReferencesMatchFreeSet();
+            this.stats.blocksAcquired = this.freeSet.acquiredCount;
+            callback({ sessions: blobs[Blob.sessions]! });
+          });
+        });
+      });
+    });
+  }
+
+  private readBlobs(manifest: Manifest, callback: (blobs: Uint8Array[] | null) => void): void {
+    const blocks = manifest.blobs.flatMap((blob) => blob.blocks);
+    this.readMany(blocks, BlockType.blob, (bodies) => {
+      if (bodies === null) return callback(null);
+      let next = 0;
+      const blobs = manifest.blobs.map((blob) => {
+        const bytes = new Uint8Array(blob.bytes);
+        let offset = 0;
+        for (let i = 0; i < blob.blocks.length; i++) {
+          const body = bodies[next++]!;
+          bytes.set(body.subarray(0, Math.min(body.length, blob.bytes - offset)), offset);
+          offset += body.length;
+        }
+        return offset === blob.bytes ? bytes : null;
+      });
+      callback(blobs.some((blob) => blob === null) ? null : blobs as Uint8Array[]);
+    });
+  }
+
+  private loadDirectories(manifest: Manifest, callback: (maps: SpaceMap[] | null) => void): void {
+    const blocks = manifest.spaces.flatMap((space) => space.directory);
+    this.readMany(blocks, BlockType.directory, (bodies) => {
+      if (bodies === null) return callback(null);
+      let next = 0;
+      const maps: SpaceMap[] = [];
+      for (const space of manifest.spaces) {
+        const map = new SpaceMap(this.referencesPerBlock);
+        const runs = bodies.slice(next, next + space.directory.length);
+        next += space.directory.length;
+        if (!map.load(space.directory.slice(), runs, space.pageCount, space.usedBytes)) return callback(null);
+        maps.push(map);
+      }
+      callback(maps);
+    });
+  }
+
+  private loadPages(spaces: readonly PageSpace[], maps: SpaceMap[], manifest: Manifest, callback: (ok: boolean) => void): void {
+    const jobs: { space: PageSpace; page: number }[] = [];
+    const references: BlockReference[] = [];
+    for (let s = 0; s < spaces.length; s++) {
+      const used = spaces[s]!.usedBytes();
+      if (used !== manifest.spaces[s]!.usedBytes || Math.ceil(used / this.pageSize) !== maps[s]!.pageCount) {
+        return this.storage.nextTick(() => callback(false));
+      }
+      for (let page = 0; page < maps[s]!.pageCount; page++) {
+        jobs.push({ space: spaces[s]!, page });
+        references.push(maps[s]!.page(page));
+      }
+    }
+    this.readEach(references, BlockType.page, (body, i) => {
+      const { space, page } = jobs[i]!;
+      const start = page * this.pageSize;
+      if (body.length !== Math.min(this.pageSize, space.usedBytes() - start)) return false;
+      space.bytes().set(body, start);
+      return true;
+    }, callback, (i) => `page ${jobs[i]!.page} of space ${spaces.indexOf(jobs[i]!.space)}`);
+  }
+
+  /** Reads `references` and collects their bodies in order (null when any fails). */
+  private readMany(references: BlockReference[], type: number, callback: (bodies: Uint8Array[] | null) => void): void {
+    const bodies: Uint8Array[] = new Array(references.length);
+    this.readEach(references, type, (body, index) => {
+      bodies[index] = body.slice();
+      return true;
+    }, (ok) => callback(ok ? bodies : null));
+  }
+
+  /**
+   * Reads and verifies `references`, at most openReadsMax in flight, handing each body to `consume`
+   * (false rejects it); calls back true when every block was intact, of `type`, and accepted.
+   */
+  private readEach(references: BlockReference[], type: number, consume: (body: Uint8Array, index: number) => boolean,
+    callback: (ok: boolean) => void, name: (index: number) => string = (index) => `block ${index}`): void {
+    let next = 0;
+    let done = 0;
+    let ok = true;
+    const issue = (): void => {
+      if (next >= references.length) return;
+      const index = next++;
+      this.read(references[index]!, (block) => {
+        const problem = block === null ? "missing or corrupt" : blockType(block) !== type ? `of type ${blockType(block)}`
+          : !consume(blockBody(block), index) ? "of the wrong size" : null;
+        if (problem !== null) {
+          if (ok) this.readProblem = `${name(index)} (block ${references[index]!.address}) ${problem}`;
+          ok = false;
+        }
+        done += 1;
+        if (done === references.length) return callback(ok);
+        issue();
+      });
+    };
+    if (references.length === 0) return this.storage.nextTick(() => callback(true));
+    for (let i = 0; i < openReadsMax; i++) issue();
+  }
+}
+
+/** True when any 4 KiB dirty unit overlapping grid page `page` is dirty. */
+function pageDirty(space: PageSpace, page: number, pageSize: number): boolean {
+  const first = Math.floor((page * pageSize) / dirtyUnitSize);
+  const last = Math.floor(((page + 1) * pageSize - 1) / dirtyUnitSize);
+  for (let unit = first; unit <= last; unit++) if (space.isDirty(unit)) return true;
+  return false;
+}

@@ -1,0 +1,146 @@
+// State sync by blocks (DESIGN.md "State sync"): a replica adopting a peer's checkpoint walks it
+// from the manifest down (manifest → blobs and directory blocks → pages) and fetches only the blocks
+// it lacks. Every block it learns of is first looked for locally, at its address with its checksum;
+// replicas hold identical blocks at identical addresses, so after a short lag most blocks are
+// already there. A fetched block is written at once when its address is free in our own current
+// checkpoint, and otherwise held until the end (finish), so that our checkpoint stays intact for
+// as long as possible.
+import { assert } from "../core/assert.js";
+import { BlockHeader } from "../core/header.js";
+import { BlockType, blockBody, blockType, readReference, referenceSize, verifyBlock, type BlockReference } from "./block.js";
+import type { Grid } from "./grid.js";
+import { decodeManifest, manifestReferences } from "./manifest.js";
+
+type Stage = "checking" | "wanted" | "have";
+
+interface Entry {
+  readonly reference: BlockReference;
+  /** The block type the parent says this is (directory, blob, page); manifest for the root. */
+  readonly type: number;
+  stage: Stage;
+}
+
+export class GridSync {
+  private readonly entries = new Map<number, Entry>();
+  /** Addresses that were wanted, in discovery order (the request rotation walks it; stale ones skipped). */
+  private wanted: number[] = [];
+  private wantedNext = 0;
+  private wantedCount = 0;
+  private checksPending = 0;
+  private readonly held = new Map<number, Uint8Array>();
+  /** Set when a block contradicts its reference's promise (a bug or a malformed checkpoint). */
+  failure: string | null = null;
+  blocksFetched = 0;
+  blocksLocal = 0;
+
+  constructor(private readonly grid: Grid, manifest: BlockReference, private readonly cluster: bigint) {
+    // Our own bar flush may still be landing: look for blocks locally only once it has.
+    this.checksPending += 1;
+    grid.afterWrites(() => {
+      this.checksPending -= 1;
+      this.discover(manifest, BlockType.manifest);
+    });
+  }
+
+  /** True once every block of the target is local or fetched. */
+  get complete(): boolean {
+    return this.failure === null && this.checksPending === 0 && this.wantedCount === 0;
+  }
+
+  get blocksKnown(): number {
+    return this.entries.size;
+  }
+
+  /** Up to `count` wanted references, rotating so that a lost request is retried soon. */
+  nextWanted(count: number): BlockReference[] {
+    if (this.wanted.length > 2 * this.wantedCount) {
+      this.wanted = this.wanted.filter((address) => this.entries.get(address)!.stage === "wanted");
+      this.wantedNext = 0;
+    }
+    assert(this.wanted.length >= this.wantedCount);
+    const references: BlockReference[] = [];
+    for (let i = 0; i < this.wanted.length && references.length < Math.min(count, this.wantedCount); i++) {
+      this.wantedNext %= this.wanted.length;
+      const entry = this.entries.get(this.wanted[this.wantedNext]!)!;
+      this.wantedNext += 1;
+      if (entry.stage === "wanted") references.push(entry.reference);
+    }
+    return references;
+  }
+
+  /** Why a received block is not taken, or null when it was taken. */
+  receive(block: Uint8Array): string | null {
+    const address = new BlockHeader(block, 0).address;
+    const entry = this.entries.get(address);
+    if (entry === undefined) return "not a block of the target";
+    if (entry.stage !== "wanted") return "already have it";
+    if (!verifyBlock(block, entry.reference, this.cluster)) return "checksum mismatch";
+    if (blockType(block) !== entry.type) {
+      this.failure = `block ${address} is of type ${blockType(block)}, its reference says ${entry.type}`;
+      return "block of the wrong type";
+    }
+    this.blocksFetched += 1;
+    this.wantedCount -= 1;
+    entry.stage = "have";
+    this.expand(block, entry);
+    if (this.grid.freeSet.isAcquired(address)) this.held.set(address, block);
+    else this.grid.write(address, block);
+    return null;
+  }
+
+  /** Writes the blocks held back, and calls back once every sync write is durable. */
+  finish(callback: () => void): void {
+    assert(this.complete, "finishing an incomplete sync");
+    for (const [address, block] of this.held) this.grid.write(address, block);
+    this.held.clear();
+    this.grid.afterWrites(callback);
+  }
+
+  private discover(reference: BlockReference, type: number): void {
+    if (this.entries.has(reference.address)) {
+      const known = this.entries.get(reference.address)!;
+      if (known.reference.checksum !== reference.checksum) this.failure = `block ${reference.address} referenced twice`;
+      return;
+    }
+    const entry: Entry = { reference, type, stage: "checking" };
+    this.entries.set(reference.address, entry);
+    this.checksPending += 1;
+    this.grid.read(reference, (block) => {
+      this.checksPending -= 1;
+      if (block !== null && blockType(block) === type) {
+        this.blocksLocal += 1;
+        entry.stage = "have";
+        this.expand(block, entry);
+      } else {
+        entry.stage = "wanted";
+        this.wanted.push(reference.address);
+        this.wantedCount += 1;
+      }
+    });
+  }
+
+  /** Learns the references a manifest or directory block holds. */
+  private expand(block: Uint8Array, entry: Entry): void {
+    const body = blockBody(block);
+    if (entry.type === BlockType.manifest) {
+      const manifest = decodeManifest(body);
+      if (manifest === null) {
+        this.failure = "the target's manifest has an unknown format";
+        return;
+      }
+      for (const blob of manifest.blobs) for (const reference of blob.blocks) this.discover(reference, BlockType.blob);
+      for (const space of manifest.spaces) for (const reference of space.directory) this.discover(reference, BlockType.directory);
+      assert(manifestReferences(manifest).length <= this.entries.size);
+    } else if (entry.type === BlockType.directory) {
+      const view = new DataView(body.buffer, body.byteOffset, body.length);
+      for (let offset = 0; offset + referenceSize <= body.length; offset += referenceSize) {
+        const reference = readReference(view, offset);
+        if (reference === null || reference.address === 0) {
+          this.failure = "a directory block with a malformed reference";
+          return;
+        }
+        this.discover(reference, BlockType.page);
+      }
+    }
+  }
+}
