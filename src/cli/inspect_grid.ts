@@ -1,16 +1,18 @@
-// The grid part of `scarab inspect` (spec/vsr.md §12, replica/grid_snapshot.ts): the blocks of the
-// checkpoint the superblock points at. The manifest is verified against the checksum held in the
-// superblock, and each data block against the checksum listed in the manifest, with the replica's
-// own verifyBlock(): a block's checksum always lives outside the block.
+// The grid part of `scarab inspect` (spec/vsr.md §12, src/grid/): every block of the checkpoint the
+// superblock points at, walked as the replica opens it. The manifest is verified against the
+// checksum held in the superblock, the blobs and directory blocks against the manifest, and each
+// page against its directory block, with the grid's own verifyBlock(): a block's checksum always
+// lives outside the block.
 import { type Config, headerSize } from "../core/config.js";
 import { BlockHeader, verifyHeaderChecksum } from "../core/header.js";
-import { manifestChecksums, verifyBlock } from "../replica/grid_snapshot.js";
+import { blockBody, readReference, referenceSize, verifyBlock, type BlockReference } from "../grid/block.js";
+import { decodeManifest } from "../grid/manifest.js";
 import type { SuperBlockState } from "../replica/superblock/layout.js";
 import type { DataFile } from "./inspect_read.js";
 
 export interface BlockReport {
   readonly address: number;
-  /** "manifest", or "data i" (1-based within the checkpoint). */
+  /** "manifest", "meta", "sessions", "free set", "directory s.i" or "page s.i" (space s, 0-based). */
   readonly role: string;
   /** Absolute file offset of the block. */
   readonly offset: number;
@@ -25,7 +27,7 @@ export interface GridReport {
   readonly manifestAddress: number;
   readonly stateSize: number;
   readonly blocks: readonly BlockReport[];
-  /** Data blocks that could not be checked because the manifest listing them is damaged. */
+  /** Blocks that could not be checked because the block listing them is damaged (0 if unknown). */
   readonly unreachable: number;
 }
 
@@ -44,7 +46,7 @@ function blockProblem(file: DataFile, offset: number, block: Uint8Array, checksu
   if (!verifyHeaderChecksum(block, 0)) return "bad header checksum";
   const header = new BlockHeader(block, 0);
   if (header.checksum !== checksum) {
-    return `holds another block (index ${header.address}, checksum 0x${header.checksum.toString(16)}): stale or misdirected`;
+    return `holds another block (address ${header.address}, checksum 0x${header.checksum.toString(16)}): stale or misdirected`;
   }
   if (header.cluster !== cluster) return `belongs to cluster ${header.cluster}`;
   if (header.size > block.length || header.size < headerSize) return `size ${header.size} out of range`;
@@ -55,29 +57,47 @@ function checkBlock(file: DataFile, config: Config, cluster: bigint, address: nu
   { report: BlockReport; block: Uint8Array } {
   const offset = blockOffset(config, address);
   const block = file.read(offset, config.blockSize);
-  const problem = verifyBlock(block, checksum, cluster) ? "" : blockProblem(file, offset, block, checksum, cluster);
+  const problem = verifyBlock(block, { address, checksum }, cluster) ? "" : blockProblem(file, offset, block, checksum, cluster);
   return { report: { address, role, offset, checksum, problem }, block };
 }
 
-/** Verifies the manifest, then every data block it lists. */
+const blobNames = ["meta", "sessions", "free set"];
+
+/** Verifies the manifest, then every block it names, then every page the directory blocks name. */
 export function inspectGrid(file: DataFile, config: Config, state: SuperBlockState): GridReport {
   const checkpoint = state.vsr_state.checkpoint;
   const base = { manifestAddress: checkpoint.manifest_address, stateSize: checkpoint.manifest_size };
   if (checkpoint.manifest_address === 0) return { ...base, blocks: [], unreachable: 0 };
-  const bodySize = config.blockSize - headerSize;
-  const expected = Math.ceil(checkpoint.manifest_size / bodySize);
-  const manifest = checkBlock(file, config, state.cluster, checkpoint.manifest_address, "manifest",
-    checkpoint.manifest_checksum);
-  if (manifest.report.problem !== "") return { ...base, blocks: [manifest.report], unreachable: expected };
-  const checksums = manifestChecksums(manifest.block);
-  if (checksums.length !== expected) {
-    const problem = `lists ${checksums.length} data blocks, but the state needs ${expected}`;
-    return { ...base, blocks: [{ ...manifest.report, problem }], unreachable: expected };
+  const check = (reference: BlockReference, role: string): { report: BlockReport; block: Uint8Array } =>
+    checkBlock(file, config, state.cluster, reference.address, role, reference.checksum);
+  const root = check({ address: checkpoint.manifest_address, checksum: checkpoint.manifest_checksum }, "manifest");
+  if (root.report.problem !== "") return { ...base, blocks: [root.report], unreachable: 0 };
+  const manifest = decodeManifest(blockBody(root.block));
+  if (manifest === null) {
+    return { ...base, blocks: [{ ...root.report, problem: "not a manifest this release can read" }], unreachable: 0 };
   }
-  const blocks = [manifest.report];
-  checksums.forEach((checksum, index) => {
-    const address = checkpoint.manifest_address + 1 + index;
-    blocks.push(checkBlock(file, config, state.cluster, address, `data ${index + 1}`, checksum).report);
-  });
-  return { ...base, blocks, unreachable: 0 };
+  const blocks = [root.report];
+  let unreachable = 0;
+  manifest.blobs.forEach((blob, b) => blob.blocks.forEach((reference) => blocks.push(check(reference, blobNames[b]!).report)));
+  const perDirectory = Math.floor((config.blockSize - headerSize) / referenceSize);
+  manifest.spaces.forEach((space, s) => space.directory.forEach((reference, d) => {
+    const directory = check(reference, `directory ${s}.${d}`);
+    blocks.push(directory.report);
+    const pagesHere = Math.min(perDirectory, space.pageCount - d * perDirectory);
+    if (directory.report.problem !== "") {
+      unreachable += pagesHere;
+      return;
+    }
+    const body = blockBody(directory.block);
+    const view = new DataView(body.buffer, body.byteOffset, body.length);
+    for (let i = 0; i < pagesHere; i++) {
+      const page = i * referenceSize + referenceSize <= body.length ? readReference(view, i * referenceSize) : null;
+      if (page === null) {
+        unreachable += pagesHere - i;
+        return;
+      }
+      blocks.push(check(page, `page ${s}.${d * perDirectory + i}`).report);
+    }
+  }));
+  return { ...base, blocks, unreachable };
 }

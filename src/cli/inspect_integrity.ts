@@ -72,9 +72,8 @@ function gridDamage(grid: GridReport, checkpointOp: number): Damage[] {
     what: block.problem,
   }));
   if (grid.unreachable > 0) {
-    const first = grid.manifestAddress + 1;
-    damage.push({ zone: "grid", offset: null, where: `blocks ${first}..${first + grid.unreachable - 1}`,
-      what: "not verifiable: their checksums are in the damaged manifest" });
+    damage.push({ zone: "grid", offset: null, where: `${grid.unreachable} pages of checkpoint op ${checkpointOp}`,
+      what: "not verifiable: their checksums are in a damaged directory block" });
   }
   return damage;
 }
@@ -94,7 +93,7 @@ function summaryLines(report: SuperblockReport, wal: WalReport | null, grid: Gri
     `wal_prepares    ${prepares} of ${wal.slots.length} prepares valid (${held}, ${reserved} reserved); ${headText(wal)}`,
     grid.manifestAddress === 0
       ? `grid            checkpoint op ${checkpointOp} is the root checkpoint: no blocks`
-      : `grid            checkpoint op ${checkpointOp}: ${blocks} of ${total} blocks valid (manifest at ${grid.manifestAddress}, ${grid.stateSize} bytes of state)`,
+      : `grid            checkpoint op ${checkpointOp}: ${blocks} of ${total} blocks valid (manifest at ${grid.manifestAddress})`,
     "client_replies  not used by this version (replies are kept in the checkpoint's client sessions)",
   ];
 }

@@ -32,6 +32,8 @@ export interface HostOptions {
   readonly logger?: Logger;
   /** Counters and gauges for `--metrics-address`. */
   readonly metrics?: ReplicaMetrics;
+  /** The most the data file may grow to (`--limit-storage`); default gridBlocksLimitDefault. */
+  readonly limitStorageBytes?: number;
 }
 
 export interface FormatOptions extends HostOptions {
@@ -46,23 +48,25 @@ export interface ReplicaHost {
   stop(callback?: () => void): void;
 }
 
-/** Data-file size: every zone, plus two grid areas for checkpoints (grid_snapshot.ts). */
+/** A fresh data file's size: every zone before the grid; the grid grows as blocks are acquired. */
 export function dataFileSize(config: Config): number {
-  const areaBlocks = config.name === "production" ? 2048 : 4096;
-  return config.zones.gridOffset + 2 * areaBlocks * config.blockSize;
+  return config.zones.gridOffset;
 }
 
 function replicaOptions(
   identity: { cluster: bigint; replica: number; replicaCount: number }, config: Config, storage: FileStorage,
-  bus: MessageBus, time: RealTime, observers: { logger?: Logger; metrics?: ReplicaMetrics } = {},
+  bus: MessageBus, time: RealTime, observers: { logger?: Logger; metrics?: ReplicaMetrics; limitStorageBytes?: number } = {},
 ): ReplicaOptions {
-  const { logger, metrics } = observers;
+  const { logger, metrics, limitStorageBytes } = observers;
   const debug = logger !== undefined && logger.isLevelEnabled("debug");
   return {
     cluster: identity.cluster, replica: identity.replica, replicaCount: identity.replicaCount,
     standbyCount: 0, config, release: releaseCurrent, time, storage, bus,
     prng: new Prng(BigInt("0x" + randomBytes(8).toString("hex"))),
     stateMachine: new LedgerStateMachine(),
+    ...(limitStorageBytes !== undefined && {
+      gridBlocksLimit: Math.floor((limitStorageBytes - config.zones.gridOffset) / config.blockSize),
+    }),
     onEvent: (replica: Replica, event: ReplicaEvent) => {
       if (logger) logEvent(logger, replica, event);
       metrics?.onEvent(event);

@@ -38,6 +38,8 @@ Options:
   --development       the data file was formatted with --development
   --log-debug         also log why the replica drops each message it ignores (verbose)
   --metrics-address A serve Prometheus metrics on A ("port" or "host:port") at /metrics
+  --limit-storage S   the most the data file may grow to, e.g. 500GiB (default 16TiB); it grows
+                      on demand, and the replica stops with a clear message at the limit
   --help              print this help`;
 
 interface FormatArgs {
@@ -90,7 +92,7 @@ export function runStart(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, {
     addresses: { type: "string" }, development: { type: "boolean" }, help: { type: "boolean" },
     replica: { type: "string" }, cluster: { type: "string" }, "log-debug": { type: "boolean" },
-    "metrics-address": { type: "string" },
+    "metrics-address": { type: "string" }, "limit-storage": { type: "string" },
   });
   if (values.help) {
     console.log(startHelp);
@@ -114,11 +116,12 @@ export function runStart(args: string[]): Promise<number> {
     cluster = BigInt(String(values.cluster));
   }
   const config = values.development ? testConfig : productionConfig;
+  const limitStorageBytes = values["limit-storage"] === undefined ? undefined : sizeFlag(values["limit-storage"], "limit-storage", config);
   const metricsAddress = values["metrics-address"] === undefined ? null : addressFlag(values["metrics-address"], "metrics-address");
   const logger = createLogger({ debug: values["log-debug"] === true });
   const metrics = metricsAddress === null ? undefined : new ReplicaMetrics();
   return new Promise((resolve) => {
-    startReplica({ path, cluster, replica, addresses, config, logger, metrics }, (error, host) => {
+    startReplica({ path, cluster, replica, addresses, config, logger, metrics, limitStorageBytes }, (error, host) => {
       if (error !== null) {
         logger.fatal(error.message);
         return resolve(1);
@@ -180,6 +183,19 @@ function addressFlag(text: unknown, name: string): Address {
   } catch (error) {
     throw new UsageError(`--${name}: ${(error as Error).message}`);
   }
+}
+
+const sizeUnits: Record<string, number> = { "": 1, B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 };
+
+/** A byte size such as 500GiB or 1073741824, at least the zones before the grid plus one block. */
+function sizeFlag(text: unknown, name: string, config: Config): number {
+  const match = /^(\d+)(B|KiB|MiB|GiB|TiB)?$/.exec(String(text));
+  const bytes = match === null ? NaN : Number(match[1]) * sizeUnits[match[2] ?? ""]!;
+  const minimum = config.zones.gridOffset + 64 * config.blockSize;
+  if (!Number.isSafeInteger(bytes) || bytes < minimum) {
+    throw new UsageError(`--${name} must be a size such as 500GiB, at least ${Math.ceil(minimum / 2 ** 20)}MiB (got '${String(text)}')`);
+  }
+  return bytes;
 }
 
 function integerFlag(text: unknown, name: string, min: number, max: number): number {

@@ -32,8 +32,8 @@ import { onGetHeaders, onGetPrepare, onHeaders, tickRepair } from "./protocol/re
 import { onPing, onPong, tickPing } from "./protocol/ping.js";
 import { Clock } from "./clock/clock.js";
 import { PrepareCache } from "./prepare_cache.js";
-import { GridSnapshots } from "./grid_snapshot.js";
-import { checkpointIfDue, restoreCheckpoint } from "./protocol/checkpoint.js";
+import { Grid, gridBlocksLimitDefault } from "../grid/grid.js";
+import { checkpointIfDue, flushIfBarEnd, restoreCheckpoint } from "./protocol/checkpoint.js";
 import { onBlock, onGetBlocks } from "./protocol/sync.js";
 import { refillPipeline } from "./protocol/pipeline.js";
 import { ReplicaState, type ReplicaOptions } from "./replica_state.js";
@@ -51,7 +51,7 @@ export class Replica extends ReplicaState {
 
   /** A checkpoint is being written: committing waits (the state must not change under it). */
   checkpointing = false;
-  readonly grid: GridSnapshots;
+  readonly grid: Grid;
   private opened = false;
   private readonly checkpointHeaderAccessor = new PrepareHeader(new Uint8Array(headerSize));
   private readonly scratchHeader = new Header(new Uint8Array(headerSize));
@@ -86,7 +86,7 @@ export class Replica extends ReplicaState {
     });
     this.replyBuffer = new Uint8Array(options.config.messageBodySizeMax);
     this.prepareCache = new PrepareCache(4 * options.config.pipelinePrepareQueueMax);
-    this.grid = new GridSnapshots(storage, options.config, options.cluster);
+    this.grid = new Grid(storage, options.config, options.cluster, options.gridBlocksLimit ?? gridBlocksLimitDefault(options.config));
   }
 
   /** Queues a superblock update; `job` must call `done` once its update is durable. */
@@ -452,6 +452,7 @@ export class Replica extends ReplicaState {
     assert(this.pipeline.length === 0 || this.pipeline[0]!.op > op);
     this.options.onCommit?.(this, prepare, reply);
     this.emit("commit");
+    flushIfBarEnd(this, op);
     checkpointIfDue(this, prepare);
   }
 

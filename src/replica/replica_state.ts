@@ -13,6 +13,7 @@ import { PrepareHeader } from "../core/header.js";
 import type { Prng } from "../core/prng.js";
 import type { MessageBus } from "../io/message_bus.js";
 import type { Storage } from "../io/storage.js";
+import type { GridSync } from "../grid/grid_sync.js";
 import type { Time } from "../io/time.js";
 import { noBugs, type PlantedBugs } from "./bugs.js";
 import { checkpointMath, type CheckpointMath } from "./checkpoint_math.js";
@@ -47,6 +48,8 @@ export interface ReplicaOptions {
   readonly onEvent?: (replica: Replica, event: ReplicaEvent) => void;
   /** Receives why each message was dropped (trace.ts); none in production unless --log-debug. */
   readonly trace?: TraceSink;
+  /** Grid blocks the data file may hold (the storage limit). Default: gridBlocksLimitDefault. */
+  readonly gridBlocksLimit?: number;
   /** Planted protocol bugs, for the VOPR's self-check only (bugs.ts). Default: none. */
   readonly bugs?: PlantedBugs;
 }
@@ -67,9 +70,8 @@ export interface PipelineEntry {
 export interface SyncState {
   readonly target: CheckpointState;
   readonly targetOp: number;
-  /** [manifest, data…]; the data checksums are known once the manifest arrives. */
-  readonly checksums: bigint[];
-  readonly blocks: (Uint8Array | null)[];
+  /** The target's blocks: which are local, which are still wanted from peers. */
+  readonly blocks: GridSync;
   /** The `view` message that asked us to sync, re-applied once the checkpoint is installed. */
   readonly view: Uint8Array;
   readonly source: number;

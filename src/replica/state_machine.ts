@@ -3,6 +3,7 @@
 // sync without ledger semantics. Execution must be deterministic: every replica executes the
 // same prepares in the same order and must reach byte-identical state.
 import { StateMachine } from "../core/ledger/state_machine.js";
+import type { PersistentState } from "../core/persistent_state.js";
 
 export interface ReplicaStateMachine {
   /** True for the state-machine operations (≥ 128) this machine implements. */
@@ -17,10 +18,8 @@ export interface ReplicaStateMachine {
   execute(operation: number, timestamp: bigint, body: Uint8Array, reply: Uint8Array): number;
   /** True when a pulse should be injected at cluster time `now` (spec/ledger.md §9.3). */
   pulseNeeded(now: bigint): boolean;
-  /** The whole state, canonically serialised (equal states give equal bytes), for checkpoints. */
-  snapshot(): Uint8Array;
-  /** Replaces the state with a snapshot taken by `snapshot()`. */
-  restore(snapshot: Uint8Array): void;
+  /** What the grid persists at bars and checkpoints, and restores on open and state sync. */
+  readonly persistent: PersistentState;
 }
 
 const ledgerOperations = new Set<number>([140, 141, 142, 143, 144, 145, 146, 147]);
@@ -57,11 +56,7 @@ export class LedgerStateMachine implements ReplicaStateMachine {
     return this.ledger.pulseNeeded(now);
   }
 
-  snapshot(): Uint8Array {
-    return this.ledger.snapshot();
-  }
-
-  restore(snapshot: Uint8Array): void {
-    this.ledger.restore(snapshot);
+  get persistent(): PersistentState {
+    return this.ledger;
   }
 }

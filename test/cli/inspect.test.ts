@@ -10,6 +10,7 @@ import { createClient, CreateTransferStatus } from "../../src/client/index.js";
 import { formatDataFile, startReplica, type ReplicaHost } from "../../src/cli/replica_host.js";
 import { runInspect } from "../../src/cli/inspect.js";
 import { DataFile, inspectSuperblock } from "../../src/cli/inspect_read.js";
+import { inspectGrid } from "../../src/cli/inspect_grid.js";
 import { run } from "../../src/cli/main.js";
 import { testConfig } from "../../src/core/config.js";
 import { account, transfer } from "../ledger/helpers.js";
@@ -144,8 +145,11 @@ describe("scarab inspect", () => {
   test("integrity: names each corrupted superblock copy, WAL header, prepare and grid block, and exits 1", () => {
     const path = copyOf("damaged.scarab");
     const file = DataFile.open(path);
-    const checkpoint = inspectSuperblock(file, testConfig, null).working!.vsr_state.checkpoint;
+    const working = inspectSuperblock(file, testConfig, null).working!;
+    // The first page of the transfers' table (space 1).
+    const page = inspectGrid(file, testConfig, working).blocks.find((block) => block.role === "page 1.0")!;
     file.close();
+    expect(page).toBeDefined();
     // Superblock copy 2.
     const copyOffset = 2 * testConfig.superblockCopySize;
     xorByte(path, copyOffset + 200);
@@ -157,8 +161,7 @@ describe("scarab inspect", () => {
       slot !== 3 && readU32(path, zones.walPrepares.offset + slot * testConfig.messageSizeMax + 96) > 256)!;
     const prepareOffset = zones.walPrepares.offset + prepareSlot * testConfig.messageSizeMax;
     xorByte(path, prepareOffset + 256 + 5);
-    // The first data block of the checkpoint.
-    const blockAddress = checkpoint.manifest_address + 1;
+    const blockAddress = page.address;
     const blockOffset = zones.gridOffset + (blockAddress - 1) * testConfig.blockSize;
     xorByte(path, blockOffset + 256 + 2);
 
@@ -169,7 +172,7 @@ describe("scarab inspect", () => {
     expect(line("superblock    copy 2")).toContain(`at offset 0x${copyOffset.toString(16)}: bad checksum`);
     expect(line("wal_headers   slot 3 ")).toContain(`sector 0 at offset 0x${headerOffset.toString(16)}: bad checksum`);
     expect(line(`wal_prepares  slot ${prepareSlot} `)).toContain(`body at offset 0x${(prepareOffset + 256).toString(16)}: bad body checksum`);
-    expect(line(`grid          block ${blockAddress} (data 1 of checkpoint op 19`))
+    expect(line(`grid          block ${blockAddress} (page 1.0 of checkpoint op 19`))
       .toContain(`at offset 0x${blockOffset.toString(16)}: bad body checksum`);
     expect(line("wal           recovery")).toContain("WALCorrupt");
     expect(result.out.at(-1)).toMatch(/^DAMAGED: 5 problems found/);
@@ -184,17 +187,29 @@ describe("scarab inspect", () => {
     expect(wal.out.find((text) => text.startsWith(`slot  ${prepareSlot} `))).toMatch(/prepare bad body checksum → case C: vsr/);
   });
 
-  test("a damaged manifest makes its data blocks unverifiable", () => {
+  test("a damaged manifest is named; a damaged directory block makes its pages unverifiable", () => {
     const path = copyOf("manifest.scarab");
     const file = DataFile.open(path);
-    const checkpoint = inspectSuperblock(file, testConfig, null).working!.vsr_state.checkpoint;
+    const working = inspectSuperblock(file, testConfig, null).working!;
+    const clean = inspectGrid(file, testConfig, working);
     file.close();
-    xorByte(path, zones.gridOffset + (checkpoint.manifest_address - 1) * testConfig.blockSize + 40);
+    const directory = clean.blocks.find((block) => block.role === "directory 1.0")!;
+    const pages = clean.blocks.filter((block) => block.role.startsWith("page 1.")).length;
+    expect(pages).toBeGreaterThan(0);
+    xorByte(path, zones.gridOffset + (directory.address - 1) * testConfig.blockSize + 40);
+    const damagedDirectory = inspect("integrity", "--development", path);
+    expect(damagedDirectory.code).toBe(1);
+    expect(damagedDirectory.out.some((text) => text.includes(`block ${directory.address} (directory 1.0`) &&
+      text.endsWith("bad header checksum"))).toBe(true);
+    expect(damagedDirectory.out.some((text) => text.includes(`${pages} pages of checkpoint op 19`) &&
+      text.includes("not verifiable: their checksums are in a damaged directory block"))).toBe(true);
+
+    const manifestAddress = working.vsr_state.checkpoint.manifest_address;
+    xorByte(path, zones.gridOffset + (manifestAddress - 1) * testConfig.blockSize + 40);
     const result = inspect("integrity", "--development", path);
     expect(result.code).toBe(1);
-    expect(result.out.some((text) => text.includes(`block ${checkpoint.manifest_address} (manifest`) &&
+    expect(result.out.some((text) => text.includes(`block ${manifestAddress} (manifest`) &&
       text.endsWith("bad header checksum"))).toBe(true);
-    expect(result.out.some((text) => text.includes("not verifiable: their checksums are in the damaged manifest"))).toBe(true);
   });
 
   test("misdirected writes: a superblock copy and a prepare in the wrong slot", () => {

@@ -1,22 +1,21 @@
 // State sync (spec/vsr.md §8): a replica too far behind to repair its WAL from peers (they have
 // wrapped past what it needs) adopts a newer checkpoint instead. The target CheckpointState comes
-// in a `view` message; its blocks come from peers by (index, checksum) — every block is verified
-// against the checksum held outside it, so any peer may serve them. Once all blocks are local,
-// the replica writes them to its free grid area, points its superblock at them, loads the state,
-// and re-applies the `view` to install the log suffix above the checkpoint. While syncing it
-// commits nothing and withholds prepare_oks.
+// in a `view` message; the grid walks it from its manifest (grid/grid_sync.ts) and fetches from
+// peers, by (address, checksum), only the blocks it does not already hold — every block is verified
+// against the checksum held outside it, so any peer may serve them. Once all blocks are local, the
+// replica points its superblock at the target, opens it like a restart would, and re-applies the
+// `view` to install the log suffix above the checkpoint. While syncing it commits nothing and
+// withholds prepare_oks.
 import { assert } from "../../core/assert.js";
 import { headerSize } from "../../core/config.js";
 import { Command } from "../../core/command.js";
 import { BlockHeader, Header, PrepareHeader, setChecksums } from "../../core/header.js";
-import { decodeSessions } from "../client_sessions.js";
-import {
-  areaFirstAddress, areaOf, blockTypeManifest, manifestChecksums, verifyBlock,
-} from "../grid_snapshot.js";
+import { GridSync } from "../../grid/grid_sync.js";
 import type { Replica } from "../replica.js";
 import { checkpointId, type CheckpointState } from "../superblock/superblock.js";
+import { openCheckpoint } from "./checkpoint.js";
 
-/** A get_blocks entry: index u64 (the block's place in its checkpoint), checksum u128, 8 reserved. */
+/** A get_blocks entry: address u64, checksum u128, 8 reserved. */
 const entrySize = 32;
 const blocksRequestedPerTick = 8;
 
@@ -29,10 +28,8 @@ export function startSync(replica: Replica, target: CheckpointState, view: Uint8
   assert(source !== replica.replica && source < replica.replicaCount + replica.standbyCount);
   const targetOp = new PrepareHeader(target.header, 0).op;
   assert(replica.math.checkpointValid(targetOp) && targetOp > replica.opCheckpoint, "sync to a checkpoint behind ours");
-  replica.syncStart({
-    target, targetOp, checksums: [target.manifest_checksum],
-    blocks: [null], view: view.slice(), source, writing: false, idleTicks: 0,
-  });
+  const blocks = new GridSync(replica.grid, { address: target.manifest_address, checksum: target.manifest_checksum }, replica.cluster);
+  replica.syncStart({ target, targetOp, blocks, view: view.slice(), source, writing: false, idleTicks: 0 });
   requestBlocks(replica);
 }
 
@@ -41,7 +38,6 @@ export function tickSync(replica: Replica): void {
   const sync = replica.syncing;
   if (sync === null || sync.writing) return;
   assert(sync.idleTicks <= syncIdleTicksMax);
-  assert(sync.blocks.length === sync.checksums.length && sync.blocks.length >= 1, "the manifest is always wanted");
   sync.idleTicks += 1;
   if (sync.idleTicks > syncIdleTicksMax) {
     // Peers moved on and overwrote that checkpoint's blocks: ask for the current view again.
@@ -68,19 +64,20 @@ export function syncTargetStale(replica: Replica, targetOp: number): boolean {
 function requestBlocks(replica: Replica): void {
   const sync = replica.syncing;
   assert(sync !== null, "requesting blocks without a sync");
-  assert(!sync.writing && sync.blocks.length === sync.checksums.length);
-  const wanted: number[] = [];
-  for (let i = 0; i < sync.blocks.length && wanted.length < blocksRequestedPerTick; i++) {
-    if (sync.blocks[i] === null) wanted.push(i);
+  assert(!sync.writing);
+  if (sync.blocks.failure !== null) {
+    replica.trace(`sync to checkpoint ${sync.targetOp} abandoned: ${sync.blocks.failure}`);
+    return cancelSync(replica);
   }
-  if (wanted.length === 0) return;
-  assert(wanted.length <= blocksRequestedPerTick);
+  if (sync.blocks.complete) return finishSync(replica);
+  const wanted = sync.blocks.nextWanted(blocksRequestedPerTick);
+  if (wanted.length === 0) return; // still looking for blocks locally
   const message = new Uint8Array(headerSize + wanted.length * entrySize);
   assert(message.length <= replica.config.messageSizeMax, "a get_blocks beyond a message");
   const view = new DataView(message.buffer);
-  wanted.forEach((i, n) => {
-    view.setBigUint64(headerSize + n * entrySize, BigInt(i + 1), true);
-    writeChecksum(view, headerSize + n * entrySize + 8, sync.checksums[i]!);
+  wanted.forEach((reference, n) => {
+    view.setBigUint64(headerSize + n * entrySize, BigInt(reference.address), true);
+    writeChecksum(view, headerSize + n * entrySize + 8, reference.checksum);
   });
   const header = new Header(message, 0);
   replica.frame(header, Command.get_blocks, message.length);
@@ -105,24 +102,18 @@ export function onGetBlocks(replica: Replica, message: Uint8Array): void {
   assert(from !== replica.replica && request.size >= headerSize);
   assert(request.size === message.length && (request.size - headerSize) % entrySize === 0);
   const view = new DataView(message.buffer, message.byteOffset, message.length);
-  const current = replica.superblock.working!.vsr_state.checkpoint.manifest_address;
-  const areas = [areaOf(replica.config, current), 1 - areaOf(replica.config, current)];
-  assert(areas[0]! + areas[1]! === 1, "two distinct checkpoint areas");
   for (let offset = headerSize; offset < request.size; offset += entrySize) {
-    const index = Number(view.getBigUint64(offset, true));
+    const address = view.getBigUint64(offset, true);
     const checksum = readChecksum(view, offset + 8);
-    if (index < 1 || index > 1 << 20) continue;
-    serveBlock(replica, from, areas, index, checksum);
+    if (address < 1n || address > BigInt(replica.grid.blocksLimit)) continue;
+    serveBlock(replica, from, Number(address), checksum);
   }
 }
 
-function serveBlock(replica: Replica, to: number, areas: number[], index: number, checksum: bigint): void {
-  // Recursion bounded by the two areas: the current checkpoint's, then the previous one's.
-  assert(areas.length <= 2 && index >= 1);
-  const [area, ...rest] = areas;
-  if (area === undefined) return replica.ignored("get_blocks", "no such block in either area");
-  replica.grid.readBlock(areaFirstAddress(replica.config, area) + index - 1, checksum, (block) => {
-    if (block === null) return serveBlock(replica, to, rest, index, checksum);
+/** Sends our block at `address` if it is the one with `checksum` (of any checkpoint). */
+function serveBlock(replica: Replica, to: number, address: number, checksum: bigint): void {
+  replica.grid.read({ address, checksum }, (block) => {
+    if (block === null) return replica.ignored("get_blocks", "no such block here");
     // A block is a message of its header's size: the rest of the block buffer is padding, which
     // on a TCP stream would be read as the next header (and close the connection).
     const size = new BlockHeader(block, 0).size;
@@ -131,55 +122,35 @@ function serveBlock(replica: Replica, to: number, areas: number[], index: number
   });
 }
 
-function ignoreBlock(replica: Replica, index: number, message: Uint8Array): string | null {
+function ignoreBlock(replica: Replica, message: Uint8Array): string | null {
   const sync = replica.syncing;
   if (sync === null) return "not syncing";
   if (sync.writing) return "sync already writing";
-  if (index < 0 || index >= sync.blocks.length) return "not a block of the target";
-  if (sync.blocks[index] !== null) return "already have it";
-  if (!verifyBlock(message, sync.checksums[index]!, replica.cluster)) return "checksum mismatch";
+  if (message.length > replica.config.blockSize) return "larger than a block";
   return null;
 }
 
 export function onBlock(replica: Replica, message: Uint8Array): void {
-  const index = new BlockHeader(message, 0).address - 1;
-  const reason = ignoreBlock(replica, index, message);
+  const reason = ignoreBlock(replica, message);
   if (reason !== null) return replica.ignored("block", reason);
   const sync = replica.syncing!;
-  assert(!sync.writing && sync.blocks[index] === null && message.length <= replica.config.blockSize);
-  assert(index >= 0 && index < sync.blocks.length && sync.blocks.length === sync.checksums.length);
   const block = new Uint8Array(replica.config.blockSize);
   block.set(message, 0);
-  sync.blocks[index] = block;
+  const refused = sync.blocks.receive(block);
+  if (refused !== null) return replica.ignored("block", refused);
   sync.idleTicks = 0;
-  if (index === 0) {
-    if (new BlockHeader(block, 0).block_type !== blockTypeManifest) {
-      sync.blocks[0] = null;
-      return replica.ignored("block", "the manifest's index holds no manifest");
-    }
-    assert(sync.blocks.length === 1, "the manifest arrives once, before its data blocks");
-    for (const checksum of manifestChecksums(block)) {
-      sync.checksums.push(checksum);
-      sync.blocks.push(null);
-    }
-    assert(sync.blocks.length === sync.checksums.length);
-  }
-  if (sync.blocks.every((candidate) => candidate !== null)) finishSync(replica);
+  if (sync.blocks.complete) finishSync(replica);
 }
 
-/** All blocks are here: write them, persist the new checkpoint, load it, re-apply the view. */
+/** All blocks are local: persist the new checkpoint, open it, re-apply the view. */
 function finishSync(replica: Replica): void {
   const sync = replica.syncing!;
-  assert(!sync.writing && sync.blocks.every((block) => block !== null));
+  assert(!sync.writing && sync.blocks.complete);
   assert(!replica.checkpointing, "syncing while checkpointing");
   sync.writing = true;
-  const blocks = sync.blocks as Uint8Array[];
-  const current = replica.superblock.working!.vsr_state.checkpoint.manifest_address;
-  const area = 1 - areaOf(replica.config, current);
-  assert(area === 0 || area === 1);
-  replica.grid.writeBlocks(blocks, sync.target.manifest_size, area, (reference) => {
-    assert(replica.syncing === sync && reference.address !== current, "the sync target changed while writing");
-    const checkpoint = { ...sync.target, manifest_address: reference.address };
+  sync.blocks.finish(() => {
+    assert(replica.syncing === sync, "the sync target changed while writing");
+    const checkpoint = sync.target;
     replica.runSuperblockJob((done) => {
       replica.superblock.updateCheckpoint({
         checkpoint, commit_max: Math.max(replica.commitMax, sync.targetOp),
@@ -187,24 +158,17 @@ function finishSync(replica: Replica): void {
         view_headers: replica.superblock.working!.view_headers,
       }, () => {
         done();
-        installCheckpoint(replica, replica.grid.assemble(blocks, sync.target.manifest_size), checkpoint);
-        assert(replica.commitMin === sync.targetOp && replica.opCheckpoint === sync.targetOp);
-        replica.applyView(sync.view);
+        openCheckpoint(replica, checkpoint, (error) => {
+          assert(error === null, `opening the synced checkpoint: ${error}`);
+          replica.syncInstalled(checkpoint, checkpointId(checkpoint));
+          assert(replica.syncing === null);
+          replica.prepareCache.clear();
+          assert(replica.commitMin === sync.targetOp && replica.opCheckpoint === sync.targetOp);
+          replica.applyView(sync.view);
+        });
       });
     });
   });
-}
-
-function installCheckpoint(replica: Replica, state: Uint8Array, checkpoint: CheckpointState): void {
-  assert(replica.syncing !== null && replica.syncing.writing);
-  const view = new DataView(state.buffer, state.byteOffset, state.length);
-  const sessionsLength = view.getUint32(0, true);
-  assert(4 + sessionsLength <= state.length, "synced sessions beyond the verified state");
-  decodeSessions(replica.sessions, state.subarray(4, 4 + sessionsLength));
-  replica.stateMachine.restore(state.subarray(4 + sessionsLength));
-  replica.syncInstalled(checkpoint, checkpointId(checkpoint));
-  assert(replica.syncing === null);
-  replica.prepareCache.clear();
 }
 
 function writeChecksum(view: DataView, offset: number, value: bigint): void {

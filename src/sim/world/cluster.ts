@@ -176,6 +176,7 @@ export class Cluster {
       onEvent: (replica, event) => this.onEvent(replica, event),
       trace: this.options.trace === true ? (replica, line) => this.observer.traced?.(replica, line) : undefined,
       bugs: this.options.bugs,
+      gridBlocksLimit: Math.floor((this.options.storageSizeBytes - this.config.zones.gridOffset) / this.config.blockSize),
     };
   }
 
