@@ -23,6 +23,7 @@ import { PacketSimulator } from "./packet_simulator.js";
 import { ReplySequencer } from "../checkers/reply_sequencer.js";
 import type { SimMessageBus } from "./sim_message_bus.js";
 import { StateChecker } from "../checkers/state_checker.js";
+import { StorageChecker } from "../checkers/storage_checker.js";
 import type { StorageFaultOptions } from "./storage_options.js";
 import { StorageSim } from "./storage_sim.js";
 import { idealClock, TimeSim } from "./time_sim.js";
@@ -93,6 +94,7 @@ export class Cluster {
   readonly opened: boolean[] = [];
   readonly clients: SimClients;
   readonly checker: StateChecker;
+  readonly storageChecker = new StorageChecker();
   readonly sequencer: ReplySequencer;
   readonly quorumViewChange: number;
   private readonly prng: Prng;
@@ -200,6 +202,9 @@ export class Cluster {
     if (event === "sync_done") this.checker.onSyncDone(index, replica);
     if (event === "sync_done" || event === "checkpoint_done" || event === "open") {
       this.checker.checkCheckpoint(index, replica.opCheckpoint, replica.checkpointId());
+    }
+    if (event === "sync_done" || event === "checkpoint_done") {
+      this.storageChecker.check(index, replica.opCheckpoint, replica.grid, this.storages[index]!);
     }
     this.observer.replicaEvent(index, event);
   }
