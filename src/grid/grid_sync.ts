@@ -2,9 +2,9 @@
 // from the manifest down (manifest → blobs and directory blocks → pages) and fetches only the blocks
 // it lacks. Every block it learns of is first looked for locally, at its address with its checksum;
 // replicas hold identical blocks at identical addresses, so after a short lag most blocks are
-// already there. A fetched block is written at once when its address is free in our own current
-// checkpoint, and otherwise held until the end (finish), so that our checkpoint stays intact for
-// as long as possible.
+// already there. Fetched blocks are held in memory and written together by finish(): a sync may
+// be cancelled (a newer target, a silent peer) and the replica then commits again, so nothing may
+// land on its grid before the sync is certain to complete.
 import { assert } from "../core/assert.js";
 import { BlockHeader } from "../core/header.js";
 import { BlockType, blockBody, blockType, readReference, referenceSize, verifyBlock, type BlockReference } from "./block.js";
@@ -83,12 +83,11 @@ export class GridSync {
     this.wantedCount -= 1;
     entry.stage = "have";
     this.expand(block, entry);
-    if (this.grid.freeSet.isAcquired(address)) this.held.set(address, block);
-    else this.grid.write(address, block);
+    this.held.set(address, block);
     return null;
   }
 
-  /** Writes the blocks held back, and calls back once every sync write is durable. */
+  /** Writes the fetched blocks, and calls back once every sync write is durable. */
   finish(callback: () => void): void {
     assert(this.complete, "finishing an incomplete sync");
     for (const [address, block] of this.held) this.grid.write(address, block);
