@@ -18,7 +18,9 @@
 // are derived data: a checkpoint load rebuilds them from those buffers (the heap from the pending
 // rows that have an expires_at), so they need no dirty tracking.
 import { assert } from "../assert.js";
-import { rowShift, rowWords } from "./words.js";
+import { rowWords } from "./words.js";
+
+const rowBytes = rowWords * 4;
 
 export const pageSize = 4096;
 const pageShift = 12;
@@ -91,7 +93,7 @@ export class RowTable {
   constructor(capacity: number) {
     assert(Number.isInteger(capacity) && capacity >= 1);
     this.capacity = capacity;
-    this.u8 = new Uint8Array(capacity << rowShift);
+    this.u8 = new Uint8Array(capacity * rowBytes); // not <<: 2^24 rows and more overflow an int32
     this.u32 = new Uint32Array(this.u8.buffer);
     this.view = new DataView(this.u8.buffer);
     this.dirty = new DirtyPages(128, capacity);
@@ -103,8 +105,8 @@ export class RowTable {
     if (needed <= this.capacity) return false;
     let capacity = this.capacity;
     while (capacity < needed) capacity *= 2;
-    const u8 = new Uint8Array(capacity << rowShift);
-    u8.set(this.u8.subarray(0, this.count << rowShift));
+    const u8 = new Uint8Array(capacity * rowBytes);
+    u8.set(this.u8.subarray(0, this.count * rowBytes));
     this.u8 = u8;
     this.u32 = new Uint32Array(u8.buffer);
     this.view = new DataView(u8.buffer);

@@ -3,7 +3,6 @@
 // A record is 32 words; `code` is the low half and `flags` the high half of word 29.
 
 export const rowWords = 32;
-export const rowShift = 7; // log2(128): byte offset = row << rowShift
 
 /** Account words (ledger.md §2.1). */
 export const AW = {
