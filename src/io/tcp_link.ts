@@ -27,12 +27,20 @@ export interface TcpLimits {
 export const idleTimeoutMsDefault = 60_000;
 
 /**
- * The defaults, overridden by `limits`: a send queue of four of the largest messages (TigerBeetle
- * queues at most 4 messages per replica connection) and idleTimeoutMsDefault. Throws on limits
- * that could never work, when the bus is made rather than at its first connection.
+ * Largest messages a send queue holds by default. Our primary sends every prepare to every backup
+ * (TigerBeetle relays them along a ring and queues only 4 per connection), so a backup's queue
+ * must hold a whole pipeline (8 prepares of up to 1 MiB) plus the commits and pings beside it: with
+ * 4, a briefly busy backup lost prepares under full 8189-transfer batches and had to repair them.
+ */
+export const sendQueueMessagesDefault = 16;
+
+/**
+ * The defaults, overridden by `limits`: a send queue of sendQueueMessagesDefault of the largest
+ * messages and idleTimeoutMsDefault. Throws on limits that could never work, when the bus is made
+ * rather than at its first connection.
  */
 export function tcpLimits(messageSizeMax: number, limits: Partial<TcpLimits> = {}): TcpLimits {
-  const resolved = { sendQueueBytesMax: 4 * messageSizeMax, idleTimeoutMs: idleTimeoutMsDefault, ...limits };
+  const resolved = { sendQueueBytesMax: sendQueueMessagesDefault * messageSizeMax, idleTimeoutMs: idleTimeoutMsDefault, ...limits };
   if (!(resolved.sendQueueBytesMax >= messageSizeMax)) throw new RangeError("sendQueueBytesMax must hold one message of the largest size");
   if (!(resolved.idleTimeoutMs > 0)) throw new RangeError("idleTimeoutMs must be positive");
   return resolved;
