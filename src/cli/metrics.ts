@@ -18,6 +18,8 @@ export class ReplicaMetrics {
   private readonly viewChanges: Counter;
   private readonly checkpoints: Counter;
   private readonly syncs: Counter<"outcome">;
+  private readonly evictions: Counter;
+  private readonly repairs: Counter<"kind">;
   /** Prepare → commit on the primary, from the prepare's cluster timestamp (ledger.md §5). */
   private readonly commitLatency: Histogram;
 
@@ -30,6 +32,9 @@ export class ReplicaMetrics {
     this.viewChanges = new Counter({ name: "scarab_view_changes_total", help: "Views this replica entered", registers });
     this.checkpoints = new Counter({ name: "scarab_checkpoints_total", help: "Checkpoints made durable", registers });
     this.syncs = new Counter({ name: "scarab_state_syncs_total", help: "State syncs, by outcome", labelNames: ["outcome"], registers });
+    this.evictions = new Counter({ name: "scarab_evictions_total", help: "Clients this replica evicted (as primary)", registers });
+    this.repairs = new Counter({ name: "scarab_repairs_total", help: "WAL repairs from peers, by kind (prepare or headers message)",
+      labelNames: ["kind"], registers });
     this.commitLatency = new Histogram({
       name: "scarab_commit_latency_seconds", help: "Primary: time from preparing an op to committing it",
       buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5], registers,
@@ -54,8 +59,10 @@ export class ReplicaMetrics {
     }
   }
 
-  onEvent(event: ReplicaEvent): void {
-    if (event === "view") this.viewChanges.inc();
+  onEvent(event: ReplicaEvent, detail?: string): void {
+    if (event === "eviction") this.evictions.inc();
+    else if (event === "repair") this.repairs.inc({ kind: detail?.includes("header") ? "headers" : "prepare" });
+    else if (event === "view") this.viewChanges.inc();
     else if (event === "checkpoint_done") this.checkpoints.inc();
     else if (event === "sync_done") this.syncs.inc({ outcome: "done" });
     else if (event === "sync_cancel") this.syncs.inc({ outcome: "cancelled" });

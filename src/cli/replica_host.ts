@@ -67,9 +67,9 @@ function replicaOptions(
     ...(limitStorageBytes !== undefined && {
       gridBlocksLimit: Math.floor((limitStorageBytes - config.zones.gridOffset) / config.blockSize),
     }),
-    onEvent: (replica: Replica, event: ReplicaEvent) => {
-      if (logger) logEvent(logger, replica, event);
-      metrics?.onEvent(event);
+    onEvent: (replica: Replica, event: ReplicaEvent, detail?: string) => {
+      if (logger) logEvent(logger, replica, event, detail);
+      metrics?.onEvent(event, detail);
     },
     ...(metrics && { onCommit: (replica: Replica, prepare: Uint8Array) => countCommit(metrics, replica, prepare) }),
     ...(debug && { trace: (replica: number, line: string) => logger.debug({ replica }, line) }),
@@ -85,7 +85,7 @@ function countCommit(metrics: ReplicaMetrics, replica: Replica, prepare: Uint8Ar
 }
 
 /** One log line for each transition an operator cares about (commits are counted, not logged). */
-function logEvent(logger: Logger, replica: Replica, event: ReplicaEvent): void {
+function logEvent(logger: Logger, replica: Replica, event: ReplicaEvent, detail?: string): void {
   const fields = { replica: replica.replica, view: replica.view, status: replica.status };
   switch (event) {
     case "open": return logger.info({ ...fields, op: replica.op, commit_min: replica.commitMin,
@@ -98,6 +98,8 @@ function logEvent(logger: Logger, replica: Replica, event: ReplicaEvent): void {
       "state sync started: too far behind to repair the WAL");
     case "sync_cancel": return logger.warn(fields, "state sync abandoned (no peer serves the target)");
     case "sync_done": return logger.info({ ...fields, checkpoint: replica.opCheckpoint }, "state sync done");
+    case "eviction": return logger.info(fields, detail ?? "client evicted");
+    case "repair": return logger.info(fields, detail ?? "WAL repaired");
     case "commit": return;
   }
 }

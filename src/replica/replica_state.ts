@@ -28,7 +28,9 @@ export type Status = "recovering" | "normal" | "view_change" | "recovering_head"
 
 export type ReplicaEvent =
   | "open" | "status" | "view" | "checkpoint_start" | "checkpoint_done" | "commit" | "sync_start" | "sync_done"
-  | "sync_cancel";
+  | "sync_cancel"
+  /** Notices for the operator, with a detail line: a client evicted, a WAL entry repaired. */
+  | "eviction" | "repair";
 
 export interface ReplicaOptions {
   readonly cluster: bigint;
@@ -45,7 +47,7 @@ export interface ReplicaOptions {
   /** Observes every commit, in op order (the simulator's checkers). */
   readonly onCommit?: (replica: Replica, prepare: Uint8Array, reply: Uint8Array | null) => void;
   /** Observes status, view and checkpoint transitions (the simulator's log lines). */
-  readonly onEvent?: (replica: Replica, event: ReplicaEvent) => void;
+  readonly onEvent?: (replica: Replica, event: ReplicaEvent, detail?: string) => void;
   /** Receives why each message was dropped (trace.ts); none in production unless --log-debug. */
   readonly trace?: TraceSink;
   /** Grid blocks the data file may hold (the storage limit). Default: gridBlocksLimitDefault. */
@@ -204,9 +206,14 @@ export abstract class ReplicaState {
 
   // ---- events and trace ----
 
-  emit(event: ReplicaEvent): void {
+  emit(event: ReplicaEvent, detail?: string): void {
     // Only Replica extends this class: the observer sees the whole replica.
-    this.options.onEvent?.(this as unknown as Replica, event);
+    this.options.onEvent?.(this as unknown as Replica, event, detail);
+  }
+
+  /** Emits a notice whose detail line is built only when someone listens. */
+  notice(event: "eviction" | "repair", detail: () => string): void {
+    if (this.options.onEvent !== undefined) this.emit(event, detail());
   }
 
   /** Whether a trace sink listens (so callers can skip building a line nobody reads). */

@@ -277,6 +277,7 @@ export class Scenario implements ClusterObserver {
   clientReply(client: number, reply: Uint8Array): void { this.clients[client]!.onReply(reply.slice(headerSize)); }
   clientEvicted(client: number, reason: ClientFailure): void { this.clients[client]!.onEvicted(reason); }
   replicaEvent(replica: number, event: string): void { this.events[replica]!.push(event); }
+  replicaNotice(replica: number, event: string, detail: string): void { this.events[replica]!.push(`${event}: ${detail}`); }
   traced(replica: number, line: string): void { this.traces[replica]!.push(line); }
   sequenced(): void {}
 

@@ -105,7 +105,10 @@ export function repairFromPrepare(replica: Replica, message: Uint8Array): void {
     const copy = message.slice();
     replica.prepareCache.put(copy);
     if (!replica.journal.isDirty(op)) ack(replica, prepare);
-    else if (!replica.journal.isWriting(op, prepare.checksum)) writeAndAck(replica, copy);
+    else if (!replica.journal.isWriting(op, prepare.checksum)) {
+      replica.notice("repair", () => `repaired prepare op ${op} (view ${prepare.view}) from replica ${prepare.replica}`);
+      writeAndAck(replica, copy);
+    }
   } else if (fromPrimary && replica.status === "normal" && replica.installable(op)) {
     // The current primary's prepare in the current view is canonical: it replaces a missing
     // header or a stale one (which may even carry a higher view, from an aborted view).
@@ -113,6 +116,7 @@ export function repairFromPrepare(replica: Replica, message: Uint8Array): void {
     assert(op > replica.commitMin && prepare.view === replica.view, "only uncommitted ops of our view are replaced");
     const copy = message.slice();
     replica.prepareCache.put(copy);
+    replica.notice("repair", () => `replaced prepare op ${op} with the primary's (view ${prepare.view})`);
     writeAndAck(replica, copy);
   } else {
     return replica.ignored("prepare", existing === null ? "no header to repair with it" : "does not match our header");

@@ -169,7 +169,7 @@ export function onHeaders(replica: Replica, message: Uint8Array): void {
   if (reason !== null) return replica.ignored("headers", reason);
   assert(frameHeader.view === replica.view && repairing(replica));
   assert(frameHeader.size === message.length && (frameHeader.size - headerSize) % headerSize === 0);
-  let installed = false;
+  let installed = 0;
   for (let offset = headerSize; offset < frameHeader.size; offset += headerSize) {
     if (!verifyHeaderChecksum(message, offset)) continue;
     const header = new PrepareHeader(message, offset);
@@ -186,9 +186,12 @@ export function onHeaders(replica: Replica, message: Uint8Array): void {
     assert(replica.journal.header(op)?.checksum === header.checksum, "the installed header is not held");
     if (op > replica.op) replica.advanceHead(op);
     assert(op <= replica.op, "an installed header beyond our head");
-    installed = true;
+    installed += 1;
   }
-  if (installed) requestMissingPrepares(replica);
+  if (installed > 0) {
+    replica.notice("repair", () => `repaired ${installed} WAL header(s) from replica ${frameHeader.replica}`);
+    requestMissingPrepares(replica);
+  }
   else replica.ignored("headers", "nothing to install");
 }
 

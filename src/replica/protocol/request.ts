@@ -3,7 +3,7 @@
 // prepare, pings from clients, and the pulse that expires pending transfers.
 import { assert } from "../../core/assert.js";
 import { headerSize, releaseClientMin } from "../../core/config.js";
-import { EvictionReason, Operation } from "../../core/command.js";
+import { EvictionReason, evictionReasonName, Operation } from "../../core/command.js";
 import {
   buildEviction, buildPongClient, PingClientHeader, RequestHeader, registerRequestBodySize,
 } from "../../core/header.js";
@@ -150,6 +150,7 @@ function evict(replica: Replica, client: bigint, reason: EvictionReason): void {
   assert(client !== 0n && reason >= EvictionReason.no_session && reason <= EvictionReason.session_release_mismatch);
   assert(replica.replica < replica.replicaCount && replica.logView === replica.view);
   replica.trace(`evicted client ${client}: reason ${reason}`);
+  replica.notice("eviction", () => `evicted client ${client}: ${evictionReasonName(reason)}`);
   replica.bus.sendToClient(client, buildEviction(replica.cluster, client, reason,
     replica.logViewDurable, replica.replica, replica.release));
 }

@@ -33,6 +33,8 @@ export type ClusterEvent = ReplicaEvent | "crash" | "restart" | "pause" | "unpau
 
 export interface ClusterObserver extends ClientsObserver {
   replicaEvent(replica: number, event: ClusterEvent): void;
+  /** Operator notices (an eviction, a WAL repair) with their detail line. */
+  replicaNotice?(replica: number, event: "eviction" | "repair", detail: string): void;
   /** Each op once, in op order, after the reply sequencer (§11.2). Buffers valid during the call. */
   sequenced(prepare: Uint8Array, reply: Uint8Array | null): void;
   /** Every delivered message (for the trace hash and full logs). Valid during the call. */
@@ -175,7 +177,7 @@ export class Cluster {
       time: this.times[index]!, storage: this.storages[index]!, bus: this.buses[index]!, prng: this.prng.split(),
       stateMachine: this.options.workload.createStateMachine(),
       onCommit: (replica, prepare, reply) => this.onCommit(replica, prepare, reply),
-      onEvent: (replica, event) => this.onEvent(replica, event),
+      onEvent: (replica, event, detail) => this.onEvent(replica, event, detail),
       trace: this.options.trace === true ? (replica, line) => this.observer.traced?.(replica, line) : undefined,
       bugs: this.options.bugs,
       gridBlocksLimit: Math.floor((this.options.storageSizeBytes - this.config.zones.gridOffset) / this.config.blockSize),
@@ -196,7 +198,7 @@ export class Cluster {
     });
   }
 
-  private onEvent(replica: Replica, event: ReplicaEvent): void {
+  private onEvent(replica: Replica, event: ReplicaEvent, detail?: string): void {
     const index = replica.replica;
     if (this.replicas[index] !== replica) return;
     if (event === "sync_done") this.checker.onSyncDone(index, replica);
@@ -206,7 +208,9 @@ export class Cluster {
     if (event === "sync_done" || event === "checkpoint_done") {
       this.storageChecker.check(index, replica.opCheckpoint, replica.grid, this.storages[index]!);
     }
-    this.observer.replicaEvent(index, event);
+    // Operator notices carry no state change: they do not make a state line of the log.
+    if (event === "eviction" || event === "repair") this.observer.replicaNotice?.(index, event, detail ?? "");
+    else this.observer.replicaEvent(index, event);
   }
 
   private onCommit(replica: Replica, prepare: Uint8Array, reply: Uint8Array | null): void {
