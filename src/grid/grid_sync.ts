@@ -13,6 +13,9 @@ import { decodeManifest, manifestReferences } from "./manifest.js";
 
 type Stage = "checking" | "wanted" | "have";
 
+/** Local reads in flight while looking for the target's blocks (each reads a whole block). */
+const checksInFlightMax = 64;
+
 interface Entry {
   readonly reference: BlockReference;
   /** The block type the parent says this is (directory, blob, page); manifest for the root. */
@@ -26,7 +29,10 @@ export class GridSync {
   private wanted: number[] = [];
   private wantedNext = 0;
   private wantedCount = 0;
+  /** Blocks discovered and not yet looked for locally, or being looked for. */
   private checksPending = 0;
+  private readonly checksQueued: Entry[] = [];
+  private checksInFlight = 0;
   private readonly held = new Map<number, Uint8Array>();
   /** Set when a block contradicts its reference's promise (a bug or a malformed checkpoint). */
   failure: string | null = null;
@@ -49,6 +55,11 @@ export class GridSync {
 
   get blocksKnown(): number {
     return this.entries.size;
+  }
+
+  /** Blocks found locally or fetched so far: grows while the sync makes progress. */
+  get blocksResolved(): number {
+    return this.blocksLocal + this.blocksFetched;
   }
 
   /** Up to `count` wanted references, rotating so that a lost request is retried soon. */
@@ -104,18 +115,30 @@ export class GridSync {
     const entry: Entry = { reference, type, stage: "checking" };
     this.entries.set(reference.address, entry);
     this.checksPending += 1;
-    this.grid.read(reference, (block) => {
-      this.checksPending -= 1;
-      if (block !== null && blockType(block) === type) {
-        this.blocksLocal += 1;
-        entry.stage = "have";
-        this.expand(block, entry);
-      } else {
-        entry.stage = "wanted";
-        this.wanted.push(reference.address);
-        this.wantedCount += 1;
-      }
-    });
+    this.checksQueued.push(entry);
+    this.checkNext();
+  }
+
+  /** Looks for queued blocks locally, a bounded number at a time. */
+  private checkNext(): void {
+    while (this.checksInFlight < checksInFlightMax && this.checksQueued.length > 0) {
+      const entry = this.checksQueued.shift()!;
+      this.checksInFlight += 1;
+      this.grid.read(entry.reference, (block) => {
+        this.checksInFlight -= 1;
+        this.checksPending -= 1;
+        if (block !== null && blockType(block) === entry.type) {
+          this.blocksLocal += 1;
+          entry.stage = "have";
+          this.expand(block, entry);
+        } else {
+          entry.stage = "wanted";
+          this.wanted.push(entry.reference.address);
+          this.wantedCount += 1;
+        }
+        this.checkNext();
+      });
+    }
   }
 
   /** Learns the references a manifest or directory block holds. */

@@ -78,8 +78,10 @@ export interface SyncState {
   readonly view: Uint8Array;
   readonly source: number;
   writing: boolean;
-  /** Repair ticks since the last new block arrived. */
+  /** Repair ticks since the last block was found locally or arrived. */
   idleTicks: number;
+  /** blocks.blocksResolved at the last repair tick. */
+  resolvedAtTick: number;
 }
 
 export abstract class ReplicaState {

@@ -19,7 +19,7 @@ import { openCheckpoint } from "./checkpoint.js";
 const entrySize = 32;
 const blocksRequestedPerTick = 8;
 
-/** A sync that receives no block for this many repair ticks (≈ 3 s) is abandoned and retried. */
+/** A sync that finds or receives no block for this many repair ticks (≈ 3 s) is abandoned and retried. */
 const syncIdleTicksMax = 30;
 
 export function startSync(replica: Replica, target: CheckpointState, view: Uint8Array, source: number): void {
@@ -29,7 +29,7 @@ export function startSync(replica: Replica, target: CheckpointState, view: Uint8
   const targetOp = new PrepareHeader(target.header, 0).op;
   assert(replica.math.checkpointValid(targetOp) && targetOp > replica.opCheckpoint, "sync to a checkpoint behind ours");
   const blocks = new GridSync(replica.grid, { address: target.manifest_address, checksum: target.manifest_checksum }, replica.cluster);
-  replica.syncStart({ target, targetOp, blocks, view: view.slice(), source, writing: false, idleTicks: 0 });
+  replica.syncStart({ target, targetOp, blocks, view: view.slice(), source, writing: false, idleTicks: 0, resolvedAtTick: 0 });
   requestBlocks(replica);
 }
 
@@ -38,7 +38,8 @@ export function tickSync(replica: Replica): void {
   const sync = replica.syncing;
   if (sync === null || sync.writing) return;
   assert(sync.idleTicks <= syncIdleTicksMax);
-  sync.idleTicks += 1;
+  sync.idleTicks = sync.blocks.blocksResolved > sync.resolvedAtTick ? 0 : sync.idleTicks + 1;
+  sync.resolvedAtTick = sync.blocks.blocksResolved;
   if (sync.idleTicks > syncIdleTicksMax) {
     // Peers moved on and overwrote that checkpoint's blocks: ask for the current view again.
     replica.trace(`sync to checkpoint ${sync.targetOp} abandoned: no block for ${syncIdleTicksMax} repair ticks`);
