@@ -28,7 +28,7 @@ export interface WorkloadOptions {
   readonly batchSize: number;
   /** Concurrent requests in flight (the client may pack them into one multi-batch request). */
   readonly lanes: number;
-  /** Transfers to create over the load period (the --development grid holds about 5,000). */
+  /** Transfers to create over the load period. */
   readonly transferBudget: number;
   readonly random: Random;
 }
