@@ -478,6 +478,10 @@ describe("journal crash property", () => {
         expect(state.opMax).toBeGreaterThanOrEqual(opDurable);
         // What the replica does with its durable view headers: drop anything past its head.
         journal.truncateAfter(head);
+        // A replica continues from the head it recovered: an op whose write the crash lost is
+        // prepared again, never skipped (the model once appended after a lost op 1 and then
+        // claimed op 1 durable: seed -37347672, path "174:4:6:6:17:21:27:29:30").
+        head = Math.min(head, state.opMax);
       };
       for (const step of commands) {
         if (step.kind === "append") {
