@@ -1,5 +1,6 @@
-// Canonical snapshots of the whole ledger state, for checkpoints and state sync: replicas derive
-// checkpoint ids from these bytes, so two state machines that executed the same requests must
+// Canonical snapshots of the whole ledger state in one byte string: the reference the tests
+// compare states with (the grid persists the same buffers page by page instead, persistence.ts,
+// and shares the restore checks below). Two state machines that executed the same requests must
 // produce byte-identical snapshots. The bytes therefore never depend on table capacities, growth
 // history or hash-table slot layout:
 // - only the used part of every buffer is written (rows, side-array words and history entries up

@@ -192,9 +192,9 @@ function decodeCheckpoint(r: Reader, base: number): CheckpointState {
 
 /**
  * checkpoint_id (§9): the checksum of the encoded CheckpointState, with the manifest's grid
- * address left out. The address only says where this replica keeps the blocks (a replica that
- * state-synced may keep them in the other grid area); the blocks themselves are identified by
- * their checksums, so equal states still give equal ids on every replica.
+ * address left out. Grid addresses are the same on every replica (src/grid/grid.ts) and the
+ * manifest's checksum covers its own address, so leaving it out changes nothing today; it keeps
+ * the id a function of the blocks' checksums alone, whatever the grid's layout.
  */
 export function checkpointId(state: CheckpointState): bigint {
   return checksum(encodeCheckpointState({ ...state, manifest_address: 0 }));
