@@ -7,20 +7,20 @@
 import { assert } from "../assert.js";
 import type { PageSpace } from "../persistent_state.js";
 import { historyWords } from "./history.js";
-import { checkRows, clearDirtyPages, rebuildExpiry, rebuildIndexes, restoreOrphans } from "./snapshot.js";
-import { LedgerState, linkWords, pulseNextInfinity, sideWords, type LedgerOptions } from "./state.js";
+import {
+  checkRows, clearDirtyPages, headerWords, readCountsAndScalars, rebuildExpiry, rebuildIndexes, restoreOrphans,
+  writeCountsAndScalars, type Counts,
+} from "./snapshot.js";
+import { LedgerState, linkWords, sideWords, type LedgerOptions } from "./state.js";
 import type { DirtyPages, RowTable } from "./tables.js";
-import { hiOf, joinTimestamp, loOf } from "./timestamps.js";
 import { rowWords } from "./words.js";
 
 export const ledgerMetaMagic = 0x4d47_444c; // the bytes "LDGM"
 export const ledgerMetaVersion = 1;
 
-const M = {
-  magic: 0, version: 1, accounts: 2, transfers: 3, history: 4, orphans: 5, pulseNextLo: 6, pulseNextHi: 7,
-  timestampLastLo: 8, timestampLastHi: 9, reserved0: 10, reserved1: 11,
-} as const;
-const metaWords = 12;
+/** The metadata is a snapshot header (snapshot.ts) with its own magic and no length word. */
+const M = { magic: 0, version: 1, reserved0: 10, reserved1: 11 } as const;
+const metaWords = headerWords;
 const orphanWords = 4;
 
 function space(bytes: () => Uint8Array, usedBytes: () => number, dirty: () => DirtyPages): PageSpace {
@@ -56,21 +56,14 @@ export function encodeLedgerMeta(state: LedgerState, timestampLast: bigint): Uin
   const words = new Uint32Array(metaWords);
   words[M.magic] = ledgerMetaMagic;
   words[M.version] = ledgerMetaVersion;
-  words[M.accounts] = state.accounts.count;
-  words[M.transfers] = state.transfers.count;
-  words[M.history] = state.history.count;
-  words[M.orphans] = state.orphans.count;
-  words[M.pulseNextLo] = state.pulseNextLo;
-  words[M.pulseNextHi] = state.pulseNextHi;
-  words[M.timestampLastLo] = loOf(timestampLast);
-  words[M.timestampLastHi] = hiOf(timestampLast);
+  writeCountsAndScalars(words, state, timestampLast);
   return new Uint8Array(words.buffer);
 }
 
 export interface LedgerRestore {
   readonly state: LedgerState;
   readonly timestampLast: bigint;
-  readonly counts: { accounts: number; transfers: number; history: number; orphans: number };
+  readonly counts: Counts;
 }
 
 /**
@@ -85,9 +78,7 @@ export function beginLedgerRestore(meta: Uint8Array, options: LedgerOptions): Le
   assert(words[M.magic] === ledgerMetaMagic, "ledger meta: bad magic");
   assert(words[M.version] === ledgerMetaVersion, "ledger meta: unknown version");
   assert(words[M.reserved0] === 0 && words[M.reserved1] === 0, "ledger meta: reserved words");
-  const counts = {
-    accounts: words[M.accounts]!, transfers: words[M.transfers]!, history: words[M.history]!, orphans: words[M.orphans]!,
-  };
+  const { counts, pulseNextLo, pulseNextHi, timestampLast } = readCountsAndScalars(words, "ledger meta");
   const state = new LedgerState({
     accountsCapacity: Math.max(1, counts.accounts, options.accountsCapacity ?? 0),
     transfersCapacity: Math.max(1, counts.transfers, options.transfersCapacity ?? 0),
@@ -99,11 +90,9 @@ export function beginLedgerRestore(meta: Uint8Array, options: LedgerOptions): Le
   state.accounts.count = counts.accounts;
   state.transfers.count = counts.transfers;
   state.history.count = counts.history;
-  state.pulseNextLo = words[M.pulseNextLo]!;
-  state.pulseNextHi = words[M.pulseNextHi]!;
-  assert(state.pulseNextHi < 0x8000_0000 || (state.pulseNextHi === pulseNextInfinity &&
-    state.pulseNextLo === pulseNextInfinity), "ledger meta: pulse_next is a timestamp or +∞");
-  return { state, counts, timestampLast: joinTimestamp(words[M.timestampLastHi]!, words[M.timestampLastLo]!) };
+  state.pulseNextLo = pulseNextLo;
+  state.pulseNextHi = pulseNextHi;
+  return { state, counts, timestampLast };
 }
 
 /** The spaces a restore copies into: orphans are counted by their index, so they come separately. */

@@ -35,20 +35,56 @@ import { AW, PendingState, rowWords } from "./words.js";
 export const snapshotMagic = 0x4e53_4c53; // the bytes "SLSN"
 export const snapshotVersion = 1;
 
-/** Header word offsets. */
+/**
+ * Header word offsets. Words 2..9 (counts and scalars) are also the ledger's checkpoint metadata
+ * (persistence.ts), written and read by writeCountsAndScalars / readCountsAndScalars.
+ */
 const H = {
   magic: 0, version: 1, accounts: 2, transfers: 3, history: 4, orphans: 5, pulseNextLo: 6, pulseNextHi: 7,
   timestampLastLo: 8, timestampLastHi: 9, words: 10, reserved: 11,
 } as const;
-const headerWords = 12;
+export const headerWords = 12;
 const historyUsedWords = HW.balances + 16;
 const orphanWords = 4;
 
-interface Counts {
+export interface Counts {
   accounts: number;
   transfers: number;
   history: number;
   orphans: number;
+}
+
+export interface CountsAndScalars {
+  counts: Counts;
+  pulseNextLo: number;
+  pulseNextHi: number;
+  timestampLast: bigint;
+}
+
+/** Header words 2..9: the row counts, pulse_next and the last prepare timestamp. */
+export function writeCountsAndScalars(words: Uint32Array, state: LedgerState, timestampLast: bigint): void {
+  words[H.accounts] = state.accounts.count;
+  words[H.transfers] = state.transfers.count;
+  words[H.history] = state.history.count;
+  words[H.orphans] = state.orphans.count;
+  words[H.pulseNextLo] = state.pulseNextLo;
+  words[H.pulseNextHi] = state.pulseNextHi;
+  words[H.timestampLastLo] = loOf(timestampLast);
+  words[H.timestampLastHi] = hiOf(timestampLast);
+}
+
+/** Reads what writeCountsAndScalars wrote; asserts that pulse_next is a timestamp or +∞. */
+export function readCountsAndScalars(words: Uint32Array, what: string): CountsAndScalars {
+  const pulseNextLo = words[H.pulseNextLo]!;
+  const pulseNextHi = words[H.pulseNextHi]!;
+  assert(pulseNextHi < 0x8000_0000 || (pulseNextHi === pulseNextInfinity && pulseNextLo === pulseNextInfinity),
+    `${what}: pulse_next is a timestamp or +∞`);
+  return {
+    counts: {
+      accounts: words[H.accounts]!, transfers: words[H.transfers]!, history: words[H.history]!, orphans: words[H.orphans]!,
+    },
+    pulseNextLo, pulseNextHi, timestampLast: joinTimestamp(words[H.timestampLastHi]!, words[H.timestampLastLo]!),
+  };
 }
 
 /** Word offsets of the sections, and the total length in words. */
@@ -84,14 +120,7 @@ export function encodeSnapshot(state: LedgerState, timestampLast: bigint): Uint8
   const signed = new Int32Array(words.buffer);
   words[H.magic] = snapshotMagic;
   words[H.version] = snapshotVersion;
-  words[H.accounts] = counts.accounts;
-  words[H.transfers] = counts.transfers;
-  words[H.history] = counts.history;
-  words[H.orphans] = counts.orphans;
-  words[H.pulseNextLo] = state.pulseNextLo;
-  words[H.pulseNextHi] = state.pulseNextHi;
-  words[H.timestampLastLo] = loOf(timestampLast);
-  words[H.timestampLastHi] = hiOf(timestampLast);
+  writeCountsAndScalars(words, state, timestampLast);
   words[H.words] = layout.total;
   words.set(state.accounts.u32.subarray(0, counts.accounts * rowWords), layout.accounts);
   words.set(state.transfers.u32.subarray(0, counts.transfers * rowWords), layout.transfers);
@@ -119,7 +148,8 @@ export interface DecodedSnapshot {
  */
 export function decodeSnapshot(snapshot: Uint8Array, options: LedgerOptions = {}): DecodedSnapshot {
   const words = alignedWords(snapshot);
-  const counts = readHeader(words, snapshot.length);
+  const header = readHeader(words, snapshot.length);
+  const counts = header.counts;
   const layout = layoutOf(counts);
   const state = new LedgerState({
     accountsCapacity: Math.max(1, counts.accounts, options.accountsCapacity ?? 0),
@@ -137,12 +167,10 @@ export function decodeSnapshot(snapshot: Uint8Array, options: LedgerOptions = {}
   checkRows(state);
   rebuildIndexes(state);
   rebuildExpiry(state);
-  state.pulseNextLo = words[H.pulseNextLo]!;
-  state.pulseNextHi = words[H.pulseNextHi]!;
-  assert(state.pulseNextHi < 0x8000_0000 || (state.pulseNextHi === pulseNextInfinity &&
-    state.pulseNextLo === pulseNextInfinity), "snapshot: pulse_next is a timestamp or +∞");
+  state.pulseNextLo = header.pulseNextLo;
+  state.pulseNextHi = header.pulseNextHi;
   clearDirtyPages(state);
-  return { state, timestampLast: joinTimestamp(words[H.timestampLastHi]!, words[H.timestampLastLo]!) };
+  return { state, timestampLast: header.timestampLast };
 }
 
 /** The snapshot as u32 words: a view when 4-byte aligned, else an aligned copy. */
@@ -156,17 +184,14 @@ function alignedWords(snapshot: Uint8Array): Uint32Array {
   return copy;
 }
 
-function readHeader(words: Uint32Array, bytes: number): Counts {
+function readHeader(words: Uint32Array, bytes: number): CountsAndScalars {
   assert(words[H.magic] === snapshotMagic, "snapshot: bad magic");
   assert(words[H.version] === snapshotVersion, "snapshot: unknown version");
   assert(words[H.reserved] === 0, "snapshot: reserved header word");
-  const counts: Counts = {
-    accounts: words[H.accounts]!, transfers: words[H.transfers]!,
-    history: words[H.history]!, orphans: words[H.orphans]!,
-  };
-  const total = layoutOf(counts).total;
+  const header = readCountsAndScalars(words, "snapshot");
+  const total = layoutOf(header.counts).total;
   assert(words[H.words] === total && total * 4 === bytes, "snapshot: length does not match the counts");
-  return counts;
+  return header;
 }
 
 function restoreHistory(state: LedgerState, words: Uint32Array, offset: number, count: number): void {
