@@ -103,6 +103,17 @@ export class FreeSet {
     return this.acquiredCount - this.released.length - (this.releasedAtCheckpoint?.length ?? 0);
   }
 
+  /** The highest address acquired in encode()'s bytes, 0 when none (checked before decode()). */
+  static highestAcquiredIn(bytes: Uint8Array): number {
+    assert(bytes.length % 4 === 0, "free set: whole words");
+    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+    for (let w = bytes.length / 4 - 1; w >= 0; w--) {
+      const word = view.getUint32(w * 4, true);
+      if (word !== 0) return w * 32 + (32 - Math.clz32(word));
+    }
+    return 0;
+  }
+
   /** Replaces the whole set with a checkpoint's encode() bytes (open, state sync). */
   decode(bytes: Uint8Array): void {
     assert(bytes.length % 4 === 0, "free set: whole words");

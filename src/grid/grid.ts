@@ -263,10 +263,9 @@ export class Grid {
         if (blobs === null) return callback({ error: "checkpoint metadata blocks missing or corrupt" });
         this.loadDirectories(manifest, (maps) => {
           if (maps === null) return callback({ error: "checkpoint directory blocks missing or corrupt" });
-          const freeSet = new FreeSet(Number.MAX_SAFE_INTEGER);
-          freeSet.decode(blobs[Blob.freeSet]!);
-          if (freeSet.highestAcquired() > this.blocksLimit) {
-            return callback({ error: `the checkpoint uses grid block ${freeSet.highestAcquired()}, beyond the storage ` +
+          const highest = FreeSet.highestAcquiredIn(blobs[Blob.freeSet]!);
+          if (highest > this.blocksLimit) {
+            return callback({ error: `the checkpoint uses grid block ${highest}, beyond the storage ` +
               `limit of ${this.blocksLimit} blocks (${this.blocksLimit * this.config.blockSize} bytes of grid): raise --limit-storage` });
           }
           state.restoreBegin(blobs[Blob.meta]!);
