@@ -59,9 +59,10 @@ export class ReplicaMetrics {
     }
   }
 
-  onEvent(event: ReplicaEvent, detail?: string): void {
+  onEvent(event: ReplicaEvent): void {
     if (event === "eviction") this.evictions.inc();
-    else if (event === "repair") this.repairs.inc({ kind: detail?.includes("header") ? "headers" : "prepare" });
+    else if (event === "repair_prepare") this.repairs.inc({ kind: "prepare" });
+    else if (event === "repair_headers") this.repairs.inc({ kind: "headers" });
     else if (event === "view") this.viewChanges.inc();
     else if (event === "checkpoint_done") this.checkpoints.inc();
     else if (event === "sync_done") this.syncs.inc({ outcome: "done" });

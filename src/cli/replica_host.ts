@@ -69,7 +69,7 @@ function replicaOptions(
     }),
     onEvent: (replica: Replica, event: ReplicaEvent, detail?: string) => {
       if (logger) logEvent(logger, replica, event, detail);
-      metrics?.onEvent(event, detail);
+      metrics?.onEvent(event);
     },
     ...(metrics && { onCommit: (replica: Replica, prepare: Uint8Array) => countCommit(metrics, replica, prepare) }),
     ...(debug && { trace: (replica: number, line: string) => logger.debug({ replica }, line) }),
@@ -99,7 +99,8 @@ function logEvent(logger: Logger, replica: Replica, event: ReplicaEvent, detail?
     case "sync_cancel": return logger.warn(fields, "state sync abandoned (no peer serves the target)");
     case "sync_done": return logger.info({ ...fields, checkpoint: replica.opCheckpoint }, "state sync done");
     case "eviction": return logger.info(fields, detail ?? "client evicted");
-    case "repair": return logger.info(fields, detail ?? "WAL repaired");
+    case "repair_prepare":
+    case "repair_headers": return logger.info(fields, detail ?? "WAL repaired");
     case "commit": return;
   }
 }

@@ -38,7 +38,8 @@ import { onBlock, onGetBlocks } from "./protocol/sync.js";
 import { refillPipeline } from "./protocol/pipeline.js";
 import { ReplicaState, type ReplicaOptions } from "./replica_state.js";
 
-export type { PipelineEntry, ReplicaEvent, ReplicaOptions, Status, SyncState } from "./replica_state.js";
+export type { NoticeEvent, PipelineEntry, ReplicaEvent, ReplicaOptions, Status, SyncState } from "./replica_state.js";
+export { isNotice } from "./replica_state.js";
 
 export class Replica extends ReplicaState {
   readonly superblock: SuperBlock;

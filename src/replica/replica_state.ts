@@ -29,8 +29,14 @@ export type Status = "recovering" | "normal" | "view_change" | "recovering_head"
 export type ReplicaEvent =
   | "open" | "status" | "view" | "checkpoint_start" | "checkpoint_done" | "commit" | "sync_start" | "sync_done"
   | "sync_cancel"
-  /** Notices for the operator, with a detail line: a client evicted, a WAL entry repaired. */
-  | "eviction" | "repair";
+  | NoticeEvent;
+
+/** Notices for the operator (a log line each), with a detail line. */
+export type NoticeEvent = "eviction" | "repair_prepare" | "repair_headers";
+
+export function isNotice(event: ReplicaEvent): event is NoticeEvent {
+  return event === "eviction" || event === "repair_prepare" || event === "repair_headers";
+}
 
 export interface ReplicaOptions {
   readonly cluster: bigint;
@@ -214,7 +220,7 @@ export abstract class ReplicaState {
   }
 
   /** Emits a notice whose detail line is built only when someone listens. */
-  notice(event: "eviction" | "repair", detail: () => string): void {
+  notice(event: NoticeEvent, detail: () => string): void {
     if (this.options.onEvent !== undefined) this.emit(event, detail());
   }
 

@@ -46,7 +46,7 @@ describe("recovery", () => {
     expect(b1.replica.journal.isFaulty(3)).toBe(false);
     expect(t.deliveries(b1.name, "*", "get_prepare")).toBeGreaterThan(0);
     // The operator's log line (replica_host.ts logs every notice).
-    expect(b1.events()).toContainEqual(expect.stringMatching(/^repair: repaired prepare op 3 \(view 1\) from replica \d$/));
+    expect(b1.events()).toContainEqual(expect.stringMatching(/^repair_prepare: repaired prepare op 3 \(view 1\) from replica \d$/));
   });
 
   test("a corrupt redundant header of the newest prepare is rewritten from the prepare, without peers", () => {

@@ -106,7 +106,7 @@ export function repairFromPrepare(replica: Replica, message: Uint8Array): void {
     replica.prepareCache.put(copy);
     if (!replica.journal.isDirty(op)) ack(replica, prepare);
     else if (!replica.journal.isWriting(op, prepare.checksum)) {
-      replica.notice("repair", () => `repaired prepare op ${op} (view ${prepare.view}) from replica ${prepare.replica}`);
+      replica.notice("repair_prepare", () => `repaired prepare op ${op} (view ${prepare.view}) from replica ${prepare.replica}`);
       writeAndAck(replica, copy);
     }
   } else if (fromPrimary && replica.status === "normal" && replica.installable(op)) {
@@ -116,7 +116,7 @@ export function repairFromPrepare(replica: Replica, message: Uint8Array): void {
     assert(op > replica.commitMin && prepare.view === replica.view, "only uncommitted ops of our view are replaced");
     const copy = message.slice();
     replica.prepareCache.put(copy);
-    replica.notice("repair", () => `replaced prepare op ${op} with the primary's (view ${prepare.view})`);
+    replica.notice("repair_prepare", () => `replaced prepare op ${op} with the primary's (view ${prepare.view})`);
     writeAndAck(replica, copy);
   } else {
     return replica.ignored("prepare", existing === null ? "no header to repair with it" : "does not match our header");

@@ -189,7 +189,7 @@ export function onHeaders(replica: Replica, message: Uint8Array): void {
     installed += 1;
   }
   if (installed > 0) {
-    replica.notice("repair", () => `repaired ${installed} WAL header(s) from replica ${frameHeader.replica}`);
+    replica.notice("repair_headers", () => `repaired ${installed} WAL header(s) from replica ${frameHeader.replica}`);
     requestMissingPrepares(replica);
   }
   else replica.ignored("headers", "nothing to install");

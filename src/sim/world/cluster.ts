@@ -15,7 +15,7 @@ import type { MessageBus } from "../../io/message_bus.js";
 import { rootPrepare } from "../../replica/journal/prepare_headers.js";
 import { quorums } from "../../replica/quorums.js";
 import type { PlantedBugs } from "../../replica/bugs.js";
-import { Replica, type ReplicaEvent, type ReplicaOptions } from "../../replica/replica.js";
+import { isNotice, Replica, type NoticeEvent, type ReplicaEvent, type ReplicaOptions } from "../../replica/replica.js";
 import { SimClients, simulatorEpochNs, type ClientsObserver } from "./cluster_clients.js";
 import { FaultAtlas } from "./fault_atlas.js";
 import type { PacketSimulatorOptions } from "./network_options.js";
@@ -34,7 +34,7 @@ export type ClusterEvent = ReplicaEvent | "crash" | "restart" | "pause" | "unpau
 export interface ClusterObserver extends ClientsObserver {
   replicaEvent(replica: number, event: ClusterEvent): void;
   /** Operator notices (an eviction, a WAL repair) with their detail line. */
-  replicaNotice?(replica: number, event: "eviction" | "repair", detail: string): void;
+  replicaNotice?(replica: number, event: NoticeEvent, detail: string): void;
   /** Each op once, in op order, after the reply sequencer (§11.2). Buffers valid during the call. */
   sequenced(prepare: Uint8Array, reply: Uint8Array | null): void;
   /** Every delivered message (for the trace hash and full logs). Valid during the call. */
@@ -209,7 +209,7 @@ export class Cluster {
       this.storageChecker.check(index, replica.opCheckpoint, replica.grid, this.storages[index]!);
     }
     // Operator notices carry no state change: they do not make a state line of the log.
-    if (event === "eviction" || event === "repair") this.observer.replicaNotice?.(index, event, detail ?? "");
+    if (isNotice(event)) this.observer.replicaNotice?.(index, event, detail ?? "");
     else this.observer.replicaEvent(index, event);
   }
 
