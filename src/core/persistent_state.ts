@@ -1,32 +1,40 @@
 // What a state machine hands the grid to persist (DESIGN.md "Data file and storage engine"): a few
-// byte spaces (the ledger's tables), each cut by the grid into pages of the block body size, plus a
-// small metadata record (counts, scalars). The grid writes the pages that changed since the last
-// flush, copy-on-write, and on open or state sync hands pages back to a fresh state.
+// spaces (the ledger's tables), each a sequence of pages of at most the grid's page size (one page
+// per block), plus a small metadata record (counts, scalars). The grid writes the pages that
+// changed since the last flush, copy-on-write, and on open or state sync hands pages back to a
+// fresh state.
 //
-// Canonical bytes: a page holds exactly the used bytes of its range and zeros after them, so equal
-// states give equal pages, whatever the capacities or growth history of the buffers.
+// Canonical bytes: a page's body is exactly its used bytes, so equal states give equal pages,
+// whatever the capacities or growth history of their buffers.
 
-/** The granularity of dirty tracking (a power of two, finer than any grid page). */
+/** The granularity of dirty tracking inside flat (growable) buffers: finer than any grid page. */
 export const dirtyUnitSize = 4096;
 
 export interface PageSpace {
-  /** The backing bytes; may be a new buffer after the state grows, so ask again each time. */
-  bytes(): Uint8Array;
-  /** Bytes in use: the space is [0, usedBytes). */
+  /** Logical bytes in use (recorded in the manifest and checked on open). */
   usedBytes(): number;
-  /** True when bytes in [unit × 4096, (unit + 1) × 4096) changed since the last clearDirty(). */
-  isDirty(unit: number): boolean;
+  pageCount(): number;
+  /** The body size of page `page` (< pageCount()): the bytes its block holds. */
+  pageUsedBytes(page: number): number;
+  /** The body of a resident page: a view the grid copies before the next change. */
+  pageBody(page: number): Uint8Array;
+  /** True when page `page` changed since the last clearDirty(). */
+  isDirty(page: number): boolean;
   clearDirty(): void;
+  /** Installs a page read back from the grid; false when its size is not the expected one. */
+  install(page: number, body: Uint8Array): boolean;
 }
 
 export interface PersistentState {
+  /** Sets the page size (the grid's block body size); called once, while the state is empty. */
+  configurePages(pageBytes: number): void;
   /** The spaces, always the same number in the same order. */
   spaces(): readonly PageSpace[];
   /** The metadata record (counts and scalars); small, written with every checkpoint. */
   meta(): Uint8Array;
   /**
    * Starts replacing the state with a persisted one: sizes every space for `meta`'s counts.
-   * The caller then copies each space's used bytes into bytes() and calls restoreFinish().
+   * The caller then installs each space's pages and calls restoreFinish().
    */
   restoreBegin(meta: Uint8Array): void;
   /** Rebuilds derived data (indexes), checks the restored state and clears every dirty bit. */

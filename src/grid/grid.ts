@@ -12,10 +12,10 @@
 // superblock then points at the manifest (protocol/checkpoint.ts).
 import { assert } from "../core/assert.js";
 import { headerSize, type Config } from "../core/config.js";
-import { dirtyUnitSize, type PageSpace, type PersistentState } from "../core/persistent_state.js";
+import type { PageSpace, PersistentState } from "../core/persistent_state.js";
 import { Zone, type Storage } from "../io/storage.js";
 import {
-  BlockType, blockBody, blockChecksum, blockType, buildBlock, referenceSize, sealBlock, verifyBlock,
+  BlockType, blockBody, blockChecksum, blockType, buildBlock, referenceSize, verifyBlock,
   type BlockReference,
 } from "./block.js";
 import { FreeSet } from "./free_set.js";
@@ -87,28 +87,22 @@ export class Grid {
   }
 
   private flushSpace(space: PageSpace, map: SpaceMap): void {
-    const used = space.usedBytes();
-    const pageSize = this.pageSize;
-    const pageCount = Math.ceil(used / pageSize);
-    const bytes = space.bytes();
-    assert(used <= bytes.length, "a space's used bytes within its buffer");
-    // A page whose used extent changed is rewritten even if no byte in it was marked: the bytes
-    // past the old end (e.g. prefilled list heads) are now part of it.
-    const extentChangedFrom = used === map.usedBytes ? pageCount : Math.floor(Math.min(used, map.usedBytes) / pageSize);
+    const pageCount = space.pageCount();
+    // A page whose used extent changed is rewritten even if nothing in it was marked (e.g. a flat
+    // space whose prefilled bytes became part of it): only the previous last page can be one.
+    const extentChanged = space.usedBytes() !== map.usedBytes ? Math.min(pageCount, map.pageCount) - 1 : -1;
     for (let page = 0; page < pageCount; page++) {
-      if (page < map.pageCount && page < extentChangedFrom && !pageDirty(space, page, pageSize)) continue;
-      const start = page * pageSize;
-      const end = Math.min(used, start + pageSize);
-      const block = new Uint8Array(this.config.blockSize);
-      block.set(bytes.subarray(start, end), headerSize);
+      if (page < map.pageCount && page !== extentChanged && !space.isDirty(page)) continue;
+      const body = space.pageBody(page);
+      assert(body.length === space.pageUsedBytes(page) && body.length <= this.pageSize, "a page within a block");
       const address = this.acquire();
-      sealBlock(block, this.cluster, address, BlockType.page, end - start);
+      const block = buildBlock(this.config.blockSize, this.cluster, address, BlockType.page, body);
       const old = map.set(page, { address, checksum: blockChecksum(block) });
       if (old !== 0) this.freeSet.release(old);
       this.write(address, block);
     }
     for (const address of map.truncate(pageCount)) this.freeSet.release(address);
-    map.usedBytes = used;
+    map.usedBytes = space.usedBytes();
     space.clearDirty();
   }
 
@@ -328,22 +322,18 @@ export class Grid {
     const jobs: { space: PageSpace; page: number }[] = [];
     const references: BlockReference[] = [];
     for (let s = 0; s < spaces.length; s++) {
-      const used = spaces[s]!.usedBytes();
-      if (used !== manifest.spaces[s]!.usedBytes || Math.ceil(used / this.pageSize) !== maps[s]!.pageCount) {
+      const space = spaces[s]!;
+      if (space.usedBytes() !== manifest.spaces[s]!.usedBytes || space.pageCount() !== maps[s]!.pageCount) {
+        this.readProblem = `space ${s}: the metadata's counts do not match its pages`;
         return this.storage.nextTick(() => callback(false));
       }
       for (let page = 0; page < maps[s]!.pageCount; page++) {
-        jobs.push({ space: spaces[s]!, page });
+        jobs.push({ space, page });
         references.push(maps[s]!.page(page));
       }
     }
-    this.readEach(references, BlockType.page, (body, i) => {
-      const { space, page } = jobs[i]!;
-      const start = page * this.pageSize;
-      if (body.length !== Math.min(this.pageSize, space.usedBytes() - start)) return false;
-      space.bytes().set(body, start);
-      return true;
-    }, callback, (i) => `page ${jobs[i]!.page} of space ${spaces.indexOf(jobs[i]!.space)}`);
+    this.readEach(references, BlockType.page, (body, i) => jobs[i]!.space.install(jobs[i]!.page, body), callback,
+      (i) => `page ${jobs[i]!.page} of space ${spaces.indexOf(jobs[i]!.space)}`);
   }
 
   /** Reads `references` and collects their bodies in order (null when any fails). */
@@ -384,10 +374,3 @@ export class Grid {
   }
 }
 
-/** True when any 4 KiB dirty unit overlapping grid page `page` is dirty. */
-function pageDirty(space: PageSpace, page: number, pageSize: number): boolean {
-  const first = Math.floor((page * pageSize) / dirtyUnitSize);
-  const last = Math.floor(((page + 1) * pageSize - 1) / dirtyUnitSize);
-  for (let unit = first; unit <= last; unit++) if (space.isDirty(unit)) return true;
-  return false;
-}

@@ -88,6 +88,7 @@ export class Replica extends ReplicaState {
     this.replyBuffer = new Uint8Array(options.config.messageBodySizeMax);
     this.prepareCache = new PrepareCache(4 * options.config.pipelinePrepareQueueMax);
     this.grid = new Grid(storage, options.config, options.cluster, options.gridBlocksLimit ?? gridBlocksLimitDefault(options.config));
+    this.stateMachine.persistent.configurePages(this.grid.pageSize);
   }
 
   /** Queues a superblock update; `job` must call `done` once its update is durable. */

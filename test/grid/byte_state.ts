@@ -2,21 +2,19 @@
 // writes, grows and shrinks at will, with exact dirty tracking: it lets the grid tests reach shapes
 // the ledger never makes (a space that shrinks, an empty space, a page boundary exactly at the end)
 // and change pages without growing the state.
+import { testConfig, headerSize } from "../../src/core/config.js";
+import { FlatSpace } from "../../src/core/flat_space.js";
 import { dirtyUnitSize, type PageSpace, type PersistentState } from "../../src/core/persistent_state.js";
 import type { Prng } from "../../src/core/prng.js";
 
-class ByteSpace implements PageSpace {
+class ByteSpace {
   buffer = new Uint8Array(dirtyUnitSize);
   used = 0;
   readonly dirty = new Set<number>();
-  bytes(): Uint8Array {
-    return this.buffer;
-  }
-  usedBytes(): number {
-    return this.used;
-  }
-  isDirty(unit: number): boolean {
-    return this.dirty.has(unit);
+  readonly pages: PageSpace;
+  constructor(pageBytes: number) {
+    const units = { isDirty: (unit: number) => this.dirty.has(unit), clear: () => this.dirty.clear() };
+    this.pages = new FlatSpace(() => this.buffer, () => this.used, () => units, pageBytes);
   }
   clearDirty(): void {
     this.dirty.clear();
@@ -36,12 +34,17 @@ export class ByteState implements PersistentState {
   /** Bumped on every change: part of meta(), so the metadata blob changes too. */
   version = 0;
 
-  constructor(readonly spaceCount: number) {
-    this.list = Array.from({ length: spaceCount }, () => new ByteSpace());
+  constructor(readonly spaceCount: number, private pageBytes = testConfig.blockSize - headerSize) {
+    this.list = Array.from({ length: spaceCount }, () => new ByteSpace(this.pageBytes));
+  }
+
+  configurePages(pageBytes: number): void {
+    this.pageBytes = pageBytes;
+    this.list = Array.from({ length: this.spaceCount }, () => new ByteSpace(pageBytes));
   }
 
   spaces(): readonly PageSpace[] {
-    return this.list;
+    return this.list.map((space) => space.pages);
   }
 
   meta(): Uint8Array {
@@ -56,7 +59,7 @@ export class ByteState implements PersistentState {
     if (meta.length !== 4 + 8 * this.spaceCount) throw new Error("ByteState: meta of another shape");
     this.version = view.getUint32(0, true);
     this.list = Array.from({ length: this.spaceCount }, (_, i) => {
-      const space = new ByteSpace();
+      const space = new ByteSpace(this.pageBytes);
       space.used = Number(view.getBigUint64(4 + 8 * i, true));
       space.reserve(space.used);
       return space;

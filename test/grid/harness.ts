@@ -142,7 +142,7 @@ export class LedgerDriver {
   constructor(readonly grid: Grid, readonly storage: MemoryStorage, options: {
     machine?: StateMachine; op?: number; checkpointEveryOps?: number; durable?: boolean;
   } = {}) {
-    this.machine = options.machine ?? new StateMachine();
+    this.machine = options.machine ?? new StateMachine({ pageBytes: grid.pageSize });
     this.ledger = new SyncLedger({ stateMachine: this.machine, realtime: () => this.realtime });
     this.op = options.op ?? 0;
     this.checkpointEveryOps = options.checkpointEveryOps ?? 4 * barOps;
@@ -194,7 +194,7 @@ export function sessionsBytes(op: number): Uint8Array {
 export function openFresh(storage: MemoryStorage, blocksLimit: number, manifest: { address: number; checksum: bigint }):
 { grid: Grid; machine: StateMachine; result: { sessions: Uint8Array } | { error: string } } {
   const grid = newGrid(storage, blocksLimit);
-  const machine = new StateMachine();
+  const machine = new StateMachine({ pageBytes: grid.pageSize });
   const result = complete<{ sessions: Uint8Array } | { error: string }>(storage, (done) => grid.open(manifest, machine, done));
   return { grid, machine, result };
 }

@@ -24,7 +24,7 @@ import {
   type Transfer,
 } from "../../src/core/layouts.js";
 import { StateMachine } from "../../src/core/ledger/state_machine.js";
-import { SW, sideWords } from "../../src/core/ledger/state.js";
+import { SW } from "../../src/core/ledger/state.js";
 import { SyncLedger } from "../../src/core/ledger/sync_ledger.js";
 import { AMOUNT_MAX, Clock, NS_PER_S, TIMESTAMP_MAX, acct, accountFilter, queryFilter, resolve, show, xfer } from "./helpers.js";
 
@@ -284,9 +284,9 @@ function sameBytes(where: string, a: Uint8Array, b: Uint8Array): void {
 }
 
 function dirtyPageCount(machine: StateMachine): number {
-  const s = machine.state;
-  return [s.accounts.dirty, s.transfers.dirty, s.accountLinksDirty, s.sideDirty, s.history.dirty, s.orphanIdsDirty]
-    .reduce((n, pages) => n + pages.dirtyPages().length, 0);
+  let count = 0;
+  for (const space of machine.spaces()) for (let page = 0; page < space.pageCount(); page++) if (space.isDirty(page)) count++;
+  return count;
 }
 
 /** Drains the expiry heap (destructive): the live entries in pop order, as (row, hi, lo). */
@@ -371,9 +371,8 @@ describe("snapshot → restore: the restored ledger behaves exactly as the origi
       seen.orphans += state.orphans.count;
       let live = 0;
       for (let row = 0; row < state.transfers.count; row++) {
-        const s = row * sideWords;
-        seen.states[state.side[s + SW.state]!]!++;
-        if (state.isPending(row) && (state.side[s + SW.expiresLo]! | state.side[s + SW.expiresHi]!) !== 0) live++;
+        seen.states[state.sideField(row, SW.state)]!++;
+        if (state.isPending(row) && (state.sideField(row, SW.expiresLo) | state.sideField(row, SW.expiresHi)) !== 0) live++;
       }
       seen.liveExpiries += live;
       seen.stale += state.expiry.length - live;

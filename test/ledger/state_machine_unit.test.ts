@@ -7,7 +7,8 @@ import { AccountFlags, TransferFlags, encodeTransfer, type Account, type Transfe
 import { encodeMultiBatch } from "../../src/core/multi_batch.js";
 import { ExpiryHeap } from "../../src/core/ledger/expiry.js";
 import { HashIndex } from "../../src/core/ledger/hash_index.js";
-import { HW, historyWords } from "../../src/core/ledger/history.js";
+import { HW } from "../../src/core/ledger/history.js";
+import type { PagedRecords } from "../../src/core/paged_records.js";
 import { StateMachine } from "../../src/core/ledger/state_machine.js";
 import { SyncLedger } from "../../src/core/ledger/sync_ledger.js";
 import { DirtyPages, RowTable } from "../../src/core/ledger/tables.js";
@@ -164,14 +165,21 @@ describe("tables", () => {
   });
 });
 
+/** The used bytes of every page of a paged table, concatenated. */
+function pagesOf(records: PagedRecords): number[] {
+  const bytes: number[] = [];
+  for (let page = 0; page < records.pageCount(); page++) bytes.push(...records.pageBody(page));
+  return bytes;
+}
+
 /** Copies of every rolled-back structure of a StateMachine (the orphan set is excluded: §4.3). */
 function snapshot(machine: StateMachine): unknown {
   const s = machine.state;
   return {
     accounts: s.accounts.u8.slice(), accountCount: s.accounts.count,
-    transfers: s.transfers.u8.slice(), transferCount: s.transfers.count,
-    accountLinks: s.accountLinks.slice(), side: s.side.slice(),
-    history: s.history.words.slice(), historyCount: s.history.count,
+    transfers: pagesOf(s.transfers), transferCount: s.transfers.count,
+    accountLinks: s.accountLinks.slice(), side: pagesOf(s.side),
+    history: pagesOf(s.history), historyCount: s.history.count,
     accountIndex: s.accountIndex.slots.slice(), transferIndex: s.transferIndex.slots.slice(),
     heap: Array.from({ length: s.expiry.length }, (_, i) => s.expiry.entry(i)),
   };
@@ -240,11 +248,12 @@ describe("pulse", () => {
     expect(ledger.lookupAccounts([1n])[0]!.debits_pending).toBe(10n);
     expect(history.count - historyBefore).toBe(8189);
     // Timeout-1 transfers (odd i) expire first, then timeout 2; each in timestamp order.
-    const first = historyBefore * historyWords;
-    const last = (history.count - 1) * historyWords;
-    expect(history.words[first + HW.transferRow]).toBe(1);
-    expect((BigInt(history.words[first + HW.timestampHi]!) << 32n) | BigInt(history.words[first + HW.timestampLo]!)).toBe(p - 8189n + 1n);
-    expect((BigInt(history.words[last + HW.timestampHi]!) << 32n) | BigInt(history.words[last + HW.timestampLo]!)).toBe(p);
+    const entry = (index: number, field: number): number => history.u32(index)[history.at(index) + field]!;
+    const first = historyBefore;
+    const last = history.count - 1;
+    expect(entry(first, HW.transferRow)).toBe(1);
+    expect((BigInt(entry(first, HW.timestampHi)) << 32n) | BigInt(entry(first, HW.timestampLo))).toBe(p - 8189n + 1n);
+    expect((BigInt(entry(last, HW.timestampHi)) << 32n) | BigInt(entry(last, HW.timestampLo))).toBe(p);
     expect(ledger.stateMachine.pulseNeeded(p)).toBe(true); // stopped at the cap
     expect(ledger.pulse()).toBe(true);
     expect(ledger.lookupAccounts([1n])[0]!.debits_pending).toBe(0n);

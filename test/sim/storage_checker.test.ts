@@ -2,7 +2,9 @@
 // hold the same acquired grid blocks, byte for byte, at the same addresses.
 import { describe, expect, it } from "vitest";
 import { testConfig } from "../../src/core/config.js";
-import { dirtyUnitSize, type PageSpace, type PersistentState } from "../../src/core/persistent_state.js";
+import { headerSize } from "../../src/core/config.js";
+import { FlatSpace } from "../../src/core/flat_space.js";
+import type { PersistentState } from "../../src/core/persistent_state.js";
 import { Grid } from "../../src/grid/grid.js";
 import { Zone } from "../../src/io/storage.js";
 import { CorrectnessError } from "../../src/sim/checkers/state_checker.js";
@@ -16,11 +18,11 @@ const sizeBytes = testConfig.zones.gridOffset + blocks * testConfig.blockSize;
 /** A state of one space holding `bytes`, every unit dirty until cleared. */
 function stateOf(bytes: Uint8Array): PersistentState {
   let dirty = true;
-  const space: PageSpace = {
-    bytes: () => bytes, usedBytes: () => bytes.length, isDirty: (unit) => dirty && unit * dirtyUnitSize < bytes.length,
-    clearDirty: () => { dirty = false; },
+  const units = { isDirty: () => dirty, clear: () => { dirty = false; } };
+  const space = new FlatSpace(() => bytes, () => bytes.length, () => units, testConfig.blockSize - headerSize);
+  return {
+    configurePages: () => {}, spaces: () => [space], meta: () => new Uint8Array(8), restoreBegin: () => {}, restoreFinish: () => {},
   };
-  return { spaces: () => [space], meta: () => new Uint8Array(8), restoreBegin: () => {}, restoreFinish: () => {} };
 }
 
 /** A grid on its own simulated storage, checkpointed once with `bytes` as its only space. */

@@ -3,7 +3,7 @@
 import { assert } from "../assert.js";
 import { AccountFlags, TransferFlags } from "../layouts.js";
 import { u128Sub } from "../u128.js";
-import { LedgerState, SW, sideWords, type LedgerOptions } from "./state.js";
+import { LedgerState, SW, type LedgerOptions } from "./state.js";
 import { UndoLog } from "./undo_log.js";
 import { AW, TW, rowWords } from "./words.js";
 
@@ -50,13 +50,13 @@ export class ExecutionContext {
     const historyFlag = AccountFlags.history << 16;
     let first = -1;
     if ((accounts[debitRow * rowWords + AW.codeFlags]! & historyFlag) !== 0) {
-      first = state.history.append(accounts, debitRow, transferRow, tsHi, tsLo);
+      first = state.history.appendEntry(accounts, debitRow, transferRow, tsHi, tsLo);
     }
     if ((accounts[creditRow * rowWords + AW.codeFlags]! & historyFlag) !== 0) {
-      const entry = state.history.append(accounts, creditRow, transferRow, tsHi, tsLo);
+      const entry = state.history.appendEntry(accounts, creditRow, transferRow, tsHi, tsLo);
       if (first === -1) first = entry;
     }
-    if (own && first !== -1) state.setSide(transferRow * sideWords + SW.history, first);
+    if (own && first !== -1) state.setSide(transferRow, SW.history, first);
   }
 
   /**
@@ -67,8 +67,8 @@ export class ExecutionContext {
   releasePending(pRow: number, debitRow: number, creditRow: number, reopen: boolean): void {
     const state = this.state;
     const accounts = state.accounts.u32;
-    const transfers = state.transfers.u32;
-    const p = pRow * rowWords;
+    const transfers = state.transfers.u32(pRow);
+    const p = state.transfers.at(pRow);
     const d = debitRow * rowWords;
     const c = creditRow * rowWords;
     const amount = p + TW.amount;

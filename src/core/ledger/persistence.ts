@@ -5,14 +5,13 @@
 // and scalars. The id indexes, the orphan index and the expiry heap are derived, rebuilt on restore
 // exactly as for a snapshot (snapshot.ts explains why that gives the same future).
 import { assert } from "../assert.js";
+import { FlatSpace } from "../flat_space.js";
 import type { PageSpace } from "../persistent_state.js";
-import { historyWords } from "./history.js";
 import {
   checkRows, clearDirtyPages, headerWords, readCountsAndScalars, rebuildExpiry, rebuildIndexes, restoreOrphans,
   writeCountsAndScalars, type Counts,
 } from "./snapshot.js";
-import { LedgerState, linkWords, sideWords, type LedgerOptions } from "./state.js";
-import type { DirtyPages, RowTable } from "./tables.js";
+import { LedgerState, linkWords, type LedgerOptions } from "./state.js";
 import { rowWords } from "./words.js";
 
 export const ledgerMetaMagic = 0x4d47_444c; // the bytes "LDGM"
@@ -23,32 +22,20 @@ const M = { magic: 0, version: 1, reserved0: 10, reserved1: 11 } as const;
 const metaWords = headerWords;
 const orphanWords = 4;
 
-function space(bytes: () => Uint8Array, usedBytes: () => number, dirty: () => DirtyPages): PageSpace {
-  return {
-    bytes,
-    usedBytes,
-    isDirty: (unit) => dirty().isDirty(unit),
-    clearDirty: () => dirty().clear(),
-  };
-}
-
-function rowSpace(table: RowTable): PageSpace {
-  return space(() => table.u8, () => table.count * rowWords * 4, () => table.dirty);
-}
-
 function bytesOf(array: Int32Array | Uint32Array): Uint8Array {
   return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
 }
 
 /** The six spaces of `state`, in their fixed order. */
-export function ledgerSpaces(state: LedgerState): PageSpace[] {
+export function ledgerSpaces(state: LedgerState, orphanCount = () => state.orphans.count): PageSpace[] {
+  const pageBytes = state.pageBytes;
   return [
-    rowSpace(state.accounts),
-    rowSpace(state.transfers),
-    space(() => bytesOf(state.side), () => state.transfers.count * sideWords * 4, () => state.sideDirty),
-    space(() => bytesOf(state.accountLinks), () => state.accounts.count * linkWords * 4, () => state.accountLinksDirty),
-    space(() => bytesOf(state.history.words), () => state.history.count * historyWords * 4, () => state.history.dirty),
-    space(() => bytesOf(state.orphanIds), () => state.orphans.count * orphanWords * 4, () => state.orphanIdsDirty),
+    new FlatSpace(() => state.accounts.u8, () => state.accounts.count * rowWords * 4, () => state.accounts.dirty, pageBytes),
+    state.transfers,
+    state.side,
+    new FlatSpace(() => bytesOf(state.accountLinks), () => state.accounts.count * linkWords * 4, () => state.accountLinksDirty, pageBytes),
+    state.history,
+    new FlatSpace(() => bytesOf(state.orphanIds), () => orphanCount() * orphanWords * 4, () => state.orphanIdsDirty, pageBytes),
   ];
 }
 
@@ -80,15 +67,16 @@ export function beginLedgerRestore(meta: Uint8Array, options: LedgerOptions): Le
   assert(words[M.reserved0] === 0 && words[M.reserved1] === 0, "ledger meta: reserved words");
   const { counts, pulseNextLo, pulseNextHi, timestampLast } = readCountsAndScalars(words, "ledger meta");
   const state = new LedgerState({
+    ...options,
     accountsCapacity: Math.max(1, counts.accounts, options.accountsCapacity ?? 0),
     transfersCapacity: Math.max(1, counts.transfers, options.transfersCapacity ?? 0),
   });
-  state.history.reserve(counts.history);
   state.orphanIds = new Uint32Array(Math.max(16, counts.orphans) * orphanWords);
   state.orphanIdsDirty.ensureRows(state.orphanIds.length / orphanWords);
   // The counts first, so that the spaces' usedBytes() say how much to copy in.
   state.accounts.count = counts.accounts;
   state.transfers.count = counts.transfers;
+  state.side.count = counts.transfers;
   state.history.count = counts.history;
   state.pulseNextLo = pulseNextLo;
   state.pulseNextHi = pulseNextHi;
@@ -97,10 +85,7 @@ export function beginLedgerRestore(meta: Uint8Array, options: LedgerOptions): Le
 
 /** The spaces a restore copies into: orphans are counted by their index, so they come separately. */
 export function restoreSpaces(restore: LedgerRestore): PageSpace[] {
-  const spaces = ledgerSpaces(restore.state);
-  const orphanBytes = restore.counts.orphans * orphanWords * 4;
-  spaces[5] = { ...spaces[5]!, usedBytes: () => orphanBytes };
-  return spaces;
+  return ledgerSpaces(restore.state, () => restore.counts.orphans);
 }
 
 /** Rebuilds the derived data, checks the rows, and leaves every page clean. */

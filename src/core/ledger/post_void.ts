@@ -4,7 +4,7 @@ import { assert } from "../assert.js";
 import { AccountFlags, CreateTransferStatus as S, TransferFlags } from "../layouts.js";
 import { u128Add, u128Compare, u128Copy, u128Equal, u128IsMax, u128IsZero } from "../u128.js";
 import type { ExecutionContext } from "./context.js";
-import { SW, sideWords } from "./state.js";
+import { SW } from "./state.js";
 import { tsLess } from "./timestamps.js";
 import { AW, PendingState, TW, rowWords } from "./words.js";
 
@@ -38,9 +38,8 @@ export function createPostOrVoid(
       return S.imported_event_timestamp_must_not_regress;
     }
   }
-  const side = state.side;
-  const debitRow = side[pRow * sideWords + SW.debitRow]!;
-  const creditRow = side[pRow * sideWords + SW.creditRow]!;
+  const debitRow = state.sideField(pRow, SW.debitRow);
+  const creditRow = state.sideField(pRow, SW.creditRow);
   if (isPost) {
     // A void is allowed on closed accounts: it is how a closing transfer is undone (§10.2).
     const accounts = state.accounts.u32;
@@ -63,8 +62,8 @@ export function createPostOrVoid(
 function checkAgainstPending(
   context: ExecutionContext, events: Uint32Array, e: number, isVoid: boolean, pRow: number,
 ): number {
-  const stored = context.state.transfers.u32;
-  const p = pRow * rowWords;
+  const stored = context.state.transfers.u32(pRow);
+  const p = context.state.transfers.at(pRow);
   if (!u128IsZero(events, e + TW.debit_account_id) &&
       !u128Equal(events, e + TW.debit_account_id, stored, p + TW.debit_account_id)) {
     return S.pending_transfer_has_different_debit_account_id;
@@ -96,9 +95,8 @@ function checkPendingState(context: ExecutionContext, pRow: number): number {
     case PendingState.pending: break;
     default: assert(false, "a transfer with flags.pending has a pending state");
   }
-  const s = pRow * sideWords;
-  const expiresHi = state.side[s + SW.expiresHi]! >>> 0;
-  const expiresLo = state.side[s + SW.expiresLo]! >>> 0;
+  const expiresHi = state.sideField(pRow, SW.expiresHi) >>> 0;
+  const expiresLo = state.sideField(pRow, SW.expiresLo) >>> 0;
   // (0, 0) means no timeout. Otherwise due when expires_at ≤ t_i.
   if ((expiresHi | expiresLo) !== 0 && !tsLess(context.tHi, context.tLo, expiresHi, expiresLo)) {
     return S.pending_transfer_expired;
@@ -112,24 +110,25 @@ function storeTransfer(
 ): number {
   const transfers = context.state.transfers;
   const row = transfers.append();
-  const words = transfers.u32;
-  const t = row * rowWords;
-  const p = pRow * rowWords;
+  const words = transfers.u32(row);
+  const t = transfers.at(row);
+  const pending = transfers.u32(pRow);
+  const p = transfers.at(pRow);
   u128Copy(words, t + TW.id, events, e + TW.id);
-  u128Copy(words, t + TW.debit_account_id, words, p + TW.debit_account_id);
-  u128Copy(words, t + TW.credit_account_id, words, p + TW.credit_account_id);
+  u128Copy(words, t + TW.debit_account_id, pending, p + TW.debit_account_id);
+  u128Copy(words, t + TW.credit_account_id, pending, p + TW.credit_account_id);
   u128Copy(words, t + TW.amount, context.scratch, 0);
   u128Copy(words, t + TW.pending_id, events, e + TW.pending_id);
-  const ud128 = u128IsZero(events, e + TW.user_data_128) ? words : events;
-  u128Copy(words, t + TW.user_data_128, ud128, ud128 === words ? p + TW.user_data_128 : e + TW.user_data_128);
+  const ud128Inherit = u128IsZero(events, e + TW.user_data_128);
+  u128Copy(words, t + TW.user_data_128, ud128Inherit ? pending : events, ud128Inherit ? p + TW.user_data_128 : e + TW.user_data_128);
   const ud64Inherit = (events[e + TW.user_data_64]! | events[e + TW.user_data_64 + 1]!) === 0;
-  words[t + TW.user_data_64] = ud64Inherit ? words[p + TW.user_data_64]! : events[e + TW.user_data_64]!;
-  words[t + TW.user_data_64 + 1] = ud64Inherit ? words[p + TW.user_data_64 + 1]! : events[e + TW.user_data_64 + 1]!;
+  words[t + TW.user_data_64] = ud64Inherit ? pending[p + TW.user_data_64]! : events[e + TW.user_data_64]!;
+  words[t + TW.user_data_64 + 1] = ud64Inherit ? pending[p + TW.user_data_64 + 1]! : events[e + TW.user_data_64 + 1]!;
   const ud32 = events[e + TW.user_data_32]!;
-  words[t + TW.user_data_32] = ud32 !== 0 ? ud32 : words[p + TW.user_data_32]!;
+  words[t + TW.user_data_32] = ud32 !== 0 ? ud32 : pending[p + TW.user_data_32]!;
   words[t + TW.timeout] = 0;
-  words[t + TW.ledger] = words[p + TW.ledger]!;
-  words[t + TW.codeFlags] = ((events[e + TW.codeFlags]! & 0xffff_0000) | (words[p + TW.codeFlags]! & 0xffff)) >>> 0;
+  words[t + TW.ledger] = pending[p + TW.ledger]!;
+  words[t + TW.codeFlags] = ((events[e + TW.codeFlags]! & 0xffff_0000) | (pending[p + TW.codeFlags]! & 0xffff)) >>> 0;
   words[t + TW.timestampLo] = imported ? events[e + TW.timestampLo]! : context.tLo;
   words[t + TW.timestampHi] = imported ? events[e + TW.timestampHi]! : context.tHi;
   context.resultFrom(words, t + TW.timestampLo);
@@ -158,9 +157,8 @@ function resolvePending(context: ExecutionContext, pRow: number, resolved: numbe
   const state = context.state;
   context.savePendingState(pRow, PendingState.pending);
   state.setPendingState(pRow, resolved);
-  const s = pRow * sideWords;
-  const expiresHi = state.side[s + SW.expiresHi]! >>> 0;
-  const expiresLo = state.side[s + SW.expiresLo]! >>> 0;
+  const expiresHi = state.sideField(pRow, SW.expiresHi) >>> 0;
+  const expiresLo = state.sideField(pRow, SW.expiresLo) >>> 0;
   if ((expiresHi | expiresLo) !== 0 && expiresHi === state.pulseNextHi && expiresLo === state.pulseNextLo) {
     state.pulseNextHi = 0;
     state.pulseNextLo = 1; // forces a rescan (§9.3)

@@ -4,7 +4,7 @@
 import { batchEventsMax } from "../config.js";
 import { assert } from "../assert.js";
 import type { ExecutionContext } from "./context.js";
-import { SW, pulseNextInfinity, sideWords } from "./state.js";
+import { SW, pulseNextInfinity } from "./state.js";
 import { tsLess } from "./timestamps.js";
 import { PendingState } from "./words.js";
 
@@ -17,10 +17,8 @@ export class PulseExecutor {
 
   /** Executes a pulse with prepare timestamp P = (pHi, pLo). Returns the number expired. */
   execute(pHi: number, pLo: number): number {
-    const state = this.context.state;
     assert(!this.context.undo.active);
     const count = this.collectDue(pHi, pLo);
-    state.history.reserve(2 * count);
     // The j-th of c expiries has event timestamp P − c + j + 1.
     let tsLo = pLo - count;
     let tsHi = pHi;
@@ -62,8 +60,8 @@ export class PulseExecutor {
   private expire(pRow: number, tsHi: number, tsLo: number): void {
     const context = this.context;
     const state = context.state;
-    const debitRow = state.side[pRow * sideWords + SW.debitRow]!;
-    const creditRow = state.side[pRow * sideWords + SW.creditRow]!;
+    const debitRow = state.sideField(pRow, SW.debitRow);
+    const creditRow = state.sideField(pRow, SW.creditRow);
     context.releasePending(pRow, debitRow, creditRow, true);
     state.setPendingState(pRow, PendingState.expired);
     context.recordHistory(pRow, debitRow, creditRow, tsHi, tsLo, false);

@@ -14,10 +14,9 @@
 import { queryResultsMax } from "../config.js";
 import { AccountFilterFlags, AccountFlags, accountFilterFlagsPadding, queryFilterFlagsPadding } from "../layouts.js";
 import { u128Equal, u128IsMax, u128IsZero } from "../u128.js";
-import type { HashIndex } from "./hash_index.js";
-import { HW, historyWords } from "./history.js";
-import { LW, SW, linkWords, sideWords, type LedgerState } from "./state.js";
-import type { RowTable } from "./tables.js";
+import { HW } from "./history.js";
+import { LW, SW, linkWords, type LedgerState } from "./state.js";
+import type { Rows } from "./tables.js";
 import { AFW, AW, QFW, TW, rowWords } from "./words.js";
 
 /** The inclusive timestamp range [min', max'] of a filter (§11.3), as u32 pairs. */
@@ -75,6 +74,11 @@ export function queryFilterValid(f: Uint32Array, b: number): boolean {
   return (f[b + QFW.codeReserved]! >>> 16) === 0 && f[b + QFW.reserved] === 0;
 }
 
+/** An id index: the row of the u128 id at words[i..i+4), or −1. */
+interface IdLookup {
+  find(words: Uint32Array, i: number): number;
+}
+
 export class QueryExecutor {
   private readonly selected = new Int32Array(queryResultsMax);
   private readonly range = new Range();
@@ -83,14 +87,13 @@ export class QueryExecutor {
 
   /** §11.1: copies each found row; missing ids (and 0, INT_MAX, orphans: never indexed) give nothing. */
   lookup(
-    table: RowTable, index: HashIndex, ids: Uint32Array, first: number, n: number, out: Uint32Array, outFirst: number,
+    table: Rows, index: IdLookup, ids: Uint32Array, first: number, n: number, out: Uint32Array, outFirst: number,
   ): number {
-    const rows = table.u32;
     let found = 0;
     for (let i = 0; i < n; i++) {
       const row = index.find(ids, first + i * 4);
       if (row === -1) continue;
-      copyRow(rows, row * rowWords, out, outFirst + found * rowWords);
+      copyRow(table.words(row), table.at(row), out, outFirst + found * rowWords);
       found++;
     }
     return found;
@@ -102,8 +105,11 @@ export class QueryExecutor {
     const accountRow = this.state.accountRow(f, b + AFW.account_id);
     if (accountRow === -1) return 0;
     const count = this.select(f, b, accountRow);
-    const transfers = this.state.transfers.u32;
-    for (let i = 0; i < count; i++) copyRow(transfers, this.selected[i]! * rowWords, out, outFirst + i * rowWords);
+    const transfers = this.state.transfers;
+    for (let i = 0; i < count; i++) {
+      const row = this.selected[i]!;
+      copyRow(transfers.u32(row), transfers.at(row), out, outFirst + i * rowWords);
+    }
     return count;
   }
 
@@ -116,16 +122,17 @@ export class QueryExecutor {
     const historyFlag = AccountFlags.history << 16;
     if ((state.accounts.u32[accountRow * rowWords + AW.codeFlags]! & historyFlag) === 0) return 0;
     const count = this.select(f, b, accountRow);
-    const history = state.history.words;
-    const transfers = state.transfers.u32;
+    const transfers = state.transfers;
     for (let i = 0; i < count; i++) {
       const row = this.selected[i]!;
-      let h = state.side[row * sideWords + SW.history]! * historyWords;
-      if (history[h + HW.accountRow] !== accountRow) h += historyWords; // the credit-side entry
+      let entry = state.sideField(row, SW.history);
+      if (state.history.u32(entry)[state.history.at(entry) + HW.accountRow] !== accountRow) entry += 1; // the credit-side entry
+      const history = state.history.u32(entry);
+      const h = state.history.at(entry);
       const o = outFirst + i * rowWords;
       for (let w = 0; w < 16; w++) out[o + w] = history[h + HW.balances + w]!;
-      out[o + 16] = transfers[row * rowWords + TW.timestampLo]!;
-      out[o + 17] = transfers[row * rowWords + TW.timestampHi]!;
+      out[o + 16] = transfers.u32(row)[transfers.at(row) + TW.timestampLo]!;
+      out[o + 17] = transfers.u32(row)[transfers.at(row) + TW.timestampHi]!;
       out.fill(0, o + 18, o + rowWords);
     }
     return count;
@@ -135,8 +142,7 @@ export class QueryExecutor {
   private select(f: Uint32Array, b: number, accountRow: number): number {
     const state = this.state;
     const links = state.accountLinks;
-    const side = state.side;
-    const transfers = state.transfers.u32;
+    const transfers = state.transfers;
     const range = this.range;
     range.set(f, b + AFW.timestampMinLo, b + AFW.timestampMaxLo);
     const limit = Math.min(f[b + AFW.limit]!, queryResultsMax);
@@ -152,20 +158,21 @@ export class QueryExecutor {
       // Merge the two lists by row (= timestamp); a transfer is never on both lists of one account.
       const takeDebit = credit === -1 || (debit !== -1 && (reversed ? debit > credit : debit < credit));
       const row = takeDebit ? debit : credit;
-      if (takeDebit) debit = side[debit * sideWords + debitStep]!;
-      else credit = side[credit * sideWords + creditStep]!;
-      const t = row * rowWords;
-      const hi = transfers[t + TW.timestampHi]!, lo = transfers[t + TW.timestampLo]!;
+      if (takeDebit) debit = state.sideField(debit, debitStep);
+      else credit = state.sideField(credit, creditStep);
+      const words = transfers.u32(row);
+      const t = transfers.at(row);
+      const hi = words[t + TW.timestampHi]!, lo = words[t + TW.timestampLo]!;
       if (reversed ? range.above(hi, lo) : range.below(hi, lo)) continue;
       if (reversed ? range.below(hi, lo) : range.above(hi, lo)) break;
-      if (!accountFilterMatches(f, b, transfers, t)) continue;
+      if (!accountFilterMatches(f, b, words, t)) continue;
       this.selected[count++] = row;
     }
     return count;
   }
 
   /** §11.5 over `table` (accounts and transfers share the positions of the matched fields). */
-  query(table: RowTable, f: Uint32Array, b: number, out: Uint32Array, outFirst: number): number {
+  query(table: Rows, f: Uint32Array, b: number, out: Uint32Array, outFirst: number): number {
     if (!queryFilterValid(f, b)) return 0;
     const range = this.range;
     range.set(f, b + QFW.timestampMinLo, b + QFW.timestampMaxLo);
@@ -176,10 +183,11 @@ export class QueryExecutor {
     const high = table.lowerBound(highHi, highLo);
     const limit = Math.min(f[b + QFW.limit]!, queryResultsMax);
     const reversed = (f[b + QFW.flags]! & 1) !== 0;
-    const rows = table.u32;
     let count = 0;
     for (let i = 0; i < high - low && count < limit; i++) {
-      const r = (reversed ? high - 1 - i : low + i) * rowWords;
+      const row = reversed ? high - 1 - i : low + i;
+      const rows = table.words(row);
+      const r = table.at(row);
       if (!queryFilterMatches(f, b, rows, r)) continue;
       copyRow(rows, r, out, outFirst + count * rowWords);
       count++;

@@ -7,7 +7,7 @@ import {
   u128Add, u128AddOverflows, u128Compare, u128Copy, u128Equal, u128IsMax, u128IsZero, u128SubSaturating,
 } from "../u128.js";
 import type { ExecutionContext } from "./context.js";
-import { SW, sideWords } from "./state.js";
+import { SW } from "./state.js";
 import { addTimeout, tsLess } from "./timestamps.js";
 import { AW, PendingState, TW, rowWords } from "./words.js";
 
@@ -129,8 +129,8 @@ function apply(
 ): void {
   const state = context.state;
   const row = state.transfers.append();
-  const transfers = state.transfers.u32;
-  const t = row * rowWords;
+  const transfers = state.transfers.u32(row);
+  const t = state.transfers.at(row);
   for (let w = 0; w < rowWords; w++) transfers[t + w] = events[e + w]!;
   const a = context.scratch;
   u128Copy(transfers, t + TW.amount, a, 0);
@@ -167,8 +167,8 @@ function armExpiry(context: ExecutionContext, row: number): void {
   const state = context.state;
   const lo = context.scratch[expiresAt]!;
   const hi = context.scratch[expiresAt + 1]!;
-  state.setSide(row * sideWords + SW.expiresLo, lo);
-  state.setSide(row * sideWords + SW.expiresHi, hi);
+  state.setSide(row, SW.expiresLo, lo);
+  state.setSide(row, SW.expiresHi, hi);
   state.expiry.push(hi, lo, row);
   if (context.undo.active) context.undo.saveExpiryPush(row);
   if (tsLess(hi, lo, state.pulseNextHi, state.pulseNextLo)) {

@@ -27,7 +27,8 @@
 // an incremental checkpoint taken after it writes only pages changed since. Snapshotting is a pure
 // read and does not touch the dirty bits (the caller clears them once the checkpoint is durable).
 import { assert } from "../assert.js";
-import { HW, historyWords } from "./history.js";
+import type { PagedRecords } from "../paged_records.js";
+import { HW } from "./history.js";
 import { LedgerState, SW, linkWords, pulseNextInfinity, sideWords, type LedgerOptions } from "./state.js";
 import { hiOf, joinTimestamp, loOf, tsLess } from "./timestamps.js";
 import { AW, PendingState, rowWords } from "./words.js";
@@ -123,15 +124,10 @@ export function encodeSnapshot(state: LedgerState, timestampLast: bigint): Uint8
   writeCountsAndScalars(words, state, timestampLast);
   words[H.words] = layout.total;
   words.set(state.accounts.u32.subarray(0, counts.accounts * rowWords), layout.accounts);
-  words.set(state.transfers.u32.subarray(0, counts.transfers * rowWords), layout.transfers);
-  signed.set(state.side.subarray(0, counts.transfers * sideWords), layout.side);
+  copyRecordsOut(state.transfers, words, layout.transfers, rowWords);
+  copyRecordsOut(state.side, words, layout.side, sideWords);
   signed.set(state.accountLinks.subarray(0, counts.accounts * linkWords), layout.links);
-  const history = state.history.words;
-  for (let entry = 0; entry < counts.history; entry++) {
-    const from = entry * historyWords;
-    const to = layout.history + entry * historyUsedWords;
-    for (let w = 0; w < historyUsedWords; w++) words[to + w] = history[from + w]!;
-  }
+  copyRecordsOut(state.history, words, layout.history, historyUsedWords);
   words.set(state.orphanIds.subarray(0, counts.orphans * orphanWords), layout.orphans);
   return new Uint8Array(words.buffer);
 }
@@ -152,17 +148,17 @@ export function decodeSnapshot(snapshot: Uint8Array, options: LedgerOptions = {}
   const counts = header.counts;
   const layout = layoutOf(counts);
   const state = new LedgerState({
+    ...options,
     accountsCapacity: Math.max(1, counts.accounts, options.accountsCapacity ?? 0),
     transfersCapacity: Math.max(1, counts.transfers, options.transfersCapacity ?? 0),
   });
   const signed = new Int32Array(words.buffer, words.byteOffset, words.length);
   state.accounts.u32.set(words.subarray(layout.accounts, layout.transfers));
   state.accounts.count = counts.accounts;
-  state.transfers.u32.set(words.subarray(layout.transfers, layout.side));
-  state.transfers.count = counts.transfers;
-  state.side.set(signed.subarray(layout.side, layout.links));
+  copyRecordsIn(state.transfers, counts.transfers, words, layout.transfers, rowWords);
+  copyRecordsIn(state.side, counts.transfers, words, layout.side, sideWords);
   state.accountLinks.set(signed.subarray(layout.links, layout.history));
-  restoreHistory(state, words, layout.history, counts.history);
+  copyRecordsIn(state.history, counts.history, words, layout.history, historyUsedWords);
   restoreOrphans(state, words.subarray(layout.orphans, layout.total), counts.orphans);
   checkRows(state);
   rebuildIndexes(state);
@@ -194,16 +190,26 @@ function readHeader(words: Uint32Array, bytes: number): CountsAndScalars {
   return header;
 }
 
-function restoreHistory(state: LedgerState, words: Uint32Array, offset: number, count: number): void {
-  const history = state.history;
-  history.reserve(count);
-  const target = history.words;
-  for (let entry = 0; entry < count; entry++) {
-    const from = offset + entry * historyUsedWords;
-    const to = entry * historyWords;
-    for (let w = 0; w < historyUsedWords; w++) target[to + w] = words[from + w]!;
+/** Copies the first `usedWords` of every record of `records` to words[offset..], back to back. */
+function copyRecordsOut(records: PagedRecords, words: Uint32Array, offset: number, usedWords: number): void {
+  for (let r = 0; r < records.count; r++) {
+    const from = records.u32(r);
+    const f = records.at(r);
+    const to = offset + r * usedWords;
+    for (let w = 0; w < usedWords; w++) words[to + w] = from[f + w]!;
   }
-  history.count = count;
+}
+
+/** Appends `count` records to the empty `records`, each from `usedWords` words at words[offset..]. */
+function copyRecordsIn(records: PagedRecords, count: number, words: Uint32Array, offset: number, usedWords: number): void {
+  assert(records.count === 0);
+  for (let r = 0; r < count; r++) {
+    records.append();
+    const to = records.u32(r);
+    const t = records.at(r);
+    const from = offset + r * usedWords;
+    for (let w = 0; w < usedWords; w++) to[t + w] = words[from + w]!;
+  }
 }
 
 export function restoreOrphans(state: LedgerState, ids: Uint32Array, count: number): void {
@@ -220,9 +226,13 @@ export function checkRows(state: LedgerState): void {
   const accounts = state.accounts.count;
   const transfers = state.transfers.count;
   checkTimestampOrder(state.accounts.u32, accounts);
-  checkTimestampOrder(state.transfers.u32, transfers);
-  const side = state.side;
-  for (let s = 0; s < transfers * sideWords; s += sideWords) {
+  for (let row = 1; row < transfers; row++) {
+    assert(tsLess(state.transfers.timestampHi(row - 1), state.transfers.timestampLo(row - 1),
+      state.transfers.timestampHi(row), state.transfers.timestampLo(row)), "snapshot: rows are in timestamp order");
+  }
+  for (let row = 0; row < transfers; row++) {
+    const side = state.side.i32(row);
+    const s = state.side.at(row);
     assert(within(side[s + SW.debitRow]!, 0, accounts) && within(side[s + SW.creditRow]!, 0, accounts),
       "snapshot: account rows of a transfer");
     assert(within(side[s + SW.debitNext]!, -1, transfers) && within(side[s + SW.debitPrev]!, -1, transfers) &&
@@ -235,8 +245,9 @@ export function checkRows(state: LedgerState): void {
   for (let l = 0; l < accounts * linkWords; l++) {
     assert(within(links[l]!, -1, transfers), "snapshot: list head or tail");
   }
-  const history = state.history.words;
-  for (let h = 0; h < state.history.count * historyWords; h += historyWords) {
+  for (let entry = 0; entry < state.history.count; entry++) {
+    const history = state.history.u32(entry);
+    const h = state.history.at(entry);
     assert(history[h + HW.accountRow]! < accounts && history[h + HW.transferRow]! < transfers, "snapshot: history entry");
   }
 }
@@ -260,8 +271,8 @@ function within(value: number, low: number, high: number): boolean {
 export function rebuildIndexes(state: LedgerState): void {
   const accounts = state.accounts.u32;
   for (let row = 0; row < state.accounts.count; row++) state.accountIndex.insert(accounts, row * rowWords, row);
-  const transfers = state.transfers.u32;
-  for (let row = 0; row < state.transfers.count; row++) state.transferIndex.insert(transfers, row * rowWords, row);
+  const transfers = state.transfers;
+  for (let row = 0; row < transfers.count; row++) state.transferIndex.insert(transfers.u32(row), transfers.at(row), row);
 }
 
 /**
@@ -270,9 +281,9 @@ export function rebuildIndexes(state: LedgerState): void {
  */
 export function rebuildExpiry(state: LedgerState): void {
   assert(state.expiry.length === 0);
-  const side = state.side;
   for (let row = 0; row < state.transfers.count; row++) {
-    const s = row * sideWords;
+    const side = state.side.i32(row);
+    const s = state.side.at(row);
     if (side[s + SW.state] !== PendingState.pending) continue;
     const hi = side[s + SW.expiresHi]! >>> 0;
     const lo = side[s + SW.expiresLo]! >>> 0;
@@ -283,9 +294,9 @@ export function rebuildExpiry(state: LedgerState): void {
 /** Clears every dirty-page bitset of the state (checkpoint-time helper). */
 export function clearDirtyPages(state: LedgerState): void {
   state.accounts.dirty.clear();
-  state.transfers.dirty.clear();
+  state.transfers.clearDirty();
   state.accountLinksDirty.clear();
-  state.sideDirty.clear();
-  state.history.dirty.clear();
+  state.side.clearDirty();
+  state.history.clearDirty();
   state.orphanIdsDirty.clear();
 }

@@ -4,7 +4,8 @@ import { assert } from "../assert.js";
 import { ExpiryHeap } from "./expiry.js";
 import { HashIndex } from "./hash_index.js";
 import { HistoryTable } from "./history.js";
-import { DirtyPages, RowTable, growInt32, growUint32 } from "./tables.js";
+import { PagedRecords } from "../paged_records.js";
+import { DirtyPages, PagedRows, RowTable, growInt32, growUint32 } from "./tables.js";
 import { AW, PendingState, TW, rowWords } from "./words.js";
 
 /**
@@ -29,11 +30,16 @@ export const pulseNextInfinity = 0xffff_ffff;
 export interface LedgerOptions {
   accountsCapacity?: number;
   transfersCapacity?: number;
+  /** The page size of the paged tables: the grid's block body size when a grid persists them. */
+  pageBytes?: number;
 }
+
+/** Pages of the paged tables when no grid says otherwise (an in-memory ledger). */
+export const pageBytesDefault = 64 * 1024;
 
 export class LedgerState {
   readonly accounts: RowTable;
-  readonly transfers: RowTable;
+  readonly transfers: PagedRows;
   readonly accountIndex: HashIndex;
   readonly transferIndex: HashIndex;
   /** Ids of transfers that failed with a transient status (§4.3). Never rolled back. */
@@ -43,10 +49,12 @@ export class LedgerState {
   readonly orphanIdsDirty: DirtyPages;
   accountLinks: Int32Array;
   readonly accountLinksDirty: DirtyPages;
-  side: Int32Array;
-  readonly sideDirty: DirtyPages;
-  readonly history = new HistoryTable();
+  /** Per-transfer side entries (SW), one per transfer row, in pages like the rows. */
+  readonly side: PagedRecords;
+  readonly history: HistoryTable;
   readonly expiry = new ExpiryHeap();
+  /** The page size of the paged tables (and of the flat ones as the grid cuts them). */
+  readonly pageBytes: number;
   pulseNextHi = 0;
   pulseNextLo = 1; // §9.3: starts at 1, so the first check after start-up scans
 
@@ -54,7 +62,9 @@ export class LedgerState {
     const accountsCapacity = Math.max(1, options.accountsCapacity ?? 1024);
     const transfersCapacity = Math.max(1, options.transfersCapacity ?? 1024);
     this.accounts = new RowTable(accountsCapacity);
-    this.transfers = new RowTable(transfersCapacity);
+    const pageBytes = options.pageBytes ?? pageBytesDefault;
+    this.pageBytes = pageBytes;
+    this.transfers = new PagedRows(pageBytes);
     this.accountIndex = new HashIndex(accountsCapacity);
     this.transferIndex = new HashIndex(transfersCapacity);
     this.orphans = new HashIndex(16);
@@ -62,8 +72,8 @@ export class LedgerState {
     this.orphanIdsDirty = new DirtyPages(16, 16);
     this.accountLinks = new Int32Array(accountsCapacity * linkWords).fill(-1);
     this.accountLinksDirty = new DirtyPages(4, accountsCapacity * linkWords);
-    this.side = new Int32Array(transfersCapacity * sideWords);
-    this.sideDirty = new DirtyPages(4, transfersCapacity * sideWords);
+    this.side = new PagedRecords(sideWords, pageBytes);
+    this.history = new HistoryTable(pageBytes);
   }
 
   /** Room for `extra` more accounts: called once per batch, so nothing grows inside a chain. */
@@ -75,15 +85,10 @@ export class LedgerState {
     this.accountLinksDirty.ensureRows(words);
   }
 
-  /** Room for `extra` more transfers (and their orphans and history entries). */
+  /** Room for `extra` more transfers in the resident indexes (paged tables grow by pages). */
   reserveTransfers(extra: number): void {
-    this.transfers.reserve(extra);
     this.transferIndex.reserve(extra);
     this.orphans.reserve(extra);
-    this.history.reserve(2 * extra);
-    const words = this.transfers.capacity * sideWords;
-    this.side = growInt32(this.side, words, 0);
-    this.sideDirty.ensureRows(words);
   }
 
   /** Records the id at words[i..i+4) as orphaned (§4.3), unless it already is. */
@@ -125,13 +130,15 @@ export class LedgerState {
    * of its accounts' lists, with the given pending state and expiry.
    */
   linkTransfer(row: number, debitRow: number, creditRow: number, state: number): void {
-    const side = this.side;
     const links = this.accountLinks;
-    const s = row * sideWords;
     const d = debitRow * linkWords;
     const c = creditRow * linkWords;
     const debitTail = links[d + LW.debitTail]!;
     const creditTail = links[c + LW.creditTail]!;
+    const entry = this.side.append();
+    assert(entry === row, "a side entry per transfer row");
+    const side = this.side.i32(row);
+    const s = this.side.at(row);
     side[s + SW.debitNext] = -1;
     side[s + SW.debitPrev] = debitTail;
     side[s + SW.creditNext] = -1;
@@ -140,55 +147,55 @@ export class LedgerState {
     side[s + SW.creditRow] = creditRow;
     side[s + SW.history] = -1;
     side[s + SW.state] = state;
-    this.sideDirty.mark(s);
-    this.sideDirty.mark(s + sideWords - 1);
     if (debitTail === -1) links[d + LW.debitHead] = row;
-    else this.setSide(debitTail * sideWords + SW.debitNext, row);
+    else this.setSide(debitTail, SW.debitNext, row);
     if (creditTail === -1) links[c + LW.creditHead] = row;
-    else this.setSide(creditTail * sideWords + SW.creditNext, row);
+    else this.setSide(creditTail, SW.creditNext, row);
     links[d + LW.debitTail] = row;
     links[c + LW.creditTail] = row;
     this.accountLinksDirty.mark(d);
     this.accountLinksDirty.mark(c);
-    this.transferIndex.insert(this.transfers.u32, row * rowWords, row);
+    this.transferIndex.insert(this.transfers.u32(row), this.transfers.at(row), row);
   }
 
-  setSide(word: number, value: number): void {
-    this.side[word] = value;
-    this.sideDirty.mark(word);
+  /** Side field `field` (SW) of transfer `row`. */
+  sideField(row: number, field: number): number {
+    return this.side.i32(row)[this.side.at(row) + field]!;
+  }
+
+  setSide(row: number, field: number, value: number): void {
+    this.side.i32(row)[this.side.at(row) + field] = value;
+    this.side.markDirty(row);
   }
 
   setPendingState(row: number, state: number): void {
-    this.setSide(row * sideWords + SW.state, state);
+    this.setSide(row, SW.state, state);
   }
 
   pendingState(row: number): number {
-    return this.side[row * sideWords + SW.state]!;
+    return this.sideField(row, SW.state);
   }
 
   /** Removes the last transfer (rollback): the inverse of append + linkTransfer. */
   popTransfer(): void {
     const row = this.transfers.count - 1;
-    const side = this.side;
     const links = this.accountLinks;
-    const s = row * sideWords;
-    const d = side[s + SW.debitRow]! * linkWords;
-    const c = side[s + SW.creditRow]! * linkWords;
+    const d = this.sideField(row, SW.debitRow) * linkWords;
+    const c = this.sideField(row, SW.creditRow) * linkWords;
     assert(links[d + LW.debitTail] === row && links[c + LW.creditTail] === row);
-    const debitPrev = side[s + SW.debitPrev]!;
-    const creditPrev = side[s + SW.creditPrev]!;
+    const debitPrev = this.sideField(row, SW.debitPrev);
+    const creditPrev = this.sideField(row, SW.creditPrev);
     links[d + LW.debitTail] = debitPrev;
     if (debitPrev === -1) links[d + LW.debitHead] = -1;
-    else this.setSide(debitPrev * sideWords + SW.debitNext, -1);
+    else this.setSide(debitPrev, SW.debitNext, -1);
     links[c + LW.creditTail] = creditPrev;
     if (creditPrev === -1) links[c + LW.creditHead] = -1;
-    else this.setSide(creditPrev * sideWords + SW.creditNext, -1);
+    else this.setSide(creditPrev, SW.creditNext, -1);
     this.accountLinksDirty.mark(d);
     this.accountLinksDirty.mark(c);
-    side.fill(0, s, s + sideWords);
-    this.sideDirty.mark(s);
-    this.sideDirty.mark(s + sideWords - 1);
-    this.transferIndex.removeLast(this.transfers.u32, row * rowWords);
+    assert(this.side.count === row + 1);
+    this.side.pop();
+    this.transferIndex.removeLast(this.transfers.u32(row), this.transfers.at(row));
     this.transfers.pop();
   }
 
@@ -202,11 +209,11 @@ export class LedgerState {
   }
 
   isPending(row: number): boolean {
-    return this.side[row * sideWords + SW.state] === PendingState.pending;
+    return this.sideField(row, SW.state) === PendingState.pending;
   }
 
   /** True when the transfer at `row` has TW.flags bit `flag`. */
   transferHasFlag(row: number, flag: number): boolean {
-    return ((this.transfers.u32[row * rowWords + TW.codeFlags]! >>> 16) & flag) !== 0;
+    return ((this.transfers.u32(row)[this.transfers.at(row) + TW.codeFlags]! >>> 16) & flag) !== 0;
   }
 }

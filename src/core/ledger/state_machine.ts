@@ -27,7 +27,7 @@ export class StateMachine implements PersistentState {
   private pulseExecutor!: PulseExecutor;
   private queries!: QueryExecutor;
   /** The configured capacities: restore() sizes tables to max(these, the snapshot's counts). */
-  private readonly capacities: LedgerOptions;
+  private capacities: LedgerOptions;
   private readonly reader = new MultiBatchReader();
   private readonly writer = new MultiBatchWriter();
   private bodyScratch = new Uint32Array(0);
@@ -37,7 +37,9 @@ export class StateMachine implements PersistentState {
   private restoring: LedgerRestore | null = null;
 
   constructor(options: LedgerOptions = {}) {
-    this.capacities = { accountsCapacity: options.accountsCapacity, transfersCapacity: options.transfersCapacity };
+    this.capacities = {
+      accountsCapacity: options.accountsCapacity, transfersCapacity: options.transfersCapacity, pageBytes: options.pageBytes,
+    };
     this.install(new LedgerState(options));
   }
 
@@ -69,6 +71,15 @@ export class StateMachine implements PersistentState {
   }
 
   // ---- PersistentState (persistence.ts): what the grid writes at checkpoints ----
+
+  configurePages(pageBytes: number): void {
+    const state = this.context.state;
+    assert(state.accounts.count === 0 && state.transfers.count === 0 && this.timestampLast === 0n,
+      "ledger: pages configured on an empty state");
+    if (state.pageBytes === pageBytes) return;
+    this.capacities = { ...this.capacities, pageBytes };
+    this.install(new LedgerState(this.capacities));
+  }
 
   spaces(): readonly PageSpace[] {
     return this.restoring === null ? ledgerSpaces(this.context.state) : restoreSpaces(this.restoring);

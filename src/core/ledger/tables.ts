@@ -18,6 +18,7 @@
 // are derived data: a checkpoint load rebuilds them from those buffers (the heap from the pending
 // rows that have an expires_at), so they need no dirty tracking.
 import { assert } from "../assert.js";
+import { PagedRecords } from "../paged_records.js";
 import { rowWords } from "./words.js";
 
 const rowBytes = rowWords * 4;
@@ -131,6 +132,15 @@ export class RowTable {
     this.dirty.mark(row);
   }
 
+  /** The words holding `row` (the whole table: accounts are one resident buffer). */
+  words(_row: number): Uint32Array {
+    return this.u32;
+  }
+
+  at(row: number): number {
+    return row * rowWords;
+  }
+
   timestampHi(row: number): number {
     return this.u32[row * rowWords + 31]!;
   }
@@ -182,4 +192,54 @@ export function growUint32(array: Uint32Array, capacity: number): Uint32Array {
   const grown = new Uint32Array(capacity);
   grown.set(array);
   return grown;
+}
+
+/** What queries need from a row table, resident (RowTable) or paged (PagedRows). */
+export interface Rows {
+  readonly count: number;
+  words(row: number): Uint32Array;
+  at(row: number): number;
+  lowerBound(hi: number, lo: number): number;
+}
+
+/**
+ * Transfer rows: 128-byte rows in pages (paged_records.ts), so the table grows a page at a time
+ * and the grid can keep only some pages in memory. Same timestamp helpers as RowTable.
+ */
+export class PagedRows extends PagedRecords implements Rows {
+  constructor(pageBytes: number) {
+    super(rowWords, pageBytes);
+  }
+
+  timestampHi(row: number): number {
+    return this.u32(row)[this.at(row) + 31]!;
+  }
+
+  timestampLo(row: number): number {
+    return this.u32(row)[this.at(row) + 30]!;
+  }
+
+  /** The first row whose timestamp is ≥ (hi, lo), in [0, count]. */
+  lowerBound(hi: number, lo: number): number {
+    let low = 0;
+    let high = this.count;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      const midHi = this.timestampHi(mid);
+      if (midHi < hi || (midHi === hi && this.timestampLo(mid) < lo)) low = mid + 1;
+      else high = mid;
+    }
+    return low;
+  }
+
+  hasTimestamp(hi: number, lo: number): boolean {
+    const row = this.lowerBound(hi, lo);
+    return row < this.count && this.timestampHi(row) === hi && this.timestampLo(row) === lo;
+  }
+
+  notAfterLast(hi: number, lo: number): boolean {
+    if (this.count === 0) return false;
+    const lastHi = this.timestampHi(this.count - 1);
+    return hi < lastHi || (hi === lastHi && lo <= this.timestampLo(this.count - 1));
+  }
 }

@@ -6,27 +6,23 @@
 import { checksum } from "../../core/checksum.js";
 import { Operation } from "../../core/command.js";
 import { assert } from "../../core/assert.js";
-import { dirtyUnitSize, type PageSpace, type PersistentState } from "../../core/persistent_state.js";
+import { PagedRecords } from "../../core/paged_records.js";
+import type { PageSpace, PersistentState } from "../../core/persistent_state.js";
 import type { ReplicaStateMachine } from "../../replica/state_machine.js";
 
 /** The echo operation's number: the first free state-machine operation. */
 export const echoOperation = 130;
 
-const digestSize = 16;
+const digestWords = 4;
+/** Pages before the grid configures its own size. */
+const pageBytesDefault = 4096;
 
 export class EchoStateMachine implements ReplicaStateMachine, PersistentState {
   /** A hash chain over every executed (operation, timestamp, body). */
   digest = 0n;
   executed = 0;
   /** The digest after each executed op, 16 bytes each: the persisted space. */
-  private digests = new Uint8Array(4096);
-  private dirtyUnits = new Set<number>();
-  private readonly space: PageSpace = {
-    bytes: () => this.digests,
-    usedBytes: () => this.executed * digestSize,
-    isDirty: (unit) => this.dirtyUnits.has(unit),
-    clearDirty: () => this.dirtyUnits.clear(),
-  };
+  private digests = new PagedRecords(digestWords, pageBytesDefault);
 
   get persistent(): PersistentState {
     return this;
@@ -68,24 +64,20 @@ export class EchoStateMachine implements ReplicaStateMachine, PersistentState {
   }
 
   private appendDigest(): void {
-    const offset = this.executed * digestSize;
-    this.ensureBytes(offset + digestSize);
-    const view = new DataView(this.digests.buffer);
-    view.setBigUint64(offset, this.digest & 0xffff_ffff_ffff_ffffn, true);
-    view.setBigUint64(offset + 8, this.digest >> 64n, true);
-    this.dirtyUnits.add(Math.floor(offset / dirtyUnitSize));
+    const record = this.digests.append();
+    const words = this.digests.u32(record);
+    const w = this.digests.at(record);
+    for (let i = 0; i < digestWords; i++) words[w + i] = Number((this.digest >> BigInt(32 * i)) & 0xffff_ffffn);
     this.executed += 1;
   }
 
-  private ensureBytes(length: number): void {
-    if (length <= this.digests.length) return;
-    const grown = new Uint8Array(Math.max(length, this.digests.length * 2));
-    grown.set(this.digests);
-    this.digests = grown;
+  configurePages(pageBytes: number): void {
+    assert(this.executed === 0, "echo: pages configured on an empty state");
+    this.digests = new PagedRecords(digestWords, pageBytes);
   }
 
   spaces(): readonly PageSpace[] {
-    return [this.space];
+    return [this.digests];
   }
 
   meta(): Uint8Array {
@@ -97,18 +89,16 @@ export class EchoStateMachine implements ReplicaStateMachine, PersistentState {
   restoreBegin(meta: Uint8Array): void {
     assert(meta.length === 8, "echo meta: length");
     this.executed = Number(new DataView(meta.buffer, meta.byteOffset, 8).getBigUint64(0, true));
-    this.digests = new Uint8Array(Math.max(4096, this.executed * digestSize));
-    this.dirtyUnits.clear();
+    this.digests = new PagedRecords(digestWords, this.digests.pageBytes);
+    this.digests.count = this.executed;
   }
 
   restoreFinish(): void {
-    this.dirtyUnits.clear();
-    if (this.executed === 0) {
-      this.digest = 0n;
-      return;
-    }
-    const view = new DataView(this.digests.buffer);
-    const offset = (this.executed - 1) * digestSize;
-    this.digest = (view.getBigUint64(offset + 8, true) << 64n) | view.getBigUint64(offset, true);
+    this.digests.clearDirty();
+    this.digest = 0n;
+    if (this.executed === 0) return;
+    const words = this.digests.u32(this.executed - 1);
+    const w = this.digests.at(this.executed - 1);
+    for (let i = 0; i < digestWords; i++) this.digest |= BigInt(words[w + i]!) << BigInt(32 * i);
   }
 }
