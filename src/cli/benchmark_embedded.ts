@@ -49,7 +49,7 @@ function percentile(sorted: number[], p: number): number {
 /** Prints one JSON line; exit code 0, or 2 if any transfer was not created. */
 export async function runEmbedded(options: EmbeddedOptions): Promise<number> {
   const { accountCount, transferCount, batchSize } = options;
-  const ledger = openLedger({ accountsCapacity: accountCount, transfersCapacity: transferCount });
+  const ledger = openLedger({ accountsCapacity: accountCount });
   for (let start = 1; start <= accountCount; start += 8189) {
     const ids = Array.from({ length: Math.min(8189, accountCount - start + 1) }, (_, i) => start + i);
     await ledger.createAccounts(ids.map(account));

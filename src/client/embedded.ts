@@ -14,9 +14,8 @@ import { ErrorCodes, RequestError } from "./errors.js";
 import { RealTime } from "../io/real_time.js";
 
 export interface LedgerOptions {
-  /** Initial table capacities; tables grow as needed. */
+  /** Initial capacity of the accounts table; it grows as needed (transfers grow by pages). */
   accountsCapacity?: number;
-  transfersCapacity?: number;
   /** How often to check for expired pending transfers, in ms (default 100, as a replica). */
   pulseIntervalMs?: number;
 }
@@ -37,7 +36,6 @@ export function openLedger(options: LedgerOptions = {}): Ledger {
   const time = new RealTime();
   const ledger = new SyncLedger({
     ...(options.accountsCapacity !== undefined && { accountsCapacity: options.accountsCapacity }),
-    ...(options.transfersCapacity !== undefined && { transfersCapacity: options.transfersCapacity }),
     realtime: () => time.realtime(),
   });
   let closed = false;

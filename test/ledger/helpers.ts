@@ -40,7 +40,6 @@ export interface LedgerApi {
 
 export interface LedgerOptions {
   accountsCapacity?: number;
-  transfersCapacity?: number;
   realtime?: () => bigint;
 }
 

@@ -311,8 +311,8 @@ const fcOptions = (runs: number): fc.Parameters<unknown> => ({
 // 1. Restore, then behave identically
 // ---------------------------------------------------------------------------------------------
 
-interface Capacities { accountsCapacity?: number; transfersCapacity?: number }
-const capacitiesArb: fc.Arbitrary<Capacities> = fc.constantFrom({}, { accountsCapacity: 1, transfersCapacity: 1 }, { accountsCapacity: 5000, transfersCapacity: 3 });
+interface Capacities { accountsCapacity?: number; pageBytes?: number }
+const capacitiesArb: fc.Arbitrary<Capacities> = fc.constantFrom({}, { accountsCapacity: 1, pageBytes: 3840 }, { accountsCapacity: 5000, pageBytes: 1024 });
 
 /** Runs `command` on L1 only (sequence A), keeping the tracker up to date. */
 function step(command: Command, tracker: Tracker, l1: SyncLedger, clock: Clock): void {
@@ -389,8 +389,8 @@ describe("snapshot → restore: the restored ledger behaves exactly as the origi
 // 2. Canonical bytes
 // ---------------------------------------------------------------------------------------------
 
-const smallCapacities = { accountsCapacity: 1, transfersCapacity: 1 };
-const bigCapacities = { accountsCapacity: 10_000, transfersCapacity: 20_000 };
+const smallCapacities = { accountsCapacity: 1, pageBytes: 1024 };
+const bigCapacities = { accountsCapacity: 10_000, pageBytes: 524_032 };
 
 describe("snapshots are canonical", () => {
   it("capacities 1 and 10,000 give byte-identical snapshots after every request; restore → snapshot is the identity", () => {
@@ -418,7 +418,7 @@ describe("snapshots are canonical", () => {
   });
 
   it("lays out a header and the used part of every table, nothing more", () => {
-    const ledger = new SyncLedger({ accountsCapacity: 1000, transfersCapacity: 1000 });
+    const ledger = new SyncLedger({ accountsCapacity: 1000 });
     const empty = ledger.stateMachine.snapshot();
     const header = new Uint32Array(empty.buffer, 0, 12);
     expect([...header]).toEqual([0x4e53_4c53, 1, 0, 0, 0, 0, 1, 0, 0, 0, 12, 0]);

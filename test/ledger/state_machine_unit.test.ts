@@ -180,14 +180,18 @@ function snapshot(machine: StateMachine): unknown {
     transfers: pagesOf(s.transfers), transferCount: s.transfers.count,
     accountLinks: s.accountLinks.slice(), side: pagesOf(s.side),
     history: pagesOf(s.history), historyCount: s.history.count,
-    accountIndex: s.accountIndex.slots.slice(), transferIndex: s.transferIndex.slots.slice(),
+    accountIndex: s.accountIndex.slots.slice(),
+    // The id tree keeps the splits of a rolled-back chain (id_tree.ts), so it is compared by
+    // content: the same number of keys, each existing transfer's id mapping to its row.
+    transferIndexCount: s.transferIndex.count,
+    transferIndex: Array.from({ length: s.transfers.count }, (_, row) => s.transferIndex.find(s.transfers.u32(row), s.transfers.at(row))),
     heap: Array.from({ length: s.expiry.length }, (_, i) => s.expiry.entry(i)),
   };
 }
 
 describe("linked-chain undo log", () => {
   test("a failed chain restores every table byte for byte", () => {
-    const ledger = new SyncLedger({ accountsCapacity: 64, transfersCapacity: 64 });
+    const ledger = new SyncLedger({ accountsCapacity: 64 });
     const results = ledger.createAccounts([
       account(1n), account(2n, { flags: AccountFlags.history }), account(3n), account(4n, { flags: AccountFlags.history }),
     ]);
@@ -231,7 +235,7 @@ describe("linked-chain undo log", () => {
 describe("pulse", () => {
   test("expires at most 8189 per pulse, in (expires_at, timestamp) order, with timestamps P − c + j + 1", () => {
     let now = 1_000_000_000_000n;
-    const ledger = new SyncLedger({ realtime: () => now, transfersCapacity: 1 });
+    const ledger = new SyncLedger({ realtime: () => now });
     ledger.createAccounts([account(1n, { flags: AccountFlags.history }), account(2n)]);
     const count = 8189 + 10;
     const batch = Array.from({ length: count }, (_, i) =>

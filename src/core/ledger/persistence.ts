@@ -1,32 +1,37 @@
-// The ledger as the grid persists it (core/persistent_state.ts): six byte spaces and a metadata
-// record. The spaces are the buffers that tables.ts tracks page by page — account rows, transfer
-// rows, the per-transfer side array, the per-account list heads, the history entries and the
-// orphaned ids — so a checkpoint writes only the pages that changed. The metadata holds the counts
-// and scalars. The id indexes, the orphan index and the expiry heap are derived, rebuilt on restore
-// exactly as for a snapshot (snapshot.ts explains why that gives the same future).
+// The ledger as the grid persists it (core/persistent_state.ts): seven spaces and a metadata
+// record. The spaces are the tables, page by page — account rows, transfer rows, the per-transfer
+// side array, the per-account list heads, the history entries, the orphaned ids and the nodes of
+// the transfer id tree (id_tree.ts) — so a checkpoint writes only the pages that changed. The
+// metadata holds the counts, the scalars and the id tree's root. The account id index, the orphan
+// index and the expiry heap are derived, rebuilt on restore exactly as for a snapshot (snapshot.ts
+// explains why that gives the same future); the transfer id tree is restored as it was, page for
+// page, because its shape depends on the history of insertions, not only on its keys.
 import { assert } from "../assert.js";
 import { FlatSpace } from "../flat_space.js";
 import type { PageSpace } from "../persistent_state.js";
 import {
-  checkRows, clearDirtyPages, headerWords, readCountsAndScalars, rebuildExpiry, rebuildIndexes, restoreOrphans,
+  checkRows, clearDirtyPages, headerWords, readCountsAndScalars, rebuildAccountIndex, rebuildExpiry, restoreOrphans,
   writeCountsAndScalars, type Counts,
 } from "./snapshot.js";
 import { LedgerState, linkWords, type LedgerOptions } from "./state.js";
 import { rowWords } from "./words.js";
 
 export const ledgerMetaMagic = 0x4d47_444c; // the bytes "LDGM"
-export const ledgerMetaVersion = 1;
+export const ledgerMetaVersion = 2;
 
-/** The metadata is a snapshot header (snapshot.ts) with its own magic and no length word. */
-const M = { magic: 0, version: 1, reserved0: 10, reserved1: 11 } as const;
-const metaWords = headerWords;
+/**
+ * The metadata: a snapshot header (snapshot.ts: magic, version, counts and scalars in words 2..9)
+ * with its own magic, then the id tree's root node (0xffff_ffff when empty), height and node count.
+ */
+const M = { magic: 0, version: 1, treeRoot: headerWords, treeHeight: headerWords + 1, treeNodes: headerWords + 2 } as const;
+const metaWords = headerWords + 4;
 const orphanWords = 4;
 
 function bytesOf(array: Int32Array | Uint32Array): Uint8Array {
   return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
 }
 
-/** The six spaces of `state`, in their fixed order. */
+/** The seven spaces of `state`, in their fixed order. */
 export function ledgerSpaces(state: LedgerState, orphanCount = () => state.orphans.count): PageSpace[] {
   const pageBytes = state.pageBytes;
   return [
@@ -36,6 +41,7 @@ export function ledgerSpaces(state: LedgerState, orphanCount = () => state.orpha
     new FlatSpace(() => bytesOf(state.accountLinks), () => state.accounts.count * linkWords * 4, () => state.accountLinksDirty, pageBytes),
     state.history,
     new FlatSpace(() => bytesOf(state.orphanIds), () => orphanCount() * orphanWords * 4, () => state.orphanIdsDirty, pageBytes),
+    state.transferIndex.nodes,
   ];
 }
 
@@ -44,6 +50,11 @@ export function encodeLedgerMeta(state: LedgerState, timestampLast: bigint): Uin
   words[M.magic] = ledgerMetaMagic;
   words[M.version] = ledgerMetaVersion;
   writeCountsAndScalars(words, state, timestampLast);
+  const tree = state.transferIndex;
+  assert(tree.count === state.transfers.count, "every transfer is in the id tree");
+  words[M.treeRoot] = tree.root;
+  words[M.treeHeight] = tree.height;
+  words[M.treeNodes] = tree.nodes.count;
   return new Uint8Array(words.buffer);
 }
 
@@ -51,6 +62,8 @@ export interface LedgerRestore {
   readonly state: LedgerState;
   readonly timestampLast: bigint;
   readonly counts: Counts;
+  readonly treeRoot: number;
+  readonly treeHeight: number;
 }
 
 /**
@@ -64,12 +77,11 @@ export function beginLedgerRestore(meta: Uint8Array, options: LedgerOptions): Le
   new Uint8Array(words.buffer).set(meta);
   assert(words[M.magic] === ledgerMetaMagic, "ledger meta: bad magic");
   assert(words[M.version] === ledgerMetaVersion, "ledger meta: unknown version");
-  assert(words[M.reserved0] === 0 && words[M.reserved1] === 0, "ledger meta: reserved words");
+  assert(words[headerWords - 2] === 0 && words[headerWords - 1] === 0 && words[metaWords - 1] === 0, "ledger meta: reserved words");
   const { counts, pulseNextLo, pulseNextHi, timestampLast } = readCountsAndScalars(words, "ledger meta");
   const state = new LedgerState({
     ...options,
     accountsCapacity: Math.max(1, counts.accounts, options.accountsCapacity ?? 0),
-    transfersCapacity: Math.max(1, counts.transfers, options.transfersCapacity ?? 0),
   });
   state.orphanIds = new Uint32Array(Math.max(16, counts.orphans) * orphanWords);
   state.orphanIdsDirty.ensureRows(state.orphanIds.length / orphanWords);
@@ -78,9 +90,10 @@ export function beginLedgerRestore(meta: Uint8Array, options: LedgerOptions): Le
   state.transfers.count = counts.transfers;
   state.side.count = counts.transfers;
   state.history.count = counts.history;
+  state.transferIndex.nodes.count = words[M.treeNodes]!;
   state.pulseNextLo = pulseNextLo;
   state.pulseNextHi = pulseNextHi;
-  return { state, counts, timestampLast };
+  return { state, counts, timestampLast, treeRoot: words[M.treeRoot]! | 0, treeHeight: words[M.treeHeight]! };
 }
 
 /** The spaces a restore copies into: orphans are counted by their index, so they come separately. */
@@ -93,7 +106,8 @@ export function finishLedgerRestore(restore: LedgerRestore): LedgerState {
   const state = restore.state;
   restoreOrphans(state, state.orphanIds.subarray(0, restore.counts.orphans * orphanWords), restore.counts.orphans);
   checkRows(state);
-  rebuildIndexes(state);
+  rebuildAccountIndex(state);
+  state.transferIndex.restore(restore.treeRoot, restore.treeHeight, restore.counts.transfers);
   rebuildExpiry(state);
   clearDirtyPages(state);
   return state;

@@ -150,7 +150,6 @@ export function decodeSnapshot(snapshot: Uint8Array, options: LedgerOptions = {}
   const state = new LedgerState({
     ...options,
     accountsCapacity: Math.max(1, counts.accounts, options.accountsCapacity ?? 0),
-    transfersCapacity: Math.max(1, counts.transfers, options.transfersCapacity ?? 0),
   });
   const signed = new Int32Array(words.buffer, words.byteOffset, words.length);
   state.accounts.u32.set(words.subarray(layout.accounts, layout.transfers));
@@ -267,10 +266,15 @@ function within(value: number, low: number, high: number): boolean {
   return value >= low && value < high;
 }
 
-/** Inserts every id in row order (asserts that ids are unique). */
-export function rebuildIndexes(state: LedgerState): void {
+/** Inserts every account id in row order (asserts that ids are unique). */
+export function rebuildAccountIndex(state: LedgerState): void {
   const accounts = state.accounts.u32;
   for (let row = 0; row < state.accounts.count; row++) state.accountIndex.insert(accounts, row * rowWords, row);
+}
+
+/** Inserts every id in row order (asserts that ids are unique). */
+export function rebuildIndexes(state: LedgerState): void {
+  rebuildAccountIndex(state);
   const transfers = state.transfers;
   for (let row = 0; row < transfers.count; row++) state.transferIndex.insert(transfers.u32(row), transfers.at(row), row);
 }
@@ -298,5 +302,6 @@ export function clearDirtyPages(state: LedgerState): void {
   state.accountLinksDirty.clear();
   state.side.clearDirty();
   state.history.clearDirty();
+  state.transferIndex.nodes.clearDirty();
   state.orphanIdsDirty.clear();
 }

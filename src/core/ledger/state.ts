@@ -4,6 +4,7 @@ import { assert } from "../assert.js";
 import { ExpiryHeap } from "./expiry.js";
 import { HashIndex } from "./hash_index.js";
 import { HistoryTable } from "./history.js";
+import { IdTree } from "./id_tree.js";
 import { PagedRecords } from "../paged_records.js";
 import { DirtyPages, PagedRows, RowTable, growInt32, growUint32 } from "./tables.js";
 import { AW, PendingState, TW, rowWords } from "./words.js";
@@ -29,7 +30,6 @@ export const pulseNextInfinity = 0xffff_ffff;
 
 export interface LedgerOptions {
   accountsCapacity?: number;
-  transfersCapacity?: number;
   /** The page size of the paged tables: the grid's block body size when a grid persists them. */
   pageBytes?: number;
 }
@@ -41,7 +41,8 @@ export class LedgerState {
   readonly accounts: RowTable;
   readonly transfers: PagedRows;
   readonly accountIndex: HashIndex;
-  readonly transferIndex: HashIndex;
+  /** Transfer id → row: a B+tree in pages (id_tree.ts), persisted like the tables. */
+  readonly transferIndex: IdTree;
   /** Ids of transfers that failed with a transient status (§4.3). Never rolled back. */
   readonly orphans: HashIndex;
   /** The same ids, 4 words each in insertion order: what a checkpoint persists (tables.ts). */
@@ -60,13 +61,12 @@ export class LedgerState {
 
   constructor(options: LedgerOptions = {}) {
     const accountsCapacity = Math.max(1, options.accountsCapacity ?? 1024);
-    const transfersCapacity = Math.max(1, options.transfersCapacity ?? 1024);
     this.accounts = new RowTable(accountsCapacity);
     const pageBytes = options.pageBytes ?? pageBytesDefault;
     this.pageBytes = pageBytes;
     this.transfers = new PagedRows(pageBytes);
     this.accountIndex = new HashIndex(accountsCapacity);
-    this.transferIndex = new HashIndex(transfersCapacity);
+    this.transferIndex = new IdTree(pageBytes);
     this.orphans = new HashIndex(16);
     this.orphanIds = new Uint32Array(16 * 4);
     this.orphanIdsDirty = new DirtyPages(16, 16);
@@ -87,7 +87,6 @@ export class LedgerState {
 
   /** Room for `extra` more transfers in the resident indexes (paged tables grow by pages). */
   reserveTransfers(extra: number): void {
-    this.transferIndex.reserve(extra);
     this.orphans.reserve(extra);
   }
 
@@ -195,7 +194,7 @@ export class LedgerState {
     this.accountLinksDirty.mark(c);
     assert(this.side.count === row + 1);
     this.side.pop();
-    this.transferIndex.removeLast(this.transfers.u32(row), this.transfers.at(row));
+    this.transferIndex.remove(this.transfers.u32(row), this.transfers.at(row));
     this.transfers.pop();
   }
 

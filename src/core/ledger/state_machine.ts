@@ -38,7 +38,7 @@ export class StateMachine implements PersistentState {
 
   constructor(options: LedgerOptions = {}) {
     this.capacities = {
-      accountsCapacity: options.accountsCapacity, transfersCapacity: options.transfersCapacity, pageBytes: options.pageBytes,
+      accountsCapacity: options.accountsCapacity, pageBytes: options.pageBytes,
     };
     this.install(new LedgerState(options));
   }
