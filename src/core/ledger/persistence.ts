@@ -1,18 +1,20 @@
-// The ledger as the grid persists it (core/persistent_state.ts): seven spaces and a metadata
+// The ledger as the grid persists it (core/persistent_state.ts): eight spaces and a metadata
 // record. The spaces are the tables, page by page — account rows, transfer rows, the per-transfer
-// side array, the per-account list heads, the history entries, the orphaned ids and the nodes of
-// the transfer id tree (id_tree.ts) — so a checkpoint writes only the pages that changed. The
-// metadata holds the counts, the scalars and the id tree's root. The account id index, the orphan
-// index and the expiry heap are derived, rebuilt on restore exactly as for a snapshot (snapshot.ts
-// explains why that gives the same future); the transfer id tree is restored as it was, page for
-// page, because its shape depends on the history of insertions, not only on its keys.
+// side array, the per-account list heads, the history entries, the orphaned ids, the nodes of the
+// transfer id tree (id_tree.ts) and the expiry heap — so a checkpoint writes only the pages that
+// changed. The metadata holds the counts, the scalars, the id tree's root and the heap's length.
+// The account id index and the orphan index are rebuilt on open from resident tables (bounded by
+// the accounts and the failures, not by the transfers). The id tree and the heap are restored as
+// they were, so open reads nothing per transfer: their shapes depend on the history of operations,
+// and restoring them verbatim keeps every later page identical to the original's.
 import { assert } from "../assert.js";
 import { FlatSpace } from "../flat_space.js";
 import type { PageSpace } from "../persistent_state.js";
 import {
-  checkRows, clearDirtyPages, headerWords, readCountsAndScalars, rebuildAccountIndex, rebuildExpiry, restoreOrphans,
+  checkResidentRows, clearDirtyPages, headerWords, readCountsAndScalars, rebuildAccountIndex, restoreOrphans,
   writeCountsAndScalars, type Counts,
 } from "./snapshot.js";
+import { expiryEntryWords } from "./expiry.js";
 import { LedgerState, linkWords, type LedgerOptions } from "./state.js";
 import { rowWords } from "./words.js";
 
@@ -21,9 +23,13 @@ export const ledgerMetaVersion = 2;
 
 /**
  * The metadata: a snapshot header (snapshot.ts: magic, version, counts and scalars in words 2..9)
- * with its own magic, then the id tree's root node (0xffff_ffff when empty), height and node count.
+ * with its own magic, then the id tree's root node (0xffff_ffff when empty), height and node count,
+ * and the expiry heap's length.
  */
-const M = { magic: 0, version: 1, treeRoot: headerWords, treeHeight: headerWords + 1, treeNodes: headerWords + 2 } as const;
+const M = {
+  magic: 0, version: 1, treeRoot: headerWords, treeHeight: headerWords + 1, treeNodes: headerWords + 2,
+  expiryLength: headerWords + 3,
+} as const;
 const metaWords = headerWords + 4;
 const orphanWords = 4;
 
@@ -31,7 +37,7 @@ function bytesOf(array: Int32Array | Uint32Array): Uint8Array {
   return new Uint8Array(array.buffer, array.byteOffset, array.byteLength);
 }
 
-/** The seven spaces of `state`, in their fixed order. */
+/** The eight spaces of `state`, in their fixed order. */
 export function ledgerSpaces(state: LedgerState, orphanCount = () => state.orphans.count): PageSpace[] {
   const pageBytes = state.pageBytes;
   return [
@@ -42,6 +48,7 @@ export function ledgerSpaces(state: LedgerState, orphanCount = () => state.orpha
     state.history,
     new FlatSpace(() => bytesOf(state.orphanIds), () => orphanCount() * orphanWords * 4, () => state.orphanIdsDirty, pageBytes),
     state.transferIndex.nodes,
+    new FlatSpace(() => bytesOf(state.expiry.words), () => state.expiry.length * expiryEntryWords * 4, () => state.expiry.dirty, pageBytes),
   ];
 }
 
@@ -55,6 +62,7 @@ export function encodeLedgerMeta(state: LedgerState, timestampLast: bigint): Uin
   words[M.treeRoot] = tree.root;
   words[M.treeHeight] = tree.height;
   words[M.treeNodes] = tree.nodes.count;
+  words[M.expiryLength] = state.expiry.length;
   return new Uint8Array(words.buffer);
 }
 
@@ -77,7 +85,7 @@ export function beginLedgerRestore(meta: Uint8Array, options: LedgerOptions): Le
   new Uint8Array(words.buffer).set(meta);
   assert(words[M.magic] === ledgerMetaMagic, "ledger meta: bad magic");
   assert(words[M.version] === ledgerMetaVersion, "ledger meta: unknown version");
-  assert(words[headerWords - 2] === 0 && words[headerWords - 1] === 0 && words[metaWords - 1] === 0, "ledger meta: reserved words");
+  assert(words[headerWords - 2] === 0 && words[headerWords - 1] === 0, "ledger meta: reserved words");
   const { counts, pulseNextLo, pulseNextHi, timestampLast } = readCountsAndScalars(words, "ledger meta");
   const state = new LedgerState({
     ...options,
@@ -91,6 +99,8 @@ export function beginLedgerRestore(meta: Uint8Array, options: LedgerOptions): Le
   state.side.count = counts.transfers;
   state.history.count = counts.history;
   state.transferIndex.nodes.count = words[M.treeNodes]!;
+  state.expiry.reserve(words[M.expiryLength]!);
+  state.expiry.length = words[M.expiryLength]!;
   state.pulseNextLo = pulseNextLo;
   state.pulseNextHi = pulseNextHi;
   return { state, counts, timestampLast, treeRoot: words[M.treeRoot]! | 0, treeHeight: words[M.treeHeight]! };
@@ -105,10 +115,12 @@ export function restoreSpaces(restore: LedgerRestore): PageSpace[] {
 export function finishLedgerRestore(restore: LedgerRestore): LedgerState {
   const state = restore.state;
   restoreOrphans(state, state.orphanIds.subarray(0, restore.counts.orphans * orphanWords), restore.counts.orphans);
-  checkRows(state);
+  checkResidentRows(state);
   rebuildAccountIndex(state);
   state.transferIndex.restore(restore.treeRoot, restore.treeHeight, restore.counts.transfers);
-  rebuildExpiry(state);
+  for (let i = 0; i < state.expiry.length; i++) {
+    assert(state.expiry.entry(i).row < restore.counts.transfers, "ledger meta: an expiry entry beyond the transfers");
+  }
   clearDirtyPages(state);
   return state;
 }
