@@ -34,6 +34,8 @@ export interface HostOptions {
   readonly metrics?: ReplicaMetrics;
   /** The most the data file may grow to (`--limit-storage`); default gridBlocksLimitDefault. */
   readonly limitStorageBytes?: number;
+  /** Bytes of grid pages kept in memory (`--cache-grid`); default gridCacheBytesDefault. */
+  readonly cacheGridBytes?: number;
 }
 
 export interface FormatOptions extends HostOptions {
@@ -55,9 +57,9 @@ export function dataFileSize(config: Config): number {
 
 function replicaOptions(
   identity: { cluster: bigint; replica: number; replicaCount: number }, config: Config, storage: FileStorage,
-  bus: MessageBus, time: RealTime, observers: { logger?: Logger; metrics?: ReplicaMetrics; limitStorageBytes?: number } = {},
+  bus: MessageBus, time: RealTime, observers: { logger?: Logger; metrics?: ReplicaMetrics; limitStorageBytes?: number; cacheGridBytes?: number } = {},
 ): ReplicaOptions {
-  const { logger, metrics, limitStorageBytes } = observers;
+  const { logger, metrics, limitStorageBytes, cacheGridBytes } = observers;
   const debug = logger !== undefined && logger.isLevelEnabled("debug");
   return {
     cluster: identity.cluster, replica: identity.replica, replicaCount: identity.replicaCount,
@@ -67,6 +69,7 @@ function replicaOptions(
     ...(limitStorageBytes !== undefined && {
       gridBlocksLimit: Math.floor((limitStorageBytes - config.zones.gridOffset) / config.blockSize),
     }),
+    ...(cacheGridBytes !== undefined && { gridCacheBytes: cacheGridBytes }),
     onEvent: (replica: Replica, event: ReplicaEvent, detail?: string) => {
       if (logger) logEvent(logger, replica, event, detail);
       metrics?.onEvent(event);

@@ -40,6 +40,8 @@ Options:
   --metrics-address A serve Prometheus metrics on A ("port" or "host:port") at /metrics
   --limit-storage S   the most the data file may grow to, e.g. 500GiB (default 16TiB); it grows
                       on demand, and the replica stops with a clear message at the limit
+  --cache-grid S      memory for the ledger's pages of transfers, their links, history and id
+                      index, e.g. 4GiB (default 1GiB); the rest stays on disk and is read on demand
   --help              print this help`;
 
 interface FormatArgs {
@@ -92,7 +94,7 @@ export function runStart(args: string[]): Promise<number> {
   const { values, positionals } = parseFlags(args, {
     addresses: { type: "string" }, development: { type: "boolean" }, help: { type: "boolean" },
     replica: { type: "string" }, cluster: { type: "string" }, "log-debug": { type: "boolean" },
-    "metrics-address": { type: "string" }, "limit-storage": { type: "string" },
+    "metrics-address": { type: "string" }, "limit-storage": { type: "string" }, "cache-grid": { type: "string" },
   });
   if (values.help) {
     console.log(startHelp);
@@ -117,11 +119,12 @@ export function runStart(args: string[]): Promise<number> {
   }
   const config = values.development ? testConfig : productionConfig;
   const limitStorageBytes = values["limit-storage"] === undefined ? undefined : sizeFlag(values["limit-storage"], "limit-storage", config);
+  const cacheGridBytes = values["cache-grid"] === undefined ? undefined : cacheFlag(values["cache-grid"], config);
   const metricsAddress = values["metrics-address"] === undefined ? null : addressFlag(values["metrics-address"], "metrics-address");
   const logger = createLogger({ debug: values["log-debug"] === true });
   const metrics = metricsAddress === null ? undefined : new ReplicaMetrics();
   return new Promise((resolve) => {
-    startReplica({ path, cluster, replica, addresses, config, logger, metrics, limitStorageBytes }, (error, host) => {
+    startReplica({ path, cluster, replica, addresses, config, logger, metrics, limitStorageBytes, cacheGridBytes }, (error, host) => {
       if (error !== null) {
         logger.fatal(error.message);
         return resolve(1);
@@ -188,12 +191,27 @@ function addressFlag(text: unknown, name: string): Address {
 const sizeUnits: Record<string, number> = { "": 1, B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 };
 
 /** A byte size such as 500GiB or 1073741824, at least the zones before the grid plus one block. */
-function sizeFlag(text: unknown, name: string, config: Config): number {
+/** A size such as 500GiB in bytes, NaN when it is not one. */
+function parseSize(text: unknown): number {
   const match = /^(\d+)(B|KiB|MiB|GiB|TiB)?$/.exec(String(text));
-  const bytes = match === null ? NaN : Number(match[1]) * sizeUnits[match[2] ?? ""]!;
+  return match === null ? NaN : Number(match[1]) * sizeUnits[match[2] ?? ""]!;
+}
+
+function sizeFlag(text: unknown, name: string, config: Config): number {
+  const bytes = parseSize(text);
   const minimum = config.zones.gridOffset + 64 * config.blockSize;
   if (!Number.isSafeInteger(bytes) || bytes < minimum) {
     throw new UsageError(`--${name} must be a size such as 500GiB, at least ${Math.ceil(minimum / 2 ** 20)}MiB (got '${String(text)}')`);
+  }
+  return bytes;
+}
+
+/** --cache-grid: a size of at least 16 blocks (a prepare's pages must fit with room to spare). */
+function cacheFlag(text: unknown, config: Config): number {
+  const bytes = parseSize(text);
+  const minimum = 16 * config.blockSize;
+  if (!Number.isSafeInteger(bytes) || bytes < minimum) {
+    throw new UsageError(`--cache-grid must be a size such as 4GiB, at least ${Math.ceil(minimum / 2 ** 20)}MiB (got '${String(text)}')`);
   }
   return bytes;
 }

@@ -44,6 +44,16 @@ export class FlatSpace implements PageSpace {
     this.dirty().clear();
   }
 
+  readonly lazy = false;
+
+  isResident(): boolean {
+    return true;
+  }
+
+  evict(): void {
+    throw new Error("flat space: resident pages are never evicted");
+  }
+
   install(page: number, body: Uint8Array): boolean {
     if (page >= this.pageCount() || body.length !== this.pageUsedBytes(page)) return false;
     this.bytes().set(body, page * this.pageBytes);

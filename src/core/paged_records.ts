@@ -16,6 +16,7 @@ import { assert } from "./assert.js";
 import type { PageSpace } from "./persistent_state.js";
 
 export class PagedRecords implements PageSpace {
+  readonly lazy = true;
   readonly perPage: number;
   count = 0;
   private u32Pages: (Uint32Array | null)[] = [];
@@ -63,7 +64,11 @@ export class PagedRecords implements PageSpace {
   append(): number {
     const record = this.count++;
     const page = (record / this.perPage) | 0;
-    if (page >= this.u32Pages.length || this.u32Pages[page] === null) this.allocate(page);
+    if (page >= this.u32Pages.length || this.u32Pages[page] === null) {
+      // A page that already holds records is on the grid: it must have been read back first.
+      assert(record % this.perPage === 0, "paged records: appending to a page that is not resident (not prefetched)");
+      this.allocate(page);
+    }
     this.markPage(page);
     return record;
   }

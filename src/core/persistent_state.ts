@@ -23,7 +23,22 @@ export interface PageSpace {
   clearDirty(): void;
   /** Installs a page read back from the grid; false when its size is not the expected one. */
   install(page: number, body: Uint8Array): boolean;
+  /**
+   * True for spaces whose pages may be absent from memory (read on demand, evicted when clean):
+   * open leaves them unread. False for resident spaces, loaded whole on open.
+   */
+  readonly lazy: boolean;
+  isResident(page: number): boolean;
+  /** Drops a clean page from memory (lazy spaces only); the grid still holds it. */
+  evict(page: number): void;
 }
+
+/**
+ * Pages a prepare will touch, as (space index, page) pairs: what the replica reads into memory
+ * before executing it (DESIGN.md "Prefetch, then execute"). Resident pages are listed too, so the
+ * grid's cache knows they are in use.
+ */
+export type PageNeeds = readonly number[];
 
 export interface PersistentState {
   /** Sets the page size (the grid's block body size); called once, while the state is empty. */

@@ -12,7 +12,7 @@
 // superblock then points at the manifest (protocol/checkpoint.ts).
 import { assert } from "../core/assert.js";
 import { headerSize, type Config } from "../core/config.js";
-import type { PageSpace, PersistentState } from "../core/persistent_state.js";
+import type { PageNeeds, PageSpace, PersistentState } from "../core/persistent_state.js";
 import { Zone, type Storage } from "../io/storage.js";
 import {
   BlockType, blockBody, blockChecksum, blockType, buildBlock, referenceSize, verifyBlock,
@@ -21,10 +21,16 @@ import {
 import { FreeSet } from "./free_set.js";
 import { emptyGridStats, type GridStats } from "./grid_stats.js";
 import { Blob, decodeManifest, encodeManifest, type BlobReference, type Manifest } from "./manifest.js";
+import { PageCache } from "./page_cache.js";
 import { SpaceMap } from "./space_map.js";
 
 /** Reads in flight while opening a checkpoint. */
 const openReadsMax = 64;
+
+/** The block cache when none is configured: 1 GiB in production, 8 pages in the test configuration. */
+export function gridCacheBytesDefault(config: Config): number {
+  return config.name === "production" ? 2 ** 30 : 8 * config.blockSize;
+}
 
 /** The storage limit when none is configured: 16 TiB of grid in production (TigerBeetle's default). */
 export function gridBlocksLimitDefault(config: Config): number {
@@ -39,12 +45,16 @@ export interface ManifestReference extends BlockReference {
 export class Grid {
   readonly stats: GridStats = emptyGridStats();
   readonly pageSize: number;
+  /** Which pages of the lazy spaces stay in memory (page_cache.ts). */
+  readonly cache: PageCache;
   freeSet: FreeSet;
   private maps: SpaceMap[] = [];
   /** The last checkpoint's blobs and manifest, released when the next checkpoint replaces them. */
   private checkpointBlobs: BlobReference[] = [];
   private manifestAddress = 0;
   private writesPending = 0;
+  /** Blocks being written, by address: a read of one is served from here, not from the disk. */
+  private readonly writing = new Map<number, Uint8Array>();
   private writesDrained: (() => void)[] = [];
   private bytesWrittenAtCheckpoint = 0;
   /** The first block that failed the last open, for its error message. */
@@ -52,8 +62,9 @@ export class Grid {
 
   constructor(
     private readonly storage: Storage, readonly config: Config, private readonly cluster: bigint,
-    readonly blocksLimit: number,
+    readonly blocksLimit: number, cacheBytes = gridCacheBytesDefault(config),
   ) {
+    this.cache = new PageCache(Math.max(1, Math.floor(cacheBytes / config.blockSize)));
     this.pageSize = config.blockSize - headerSize;
     assert(this.pageSize % 128 === 0, "grid pages hold whole 128-byte rows");
     this.freeSet = new FreeSet(blocksLimit);
@@ -71,6 +82,7 @@ export class Grid {
     this.maps = Array.from({ length: spaceCount }, () => new SpaceMap(this.referencesPerBlock));
     this.checkpointBlobs = [];
     this.manifestAddress = 0;
+    this.cache.clear();
   }
 
   // ---- writing ----
@@ -78,7 +90,8 @@ export class Grid {
   /** Writes every page changed since the last flush (the end of a bar). */
   flush(spaces: readonly PageSpace[]): void {
     this.ensureMaps(spaces.length);
-    spaces.forEach((space, index) => this.flushSpace(space, this.maps[index]!));
+    spaces.forEach((space, index) => this.flushSpace(space, index, this.maps[index]!));
+    this.cache.evict(spaces);
   }
 
   private ensureMaps(count: number): void {
@@ -86,13 +99,17 @@ export class Grid {
     assert(this.maps.length === count, "the state machine's space count changed");
   }
 
-  private flushSpace(space: PageSpace, map: SpaceMap): void {
+  private flushSpace(space: PageSpace, index: number, map: SpaceMap): void {
     const pageCount = space.pageCount();
-    // A page whose used extent changed is rewritten even if nothing in it was marked (e.g. a flat
-    // space whose prefilled bytes became part of it): only the previous last page can be one.
-    const extentChanged = space.usedBytes() !== map.usedBytes ? Math.min(pageCount, map.pageCount) - 1 : -1;
+    // A page of a flat space whose used extent changed is rewritten even if nothing in it was
+    // marked (prefilled bytes became part of it): only the previous last page can be one. A lazy
+    // space marks every page it appends to, and what is written must never depend on which pages
+    // happen to be resident (that differs between replicas).
+    const extentChanged = !space.lazy && space.usedBytes() !== map.usedBytes ? Math.min(pageCount, map.pageCount) - 1 : -1;
     for (let page = 0; page < pageCount; page++) {
-      if (page < map.pageCount && page !== extentChanged && !space.isDirty(page)) continue;
+      const rewrite = page >= map.pageCount || space.isDirty(page) || page === extentChanged;
+      if (!rewrite) continue;
+      if (space.lazy) this.cache.touch(index, page);
       const body = space.pageBody(page);
       assert(body.length === space.pageUsedBytes(page) && body.length <= this.pageSize, "a page within a block");
       const address = this.acquire();
@@ -214,8 +231,10 @@ export class Grid {
     this.stats.blocksWritten += 1;
     this.stats.bytesWritten += block.length;
     this.writesPending += 1;
+    this.writing.set(address, block);
     this.storage.write(Zone.grid, (address - 1) * this.config.blockSize, block, () => {
       this.writesPending -= 1;
+      if (this.writing.get(address) === block) this.writing.delete(address);
       callback?.();
       if (this.writesPending === 0 && this.writesDrained.length > 0) {
         const drained = this.writesDrained;
@@ -235,6 +254,12 @@ export class Grid {
 
   /** Reads the block at reference.address; calls back with it only if it is the one referenced. */
   read(reference: BlockReference, callback: (block: Uint8Array | null) => void): void {
+    const writing = this.writing.get(reference.address);
+    if (writing !== undefined) {
+      // A page flushed and then evicted while its write is in flight: the disk may not hold it yet.
+      const copy = writing.slice();
+      return this.storage.nextTick(() => callback(verifyBlock(copy, reference, this.cluster) ? copy : null));
+    }
     const block = new Uint8Array(this.config.blockSize);
     this.storage.read(Zone.grid, (reference.address - 1) * this.config.blockSize, block, () => {
       callback(verifyBlock(block, reference, this.cluster) ? block : null);
@@ -327,6 +352,7 @@ export class Grid {
         this.readProblem = `space ${s}: the metadata's counts do not match its pages`;
         return this.storage.nextTick(() => callback(false));
       }
+      if (space.lazy) continue; // read on demand (prefetch)
       for (let page = 0; page < maps[s]!.pageCount; page++) {
         jobs.push({ space, page });
         references.push(maps[s]!.page(page));
@@ -334,6 +360,42 @@ export class Grid {
     }
     this.readEach(references, BlockType.page, (body, i) => jobs[i]!.space.install(jobs[i]!.page, body), callback,
       (i) => `page ${jobs[i]!.page} of space ${spaces.indexOf(jobs[i]!.space)}`);
+  }
+
+  // ---- the block cache ----
+
+  /**
+   * Makes the pages `needs` names (space, page pairs) resident: reads the missing ones from their
+   * blocks and marks all of them used. True when none was missing (no callback); otherwise calls
+   * back with null once they are read, or with what failed (a block that is missing or corrupt;
+   * repairing it from peers is the storage fault model's work).
+   */
+  prefetch(spaces: readonly PageSpace[], needs: PageNeeds, callback: (error: string | null) => void): boolean {
+    assert(needs.length % 2 === 0);
+    const jobs: { space: number; page: number }[] = [];
+    const references: BlockReference[] = [];
+    for (let i = 0; i < needs.length; i += 2) {
+      const space = needs[i]!;
+      const page = needs[i + 1]!;
+      if (!spaces[space]!.isResident(page)) {
+        // Names are unique within a round (prefetch.ts), so each missing page is read once.
+        assert(spaces[space]!.lazy && page < this.maps[space]!.pageCount, "prefetch of a page that the grid does not hold");
+        jobs.push({ space, page });
+        references.push(this.maps[space]!.page(page));
+      }
+      this.cache.touch(space, page);
+    }
+    if (jobs.length === 0) return true;
+    this.stats.pagesRead += jobs.length;
+    this.readEach(references, BlockType.page, (body, i) => spaces[jobs[i]!.space]!.install(jobs[i]!.page, body),
+      (ok) => callback(ok ? null : `grid ${this.readProblem}`),
+      (i) => `page ${jobs[i]!.page} of space ${jobs[i]!.space}`);
+    return false;
+  }
+
+  /** Drops the least recently used clean pages beyond the cache's budget (between prepares). */
+  evict(spaces: readonly PageSpace[]): void {
+    this.cache.evict(spaces);
   }
 
   /** Reads `references` and collects their bodies in order (null when any fails). */

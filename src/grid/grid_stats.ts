@@ -12,8 +12,10 @@ export interface GridStats {
   blocksAcquired: number;
   /** Blocks the data file may hold (the storage limit), 0 when unknown. */
   blocksLimit: number;
+  /** Pages read back into the block cache on demand (cache misses of prefetches). */
+  pagesRead: number;
 }
 
 export function emptyGridStats(): GridStats {
-  return { blocksWritten: 0, bytesWritten: 0, checkpointBytesWritten: 0, blocksAcquired: 0, blocksLimit: 0 };
+  return { blocksWritten: 0, bytesWritten: 0, checkpointBytesWritten: 0, blocksAcquired: 0, blocksLimit: 0, pagesRead: 0 };
 }

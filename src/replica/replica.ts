@@ -87,7 +87,8 @@ export class Replica extends ReplicaState {
     });
     this.replyBuffer = new Uint8Array(options.config.messageBodySizeMax);
     this.prepareCache = new PrepareCache(4 * options.config.pipelinePrepareQueueMax);
-    this.grid = new Grid(storage, options.config, options.cluster, options.gridBlocksLimit ?? gridBlocksLimitDefault(options.config));
+    this.grid = new Grid(storage, options.config, options.cluster, options.gridBlocksLimit ?? gridBlocksLimitDefault(options.config),
+      options.gridCacheBytes);
     this.stateMachine.persistent.configurePages(this.grid.pageSize);
   }
 
@@ -397,7 +398,7 @@ export class Replica extends ReplicaState {
       if (checksum === null) break; // the header must be repaired first
       const cached = this.prepareCache.get(op, checksum);
       if (cached !== null) {
-        this.commitPrepare(cached);
+        if (!this.commitWhenResident(cached, done)) return;
         continue;
       }
       if (this.journal.isDirty(op)) break; // the prepare must be repaired first
@@ -407,12 +408,49 @@ export class Replica extends ReplicaState {
         this.committing = false;
         if (prepare === null) return done?.();
         if (this.syncing !== null) return;
-        if (this.commitMin + 1 === op && this.canonicalFrom() <= op) this.commitPrepare(prepare);
+        if (this.commitMin + 1 === op && this.canonicalFrom() <= op && !this.commitWhenResident(prepare, done)) return;
         this.commitJournal(done);
       });
       return;
     }
     done?.();
+  }
+
+  /**
+   * Commits `prepare` once every page its execution touches is in memory (DESIGN.md "Prefetch,
+   * then execute"): at once when they are (true), else after reading them through the grid
+   * (false; the commit loop then resumes by itself).
+   */
+  private commitWhenResident(prepare: Uint8Array, done?: () => void): boolean {
+    const header = new PrepareHeader(prepare, 0);
+    const op = header.op;
+    const resident = this.prefetchPages(header, prepare, () => {
+      assert(this.committing);
+      this.committing = false;
+      if (this.syncing !== null) return;
+      if (this.commitMin + 1 === op && this.canonicalFrom() <= op) this.commitPrepare(prepare);
+      this.commitJournal(done);
+    });
+    if (resident) this.commitPrepare(prepare);
+    else this.committing = true;
+    return resident;
+  }
+
+  /** Prefetch rounds until a round finds every page resident: true when the first one does. */
+  private prefetchPages(header: PrepareHeader, prepare: Uint8Array, callback: () => void): boolean {
+    const operation = header.operation;
+    if (operation !== Operation.pulse && !this.stateMachine.isOperation(operation)) return true;
+    const body = prepare.subarray(headerSize, header.size);
+    const needs = this.stateMachine.prefetch(operation, header.timestamp, body);
+    if (needs.length === 0) return true;
+    const persistent = this.stateMachine.persistent;
+    return this.grid.prefetch(persistent.spaces(), needs, (error) => {
+      // TODO(#10): fetch the block from a peer instead; until then a corrupt grid block is fatal.
+      assert(error === null, `replica ${this.replica}: op ${header.op} cannot execute: ${error}`);
+      // A state sync may have replaced the state meanwhile: then this prepare is not for it.
+      if (this.syncing !== null || this.commitMin + 1 !== header.op) return callback();
+      if (this.prefetchPages(header, prepare, callback)) callback();
+    });
   }
 
   /**
@@ -454,6 +492,7 @@ export class Replica extends ReplicaState {
     assert(this.pipeline.length === 0 || this.pipeline[0]!.op > op);
     this.options.onCommit?.(this, prepare, reply);
     this.emit("commit");
+    this.grid.evict(this.stateMachine.persistent.spaces());
     flushIfBarEnd(this, op);
     checkpointIfDue(this, prepare);
   }

@@ -58,6 +58,8 @@ export interface ReplicaOptions {
   readonly trace?: TraceSink;
   /** Grid blocks the data file may hold (the storage limit). Default: gridBlocksLimitDefault. */
   readonly gridBlocksLimit?: number;
+  /** Bytes of grid pages kept in memory (the block cache). Default: gridCacheBytesDefault. */
+  readonly gridCacheBytes?: number;
   /** Planted protocol bugs, for the VOPR's self-check only (bugs.ts). Default: none. */
   readonly bugs?: PlantedBugs;
 }

@@ -3,7 +3,7 @@
 // sync without ledger semantics. Execution must be deterministic: every replica executes the
 // same prepares in the same order and must reach byte-identical state.
 import { StateMachine } from "../core/ledger/state_machine.js";
-import type { PersistentState } from "../core/persistent_state.js";
+import type { PageNeeds, PersistentState } from "../core/persistent_state.js";
 
 export interface ReplicaStateMachine {
   /** True for the state-machine operations (≥ 128) this machine implements. */
@@ -14,6 +14,12 @@ export interface ReplicaStateMachine {
   replySizeMax(operation: number, body: Uint8Array): number;
   /** How many timestamps the request consumes (spec/ledger.md §5). */
   eventCount(operation: number, body: Uint8Array): number;
+  /**
+   * One prefetch round for a committed prepare (DESIGN.md "Prefetch, then execute"): the pages of
+   * the persistent state's lazy spaces that executing it touches, as (space, page) pairs. The
+   * replica reads the missing ones and asks again until none is missing, then executes.
+   */
+  prefetch(operation: number, timestamp: bigint, body: Uint8Array): PageNeeds;
   /** Executes a committed prepare; writes the reply body into `reply`; returns its length. */
   execute(operation: number, timestamp: bigint, body: Uint8Array, reply: Uint8Array): number;
   /** True when a pulse should be injected at cluster time `now` (spec/ledger.md §9.3). */
@@ -46,6 +52,10 @@ export class LedgerStateMachine implements ReplicaStateMachine {
 
   replySizeMax(operation: number, body: Uint8Array): number {
     return StateMachine.replySizeMax(operation, body);
+  }
+
+  prefetch(operation: number, timestamp: bigint, body: Uint8Array): PageNeeds {
+    return this.ledger.prefetch(operation, timestamp, body);
   }
 
   execute(operation: number, timestamp: bigint, body: Uint8Array, reply: Uint8Array): number {

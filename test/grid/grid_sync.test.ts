@@ -10,7 +10,7 @@ import { GridSync } from "../../src/grid/grid_sync.js";
 import type { MemoryStorage } from "../replica/memory_storage.js";
 import {
   LedgerDriver, allReferences, blockBytes, blockSize, bytesEqual, cluster, complete, expectOpened, gridStorage,
-  makeRequests, newGrid, openFresh, walkCheckpoint,
+  makeRequests, newGrid, openFresh, walkCheckpoint, prefetchAll,
 } from "./harness.js";
 
 const blocksLimit = 2048;
@@ -100,6 +100,7 @@ describe("GridSync", () => {
     const result = complete<{ sessions: Uint8Array } | { error: string }>(storageB, (done) =>
       b.grid.open(target.manifest, b.machine, done));
     expect(expectOpened(result)).toEqual(target.sessions);
+    expect(prefetchAll(b.grid, storageB, b.machine)).toBeNull();
     expect(bytesEqual(b.machine.snapshot(), target.snapshot)).toBe(true);
     const fresh = openFresh(storageB, blocksLimit, target.manifest);
     expect(bytesEqual(fresh.machine.snapshot(), target.snapshot)).toBe(true);

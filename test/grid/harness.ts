@@ -8,6 +8,7 @@ import { testConfig } from "../../src/core/config.js";
 import { AccountFlags as AF, TransferFlags as TF, type Account, type Transfer } from "../../src/core/layouts.js";
 import { StateMachine } from "../../src/core/ledger/state_machine.js";
 import { SyncLedger } from "../../src/core/ledger/sync_ledger.js";
+import type { PageNeeds, PersistentState } from "../../src/core/persistent_state.js";
 import { Prng } from "../../src/core/prng.js";
 import { Zone } from "../../src/io/storage.js";
 import { BlockType, blockBody, blockType, readReference, referenceSize, verifyBlock, type BlockReference } from "../../src/grid/block.js";
@@ -143,7 +144,10 @@ export class LedgerDriver {
     machine?: StateMachine; op?: number; checkpointEveryOps?: number; durable?: boolean;
   } = {}) {
     this.machine = options.machine ?? new StateMachine({ pageBytes: grid.pageSize });
-    this.ledger = new SyncLedger({ stateMachine: this.machine, realtime: () => this.realtime });
+    this.ledger = new SyncLedger({
+      stateMachine: this.machine, realtime: () => this.realtime,
+      beforeExecute: (operation, timestamp, body) => prefetchRounds(grid, storage, this.machine, operation, timestamp, body),
+    });
     this.op = options.op ?? 0;
     this.checkpointEveryOps = options.checkpointEveryOps ?? 4 * barOps;
     this.durable = options.durable ?? true;
@@ -169,6 +173,7 @@ export class LedgerDriver {
     const sessions = sessionsBytes(op);
     const manifest = complete<ManifestReference>(this.storage, (done) => this.grid.checkpoint(this.machine, sessions, done));
     if (this.durable) this.grid.checkpointDurable();
+    expect(prefetchAll(this.grid, this.storage, this.machine)).toBeNull();
     this.checkpoints.push({ op, manifest, snapshot: this.machine.snapshot(), sessions });
     return manifest;
   }
@@ -195,8 +200,42 @@ export function openFresh(storage: MemoryStorage, blocksLimit: number, manifest:
 { grid: Grid; machine: StateMachine; result: { sessions: Uint8Array } | { error: string } } {
   const grid = newGrid(storage, blocksLimit);
   const machine = new StateMachine({ pageBytes: grid.pageSize });
-  const result = complete<{ sessions: Uint8Array } | { error: string }>(storage, (done) => grid.open(manifest, machine, done));
-  return { grid, machine, result };
+  const opened = complete<{ sessions: Uint8Array } | { error: string }>(storage, (done) => grid.open(manifest, machine, done));
+  // Open reads no page of the lazy spaces; the tests compare whole states, so read them all now.
+  const error = "error" in opened ? null : prefetchAll(grid, storage, machine);
+  return { grid, machine, result: error === null ? opened : { error } };
+}
+
+/**
+ * Reads `needs` through the grid's prefetch, running the storage until it is done. Returns
+ * "resident" when nothing had to be read, else the read's error or null.
+ */
+function prefetchNow(grid: Grid, storage: MemoryStorage, machine: PersistentState, needs: PageNeeds): "resident" | string | null {
+  let error: string | null | undefined;
+  if (grid.prefetch(machine.spaces(), needs, (result) => { error = result; })) return "resident";
+  storage.run();
+  expect(error, "prefetch reads complete").toBeDefined();
+  return error!;
+}
+
+/** Prefetch rounds until one finds every page resident, as the replica does before executing. */
+export function prefetchRounds(grid: Grid, storage: MemoryStorage, machine: StateMachine, operation: number, timestamp: bigint, body: Uint8Array): void {
+  for (let round = 0; ; round++) {
+    expect(round, "prefetch converges").toBeLessThan(10_000);
+    const result = prefetchNow(grid, storage, machine, machine.prefetch(operation, timestamp, body));
+    if (result === "resident") return;
+    expect(result).toBeNull();
+  }
+}
+
+/** Makes every page of every lazy space resident (before a snapshot, which reads them all): the error or null. */
+export function prefetchAll(grid: Grid, storage: MemoryStorage, machine: PersistentState): string | null {
+  const needs: number[] = [];
+  machine.spaces().forEach((space, index) => {
+    if (space.lazy) for (let page = 0; page < space.pageCount(); page++) needs.push(index, page);
+  });
+  const result = prefetchNow(grid, storage, machine, needs);
+  return result === "resident" ? null : result;
 }
 
 export function expectOpened(result: { sessions: Uint8Array } | { error: string }): Uint8Array {

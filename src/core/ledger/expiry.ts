@@ -97,6 +97,13 @@ export class ExpiryHeap {
     this.length = length;
   }
 
+  /** Becomes a copy of `other` (the pulse's prefetch pops a copy to see what the pulse will pop). */
+  copyFrom(other: ExpiryHeap): void {
+    while (this.words.length < other.length * expiryEntryWords) this.grow();
+    this.words.set(other.words.subarray(0, other.length * expiryEntryWords));
+    this.length = other.length;
+  }
+
   /** Makes room for the entries a restore installs (the words stay zero). */
   reserve(length: number): void {
     while (this.words.length < length * expiryEntryWords) this.grow();

@@ -138,6 +138,24 @@ export class IdTree {
     }
   }
 
+  /**
+   * Calls `visit` with each node on the key's root-to-leaf path, top down, while it returns true
+   * (the prefetch notes each node and says whether it is resident). True when the whole path was
+   * visited (or the tree is empty): find, insert and remove of this key then touch only resident
+   * nodes.
+   */
+  visitPath(words: Uint32Array, i: number, visit: (node: number) => boolean): boolean {
+    let n = this.root;
+    if (n < 0) return true;
+    const nodes = this.nodes;
+    for (let level = this.height - 1; ; level--) {
+      if (!visit(n)) return false;
+      if (level === 0) return true;
+      const node = nodes.u32(n);
+      n = node[this.valuesWord + childIndex(node, words, i)]!;
+    }
+  }
+
   /** Inserts a key that is absent, with value `value` (< 2^31). */
   insert(words: Uint32Array, i: number, value: number): void {
     assert(value >>> 0 === value && value < 0x8000_0000, "id tree: values are u32 below 2^31");

@@ -16,7 +16,11 @@ import { AccountFilterFlags, AccountFlags, accountFilterFlagsPadding, queryFilte
 import { u128Equal, u128IsMax, u128IsZero } from "../u128.js";
 import { HW } from "./history.js";
 import { LW, SW, linkWords, type LedgerState } from "./state.js";
-import type { Rows } from "./tables.js";
+import { assert } from "../assert.js";
+import { Operation } from "../command.js";
+import type { PagedRecords } from "../paged_records.js";
+import { LedgerSpace, type PageNeedsCollector } from "./prefetch.js";
+import { PagedRows, type Rows } from "./tables.js";
 import { AFW, AW, QFW, TW, rowWords } from "./words.js";
 
 /** The inclusive timestamp range [min', max'] of a filter (§11.3), as u32 pairs. */
@@ -82,8 +86,44 @@ interface IdLookup {
 export class QueryExecutor {
   private readonly selected = new Int32Array(queryResultsMax);
   private readonly range = new Range();
+  /** Set while probing (prefetch.ts): every page is named to it, and a missing one stops the walk. */
+  private probing: PageNeedsCollector | null = null;
 
   constructor(private readonly state: LedgerState) {}
+
+  /** True when the page of `record` may be read now: always while executing; while probing, when resident. */
+  private has(records: PagedRecords, space: number, record: number): boolean {
+    return this.probing === null || this.probing.record(records, space, record);
+  }
+
+  /**
+   * Prefetch of a query batch (the filter at words f[b..]): walks as the query will, naming the
+   * transfer, side and history pages it reads, up to the first one that is missing.
+   */
+  probe(operation: number, f: Uint32Array, b: number, collector: PageNeedsCollector): void {
+    this.probing = collector;
+    try {
+      if (operation === Operation.query_transfers) {
+        if (queryFilterValid(f, b)) this.query(this.state.transfers, f, b, null, 0);
+        return;
+      }
+      assert(operation === Operation.get_account_transfers || operation === Operation.get_account_balances);
+      if (!accountFilterValid(f, b)) return;
+      const state = this.state;
+      const accountRow = state.accountRow(f, b + AFW.account_id);
+      if (accountRow === -1) return;
+      const count = this.select(f, b, accountRow);
+      if (count < 0 || operation !== Operation.get_account_balances) return;
+      for (let i = 0; i < count; i++) {
+        const entry = state.sideField(this.selected[i]!, SW.history);
+        if (entry === -1) continue;
+        collector.record(state.history, LedgerSpace.history, entry);
+        if (entry + 1 < state.history.count) collector.record(state.history, LedgerSpace.history, entry + 1);
+      }
+    } finally {
+      this.probing = null;
+    }
+  }
 
   /** §11.1: copies each found row; missing ids (and 0, INT_MAX, orphans: never indexed) give nothing. */
   lookup(
@@ -158,6 +198,7 @@ export class QueryExecutor {
       // Merge the two lists by row (= timestamp); a transfer is never on both lists of one account.
       const takeDebit = credit === -1 || (debit !== -1 && (reversed ? debit > credit : debit < credit));
       const row = takeDebit ? debit : credit;
+      if (!this.has(state.side, LedgerSpace.side, row) || !this.has(transfers, LedgerSpace.transfers, row)) return -1;
       if (takeDebit) debit = state.sideField(debit, debitStep);
       else credit = state.sideField(credit, creditStep);
       const words = transfers.u32(row);
@@ -172,27 +213,45 @@ export class QueryExecutor {
   }
 
   /** §11.5 over `table` (accounts and transfers share the positions of the matched fields). */
-  query(table: Rows, f: Uint32Array, b: number, out: Uint32Array, outFirst: number): number {
+  query(table: Rows, f: Uint32Array, b: number, out: Uint32Array | null, outFirst: number): number {
     if (!queryFilterValid(f, b)) return 0;
     const range = this.range;
     range.set(f, b + QFW.timestampMinLo, b + QFW.timestampMaxLo);
-    const low = table.lowerBound(range.minHi, range.minLo);
+    const low = this.lowerBound(table, range.minHi, range.minLo);
+    if (low < 0) return -1;
     // One past max': max' + 1 ≤ 2^63 fits the (hi, lo) pair.
     const highLo = range.maxLo === 0xffff_ffff ? 0 : range.maxLo + 1;
     const highHi = range.maxLo === 0xffff_ffff ? range.maxHi + 1 : range.maxHi;
-    const high = table.lowerBound(highHi, highLo);
+    const high = this.lowerBound(table, highHi, highLo);
+    if (high < 0) return -1;
     const limit = Math.min(f[b + QFW.limit]!, queryResultsMax);
     const reversed = (f[b + QFW.flags]! & 1) !== 0;
     let count = 0;
     for (let i = 0; i < high - low && count < limit; i++) {
       const row = reversed ? high - 1 - i : low + i;
+      if (table instanceof PagedRows && !this.has(table, LedgerSpace.transfers, row)) return -1;
       const rows = table.words(row);
       const r = table.at(row);
       if (!queryFilterMatches(f, b, rows, r)) continue;
-      copyRow(rows, r, out, outFirst + count * rowWords);
+      if (out !== null) copyRow(rows, r, out, outFirst + count * rowWords);
       count++;
     }
     return count;
+  }
+
+  /** table.lowerBound, naming the transfer pages it reads while probing (−1: one is missing). */
+  private lowerBound(table: Rows, hi: number, lo: number): number {
+    if (this.probing === null || !(table instanceof PagedRows)) return table.lowerBound(hi, lo);
+    let low = 0;
+    let high = table.count;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (!this.has(table, LedgerSpace.transfers, mid)) return -1;
+      const midHi = table.timestampHi(mid);
+      if (midHi < hi || (midHi === hi && table.timestampLo(mid) < lo)) low = mid + 1;
+      else high = mid;
+    }
+    return low;
   }
 }
 

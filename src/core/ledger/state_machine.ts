@@ -7,7 +7,8 @@ import { CreateBatchLoop } from "./batch_loop.js";
 import { ExecutionContext } from "./context.js";
 import { PulseExecutor } from "./pulse.js";
 import { QueryExecutor } from "./queries.js";
-import type { PageSpace, PersistentState } from "../persistent_state.js";
+import type { PageNeeds, PageSpace, PersistentState } from "../persistent_state.js";
+import { LedgerPrefetcher, PageNeedsCollector } from "./prefetch.js";
 import {
   beginLedgerRestore, encodeLedgerMeta, finishLedgerRestore, ledgerSpaces, restoreSpaces, type LedgerRestore,
 } from "./persistence.js";
@@ -26,6 +27,8 @@ export class StateMachine implements PersistentState {
   private batchLoop!: CreateBatchLoop;
   private pulseExecutor!: PulseExecutor;
   private queries!: QueryExecutor;
+  private prefetcher!: LedgerPrefetcher;
+  private readonly collector = new PageNeedsCollector();
   /** The configured capacities: restore() sizes tables to max(these, the snapshot's counts). */
   private capacities: LedgerOptions;
   private readonly reader = new MultiBatchReader();
@@ -48,6 +51,7 @@ export class StateMachine implements PersistentState {
     this.batchLoop = new CreateBatchLoop(this.context);
     this.pulseExecutor = new PulseExecutor(this.context);
     this.queries = new QueryExecutor(this.context.state);
+    this.prefetcher = new LedgerPrefetcher(this.context.state, this.queries, this.collector);
   }
 
   /**
@@ -140,6 +144,24 @@ export class StateMachine implements PersistentState {
   pulseNeeded(now: bigint): boolean {
     const state = this.context.state;
     return joinTimestamp(state.pulseNextHi, state.pulseNextLo) <= now;
+  }
+
+  /**
+   * One prefetch round for a committed request (prefetch.ts): the pages of the lazy spaces that
+   * its execution touches, as far as the resident pages show. The caller reads the missing ones
+   * and asks again until none is missing, then executes.
+   */
+  prefetch(operation: number, timestamp: bigint, body: Uint8Array): PageNeeds {
+    const time = { hi: hiOf(timestamp), lo: loOf(timestamp) };
+    if (validate.isPulse(operation)) {
+      this.prefetcher.round(operation, time, new Uint32Array(0), null);
+      return this.collector.needs;
+    }
+    const shape = validate.shapeOf(operation);
+    assert(shape !== undefined, "prefetch: not a ledger operation");
+    assert(this.reader.reset(body, shape.eventSize) === null, "prefetch: the request body is valid");
+    this.prefetcher.round(operation, time, this.wordsOf(body), this.reader);
+    return this.collector.needs;
   }
 
   /**

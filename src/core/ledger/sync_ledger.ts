@@ -14,14 +14,24 @@ import { replyBodySizeMax } from "./validate.js";
 /** Requests are checked against the production batch_size_limit (ledger.md §12). */
 const batchSizeLimit = replyBodySizeMax;
 
+export type BeforeExecute = (operation: number, timestamp: bigint, body: Uint8Array) => void;
+
 export class SyncLedger {
   readonly stateMachine: StateMachine;
   private readonly realtime: () => bigint;
+  private readonly beforeExecute: BeforeExecute | undefined;
   private prev = 0n;
 
-  /** `stateMachine` adopts an existing (e.g. restored) state machine and its last timestamp. */
-  constructor(options: LedgerOptions & { realtime?: () => bigint; stateMachine?: StateMachine } = {}) {
+  /**
+   * `stateMachine` adopts an existing (e.g. restored) state machine and its last timestamp.
+   * `beforeExecute` runs before each request executes: where a grid holds the state, it makes the
+   * pages the request touches resident (prefetch.ts), as the replica does.
+   */
+  constructor(options: LedgerOptions & {
+    realtime?: () => bigint; stateMachine?: StateMachine; beforeExecute?: BeforeExecute;
+  } = {}) {
     this.stateMachine = options.stateMachine ?? new StateMachine(options);
+    this.beforeExecute = options.beforeExecute;
     this.prev = this.stateMachine.lastTimestamp;
     // Default: a deterministic logical clock, one nanosecond after the previous timestamp.
     this.realtime = options.realtime ?? ((): bigint => this.prev + 1n);
@@ -86,6 +96,7 @@ export class SyncLedger {
     if (!this.stateMachine.pulseNeeded(now)) return false;
     const empty = new Uint8Array(0);
     const timestamp = prepareTimestamp(this.prev, this.prev, realtime, StateMachine.eventCount(stateMachinePulseOperation, empty));
+    this.beforeExecute?.(stateMachinePulseOperation, timestamp, empty);
     this.stateMachine.execute(stateMachinePulseOperation, timestamp, empty, empty);
     this.prev = timestamp;
     return true;
@@ -98,6 +109,7 @@ export class SyncLedger {
     const eventCount = StateMachine.eventCount(operation, body);
     const timestamp = prepareTimestamp(this.prev, this.prev, this.realtime(), eventCount);
     const reply = new Uint8Array(StateMachine.replySizeMax(operation, body));
+    this.beforeExecute?.(operation, timestamp, body);
     const length = this.stateMachine.execute(operation, timestamp, body, reply);
     this.prev = timestamp;
     return reply.subarray(0, length);

@@ -154,7 +154,7 @@ class Simulator implements ClusterObserver {
       cluster: 0x5ca7abn, replicaCount: swarm.replicaCount, standbyCount: swarm.standbyCount,
       clientCount: swarm.clientCount, config: testConfig, release: releaseCurrent, seed: swarm.clusterSeed,
       network: swarm.network, storage: swarm.storage, storageSeed: swarm.storageSeed,
-      storageSizeBytes: swarm.storageSizeBytes, workload: this.factory, observer: this,
+      storageSizeBytes: swarm.storageSizeBytes, gridCachePages: swarm.gridCachePages, workload: this.factory, observer: this,
       trace: this.full, bugs: this.options.bugs,
     });
     this.cluster = cluster;

@@ -46,8 +46,13 @@ export interface SwarmParameters {
   readonly batchSizeLimit: number;
   readonly multiBatchPerRequestLimit: number;
   readonly storageSizeBytes: number;
-  /** State-machine caches (accounts, transfers, pending): 256 or 0 entries each. */
-  readonly caches: readonly [number, number, number];
+  /**
+   * Pages of the grid's block cache (page_cache.ts). The spec's three state-machine caches
+   * (accounts, transfers, pending: 256 or 0 entries, 50 % each) are one block cache here: the same
+   * three draws size it, 1, 4, 16 or 256 pages by how many came up 256, so most seeds evict and
+   * read back pages constantly.
+   */
+  readonly gridCachePages: number;
   /** §3.1 reformats_max = R + 2. Unused until reformats exist (§8). */
   readonly reformatsMax: number;
   readonly process: ProcessFaults;
@@ -103,7 +108,7 @@ export function drawSwarm(seed: bigint, config: Config, overrides: SwarmOverride
 }
 
 type ClusterDraw = Pick<SwarmParameters, "replicaCount" | "standbyCount" | "clientCount" | "batchSizeLimit" |
-  "multiBatchPerRequestLimit" | "storageSizeBytes" | "caches" | "reformatsMax" | "process" | "clusterSeed">;
+  "multiBatchPerRequestLimit" | "storageSizeBytes" | "gridCachePages" | "reformatsMax" | "process" | "clusterSeed">;
 
 /** §3.1 and §3.4, in the tables' order, then the cluster sub-seed. */
 function drawCluster(prng: Prng, config: Config, overrides: SwarmOverrides): ClusterDraw {
@@ -115,8 +120,9 @@ function drawCluster(prng: Prng, config: Config, overrides: SwarmOverrides): Clu
   const quotient = Math.floor(batchSizeLimit / eventSizeMax);
   const multiBatchPerRequestLimit = quotient === 1 ? 1 : prng.range(1, quotient - 1);
   const storageSizeBytes = Math.floor((200 * mib - prng.range(0, 20 * mib)) / sectorSize) * sectorSize;
-  const caches: [number, number, number] = [0, 0, 0];
-  for (let index = 0; index < 3; index++) caches[index] = prng.chance(1, 2) ? 256 : 0;
+  let cachesDrawn = 0;
+  for (let index = 0; index < 3; index++) if (prng.chance(1, 2)) cachesDrawn += 1;
+  const gridCachePages = [1, 4, 16, 256][cachesDrawn]!;
   const crashStabilityTicks = prng.range(0, 1000);
   const restartStabilityTicks = prng.range(0, 1000);
   const pauseStabilityTicks = prng.range(0, 1000);
@@ -133,7 +139,7 @@ function drawCluster(prng: Prng, config: Config, overrides: SwarmOverrides): Clu
     batchSizeLimit,
     multiBatchPerRequestLimit,
     storageSizeBytes,
-    caches,
+    gridCachePages,
     reformatsMax: replicaCount + 2,
     process: {
       crashProbability: quiet ? ratioZero : ratio(2, 10_000_000),
@@ -160,7 +166,7 @@ export function describeSwarm(s: SwarmParameters, stateMachine: string): string[
     `mode=${s.mode} state_machine=${stateMachine} node=${nodeVersion()}`,
     `replicas=${s.replicaCount} standbys=${s.standbyCount} clients=${s.clientCount}`,
     `batch_size_limit=${s.batchSizeLimit} multi_batch_per_request_limit=${s.multiBatchPerRequestLimit}`,
-    `storage_size_limit=${s.storageSizeBytes} caches=${s.caches.join("/")} reformats_max=${s.reformatsMax} (reformat not implemented)`,
+    `storage_size_limit=${s.storageSizeBytes} grid_cache_pages=${s.gridCachePages} reformats_max=${s.reformatsMax} (reformat not implemented)`,
     ...describeNetworkOptions(s.network).split("\n"),
     ...describeStorageOptions(s.storage).split("\n"),
     `replica_crash_probability=${r(p.crashProbability)} (x10 with writes pending: ${r(p.crashProbabilityWritesPending)}) replica_crash_stability=${p.crashStabilityTicks}`,

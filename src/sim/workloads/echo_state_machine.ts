@@ -7,7 +7,7 @@ import { checksum } from "../../core/checksum.js";
 import { Operation } from "../../core/command.js";
 import { assert } from "../../core/assert.js";
 import { PagedRecords } from "../../core/paged_records.js";
-import type { PageSpace, PersistentState } from "../../core/persistent_state.js";
+import type { PageNeeds, PageSpace, PersistentState } from "../../core/persistent_state.js";
 import type { ReplicaStateMachine } from "../../replica/state_machine.js";
 
 /** The echo operation's number: the first free state-machine operation. */
@@ -23,6 +23,7 @@ export class EchoStateMachine implements ReplicaStateMachine, PersistentState {
   executed = 0;
   /** The digest after each executed op, 16 bytes each: the persisted space. */
   private digests = new PagedRecords(digestWords, pageBytesDefault);
+  private readonly needs: number[] = [];
 
   get persistent(): PersistentState {
     return this;
@@ -42,6 +43,13 @@ export class EchoStateMachine implements ReplicaStateMachine, PersistentState {
 
   eventCount(operation: number): number {
     return operation === Operation.pulse ? 0 : 1;
+  }
+
+  /** Appending a digest needs the partial last page of the digests. */
+  prefetch(): PageNeeds {
+    this.needs.length = 0;
+    if (this.executed % this.digests.perPage !== 0) this.needs.push(0, this.digests.pageOf(this.executed - 1));
+    return this.needs;
   }
 
   execute(operation: number, timestamp: bigint, body: Uint8Array, reply: Uint8Array): number {
@@ -80,25 +88,26 @@ export class EchoStateMachine implements ReplicaStateMachine, PersistentState {
     return [this.digests];
   }
 
+  /** The op count and the current digest (the digests' pages are read on demand). */
   meta(): Uint8Array {
-    const bytes = new Uint8Array(8);
-    new DataView(bytes.buffer).setBigUint64(0, BigInt(this.executed), true);
+    const bytes = new Uint8Array(24);
+    const view = new DataView(bytes.buffer);
+    view.setBigUint64(0, BigInt(this.executed), true);
+    view.setBigUint64(8, this.digest & 0xffff_ffff_ffff_ffffn, true);
+    view.setBigUint64(16, this.digest >> 64n, true);
     return bytes;
   }
 
   restoreBegin(meta: Uint8Array): void {
-    assert(meta.length === 8, "echo meta: length");
-    this.executed = Number(new DataView(meta.buffer, meta.byteOffset, 8).getBigUint64(0, true));
+    assert(meta.length === 24, "echo meta: length");
+    const view = new DataView(meta.buffer, meta.byteOffset, 24);
+    this.executed = Number(view.getBigUint64(0, true));
+    this.digest = (view.getBigUint64(16, true) << 64n) | view.getBigUint64(8, true);
     this.digests = new PagedRecords(digestWords, this.digests.pageBytes);
     this.digests.count = this.executed;
   }
 
   restoreFinish(): void {
     this.digests.clearDirty();
-    this.digest = 0n;
-    if (this.executed === 0) return;
-    const words = this.digests.u32(this.executed - 1);
-    const w = this.digests.at(this.executed - 1);
-    for (let i = 0; i < digestWords; i++) this.digest |= BigInt(words[w + i]!) << BigInt(32 * i);
   }
 }

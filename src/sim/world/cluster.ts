@@ -56,6 +56,8 @@ export interface ClusterOptions {
   readonly storage: StorageFaultOptions;
   readonly storageSeed: bigint;
   readonly storageSizeBytes: number;
+  /** Pages of each replica's grid block cache (default: gridCacheBytesDefault). */
+  readonly gridCachePages?: number;
   readonly workload: WorkloadFactory;
   readonly observer: ClusterObserver;
   /** Route the replicas' trace lines to `observer.traced` (costly: full logs only). */
@@ -181,6 +183,7 @@ export class Cluster {
       trace: this.options.trace === true ? (replica, line) => this.observer.traced?.(replica, line) : undefined,
       bugs: this.options.bugs,
       gridBlocksLimit: Math.floor((this.options.storageSizeBytes - this.config.zones.gridOffset) / this.config.blockSize),
+      gridCacheBytes: this.options.gridCachePages === undefined ? undefined : this.options.gridCachePages * this.config.blockSize,
     };
   }
 
