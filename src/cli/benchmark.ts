@@ -15,6 +15,7 @@ import { parseAddress, type Address } from "../io/tcp_client_bus.js";
 import { TemporaryCluster } from "./benchmark_cluster.js";
 import { runEmbedded } from "./benchmark_embedded.js";
 import { BenchmarkFailure, runLoad, type IdOrder } from "./benchmark_load.js";
+import { Milestones } from "./benchmark_milestones.js";
 import { Progress } from "./benchmark_progress.js";
 import { reportJson, reportLines } from "./benchmark_report.js";
 import { ReplicaSampler } from "./benchmark_scrape.js";
@@ -207,12 +208,20 @@ async function runCluster(options: ClusterOptions): Promise<number> {
     for (let i = 0; i < options.clients; i++) {
       clients.push(createClient({ cluster_id: options.cluster, replica_addresses: replicaAddresses }));
     }
+    const milestones = new Milestones(options.transferCount, sampler.figures);
     log(`${replicaAddresses.join(",")}: ${options.accountCount} accounts, then ${options.transferCount} transfers ` +
       `in batches of ${options.transferBatchSize}, ${options.clients} client(s), ids ${options.idOrder}`);
     const load = await stop.race(runLoad(clients, {
       accountCount: options.accountCount, transferCount: options.transferCount, transferBatchSize: options.transferBatchSize,
       batchEventsMax: options.development ? developmentBatchMax : batchEventsMax, idOrder: options.idOrder, seed: options.seed,
-      onTransfersStart: () => progress.start(), onProgress: (done) => progress.update(done),
+      onTransfersStart: () => {
+        progress.start();
+        milestones.start();
+      },
+      onProgress: (done) => {
+        progress.update(done);
+        milestones.update(done);
+      },
     }));
     progress.stop();
     await sampler.stop();
@@ -220,7 +229,7 @@ async function runCluster(options: ClusterOptions): Promise<number> {
       cluster: cluster === null ? "existing" as const : "temporary" as const, replicaCount: options.replicaCount,
       clients: options.clients, idOrder: options.idOrder, accountCount: options.accountCount,
       transferCount: options.transferCount, transferBatchSize: options.transferBatchSize, load,
-      replicas: sampler.figures,
+      replicas: sampler.figures, milestones: milestones.passed,
       dataFiles: sampler.figures.map((figures) => cluster?.dataFileSize(figures.replica) ?? null),
     };
     console.log(options.json ? reportJson(report) : reportLines(report).join("\n"));

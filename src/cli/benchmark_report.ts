@@ -3,6 +3,7 @@
 // not observe (no metrics endpoint for an existing cluster) is "unknown" / null, never a guess.
 import { summary } from "./benchmark_latency.js";
 import type { LoadResult } from "./benchmark_load.js";
+import { milestoneLines, type Milestone } from "./benchmark_milestones.js";
 import type { ReplicaFigures } from "./benchmark_scrape.js";
 
 export interface DataFileSize {
@@ -22,6 +23,8 @@ export interface BenchmarkReport {
   readonly replicas: readonly ReplicaFigures[];
   /** Per replica; null when the file is not on this machine (an existing cluster). */
   readonly dataFiles: readonly (DataFileSize | null)[];
+  /** Throughput and RSS at each tenth of the transfers (benchmark_milestones.ts). */
+  readonly milestones?: readonly Milestone[];
 }
 
 const percentiles = [50, 99, 100] as const;
@@ -74,6 +77,7 @@ export function reportLines(report: BenchmarkReport): string[] {
         `datafile allocated = ${bytes(file?.allocatedBytes ?? null)}, checkpoints = ${figures.checkpoints}`);
     }
   }
+  lines.push(...milestoneLines(report.milestones ?? []));
   return lines;
 }
 
@@ -101,6 +105,9 @@ export function reportJson(report: BenchmarkReport): string {
     rss_peak_bytes: largest(replicas.map((r) => r.rssPeakBytes))?.value ?? null,
     rss_final_bytes: largest(replicas.map((r) => r.rssFinalBytes))?.value ?? null,
     checkpoint_bytes_written: checkpointBytes,
+    milestones: (report.milestones ?? []).map((m) => ({
+      transfers: m.transfers, segment_transfers_per_second: m.segmentTransfersPerSecond, rss_bytes: m.rssBytes,
+    })),
     replica: replicas.map((r) => ({
       replica: r.replica, rss_peak_bytes: r.rssPeakBytes, rss_final_bytes: r.rssFinalBytes,
       datafile_bytes: report.dataFiles[r.replica]?.bytes ?? null,
