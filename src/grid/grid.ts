@@ -15,7 +15,7 @@ import { headerSize, type Config } from "../core/config.js";
 import type { PageNeeds, PageSpace, PersistentState } from "../core/persistent_state.js";
 import { Zone, type Storage } from "../io/storage.js";
 import {
-  BlockType, blockBody, blockChecksum, blockType, buildBlock, referenceSize, verifyBlock,
+  BlockType, blockBody, blockChecksum, blockType, buildBlock, referenceSize, sealBlock, verifyBlock,
   type BlockReference,
 } from "./block.js";
 import { FreeSet } from "./free_set.js";
@@ -23,6 +23,9 @@ import { emptyGridStats, type GridStats } from "./grid_stats.js";
 import { Blob, decodeManifest, encodeManifest, type BlobReference, type Manifest } from "./manifest.js";
 import { PageCache } from "./page_cache.js";
 import { SpaceMap } from "./space_map.js";
+
+/** Page blocks kept for reuse after their writes complete (grid.write). */
+const spareBlocksMax = 32;
 
 /** Reads in flight while opening a checkpoint. */
 const openReadsMax = 64;
@@ -53,6 +56,11 @@ export class Grid {
   private checkpointBlobs: BlobReference[] = [];
   private manifestAddress = 0;
   private writesPending = 0;
+  /**
+   * Page blocks whose writes completed, for the next flush to reuse: a bar's flush writes many
+   * 512 KiB blocks, and allocating each (zeroed, fresh memory) cost more than its checksum.
+   */
+  private readonly spareBlocks: Uint8Array[] = [];
   /** Blocks being written, by address: a read of one is served from here, not from the disk. */
   private readonly writing = new Map<number, Uint8Array>();
   private writesDrained: (() => void)[] = [];
@@ -113,10 +121,13 @@ export class Grid {
       const body = space.pageBody(page);
       assert(body.length === space.pageUsedBytes(page) && body.length <= this.pageSize, "a page within a block");
       const address = this.acquire();
-      const block = buildBlock(this.config.blockSize, this.cluster, address, BlockType.page, body);
+      const block = this.spareBlocks.pop() ?? new Uint8Array(this.config.blockSize);
+      block.set(body, headerSize);
+      block.fill(0, headerSize + body.length); // a reused buffer: the padding stays zero
+      sealBlock(block, this.cluster, address, BlockType.page, body.length);
       const old = map.set(page, { address, checksum: blockChecksum(block) });
       if (old !== 0) this.freeSet.release(old);
-      this.write(address, block);
+      this.write(address, block, undefined, true);
     }
     for (const address of map.truncate(pageCount)) this.freeSet.release(address);
     map.usedBytes = space.usedBytes();
@@ -226,7 +237,7 @@ export class Grid {
   }
 
   /** Writes a whole block at its address (also used by state sync). */
-  write(address: number, block: Uint8Array, callback?: () => void): void {
+  write(address: number, block: Uint8Array, callback?: () => void, recycle = false): void {
     assert(block.length === this.config.blockSize && address >= 1);
     this.stats.blocksWritten += 1;
     this.stats.bytesWritten += block.length;
@@ -235,6 +246,7 @@ export class Grid {
     this.storage.write(Zone.grid, (address - 1) * this.config.blockSize, block, () => {
       this.writesPending -= 1;
       if (this.writing.get(address) === block) this.writing.delete(address);
+      if (recycle && this.spareBlocks.length < spareBlocksMax) this.spareBlocks.push(block);
       callback?.();
       if (this.writesPending === 0 && this.writesDrained.length > 0) {
         const drained = this.writesDrained;
