@@ -124,6 +124,17 @@ export function runStart(args: string[]): Promise<number> {
   const logger = createLogger({ debug: values["log-debug"] === true });
   const metrics = metricsAddress === null ? undefined : new ReplicaMetrics();
   return new Promise((resolve) => {
+    // Signals are handled from the start: one that arrives while the replica opens (a supervisor
+    // stopping a replica it just restarted) stops it once it is open, instead of killing it mid-way.
+    let stopNow: ((signal: string) => void) | null = null;
+    let stopRequested: string | null = null;
+    const onSignal = (signal: string): void => {
+      if (stopNow !== null) return stopNow(signal);
+      if (stopRequested === null) logger.info({ signal }, "stop requested while starting: stopping once open");
+      stopRequested ??= signal;
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
     startReplica({ path, cluster, replica, addresses, config, logger, metrics, limitStorageBytes, cacheGridBytes }, (error, host) => {
       if (error !== null) {
         logger.fatal(error.message);
@@ -141,7 +152,10 @@ export function runStart(args: string[]): Promise<number> {
       const address = addresses[self.replica]!;
       logger.info({ replica: self.replica, cluster: String(self.cluster), port: host!.port },
         `replica ${self.replica} of ${self.replicaCount} listening on ${address.host}:${host!.port}`);
+      let stopping = false;
       const stop = (signal: string) => {
+        if (stopping) return;
+        stopping = true;
         logger.info({ replica: self.replica, signal }, "stopping: letting in-flight IO land");
         // A stop that cannot finish (a wedged disk) must not keep a supervisor waiting forever.
         setTimeout(() => {
@@ -156,8 +170,8 @@ export function runStart(args: string[]): Promise<number> {
           resolve(0);
         });
       };
-      process.once("SIGINT", () => stop("SIGINT"));
-      process.once("SIGTERM", () => stop("SIGTERM"));
+      stopNow = stop;
+      if (stopRequested !== null) stop(stopRequested);
     });
   });
 }

@@ -155,6 +155,30 @@ describe.runIf(built)("the scarab process", () => {
     expect(stderr).toContain("stopped");
   }, 20_000);
 
+  test("SIGTERM while the replica is still opening its file stops it once open, with exit 0", async () => {
+    // The long fault test caught a supervisor's SIGTERM landing during start-up (a restarted
+    // replica replaying its WAL) killing the process by the signal's default action.
+    const path = join(directory, "early-signal.scarab");
+    await format(path);
+    const port = await freePort();
+    const child = spawn(process.execPath, [bin, "start", "--development", `--addresses=${port}`, path],
+      { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    let signalled = false;
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    child.stderr.on("data", (chunk) => {
+      stderr += String(chunk);
+      // The first line the replica logs comes from inside open (before it listens).
+      if (!signalled && stderr.includes("data file opened")) {
+        signalled = true;
+        child.kill("SIGTERM");
+      }
+    });
+    expect(await exited).toBe(0);
+    expect(signalled).toBe(true);
+    expect(stderr).toContain("stopped");
+  }, 20_000);
+
   test("a replica that cannot open its file exits non-zero with one line", async () => {
     const child = spawn(process.execPath, [bin, "start", "--development", "--addresses=3000", join(directory, "nope.scarab")],
       { stdio: ["ignore", "ignore", "pipe"] });
