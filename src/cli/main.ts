@@ -6,12 +6,12 @@ import { checksumImplementation } from "../core/checksum.js";
 import { nativeAddonStatus } from "../core/native_addon.js";
 import { UsageError } from "./usage_error.js";
 import { runBenchmark } from "./benchmark.js";
-import { runFormat, runStart } from "./server.js";
+import { runFormat, runStart, type SignalRelay } from "./server.js";
 
 
 interface Subcommand {
   summary: string;
-  run(args: string[]): Promise<number> | number;
+  run(args: string[], signals?: SignalRelay): Promise<number> | number;
 }
 
 const usage = `Usage: scarab <command> [options]
@@ -45,7 +45,7 @@ const subcommands: Record<string, Subcommand> = {
   benchmark: { summary: "load a cluster and measure it", run: runBenchmark },
   format: { summary: "create a data file", run: runFormat },
   inspect: { summary: "inspect a data file", run: async (args) => (await import("./inspect.js")).runInspect(args) },
-  start: { summary: "run a replica", run: runStart },
+  start: { summary: "run a replica", run: (args, signals) => runStart(args, signals) },
   repl: { summary: "run REPL statements", run: async (args) => (await import("./repl.js")).runRepl(args) },
   vopr: { summary: "run the cluster simulator", run: async (args) => (await import("./vopr.js")).runVopr(args) },
   version: {
@@ -72,7 +72,11 @@ const subcommands: Record<string, Subcommand> = {
   },
 };
 
-export async function run(argv: string[]): Promise<number> {
+/**
+ * `signals`: for `scarab start`, the SIGTERM/SIGINT handlers bin/scarab.js installs before it
+ * loads any module, so that a supervisor's signal during start-up is not fatal (cli/server.ts).
+ */
+export async function run(argv: string[], signals?: SignalRelay): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined || name === "--help" || name === "-h") {
     console.log(usage);
@@ -81,7 +85,7 @@ export async function run(argv: string[]): Promise<number> {
   const subcommand = subcommands[name];
   try {
     if (subcommand === undefined) throw new UsageError(`unknown command '${name}'`);
-    return await subcommand.run(args);
+    return await subcommand.run(args, signals);
   } catch (error) {
     if (error instanceof UsageError) {
       console.error(`scarab: ${error.message}\n\n${usage}`);

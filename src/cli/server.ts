@@ -90,7 +90,17 @@ export function runFormat(args: string[]): Promise<number> {
   });
 }
 
-export function runStart(args: string[]): Promise<number> {
+/**
+ * Signals caught before the replica is ready: bin/scarab.js installs the process handlers first
+ * thing (before loading modules, which can take a second on a busy machine), records what
+ * arrives in `pending`, and forwards to `handler` once runStart sets one.
+ */
+export interface SignalRelay {
+  readonly pending: string[];
+  handler: ((signal: string) => void) | null;
+}
+
+export function runStart(args: string[], signals?: SignalRelay): Promise<number> {
   const { values, positionals } = parseFlags(args, {
     addresses: { type: "string" }, development: { type: "boolean" }, help: { type: "boolean" },
     replica: { type: "string" }, cluster: { type: "string" }, "log-debug": { type: "boolean" },
@@ -133,8 +143,13 @@ export function runStart(args: string[]): Promise<number> {
       if (stopRequested === null) logger.info({ signal }, "stop requested while starting: stopping once open");
       stopRequested ??= signal;
     };
-    process.on("SIGINT", onSignal);
-    process.on("SIGTERM", onSignal);
+    if (signals === undefined) {
+      process.on("SIGINT", onSignal);
+      process.on("SIGTERM", onSignal);
+    } else {
+      signals.handler = onSignal;
+      for (const signal of signals.pending.splice(0)) onSignal(signal);
+    }
     startReplica({ path, cluster, replica, addresses, config, logger, metrics, limitStorageBytes, cacheGridBytes }, (error, host) => {
       if (error !== null) {
         logger.fatal(error.message);
