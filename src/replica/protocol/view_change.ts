@@ -54,13 +54,6 @@ export function onExitView(replica: Replica, message: Uint8Array): void {
   assert(replica.status === "normal" || replica.status === "view_change");
   replica.exitViewVotes |= 1 << vote.replica;
   assert(countVotes(replica.exitViewVotes) <= replica.replicaCount, "a vote from a non-voter");
-  // An abdicating primary (vsr.md §5.6: prepares waiting, no prepare_ok for 10 s) stopped its
-  // heartbeats to be deposed: it joins the vote. Where the view-change quorum needs it (2 active
-  // replicas), a backup stuck in a view change could otherwise never leave it (VOPR seed
-  // 5660443592136578265: the backup never learnt the view, the primary waited for its acks).
-  if (replica.isPrimary && replica.status === "normal" && replica.abdicating && vote.view === replica.view) {
-    return voteToExitView(replica);
-  }
   checkExitViewQuorum(replica);
 }
 
