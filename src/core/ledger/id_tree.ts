@@ -111,18 +111,21 @@ export class IdTree {
 
   /** The value stored for the key at words[i..i+4), or −1. */
   find(words: Uint32Array, i: number): number {
-    let n = this.root;
-    if (n < 0) return -1;
-    const nodes = this.nodes;
-    const values = this.valuesWord;
-    for (let level = this.height - 1; level > 0; level--) {
-      const node = nodes.u32(n);
-      n = node[values + childIndex(node, words, i)]!;
-    }
-    const leaf = nodes.u32(n);
+    if (this.root < 0) return -1;
+    const leaf = this.nodes.u32(this.leafOf(words, i));
     const j = lowerBound(leaf, words, i);
-    if (j < leaf[countWord]! && u128Compare(leaf, keysWord + 4 * j, words, i) === 0) return leaf[values + j]!;
+    if (j < leaf[countWord]! && u128Compare(leaf, keysWord + 4 * j, words, i) === 0) return leaf[this.valuesWord + j]!;
     return -1;
+  }
+
+  /** The leaf whose range holds the key (the tree is not empty). */
+  private leafOf(words: Uint32Array, i: number): number {
+    let n = this.root;
+    for (let level = this.height - 1; level > 0; level--) {
+      const node = this.nodes.u32(n);
+      n = node[this.valuesWord + childIndex(node, words, i)]!;
+    }
+    return n;
   }
 
   /** The first node on the key's root-to-leaf path that is not resident, or −1 (also when empty). */
@@ -220,15 +223,10 @@ export class IdTree {
 
   /** Removes a key that is present, from its leaf only (no rebalancing: see the header). */
   remove(words: Uint32Array, i: number): void {
-    let n = this.root;
-    assert(n >= 0, "id tree: removing from an empty tree");
-    const nodes = this.nodes;
+    assert(this.root >= 0, "id tree: removing from an empty tree");
+    const n = this.leafOf(words, i);
     const values = this.valuesWord;
-    for (let level = this.height - 1; level > 0; level--) {
-      const node = nodes.u32(n);
-      n = node[values + childIndex(node, words, i)]!;
-    }
-    const leaf = nodes.u32(n);
+    const leaf = this.nodes.u32(n);
     const pos = lowerBound(leaf, words, i);
     const count = leaf[countWord]!;
     assert(pos < count && u128Compare(leaf, keysWord + 4 * pos, words, i) === 0, "id tree: removing a key that is absent");
@@ -237,7 +235,7 @@ export class IdTree {
     leaf.copyWithin(values + pos, values + pos + 1, values + count);
     leaf[values + count - 1] = 0;
     leaf[countWord] = count - 1;
-    nodes.markDirty(n);
+    this.nodes.markDirty(n);
     this.count -= 1;
   }
 

@@ -30,6 +30,7 @@ import type { PagedRecords } from "../paged_records.js";
 import { ExpiryHeap } from "./expiry.js";
 import type { QueryExecutor } from "./queries.js";
 import { LW, SW, linkWords, type LedgerState } from "./state.js";
+import { timestampLowerBound } from "./tables.js";
 import { tsLess } from "./timestamps.js";
 import { AW, PendingState, TW } from "./words.js";
 import * as validate from "./validate.js";
@@ -172,18 +173,9 @@ export class LedgerPrefetcher {
   private accountEvent(events: Uint32Array, e: number): void {
     if (((events[e + AW.codeFlags]! >>> 16) & AccountFlags.imported) === 0) return;
     const transfers = this.state.transfers;
-    const hi = events[e + AW.timestampHi]!;
-    const lo = events[e + AW.timestampLo]!;
-    let low = 0;
-    let high = transfers.count;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if (!this.collector.record(transfers, LedgerSpace.transfers, mid)) return;
-      const midHi = transfers.timestampHi(mid);
-      if (midHi < hi || (midHi === hi && transfers.timestampLo(mid) < lo)) low = mid + 1;
-      else high = mid;
-    }
-    if (low < transfers.count) this.collector.record(transfers, LedgerSpace.transfers, low);
+    const low = timestampLowerBound(transfers, events[e + AW.timestampHi]!, events[e + AW.timestampLo]!,
+      (row) => this.collector.record(transfers, LedgerSpace.transfers, row));
+    if (low >= 0 && low < transfers.count) this.collector.record(transfers, LedgerSpace.transfers, low);
   }
 
   /**

@@ -20,7 +20,7 @@ import { assert } from "../assert.js";
 import { Operation } from "../command.js";
 import type { PagedRecords } from "../paged_records.js";
 import { LedgerSpace, type PageNeedsCollector } from "./prefetch.js";
-import { PagedRows, type Rows } from "./tables.js";
+import { PagedRows, timestampLowerBound, type Rows } from "./tables.js";
 import { AFW, AW, QFW, TW, rowWords } from "./words.js";
 
 /** The inclusive timestamp range [min', max'] of a filter (§11.3), as u32 pairs. */
@@ -242,17 +242,9 @@ export class QueryExecutor {
   /** table.lowerBound, naming the transfer pages it reads while probing (−1: one is missing). */
   private lowerBound(table: Rows, hi: number, lo: number): number {
     if (this.probing === null || !(table instanceof PagedRows)) return table.lowerBound(hi, lo);
-    let low = 0;
-    let high = table.count;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      if (!this.has(table, LedgerSpace.transfers, mid)) return -1;
-      const midHi = table.timestampHi(mid);
-      if (midHi < hi || (midHi === hi && table.timestampLo(mid) < lo)) low = mid + 1;
-      else high = mid;
-    }
-    return low;
+    return timestampLowerBound(table, hi, lo, (row) => this.has(table, LedgerSpace.transfers, row));
   }
+
 }
 
 function copyRow(from: Uint32Array, f: number, to: Uint32Array, t: number): void {

@@ -151,30 +151,17 @@ export class RowTable {
 
   /** The first row whose timestamp is ≥ (hi, lo), in [0, count]. */
   lowerBound(hi: number, lo: number): number {
-    const words = this.u32;
-    let low = 0;
-    let high = this.count;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      const midHi = words[mid * rowWords + 31]!;
-      const midLo = words[mid * rowWords + 30]!;
-      if (midHi < hi || (midHi === hi && midLo < lo)) low = mid + 1;
-      else high = mid;
-    }
-    return low;
+    return timestampLowerBound(this, hi, lo);
   }
 
   /** True when some row has exactly this timestamp. O(log n). */
   hasTimestamp(hi: number, lo: number): boolean {
-    const row = this.lowerBound(hi, lo);
-    return row < this.count && this.timestampHi(row) === hi && this.timestampLo(row) === lo;
+    return hasTimestamp(this, hi, lo);
   }
 
   /** True when the table is non-empty and (hi, lo) ≤ the timestamp of the last row. */
   notAfterLast(hi: number, lo: number): boolean {
-    if (this.count === 0) return false;
-    const lastHi = this.timestampHi(this.count - 1);
-    return hi < lastHi || (hi === lastHi && lo <= this.timestampLo(this.count - 1));
+    return notAfterLast(this, hi, lo);
   }
 }
 
@@ -219,27 +206,52 @@ export class PagedRows extends PagedRecords implements Rows {
     return this.u32(row)[this.at(row) + 30]!;
   }
 
-  /** The first row whose timestamp is ≥ (hi, lo), in [0, count]. */
   lowerBound(hi: number, lo: number): number {
-    let low = 0;
-    let high = this.count;
-    while (low < high) {
-      const mid = (low + high) >>> 1;
-      const midHi = this.timestampHi(mid);
-      if (midHi < hi || (midHi === hi && this.timestampLo(mid) < lo)) low = mid + 1;
-      else high = mid;
-    }
-    return low;
+    return timestampLowerBound(this, hi, lo);
   }
 
   hasTimestamp(hi: number, lo: number): boolean {
-    const row = this.lowerBound(hi, lo);
-    return row < this.count && this.timestampHi(row) === hi && this.timestampLo(row) === lo;
+    return hasTimestamp(this, hi, lo);
   }
 
   notAfterLast(hi: number, lo: number): boolean {
-    if (this.count === 0) return false;
-    const lastHi = this.timestampHi(this.count - 1);
-    return hi < lastHi || (hi === lastHi && lo <= this.timestampLo(this.count - 1));
+    return notAfterLast(this, hi, lo);
   }
+}
+
+/** Rows in timestamp order (row order is timestamp order: see the header). */
+export interface TimestampedRows {
+  readonly count: number;
+  timestampHi(row: number): number;
+  timestampLo(row: number): number;
+}
+
+/**
+ * The first row whose timestamp is ≥ (hi, lo), in [0, count]. `readable` (prefetch probes) says
+ * whether a row may be read now; the search returns −1 at the first row it may not.
+ */
+export function timestampLowerBound(
+  rows: TimestampedRows, hi: number, lo: number, readable?: (row: number) => boolean,
+): number {
+  let low = 0;
+  let high = rows.count;
+  while (low < high) {
+    const mid = (low + high) >>> 1;
+    if (readable !== undefined && !readable(mid)) return -1;
+    const midHi = rows.timestampHi(mid);
+    if (midHi < hi || (midHi === hi && rows.timestampLo(mid) < lo)) low = mid + 1;
+    else high = mid;
+  }
+  return low;
+}
+
+function hasTimestamp(rows: TimestampedRows, hi: number, lo: number): boolean {
+  const row = timestampLowerBound(rows, hi, lo);
+  return row < rows.count && rows.timestampHi(row) === hi && rows.timestampLo(row) === lo;
+}
+
+function notAfterLast(rows: TimestampedRows, hi: number, lo: number): boolean {
+  if (rows.count === 0) return false;
+  const lastHi = rows.timestampHi(rows.count - 1);
+  return hi < lastHi || (hi === lastHi && lo <= rows.timestampLo(rows.count - 1));
 }
