@@ -205,6 +205,7 @@ export function onJoinView(replica: Replica, message: Uint8Array): void {
   if (reason !== null) return replica.ignored("join_view", reason);
   assert(jv.view >= replica.view && jv.replica < replica.replicaCount && jv.log_view <= jv.view);
   if (jv.view > replica.view) enterViewChange(replica, jv.view);
+  if (replica.status === "normal" && jv.view === replica.view) return answerLateJoinView(replica, jv);
   if (replica.status !== "view_change") return replica.ignored("join_view", `status ${replica.status}`);
   if (replica.viewLogChosen) return replica.ignored("join_view", "log already chosen");
   assert(jv.view === replica.view && replica.isPrimary && replica.status === "view_change");
@@ -227,6 +228,19 @@ export function onJoinView(replica: Replica, message: Uint8Array): void {
   assert(replica.viewLogChosen && replica.logView === replica.view && replica.op === choice.headOp);
   assert(replica.commitMax >= choice.commitMax);
   persistView(replica, () => startViewIfReady(replica));
+}
+
+/**
+ * A join_view for the view we already started: its sender missed our `view` (lost, or sent before
+ * it joined) and waits in view_change. Without an answer it can only vote to leave a view that
+ * works — and where the view-change quorum needs it (two active replicas), the cluster would wait
+ * forever (seed 5660443592136578265). The `view` is what it would have received.
+ */
+function answerLateJoinView(replica: Replica, jv: JoinViewMessage): void {
+  assert(replica.status === "normal" && replica.isPrimary && jv.view === replica.view);
+  if (jv.replica === replica.replica) return replica.ignored("join_view", "our own, after the view started");
+  if (replica.viewDurable !== replica.view) return replica.ignored("join_view", "our view is not durable yet");
+  replica.sendToReplica(jv.replica, buildView(replica, 0n));
 }
 
 /**
