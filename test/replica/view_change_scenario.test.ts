@@ -165,4 +165,25 @@ describe("view change", () => {
     expect(b1.events()).not.toContain("sync_start");
     expect(new Set(t.replicas.map((r) => r.replica.checkpointId())).size).toBe(1);
   });
+
+  test("a replayed `view` of the current view never truncates what a backup prepared since", () => {
+    const t = scenario({ replicas: 3, clients: 2 });
+    t.runUntilQuiet().expectCommit(2);
+    const [a0, b1, b2] = [t.replica("A0"), t.replica("B1"), t.replica("B2")];
+    t.record(b1.name, b2.name); // b1 leads the next view: its `view` to b2 is kept
+    a0.stop();
+    t.heal().runUntil(() => t.deliveries(b1.name, b2.name, "view") > 0);
+    t.record(b1.name, b2.name, false).runUntilQuiet().expectView(b1.view, [b1.name, b2.name]);
+    // Without commit heartbeats, b2 learns commits only from later prepares: op 8 stays above its
+    // commit_min, acknowledged by b2 and committed by the primary.
+    t.drop(b1.name, b2.name, "commit").requests(6).runUntilQuiet().expectCommit(8, [b1.name]);
+    expect([b2.logView, b2.op]).toEqual([b1.view, 8]);
+    expect(b2.commitMin).toBeLessThan(8);
+    t.replay(); // duplicates on the wire, the `view` among them: its head is below 8
+    let opMin = b2.op;
+    for (let tick = 0; tick < 20; tick++) opMin = Math.min(opMin, t.tick().replica(b2.name).op);
+    expect(opMin).toBe(8);
+    expect(b2.trace()).toContain("ignored view: stale: our log of this view is longer");
+    t.heal().runUntilQuiet().expectCommit(8, [b1.name, b2.name]);
+  });
 });

@@ -437,6 +437,11 @@ function ignoreView(replica: Replica, view: ViewHeader): string | null {
   if (view.view === replica.view && replica.status === "normal" && view.nonce !== replica.getViewNonce) {
     return "same view, not an answer to our get_view";
   }
+  // Within one view the log only grows: a `view` of our log_view with a shorter head is an old
+  // copy (a late answer to get_view, or a replayed packet). Installing it would truncate ops we
+  // may have acknowledged in this very view, and lose them if they were committed (seed
+  // 8426034893311763903).
+  if (view.view === replica.logView && view.op < replica.op) return "stale: our log of this view is longer";
   const headersOffset = headerSize + checkpointStateSize;
   if (view.size < headersOffset + headerSize || (view.size - headersOffset) % headerSize !== 0) return "bad size";
   return null;
