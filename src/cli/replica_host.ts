@@ -36,6 +36,19 @@ export interface HostOptions {
   readonly limitStorageBytes?: number;
   /** Bytes of grid pages kept in memory (`--cache-grid`); default gridCacheBytesDefault. */
   readonly cacheGridBytes?: number;
+  /**
+   * Aborts a start that has not finished (a supervisor's SIGTERM while the WAL replays): peers and
+   * the file are closed as at a crash, which recovery is built for, and the callback gets
+   * `StartAborted`. A start that has finished is stopped with `ReplicaHost.stop` instead.
+   */
+  readonly signal?: AbortSignal;
+}
+
+/** The error a start aborted by `HostOptions.signal` reports. */
+export class StartAborted extends Error {
+  constructor() {
+    super("stopped before the replica had opened its data file");
+  }
 }
 
 export interface FormatOptions extends HostOptions {
@@ -150,6 +163,10 @@ export function startReplica(options: HostOptions, callback: (error: Error | nul
     lock.release();
     return callback(error as Error, null);
   }
+  if (options.signal?.aborted) {
+    lock.release();
+    return callback(new StartAborted(), null);
+  }
   const time = new RealTime();
   let replica: Replica | null = null;
   const bus = new TcpServerBus({
@@ -158,10 +175,10 @@ export function startReplica(options: HostOptions, callback: (error: Error | nul
     ...(options.logger && { log: options.logger.child({ replica: identity.replica }) }),
   });
   bus.listen((listenError) => {
-    if (listenError !== null) {
+    if (listenError !== null || options.signal?.aborted) {
       bus.close();
       lock.release();
-      return callback(listenError, null);
+      return callback(listenError ?? new StartAborted(), null);
     }
     let storage: FileStorage;
     try {
@@ -173,7 +190,7 @@ export function startReplica(options: HostOptions, callback: (error: Error | nul
     }
     replica = new Replica(replicaOptions(identity, config, storage, bus, time, options));
     options.metrics?.attach(replica);
-    openAndRun(replica, { bus, storage, lock, time, path: options.path }, callback);
+    openAndRun(replica, { bus, storage, lock, time, path: options.path, signal: options.signal }, callback);
   });
 }
 
@@ -183,10 +200,11 @@ interface HostResources {
   readonly lock: DataFileLock;
   readonly time: RealTime;
   readonly path: string;
+  readonly signal: AbortSignal | undefined;
 }
 
 function openAndRun(replica: Replica, resources: HostResources, callback: (error: Error | null, host: ReplicaHost | null) => void): void {
-  const { bus, storage, lock, time } = resources;
+  const { bus, storage, lock, time, signal } = resources;
   const release = (done: () => void) => {
     bus.close();
     storage.close(() => {
@@ -194,7 +212,17 @@ function openAndRun(replica: Replica, resources: HostResources, callback: (error
       done();
     });
   };
+  // Aborted while opening: the storage refuses new IO and drops the continuations of what lands,
+  // so the open stops where it is, as at a crash; the file closes once its in-flight IO lands.
+  let aborted = false;
+  const abort = (): void => {
+    aborted = true;
+    release(() => callback(new StartAborted(), null));
+  };
+  signal?.addEventListener("abort", abort, { once: true });
   replica.open((error) => {
+    signal?.removeEventListener("abort", abort);
+    if (aborted) return;
     if (error !== null) {
       return release(() => callback(new Error(`cannot open ${resources.path}: ${error}`), null));
     }

@@ -8,7 +8,7 @@ import { productionConfig, testConfig, type Config } from "../core/config.js";
 import { parseAddress, type Address } from "../io/tcp_client_bus.js";
 import { createLogger } from "./logger.js";
 import { ReplicaMetrics, serveMetrics } from "./metrics.js";
-import { dataFileSize, formatDataFile, startReplica } from "./replica_host.js";
+import { dataFileSize, formatDataFile, StartAborted, startReplica } from "./replica_host.js";
 import { UsageError } from "./usage_error.js";
 
 export const formatHelp = `Usage: scarab format --cluster=<u128> --replica=<index> --replica-count=<n> [--development] <path>
@@ -134,14 +134,16 @@ export function runStart(args: string[], signals?: SignalRelay): Promise<number>
   const logger = createLogger({ debug: values["log-debug"] === true });
   const metrics = metricsAddress === null ? undefined : new ReplicaMetrics();
   return new Promise((resolve) => {
-    // Signals are handled from the start: one that arrives while the replica opens (a supervisor
-    // stopping a replica it just restarted) stops it once it is open, instead of killing it mid-way.
+    // Signals are handled from the start. One that arrives while the replica opens (a supervisor
+    // stopping a replica it just restarted, mid-way through replaying its WAL) aborts the start at
+    // once: peers and the file close as at a crash, which recovery is built for, and it exits 0.
     let stopNow: ((signal: string) => void) | null = null;
-    let stopRequested: string | null = null;
+    const starting = new AbortController();
     const onSignal = (signal: string): void => {
       if (stopNow !== null) return stopNow(signal);
-      if (stopRequested === null) logger.info({ signal }, "stop requested while starting: stopping once open");
-      stopRequested ??= signal;
+      if (starting.signal.aborted) return;
+      logger.info({ signal }, "stop requested while starting: abandoning the start");
+      starting.abort();
     };
     if (signals === undefined) {
       process.on("SIGINT", onSignal);
@@ -150,7 +152,13 @@ export function runStart(args: string[], signals?: SignalRelay): Promise<number>
       signals.handler = onSignal;
       for (const signal of signals.pending.splice(0)) onSignal(signal);
     }
-    startReplica({ path, cluster, replica, addresses, config, logger, metrics, limitStorageBytes, cacheGridBytes }, (error, host) => {
+    startReplica({
+      path, cluster, replica, addresses, config, logger, metrics, limitStorageBytes, cacheGridBytes, signal: starting.signal,
+    }, (error, host) => {
+      if (error instanceof StartAborted) {
+        logger.info("stopped before serving; the data file is as a crash would leave it, and opens again");
+        return resolve(0);
+      }
       if (error !== null) {
         logger.fatal(error.message);
         return resolve(1);
@@ -186,7 +194,6 @@ export function runStart(args: string[], signals?: SignalRelay): Promise<number>
         });
       };
       stopNow = stop;
-      if (stopRequested !== null) stop(stopRequested);
     });
   });
 }
