@@ -115,6 +115,8 @@ function logEvent(logger: Logger, replica: Replica, event: ReplicaEvent, detail?
     case "sync_cancel": return logger.warn(fields, "state sync abandoned (no peer serves the target)");
     case "sync_done": return logger.info({ ...fields, checkpoint: replica.opCheckpoint }, "state sync done");
     case "eviction": return logger.info(fields, detail ?? "client evicted");
+    case "storage_full": return logger.error(fields, detail ?? "storage limit nearly reached");
+    case "storage_ok": return logger.info(fields, detail ?? "storage available again");
     case "repair_prepare":
     case "repair_headers": return logger.info(fields, detail ?? "WAL repaired");
     case "commit": return;

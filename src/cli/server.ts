@@ -4,6 +4,7 @@
 import { existsSync } from "node:fs";
 import type { Server } from "node:http";
 import { parseArgs } from "node:util";
+import { FatalError } from "../core/assert.js";
 import { productionConfig, testConfig, type Config } from "../core/config.js";
 import { parseAddress, type Address } from "../io/tcp_client_bus.js";
 import { createLogger } from "./logger.js";
@@ -145,6 +146,13 @@ export function runStart(args: string[], signals?: SignalRelay): Promise<number>
       logger.info({ signal }, "stop requested while starting: abandoning the start");
       starting.abort();
     };
+    // A fatal condition outside our code (storage limit, full disk) ends the process with its
+    // one-line message; anything else thrown is a bug and keeps its stack trace.
+    process.on("uncaughtException", (error) => {
+      if (error instanceof FatalError) logger.fatal(error.message);
+      else logger.fatal({ err: error }, `bug: ${error.message}`);
+      process.exit(1);
+    });
     if (signals === undefined) {
       process.on("SIGINT", onSignal);
       process.on("SIGTERM", onSignal);
@@ -226,7 +234,6 @@ function addressFlag(text: unknown, name: string): Address {
 
 const sizeUnits: Record<string, number> = { "": 1, B: 1, KiB: 2 ** 10, MiB: 2 ** 20, GiB: 2 ** 30, TiB: 2 ** 40 };
 
-/** A byte size such as 500GiB or 1073741824, at least the zones before the grid plus one block. */
 /** A size such as 500GiB in bytes, NaN when it is not one. */
 function parseSize(text: unknown): number {
   const match = /^(\d+)(B|KiB|MiB|GiB|TiB)?$/.exec(String(text));
@@ -235,7 +242,8 @@ function parseSize(text: unknown): number {
 
 function sizeFlag(text: unknown, name: string, config: Config): number {
   const bytes = parseSize(text);
-  const minimum = config.zones.gridOffset + 64 * config.blockSize;
+  // Room for a few checkpoints' roots beyond the refusal reserve (Grid.storageNearlyFull).
+  const minimum = config.zones.gridOffset + 256 * config.blockSize;
   if (!Number.isSafeInteger(bytes) || bytes < minimum) {
     throw new UsageError(`--${name} must be a size such as 500GiB, at least ${Math.ceil(minimum / 2 ** 20)}MiB (got '${String(text)}')`);
   }

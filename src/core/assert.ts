@@ -13,3 +13,12 @@ export function assert(condition: boolean, message?: string): asserts condition 
 export function unreachable(value?: never, message?: string): never {
   throw new AssertionError(message ?? `unreachable: ${String(value)}`);
 }
+
+/**
+ * The replica cannot go on for a reason outside its code (the storage limit or the disk is full):
+ * the process stops with this message and no stack trace, and nothing acknowledged is lost — the
+ * WAL holds it, and a restart with the cause removed replays it.
+ */
+export class FatalError extends Error {
+  override name = "FatalError";
+}

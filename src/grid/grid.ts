@@ -10,7 +10,7 @@
 //   state machine's metadata, the client sessions, the free set) and the manifest.
 // A checkpoint's I/O is therefore proportional to what changed, spread over its bars; the
 // superblock then points at the manifest (protocol/checkpoint.ts).
-import { assert } from "../core/assert.js";
+import { assert, FatalError } from "../core/assert.js";
 import { headerSize, type Config } from "../core/config.js";
 import type { PageNeeds, PageSpace, PersistentState } from "../core/persistent_state.js";
 import { Zone, type Storage } from "../io/storage.js";
@@ -26,6 +26,8 @@ import { SpaceMap } from "./space_map.js";
 
 /** Page blocks kept for reuse after their writes complete (grid.write). */
 const spareBlocksMax = 32;
+/** Free blocks always kept for a checkpoint's roots (manifest, directories, blobs, free set). */
+const storageReserveBlocksMin = 64;
 
 /** Reads in flight while opening a checkpoint. */
 const openReadsMax = 64;
@@ -65,6 +67,12 @@ export class Grid {
   private readonly writing = new Map<number, Uint8Array>();
   private writesDrained: (() => void)[] = [];
   private bytesWrittenAtCheckpoint = 0;
+  /** Blocks acquired since the last durable checkpoint, and over the interval before it. */
+  private acquiredThisInterval = 0;
+  private acquiredLastInterval = 0;
+  private storageRefusing = false;
+  /** The most blocks one bar's flush has acquired since open. */
+  private acquiredBarMax = 0;
   /** The first block that failed the last open, for its error message. */
   private readProblem = "";
 
@@ -98,7 +106,9 @@ export class Grid {
   /** Writes every page changed since the last flush (the end of a bar). */
   flush(spaces: readonly PageSpace[]): void {
     this.ensureMaps(spaces.length);
+    const acquiredBefore = this.acquiredThisInterval;
     spaces.forEach((space, index) => this.flushSpace(space, index, this.maps[index]!));
+    this.acquiredBarMax = Math.max(this.acquiredBarMax, this.acquiredThisInterval - acquiredBefore);
     this.cache.evict(spaces);
   }
 
@@ -179,6 +189,9 @@ export class Grid {
   /** The checkpoint last taken is durable (the superblock points at it). */
   checkpointDurable(): void {
     this.freeSet.checkpointDurable();
+    this.acquiredLastInterval = this.acquiredThisInterval;
+    this.acquiredThisInterval = 0;
+    this.storageRefusing = this.freeSet.blocksFree < 2 * this.acquiredLastInterval + storageReserveBlocksMin;
     this.stats.checkpointBytesWritten = this.stats.bytesWritten - this.bytesWrittenAtCheckpoint;
     this.bytesWrittenAtCheckpoint = this.stats.bytesWritten;
     this.stats.blocksAcquired = this.freeSet.acquiredCount;
@@ -231,9 +244,36 @@ export class Grid {
 
   private acquire(): number {
     const address = this.freeSet.acquire();
-    // TODO(storage engine): refuse new requests before the limit is reached, instead of stopping here.
-    assert(address !== null, `storage limit reached: all ${this.blocksLimit} grid blocks are in use`);
+    if (address === null) {
+      // The primary refuses requests well before this (storageNearlyFull); reaching it means an
+      // interval far heavier than the last. Stop rather than write a partial checkpoint.
+      throw new FatalError(`storage limit reached: all ${this.blocksLimit} grid blocks ` +
+        `(${this.blocksLimit * this.config.blockSize} bytes) are in use; restart with a larger --limit-storage ` +
+        "(nothing acknowledged is lost: the WAL replays it)");
+    }
+    this.acquiredThisInterval += 1;
     return address;
+  }
+
+  /**
+   * Whether the primary should refuse creations now. Mainly decided when a checkpoint interval
+   * starts (its predecessor durable, its releases free): refuse unless the free blocks cover
+   * twice what the last interval acquired plus a checkpoint's roots, so an accepted interval runs
+   * to its checkpoint. Deciding once per interval keeps it stable: mid-interval, refusing would
+   * wait for a checkpoint that only committed requests bring, while the blocks it frees sit
+   * released. Mid-interval it refuses only in an emergency: fewer blocks free than two of the
+   * heaviest bar flushes seen, plus the roots (an interval heavier than the last, or the first
+   * after a restart, which has no measure of the last). Then the hard limit is not reached, and
+   * requests wait for a checkpoint or for the operator.
+   */
+  storageNearlyFull(): boolean {
+    const emergency = this.freeSet.blocksFree < 2 * this.acquiredBarMax + storageReserveBlocksMin;
+    return this.storageRefusing || emergency;
+  }
+
+  /** Free blocks, and the limit, for the operator's messages. */
+  storageUsage(): { blocksFree: number; blocksLimit: number } {
+    return { blocksFree: this.freeSet.blocksFree, blocksLimit: this.blocksLimit };
   }
 
   /** Writes a whole block at its address (also used by state sync). */
@@ -312,6 +352,10 @@ export class Grid {
             this.manifestAddress = reference.address;
             this.checkReferencesMatchFreeSet();
             this.stats.blocksAcquired = this.freeSet.acquiredCount;
+            // What the last interval took is not recorded: only the roots' reserve is known.
+            this.acquiredThisInterval = 0;
+            this.acquiredLastInterval = 0;
+            this.storageRefusing = this.freeSet.blocksFree < storageReserveBlocksMin;
             callback({ sessions: blobs[Blob.sessions]! });
           });
         });

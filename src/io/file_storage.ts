@@ -7,7 +7,7 @@
 // then costs a couple of fdatasyncs instead of one each, and no longer fills libuv's thread pool
 // with syncs that WAL writes (a commit's latency) would queue behind.
 import { closeSync, fdatasync, ftruncateSync, openSync, read, write, type PathLike } from "node:fs";
-import { assert } from "../core/assert.js";
+import { assert, FatalError } from "../core/assert.js";
 import { sectorSize, type Config } from "../core/config.js";
 import { isSectorAligned, Zone, type Storage } from "./storage.js";
 
@@ -56,7 +56,7 @@ export class FileStorage implements Storage {
     if (this.closing) return; // shutting down: like a crash, the write never happened
     this.pending += 1;
     write(this.fd, buffer, 0, buffer.length, this.zoneOffsets[zone]! + offset, (error) => {
-      if (error) throw error;
+      if (error) throw writeError(error);
       this.unsynced.push(callback);
       if (!this.syncing) this.sync();
     });
@@ -69,7 +69,7 @@ export class FileStorage implements Storage {
     this.unsynced = [];
     this.syncing = true;
     fdatasync(this.fd, (syncError) => {
-      if (syncError) throw syncError;
+      if (syncError) throw writeError(syncError);
       this.syncing = false;
       if (this.unsynced.length > 0) this.sync();
       for (const callback of batch) this.complete(callback);
@@ -110,4 +110,11 @@ export class FileStorage implements Storage {
   get zoneConfig(): Config {
     return this.config;
   }
+}
+
+/** A full disk is the operator's to fix, not a bug: a one-line fatal error. Others stay as they are. */
+function writeError(error: NodeJS.ErrnoException): Error {
+  if (error.code !== "ENOSPC" && error.code !== "EDQUOT") return error;
+  return new FatalError(`the disk holding the data file is full (${error.code}); free space and restart ` +
+    "(nothing acknowledged is lost: the WAL replays it)");
 }

@@ -32,10 +32,11 @@ export type ReplicaEvent =
   | NoticeEvent;
 
 /** Notices for the operator (a log line each), with a detail line. */
-export type NoticeEvent = "eviction" | "repair_prepare" | "repair_headers";
+export type NoticeEvent = "eviction" | "repair_prepare" | "repair_headers" | "storage_full" | "storage_ok";
 
 export function isNotice(event: ReplicaEvent): event is NoticeEvent {
-  return event === "eviction" || event === "repair_prepare" || event === "repair_headers";
+  return event === "eviction" || event === "repair_prepare" || event === "repair_headers" ||
+    event === "storage_full" || event === "storage_ok";
 }
 
 export interface ReplicaOptions {
@@ -146,6 +147,8 @@ export abstract class ReplicaState {
   getViewNonce = 0n;
   /** Primary: no prepare_ok for too long while prepares wait; heartbeats stop (vsr.md §5.6). */
   abdicating = false;
+  /** Primary: refusing new requests because the storage limit is near (logged once per episode). */
+  refusingForStorage = false;
 
   constructor(options: ReplicaOptions) {
     assert(options.replica >= 0 && options.replica < options.replicaCount + options.standbyCount);

@@ -6,6 +6,7 @@
 // the data extent stays bounded when the state stops growing (blocks are reused), and the bytes a
 // checkpoint writes are proportional to what changed.
 import { describe, expect, it } from "vitest";
+import { FatalError } from "../../src/core/assert.js";
 import { headerSize } from "../../src/core/config.js";
 import type { Transfer } from "../../src/core/layouts.js";
 import { Prng } from "../../src/core/prng.js";
@@ -265,6 +266,29 @@ describe("Grid with a byte state", () => {
     const opened = openBytes(storage, limit, manifest, 3);
     expectOpened(opened.result);
     expectContents(opened.state, state, "after 200 checkpoints");
+  });
+
+  it("near its limit the grid asks for refusal while it has room; at the limit it stops with a FatalError", () => {
+    const limit = 400;
+    const storage = gridStorage(limit);
+    const driver = new LedgerDriver(newGrid(storage, limit), storage);
+    const requests = makeRequests(5, 16 * 200);
+    let refusedAt = -1;
+    let fatal: unknown = null;
+    try {
+      for (let i = 0; i < requests.length; i++) {
+        driver.execute(requests[i]!);
+        if (refusedAt < 0 && driver.grid.storageNearlyFull()) refusedAt = i;
+      }
+    } catch (error) {
+      fatal = error;
+    }
+    // The refusal came first, while the grid still had room for the next interval.
+    expect(refusedAt).toBeGreaterThan(0);
+    expect(driver.checkpoints.some((checkpoint) => checkpoint.op > refusedAt)).toBe(true);
+    // Ignoring it (this driver does not refuse) ends at the limit with a one-line fatal error.
+    expect(fatal).toBeInstanceOf(FatalError);
+    expect((fatal as Error).message).toMatch(/^storage limit reached: all 400 grid blocks .* --limit-storage/);
   });
 
   it("checkpoint calls back only after every grid write of the interval is durable", () => {

@@ -32,6 +32,8 @@ export interface ScenarioOptions {
   readonly stateMachine?: "echo" | "ledger";
   /** Planted protocol bugs, to show that a story catches them. Default: none. */
   readonly bugs?: PlantedBugs;
+  /** Each replica's data file size (the storage limit). Default: 64 MiB. */
+  readonly storageSizeBytes?: number;
 }
 
 export type CommandName = keyof typeof Command;
@@ -76,7 +78,7 @@ export class Scenario implements ClusterObserver {
         readFaultProbability: ratioZero, writeFaultProbability: ratioZero, writeMisdirectProbability: ratioZero,
         crashFaultProbability: ratio(1, 1),
       },
-      storageSeed: seed + 1n, storageSizeBytes: 64 * 1024 * 1024,
+      storageSeed: seed + 1n, storageSizeBytes: options.storageSizeBytes ?? 64 * 1024 * 1024,
       workload: options.stateMachine === "ledger" ? ledgerFactory : echoWorkloadFactory,
       observer: this, trace: true, bugs: options.bugs,
     });

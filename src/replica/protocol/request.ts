@@ -51,6 +51,7 @@ export function onRequest(replica: Replica, message: Uint8Array): void {
   // No agreement on cluster time yet (vsr.md §5.1).
   if (replica.realtimeSynchronized() === null) return replica.ignored("request", "clock not synchronised");
   assert(replica.viewDurable === replica.view && request.timestamp === 0n);
+  if (growsLedger(request.operation) && storageRefuses(replica)) return replica.ignored("request", "storage limit nearly reached");
   assert(replica.pipeline.length <= replica.op - replica.commitMin, "the pipeline holds only uncommitted ops");
   if (replica.pipeline.length < replica.config.pipelinePrepareQueueMax) {
     assert(replica.op < replica.opPrepareMax, "a pipeline with room is below the WAL's capacity");
@@ -60,6 +61,32 @@ export function onRequest(replica: Replica, message: Uint8Array): void {
   } else {
     replica.ignored("request", "pipeline and queue full");
   }
+}
+
+/** Creations make the ledger grow; lookups and queries stay served near the storage limit. */
+function growsLedger(operation: number): boolean {
+  return operation === Operation.create_accounts || operation === Operation.create_transfers;
+}
+
+/**
+ * Near the storage limit the primary prepares no creation (the grid's estimate, see
+ * Grid.storageNearlyFull), so the limit itself is not reached with the cluster's work half done.
+ * Clients retry, as they would against a busy primary; the operator gets one line when refusing
+ * starts and one when it stops.
+ */
+function storageRefuses(replica: Replica): boolean {
+  const refusing = replica.grid.storageNearlyFull();
+  if (refusing !== replica.refusingForStorage) {
+    replica.refusingForStorage = refusing;
+    const { blocksFree, blocksLimit } = replica.grid.storageUsage();
+    if (refusing) {
+      replica.notice("storage_full", () => `refusing new requests: ${blocksFree} of ${blocksLimit} grid blocks ` +
+        "free, too few for the next checkpoint; raise --limit-storage (or free disk space) and restart");
+    } else {
+      replica.notice("storage_ok", () => `accepting requests again: ${blocksFree} of ${blocksLimit} grid blocks free`);
+    }
+  }
+  return refusing;
 }
 
 /** Steps 4–9 of wire.md §10: the checks that answer with an eviction. */
