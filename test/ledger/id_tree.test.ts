@@ -471,4 +471,25 @@ describe("IdTree removal and probe", () => {
     tree.nodes.install(tree.root, rootBody);
     checkAgainstModel(tree, new Map(ids.map((id, k) => [id, k])));
   });
+
+  test("findVisiting visits the key's path top down and finds in the same descent", () => {
+    const tree = new IdTree(128);
+    const none = (): boolean => true;
+    expect(tree.findVisiting(put(5n), at, none)).toBe(-1); // empty
+    const ids = randomIds(new Prng(11), 600);
+    ids.forEach((id, k) => insert(tree, id, k));
+    for (const [k, id] of ids.entries()) {
+      const visited: number[] = [];
+      expect(tree.findVisiting(put(id), at, (node) => visited.push(node) > 0)).toBe(k);
+      expect(visited).toEqual(pathOf(tree, id));
+    }
+    expect(tree.findVisiting(put(1n << 100n), at, none)).toBe(find(tree, 1n << 100n));
+    // A visitor that stops at the leaf (not resident, say): −2, and the leaf was the last visited.
+    const target = ids[7]!;
+    const path = pathOf(tree, target);
+    const visited: number[] = [];
+    const leaf = path[path.length - 1]!;
+    expect(tree.findVisiting(put(target), at, (node) => visited.push(node) > 0 && node !== leaf)).toBe(-2);
+    expect(visited).toEqual(path);
+  });
 });

@@ -142,19 +142,23 @@ export class IdTree {
   }
 
   /**
-   * Calls `visit` with each node on the key's root-to-leaf path, top down, while it returns true
-   * (the prefetch notes each node and says whether it is resident). True when the whole path was
-   * visited (or the tree is empty): find, insert and remove of this key then touch only resident
-   * nodes.
+   * find(), calling `visit` with each node on the key's root-to-leaf path, top down, while it
+   * returns true (the prefetch notes each node and says whether it is resident). Returns the
+   * key's value (−1 when absent), or −2 when `visit` stopped the descent; otherwise find, insert
+   * and remove of this key touch only the nodes visited.
    */
-  visitPath(words: Uint32Array, i: number, visit: (node: number) => boolean): boolean {
+  findVisiting(words: Uint32Array, i: number, visit: (node: number) => boolean): number {
     let n = this.root;
-    if (n < 0) return true;
+    if (n < 0) return -1;
     const nodes = this.nodes;
     for (let level = this.height - 1; ; level--) {
-      if (!visit(n)) return false;
-      if (level === 0) return true;
+      if (!visit(n)) return -2;
       const node = nodes.u32(n);
+      if (level === 0) {
+        const j = lowerBound(node, words, i);
+        const found = j < node[countWord]! && u128Compare(node, keysWord + 4 * j, words, i) === 0;
+        return found ? node[this.valuesWord + j]! : -1;
+      }
       n = node[this.valuesWord + childIndex(node, words, i)]!;
     }
   }

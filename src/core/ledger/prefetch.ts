@@ -120,8 +120,7 @@ export class LedgerPrefetcher {
 
   /** The row of the id at words[i..i+4), −1 when absent, −2 when its path is not resident yet. */
   private transferRow(words: Uint32Array, i: number): number {
-    if (!this.state.transferIndex.visitPath(words, i, this.visitNode)) return -2;
-    return this.state.transferIndex.find(words, i);
+    return this.state.transferIndex.findVisiting(words, i, this.visitNode);
   }
 
   /** The partial last page of each table that appends (a full one is followed by a new page). */
