@@ -56,6 +56,10 @@ export function ack(replica: Replica, prepare: PrepareHeader): void {
   const view = replica.view;
   if (replica.isStandby || replica.status !== "normal" || prepare.view > view) return;
   if (replica.syncing !== null) return; // a syncing replica does not count towards durability (§8)
+  // Nor does one whose log above a synced checkpoint is gone until a `view` reinstalls it: its
+  // join_view vouches only for the checkpoint, so an op it acknowledged could be committed with
+  // its vote and then left out of the next view's log (VOPR seed 6539340119490041589).
+  if (replica.logDiscardedBySync) return;
   // Never acknowledge in a view that is not durable (vsr.md §6.2, §17.6).
   if (replica.viewDurable !== view) return;
   assert(!replica.isStandby && replica.status === "normal" && replica.viewDurable === view);

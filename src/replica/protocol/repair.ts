@@ -27,6 +27,9 @@ export function tickRepair(replica: Replica): void {
     requestView(replica, replica.view);
     return;
   }
+  // Synced while normal, the view that asked for the sync could not be re-applied: until a
+  // `view` reinstalls our log we may not acknowledge (pipeline.ts ack), so ask for one.
+  if (replica.status === "normal" && !replica.isPrimary && replica.logDiscardedBySync) requestView(replica, replica.view);
   requestMissingHeaders(replica);
   requestMissingPrepares(replica);
   if (replica.status === "view_change") startViewIfReady(replica);
