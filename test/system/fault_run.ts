@@ -83,7 +83,10 @@ export async function runScenario(options: ScenarioOptions): Promise<Verdict> {
   let loadMs = 0;
   let ticker: NodeJS.Timeout | null = null;
   try {
-    const [ports, metricsPorts] = [await freePorts(replicaCount), await freePorts(replicaCount)];
+    // One call, so the ports are distinct: two calls could hand out the same free port twice (the
+    // 30-minute run lost an epoch to a replica port that was also another replica's metrics port).
+    const free = await freePorts(2 * replicaCount);
+    const [ports, metricsPorts] = [free.slice(0, replicaCount), free.slice(replicaCount)];
     const links: LinkSpec[] = [];
     for (let to = 0; to < replicaCount; to++) {
       links.push({ from: "client", to, targetPort: ports[to]! });
