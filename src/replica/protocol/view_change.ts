@@ -128,12 +128,18 @@ function sendJoinView(replica: Replica): void {
  * Our log suffix from the head down to the highest op known committed (§6.2 step 3–4). A head
  * whose header we do not know (jumped over, or installed but lost in a crash before it was
  * written, so never acknowledged) is not advertised: the JV's head must be a real header. Nor is
- * a header from a view newer than our log_view (a checkpoint adopted by state sync): such a JV
- * would claim a log we never installed. With no head left we send no JV at all (that is safe).
+ * a header from a view newer than our log_view: such a JV would claim a log we never installed —
+ * except the checkpoint a state sync adopted when it discarded our log (see below). With no head
+ * left we send no JV at all (that is safe).
  */
 function suffixHeader(replica: Replica, op: number): PrepareHeader | null {
   const header = replica.headerAt(op);
-  return header !== null && header.view <= replica.logView ? header : null;
+  if (header === null) return null;
+  // A synced checkpoint's header is committed, in every later view's log: we vouch for it in any
+  // view from its own (joinViewLogView advertises that view), else three of six replicas synced
+  // past their log_view sent no JV and starved the quorum (seed 12088501490416423088).
+  if (replica.logDiscardedBySync && op === replica.commitMin) return header.view <= replica.view ? header : null;
+  return header.view <= replica.logView ? header : null;
 }
 
 /**
@@ -148,7 +154,7 @@ function joinViewLogView(replica: Replica, head: number): number {
   if (!replica.logDiscardedBySync) return replica.logView;
   const header = replica.headerAt(head);
   assert(header !== null && head === replica.commitMin, "a discarded log ends at what we executed");
-  assert(header.view <= replica.logView);
+  assert(header.view <= replica.view, "a join_view's log_view is at most its view");
   return header.view;
 }
 
