@@ -249,16 +249,30 @@ export class Cluster {
   }
 }
 
-/** Distinct free loopback ports (all held open together, then released). */
+/**
+ * Distinct free loopback ports (all held open together, then released), chosen below Linux's
+ * ephemeral range (32768–60999): a port the kernel hands out for `listen(0)` — the fault proxy's
+ * own listeners, say — can then never be one of these before the replica binds it (a 30-minute
+ * run lost an epoch to that: EADDRINUSE on a replica port).
+ */
 export async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(Array.from({ length: count }, () => new Promise<import("node:net").Server>((resolve, reject) => {
+  const servers: import("node:net").Server[] = [];
+  const ports = new Set<number>();
+  for (let attempts = 0; ports.size < count; attempts++) {
+    if (attempts === 1000) throw new Error(`freePorts: no ${count} free ports in 20000–32767`);
+    const port = 20000 + Math.floor(Math.random() * 12768);
+    if (ports.has(port)) continue;
     const server = createServer();
-    server.once("error", reject);
-    server.listen(0, host, () => resolve(server));
-  })));
-  const ports = servers.map((server) => (server.address() as { port: number }).port);
+    const bound = await new Promise<boolean>((resolve) => {
+      server.once("error", () => resolve(false));
+      server.listen(port, host, () => resolve(true));
+    });
+    if (!bound) continue;
+    servers.push(server);
+    ports.add(port);
+  }
   await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
-  return ports;
+  return [...ports];
 }
 
 export function sleep(ms: number): Promise<void> {
