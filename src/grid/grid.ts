@@ -67,9 +67,9 @@ export class Grid {
   private readonly writing = new Map<number, Uint8Array>();
   private writesDrained: (() => void)[] = [];
   private bytesWrittenAtCheckpoint = 0;
-  /** Blocks acquired since the last durable checkpoint, and over the interval before it. */
+  /** Blocks acquired since the last durable checkpoint. */
   private acquiredThisInterval = 0;
-  private acquiredLastInterval = 0;
+  /** The refusal decided when this interval started (storageNearlyFull). */
   private storageRefusing = false;
   /** The most blocks one bar's flush has acquired since open. */
   private acquiredBarMax = 0;
@@ -189,9 +189,8 @@ export class Grid {
   /** The checkpoint last taken is durable (the superblock points at it). */
   checkpointDurable(): void {
     this.freeSet.checkpointDurable();
-    this.acquiredLastInterval = this.acquiredThisInterval;
+    this.storageRefusing = this.freeSet.blocksFree < 2 * this.acquiredThisInterval + storageReserveBlocksMin;
     this.acquiredThisInterval = 0;
-    this.storageRefusing = this.freeSet.blocksFree < 2 * this.acquiredLastInterval + storageReserveBlocksMin;
     this.stats.checkpointBytesWritten = this.stats.bytesWritten - this.bytesWrittenAtCheckpoint;
     this.bytesWrittenAtCheckpoint = this.stats.bytesWritten;
     this.stats.blocksAcquired = this.freeSet.acquiredCount;
@@ -354,7 +353,6 @@ export class Grid {
             this.stats.blocksAcquired = this.freeSet.acquiredCount;
             // What the last interval took is not recorded: only the roots' reserve is known.
             this.acquiredThisInterval = 0;
-            this.acquiredLastInterval = 0;
             this.storageRefusing = this.freeSet.blocksFree < storageReserveBlocksMin;
             callback({ sessions: blobs[Blob.sessions]! });
           });

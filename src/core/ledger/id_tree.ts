@@ -112,7 +112,11 @@ export class IdTree {
   /** The value stored for the key at words[i..i+4), or −1. */
   find(words: Uint32Array, i: number): number {
     if (this.root < 0) return -1;
-    const leaf = this.nodes.u32(this.leafOf(words, i));
+    return this.valueIn(this.nodes.u32(this.leafOf(words, i)), words, i);
+  }
+
+  /** The value the leaf holds for the key, or −1. */
+  private valueIn(leaf: Uint32Array, words: Uint32Array, i: number): number {
     const j = lowerBound(leaf, words, i);
     if (j < leaf[countWord]! && u128Compare(leaf, keysWord + 4 * j, words, i) === 0) return leaf[this.valuesWord + j]!;
     return -1;
@@ -154,11 +158,7 @@ export class IdTree {
     for (let level = this.height - 1; ; level--) {
       if (!visit(n)) return -2;
       const node = nodes.u32(n);
-      if (level === 0) {
-        const j = lowerBound(node, words, i);
-        const found = j < node[countWord]! && u128Compare(node, keysWord + 4 * j, words, i) === 0;
-        return found ? node[this.valuesWord + j]! : -1;
-      }
+      if (level === 0) return this.valueIn(node, words, i);
       n = node[this.valuesWord + childIndex(node, words, i)]!;
     }
   }

@@ -244,7 +244,6 @@ export class QueryExecutor {
     if (this.probing === null || !(table instanceof PagedRows)) return table.lowerBound(hi, lo);
     return timestampLowerBound(table, hi, lo, (row) => this.has(table, LedgerSpace.transfers, row));
   }
-
 }
 
 function copyRow(from: Uint32Array, f: number, to: Uint32Array, t: number): void {
