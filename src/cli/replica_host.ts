@@ -83,6 +83,7 @@ function replicaOptions(
       gridBlocksLimit: Math.floor((limitStorageBytes - config.zones.gridOffset) / config.blockSize),
     }),
     ...(cacheGridBytes !== undefined && { gridCacheBytes: cacheGridBytes }),
+    reserveGridCache: true,
     onEvent: (replica: Replica, event: ReplicaEvent, detail?: string) => {
       if (logger) logEvent(logger, replica, event, detail);
       metrics?.onEvent(event);

@@ -42,7 +42,8 @@ Options:
   --limit-storage S   the most the data file may grow to, e.g. 500GiB (default 16TiB); it grows
                       on demand, and the replica stops with a clear message at the limit
   --cache-grid S      memory for the ledger's pages of transfers, their links, history and id
-                      index, e.g. 4GiB (default 1GiB); the rest stays on disk and is read on demand
+                      index, e.g. 4GiB (default 1GiB), allocated at start-up; the rest stays on
+                      disk and is read on demand
   --help              print this help`;
 
 interface FormatArgs {

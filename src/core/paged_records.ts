@@ -13,6 +13,7 @@
 // Canonical bytes: a page's body is exactly its used records, and records past `count` are zero
 // (pop() zeroes what it drops), so equal tables give equal pages whatever their history.
 import { assert } from "./assert.js";
+import { PagePool } from "./page_pool.js";
 import type { PageSpace } from "./persistent_state.js";
 
 export class PagedRecords implements PageSpace {
@@ -24,8 +25,13 @@ export class PagedRecords implements PageSpace {
   /** One flag per page: changed since the last clearDirty(). */
   private dirty = new Uint8Array(16);
 
-  constructor(readonly strideWords: number, readonly pageBytes: number) {
+  /** Where pages come from and go back to when evicted (page_pool.ts): shared by a state's tables. */
+  readonly pool: PagePool;
+
+  constructor(readonly strideWords: number, readonly pageBytes: number, pool?: PagePool) {
     assert(Number.isInteger(strideWords) && strideWords >= 1);
+    this.pool = pool ?? new PagePool(pageBytes);
+    assert(this.pool.pageBytes === pageBytes, "paged records: the pool's page size");
     this.perPage = Math.floor(pageBytes / (strideWords * 4));
     assert(this.perPage >= 1, "paged records: a record larger than a page");
   }
@@ -79,7 +85,14 @@ export class PagedRecords implements PageSpace {
     const record = --this.count;
     const w = this.at(record);
     this.u32(record).fill(0, w, w + this.strideWords);
-    this.markPage(this.pageOf(record));
+    const page = this.pageOf(record);
+    this.markPage(page);
+    if (record % this.perPage === 0) {
+      // The page is empty again and past the table's end: its memory goes back to the pool.
+      this.pool.give(this.u32Pages[page]!);
+      this.u32Pages[page] = null;
+      this.i32Pages[page] = null;
+    }
   }
 
   /** Records that `record` changed. */
@@ -101,9 +114,10 @@ export class PagedRecords implements PageSpace {
       this.u32Pages.push(null);
       this.i32Pages.push(null);
     }
-    const u32 = new Uint32Array(this.perPage * this.strideWords);
+    assert(this.u32Pages[page] === null, "paged records: allocating a resident page");
+    const u32 = this.pool.take().subarray(0, this.perPage * this.strideWords);
     this.u32Pages[page] = u32;
-    this.i32Pages[page] = new Int32Array(u32.buffer);
+    this.i32Pages[page] = new Int32Array(u32.buffer, u32.byteOffset, u32.length);
   }
 
   // ---- PageSpace: what the grid persists ----
@@ -128,7 +142,7 @@ export class PagedRecords implements PageSpace {
   pageBody(page: number): Uint8Array {
     const u32 = this.u32Pages[page];
     assert(u32 != null, "paged records: writing a page that is not resident");
-    return new Uint8Array(u32.buffer, 0, this.pageUsedBytes(page));
+    return new Uint8Array(u32.buffer, u32.byteOffset, this.pageUsedBytes(page));
   }
 
   isDirty(page: number): boolean {
@@ -142,18 +156,31 @@ export class PagedRecords implements PageSpace {
   /** Installs page `page` read back from the grid (clean). False when its size is wrong. */
   install(page: number, body: Uint8Array): boolean {
     if (page >= this.pageCount() || body.length !== this.pageUsedBytes(page)) return false;
-    this.allocate(page);
-    new Uint8Array(this.u32Pages[page]!.buffer).set(body);
+    if (this.isResident(page)) this.u32Pages[page]!.fill(0);
+    else this.allocate(page);
+    const u32 = this.u32Pages[page]!;
+    new Uint8Array(u32.buffer, u32.byteOffset, body.length).set(body);
     return true;
   }
 
   /** Drops a clean page from memory; the grid still holds it. */
   evict(page: number): void {
     assert(!this.isDirty(page), "paged records: evicting a dirty page");
-    if (page < this.u32Pages.length) {
+    if (page < this.u32Pages.length && this.u32Pages[page] !== null) {
+      this.pool.give(this.u32Pages[page]!);
       this.u32Pages[page] = null;
       this.i32Pages[page] = null;
     }
+  }
+
+  /** Gives every resident page back to the pool: the table is being replaced and is never used again. */
+  releasePages(): void {
+    for (let page = 0; page < this.u32Pages.length; page++) {
+      if (this.u32Pages[page] !== null) this.pool.give(this.u32Pages[page]!);
+      this.u32Pages[page] = null;
+      this.i32Pages[page] = null;
+    }
+    this.count = 0;
   }
 
   /** Bytes held in memory by resident pages. */

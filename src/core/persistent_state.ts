@@ -6,6 +6,7 @@
 //
 // Canonical bytes: a page's body is exactly its used bytes, so equal states give equal pages,
 // whatever the capacities or growth history of their buffers.
+import type { PagePool } from "./page_pool.js";
 
 /** The granularity of dirty tracking inside flat (growable) buffers: finer than any grid page. */
 export const dirtyUnitSize = 4096;
@@ -41,8 +42,11 @@ export interface PageSpace {
 export type PageNeeds = readonly number[];
 
 export interface PersistentState {
-  /** Sets the page size (the grid's block body size); called once, while the state is empty. */
-  configurePages(pageBytes: number): void;
+  /**
+   * Sets where pages come from: the grid's pool, whose page size is the grid's block body size.
+   * Called once, while the state is empty.
+   */
+  configurePages(pool: PagePool): void;
   /** The spaces, always the same number in the same order. */
   spaces(): readonly PageSpace[];
   /** The metadata record (counts and scalars); small, written with every checkpoint. */

@@ -21,6 +21,7 @@ import {
 import { FreeSet } from "./free_set.js";
 import { emptyGridStats, type GridStats } from "./grid_stats.js";
 import { Blob, decodeManifest, encodeManifest, type BlobReference, type Manifest } from "./manifest.js";
+import { PagePool } from "../core/page_pool.js";
 import { PageCache } from "./page_cache.js";
 import { SpaceMap } from "./space_map.js";
 
@@ -52,6 +53,8 @@ export class Grid {
   readonly pageSize: number;
   /** Which pages of the lazy spaces stay in memory (page_cache.ts). */
   readonly cache: PageCache;
+  /** The memory of the lazy spaces' pages (the state machine takes its pages from here). */
+  readonly pagePool: PagePool;
   freeSet: FreeSet;
   private maps: SpaceMap[] = [];
   /** The last checkpoint's blobs and manifest, released when the next checkpoint replaces them. */
@@ -83,8 +86,14 @@ export class Grid {
     this.cache = new PageCache(Math.max(1, Math.floor(cacheBytes / config.blockSize)));
     this.pageSize = config.blockSize - headerSize;
     assert(this.pageSize % 128 === 0, "grid pages hold whole 128-byte rows");
+    this.pagePool = new PagePool(this.pageSize);
     this.freeSet = new FreeSet(blocksLimit);
     this.stats.blocksLimit = blocksLimit;
+  }
+
+  /** Allocates the cache's pages now, resident (page_pool.ts): a production replica's memory is known from start-up. */
+  reserveCache(): void {
+    this.pagePool.reserve(this.cache.pagesMax);
   }
 
   get referencesPerBlock(): number {

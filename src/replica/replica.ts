@@ -89,7 +89,8 @@ export class Replica extends ReplicaState {
     this.prepareCache = new PrepareCache(4 * options.config.pipelinePrepareQueueMax);
     this.grid = new Grid(storage, options.config, options.cluster, options.gridBlocksLimit ?? gridBlocksLimitDefault(options.config),
       options.gridCacheBytes);
-    this.stateMachine.persistent.configurePages(this.grid.pageSize);
+    this.stateMachine.persistent.configurePages(this.grid.pagePool);
+    if (options.reserveGridCache === true) this.grid.reserveCache();
   }
 
   /** Queues a superblock update; `job` must call `done` once its update is durable. */

@@ -61,6 +61,11 @@ export interface ReplicaOptions {
   readonly gridBlocksLimit?: number;
   /** Bytes of grid pages kept in memory (the block cache). Default: gridCacheBytesDefault. */
   readonly gridCacheBytes?: number;
+  /**
+   * Allocates and touches the whole block cache now (page_pool.ts), as a production replica does,
+   * so its memory does not grow as the ledger does. The simulator leaves it off.
+   */
+  readonly reserveGridCache?: boolean;
   /** Planted protocol bugs, for the VOPR's self-check only (bugs.ts). Default: none. */
   readonly bugs?: PlantedBugs;
 }

@@ -4,6 +4,7 @@
 // and change pages without growing the state.
 import { testConfig, headerSize } from "../../src/core/config.js";
 import { FlatSpace } from "../../src/core/flat_space.js";
+import type { PagePool } from "../../src/core/page_pool.js";
 import { dirtyUnitSize, type PageSpace, type PersistentState } from "../../src/core/persistent_state.js";
 import type { Prng } from "../../src/core/prng.js";
 
@@ -38,9 +39,9 @@ export class ByteState implements PersistentState {
     this.list = Array.from({ length: spaceCount }, () => new ByteSpace(this.pageBytes));
   }
 
-  configurePages(pageBytes: number): void {
-    this.pageBytes = pageBytes;
-    this.list = Array.from({ length: this.spaceCount }, () => new ByteSpace(pageBytes));
+  configurePages(pool: PagePool): void {
+    this.pageBytes = pool.pageBytes;
+    this.list = Array.from({ length: this.spaceCount }, () => new ByteSpace(pool.pageBytes));
   }
 
   spaces(): readonly PageSpace[] {

@@ -143,7 +143,7 @@ export class LedgerDriver {
   constructor(readonly grid: Grid, readonly storage: MemoryStorage, options: {
     machine?: StateMachine; op?: number; checkpointEveryOps?: number; durable?: boolean;
   } = {}) {
-    this.machine = options.machine ?? new StateMachine({ pageBytes: grid.pageSize });
+    this.machine = options.machine ?? new StateMachine({ pagePool: grid.pagePool });
     this.ledger = new SyncLedger({
       stateMachine: this.machine, realtime: () => this.realtime,
       beforeExecute: (operation, timestamp, body) => prefetchRounds(grid, storage, this.machine, operation, timestamp, body),
@@ -199,7 +199,7 @@ export function sessionsBytes(op: number): Uint8Array {
 export function openFresh(storage: MemoryStorage, blocksLimit: number, manifest: { address: number; checksum: bigint }):
 { grid: Grid; machine: StateMachine; result: { sessions: Uint8Array } | { error: string } } {
   const grid = newGrid(storage, blocksLimit);
-  const machine = new StateMachine({ pageBytes: grid.pageSize });
+  const machine = new StateMachine({ pagePool: grid.pagePool });
   const opened = complete<{ sessions: Uint8Array } | { error: string }>(storage, (done) => grid.open(manifest, machine, done));
   // Open reads no page of the lazy spaces; the tests compare whole states, so read them all now.
   const error = "error" in opened ? null : prefetchAll(grid, storage, machine);

@@ -4,6 +4,7 @@
 // the `history` side array (state.ts), which is how get_account_balances (§11.4) finds them.
 // Expiry entries are recorded as the spec says, although no query returns them (§11.4 rule 5).
 import { assert } from "../assert.js";
+import type { PagePool } from "../page_pool.js";
 import { PagedRecords } from "../paged_records.js";
 import { AW, rowWords } from "./words.js";
 
@@ -15,8 +16,8 @@ export const historyWords = 32; // 20 used (kept at 32: the snapshot format stor
 
 /** History entries in pages (paged_records.ts), like the transfer rows they follow. */
 export class HistoryTable extends PagedRecords {
-  constructor(pageBytes: number) {
-    super(historyWords, pageBytes);
+  constructor(pageBytes: number, pool?: PagePool) {
+    super(historyWords, pageBytes, pool);
   }
 
   /** Appends the current balances of account row `accountRow` and returns the entry index. */

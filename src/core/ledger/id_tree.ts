@@ -34,6 +34,7 @@
 // function of the tree's bytes and its arguments. New nodes come from nodes.append(), so node
 // numbers follow the order of splits. Insert and find allocate nothing (a preallocated path).
 import { assert } from "../assert.js";
+import type { PagePool } from "../page_pool.js";
 import { PagedRecords } from "../paged_records.js";
 import { u128Compare, u128Copy } from "../u128.js";
 
@@ -86,9 +87,9 @@ export class IdTree {
   private pathNode = new Int32Array(16);
   private pathIndex = new Int32Array(16);
 
-  constructor(pageBytes: number) {
+  constructor(pageBytes: number, pool?: PagePool) {
     const nodeWords = Math.floor(pageBytes / 4);
-    this.nodes = new PagedRecords(nodeWords, pageBytes);
+    this.nodes = new PagedRecords(nodeWords, pageBytes, pool);
     assert(this.nodes.perPage === 1, "id tree: one node per page");
     this.capacity = Math.floor((nodeWords - 2) / 5);
     assert(this.capacity >= 2, "id tree: pages too small for two entries per node");

@@ -5,6 +5,7 @@ import { ExpiryHeap } from "./expiry.js";
 import { HashIndex } from "./hash_index.js";
 import { HistoryTable } from "./history.js";
 import { IdTree } from "./id_tree.js";
+import { PagePool } from "../page_pool.js";
 import { PagedRecords } from "../paged_records.js";
 import { DirtyPages, PagedRows, RowTable, growInt32, growUint32 } from "./tables.js";
 import { AW, PendingState, TW, rowWords } from "./words.js";
@@ -32,6 +33,8 @@ export interface LedgerOptions {
   accountsCapacity?: number;
   /** The page size of the paged tables: the grid's block body size when a grid persists them. */
   pageBytes?: number;
+  /** Where the paged tables' pages come from (the grid's, shared across restores); default a new one. */
+  pagePool?: PagePool;
 }
 
 /** Pages of the paged tables when no grid says otherwise (an in-memory ledger). */
@@ -56,24 +59,36 @@ export class LedgerState {
   readonly expiry = new ExpiryHeap();
   /** The page size of the paged tables (and of the flat ones as the grid cuts them). */
   readonly pageBytes: number;
+  readonly pagePool: PagePool;
   pulseNextHi = 0;
   pulseNextLo = 1; // §9.3: starts at 1, so the first check after start-up scans
 
   constructor(options: LedgerOptions = {}) {
     const accountsCapacity = Math.max(1, options.accountsCapacity ?? 1024);
     this.accounts = new RowTable(accountsCapacity);
-    const pageBytes = options.pageBytes ?? pageBytesDefault;
+    const pageBytes = options.pagePool?.pageBytes ?? options.pageBytes ?? pageBytesDefault;
+    assert(options.pageBytes === undefined || options.pageBytes === pageBytes, "ledger: the page pool's page size");
     this.pageBytes = pageBytes;
-    this.transfers = new PagedRows(pageBytes);
+    const pool = options.pagePool ?? new PagePool(pageBytes);
+    this.pagePool = pool;
+    this.transfers = new PagedRows(pageBytes, pool);
     this.accountIndex = new HashIndex(accountsCapacity);
-    this.transferIndex = new IdTree(pageBytes);
+    this.transferIndex = new IdTree(pageBytes, pool);
     this.orphans = new HashIndex(16);
     this.orphanIds = new Uint32Array(16 * 4);
     this.orphanIdsDirty = new DirtyPages(16, 16);
     this.accountLinks = new Int32Array(accountsCapacity * linkWords).fill(-1);
     this.accountLinksDirty = new DirtyPages(4, accountsCapacity * linkWords);
-    this.side = new PagedRecords(sideWords, pageBytes);
-    this.history = new HistoryTable(pageBytes);
+    this.side = new PagedRecords(sideWords, pageBytes, pool);
+    this.history = new HistoryTable(pageBytes, pool);
+  }
+
+  /** Gives the paged tables' pages back to their pool: this state was replaced and is never used again. */
+  releasePages(): void {
+    this.transfers.releasePages();
+    this.transferIndex.nodes.releasePages();
+    this.side.releasePages();
+    this.history.releasePages();
   }
 
   /** Room for `extra` more accounts: called once per batch, so nothing grows inside a chain. */

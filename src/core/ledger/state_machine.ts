@@ -7,6 +7,7 @@ import { CreateBatchLoop } from "./batch_loop.js";
 import { ExecutionContext } from "./context.js";
 import { PulseExecutor } from "./pulse.js";
 import { QueryExecutor } from "./queries.js";
+import type { PagePool } from "../page_pool.js";
 import type { PageNeeds, PageSpace, PersistentState } from "../persistent_state.js";
 import { LedgerPrefetcher, PageNeedsCollector } from "./prefetch.js";
 import {
@@ -41,12 +42,14 @@ export class StateMachine implements PersistentState {
 
   constructor(options: LedgerOptions = {}) {
     this.capacities = {
-      accountsCapacity: options.accountsCapacity, pageBytes: options.pageBytes,
+      accountsCapacity: options.accountsCapacity, pageBytes: options.pageBytes, pagePool: options.pagePool,
     };
     this.install(new LedgerState(options));
   }
 
   private install(state: LedgerState): void {
+    // The replaced state is dropped here (nothing else holds it): its pages go back to the pool.
+    if (this.context !== undefined && this.context.state !== state) this.context.state.releasePages();
     this.context = new ExecutionContext(state);
     this.batchLoop = new CreateBatchLoop(this.context);
     this.pulseExecutor = new PulseExecutor(this.context);
@@ -76,12 +79,12 @@ export class StateMachine implements PersistentState {
 
   // ---- PersistentState (persistence.ts): what the grid writes at checkpoints ----
 
-  configurePages(pageBytes: number): void {
+  configurePages(pool: PagePool): void {
     const state = this.context.state;
     assert(state.accounts.count === 0 && state.transfers.count === 0 && this.timestampLast === 0n,
       "ledger: pages configured on an empty state");
-    if (state.pageBytes === pageBytes) return;
-    this.capacities = { ...this.capacities, pageBytes };
+    if (state.pagePool === pool) return;
+    this.capacities = { ...this.capacities, pageBytes: pool.pageBytes, pagePool: pool };
     this.install(new LedgerState(this.capacities));
   }
 

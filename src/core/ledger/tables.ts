@@ -18,6 +18,7 @@
 // are derived data: a checkpoint load rebuilds them from those buffers (the heap from the pending
 // rows that have an expires_at), so they need no dirty tracking.
 import { assert } from "../assert.js";
+import type { PagePool } from "../page_pool.js";
 import { PagedRecords } from "../paged_records.js";
 import { rowWords } from "./words.js";
 
@@ -194,8 +195,8 @@ export interface Rows {
  * and the grid can keep only some pages in memory. Same timestamp helpers as RowTable.
  */
 export class PagedRows extends PagedRecords implements Rows {
-  constructor(pageBytes: number) {
-    super(rowWords, pageBytes);
+  constructor(pageBytes: number, pool?: PagePool) {
+    super(rowWords, pageBytes, pool);
   }
 
   timestampHi(row: number): number {

@@ -6,6 +6,7 @@
 import { checksum } from "../../core/checksum.js";
 import { Operation } from "../../core/command.js";
 import { assert } from "../../core/assert.js";
+import type { PagePool } from "../../core/page_pool.js";
 import { PagedRecords } from "../../core/paged_records.js";
 import type { PageNeeds, PageSpace, PersistentState } from "../../core/persistent_state.js";
 import type { ReplicaStateMachine } from "../../replica/state_machine.js";
@@ -79,9 +80,9 @@ export class EchoStateMachine implements ReplicaStateMachine, PersistentState {
     this.executed += 1;
   }
 
-  configurePages(pageBytes: number): void {
+  configurePages(pool: PagePool): void {
     assert(this.executed === 0, "echo: pages configured on an empty state");
-    this.digests = new PagedRecords(digestWords, pageBytes);
+    this.digests = new PagedRecords(digestWords, pool.pageBytes, pool);
   }
 
   spaces(): readonly PageSpace[] {
@@ -103,7 +104,8 @@ export class EchoStateMachine implements ReplicaStateMachine, PersistentState {
     const view = new DataView(meta.buffer, meta.byteOffset, 24);
     this.executed = Number(view.getBigUint64(0, true));
     this.digest = (view.getBigUint64(16, true) << 64n) | view.getBigUint64(8, true);
-    this.digests = new PagedRecords(digestWords, this.digests.pageBytes);
+    this.digests.releasePages();
+    this.digests = new PagedRecords(digestWords, this.digests.pageBytes, this.digests.pool);
     this.digests.count = this.executed;
   }
 
