@@ -51,7 +51,8 @@ function printCopy(copy: CopyReport, report: SuperblockReport, out: Output): voi
   out(`    checkpoint op ${opOf(checkpoint.header, 0)}, id ${hex(checkpointId(checkpoint))}, release ${releaseText(checkpoint.release)}`);
   out(`    manifest address ${checkpoint.manifest_address}, checksum ${hex(checkpoint.manifest_checksum)}, ` +
     `size ${checkpoint.manifest_size}`);
-  out(`    sync_op ${vsr.sync_op_min}..${vsr.sync_op_max}, view headers ${state.view_headers.length}`);
+  out(`    sync_op ${vsr.sync_op_min}..${vsr.sync_op_max}, view headers ${state.view_headers.length}` +
+    (vsr.sync_moves_address === 0 ? "" : `, an interrupted state sync's staged blocks listed at block ${vsr.sync_moves_address}`));
 }
 
 const openErrorText: Record<string, string> = {

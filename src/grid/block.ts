@@ -17,6 +17,8 @@ export const BlockType = {
   directory: 3,
   /** Part of a byte string: state-machine metadata, client sessions or the free set. */
   blob: 4,
+  /** Where an interrupted state sync staged blocks that belong where the old checkpoint lived (sync_moves.ts). */
+  sync_moves: 5,
 } as const;
 
 /** (address, checksum): how a block is named from outside it. */
@@ -58,6 +60,18 @@ export function verifyBlock(block: Uint8Array, reference: BlockReference, cluste
   const header = new BlockHeader(block, 0);
   if (header.checksum !== reference.checksum || header.cluster !== cluster || header.command !== Command.block) return false;
   if (header.address !== reference.address) return false;
+  return header.size <= block.length && verifyBodyChecksum(block, 0);
+}
+
+/**
+ * True when the block is intact, of this cluster and at this address, by its own checksum only: for
+ * a block named by address alone (the superblock's sync_moves_address), which must then prove
+ * what it is by its contents.
+ */
+export function verifyBlockAt(block: Uint8Array, address: number, cluster: bigint): boolean {
+  if (block.length < headerSize || !verifyHeaderChecksum(block, 0)) return false;
+  const header = new BlockHeader(block, 0);
+  if (header.cluster !== cluster || header.command !== Command.block || header.address !== address) return false;
   return header.size <= block.length && verifyBodyChecksum(block, 0);
 }
 

@@ -15,7 +15,7 @@ import { headerSize, type Config } from "../core/config.js";
 import type { PageNeeds, PageSpace, PersistentState } from "../core/persistent_state.js";
 import { Zone, type Storage } from "../io/storage.js";
 import {
-  BlockType, blockBody, blockChecksum, blockType, buildBlock, referenceSize, sealBlock, verifyBlock,
+  BlockType, blockBody, blockChecksum, blockType, buildBlock, referenceSize, sealBlock, verifyBlock, verifyBlockAt,
   type BlockReference,
 } from "./block.js";
 import { FreeSet } from "./free_set.js";
@@ -314,15 +314,26 @@ export class Grid {
 
   /** Reads the block at reference.address; calls back with it only if it is the one referenced. */
   read(reference: BlockReference, callback: (block: Uint8Array | null) => void): void {
-    const writing = this.writing.get(reference.address);
+    this.readAt(reference.address, reference, callback);
+  }
+
+  /**
+   * Reads the block stored at `address`, which must be the one `reference` names (null if not):
+   * `address` differs from the reference's only where state sync staged a block (sync_moves.ts).
+   * A null reference takes any intact block of this cluster written for `address`.
+   */
+  readAt(address: number, reference: BlockReference | null, callback: (block: Uint8Array | null) => void): void {
+    const verify = (block: Uint8Array): boolean =>
+      reference === null ? verifyBlockAt(block, address, this.cluster) : verifyBlock(block, reference, this.cluster);
+    const writing = this.writing.get(address);
     if (writing !== undefined) {
       // A page flushed and then evicted while its write is in flight: the disk may not hold it yet.
       const copy = writing.slice();
-      return this.storage.nextTick(() => callback(verifyBlock(copy, reference, this.cluster) ? copy : null));
+      return this.storage.nextTick(() => callback(verify(copy) ? copy : null));
     }
     const block = new Uint8Array(this.config.blockSize);
-    this.storage.read(Zone.grid, (reference.address - 1) * this.config.blockSize, block, () => {
-      callback(verifyBlock(block, reference, this.cluster) ? block : null);
+    this.storage.read(Zone.grid, (address - 1) * this.config.blockSize, block, () => {
+      callback(verify(block) ? block : null);
     });
   }
 

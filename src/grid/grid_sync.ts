@@ -2,14 +2,19 @@
 // from the manifest down (manifest → blobs and directory blocks → pages) and fetches only the blocks
 // it lacks. Every block it learns of is first looked for locally, at its address with its checksum;
 // replicas hold identical blocks at identical addresses, so after a short lag most blocks are
-// already there. Fetched blocks are held in memory and written together by finish(): a sync may
-// be cancelled (a newer target, a silent peer) and the replica then commits again, so nothing may
-// land on its grid before the sync is certain to complete.
+// already there. Fetched blocks are held in memory and written together once all are here: a sync
+// may be cancelled (a newer target, a silent peer) and the replica then commits again, so nothing
+// may land on its grid before the sync is certain to complete. They are written in two steps so
+// that a crash never leaves the superblock's checkpoint overwritten (sync_moves.ts): stage(), then
+// the superblock switches, then move().
 import { assert } from "../core/assert.js";
 import { BlockHeader } from "../core/header.js";
-import { BlockType, blockBody, blockType, readReference, referenceSize, verifyBlock, type BlockReference } from "./block.js";
+import {
+  BlockType, blockBody, blockChecksum, blockType, readReference, referenceSize, verifyBlock, type BlockReference,
+} from "./block.js";
 import type { Grid } from "./grid.js";
 import { decodeManifest, manifestReferences } from "./manifest.js";
+import { buildMovesBlocks, movesPerBlock, type SyncMove } from "./sync_moves.js";
 
 type Stage = "checking" | "wanted" | "have";
 
@@ -34,6 +39,8 @@ export class GridSync {
   private readonly checksQueued: Entry[] = [];
   private checksInFlight = 0;
   private readonly held = new Map<number, Uint8Array>();
+  /** Fetched blocks staged elsewhere by stage(), for move() to write at their own addresses. */
+  private readonly movePending = new Map<number, Uint8Array>();
   /** Set when a block contradicts its reference's promise (a bug or a malformed checkpoint). */
   failure: string | null = null;
   blocksFetched = 0;
@@ -98,12 +105,60 @@ export class GridSync {
     return null;
   }
 
-  /** Writes the fetched blocks, and calls back once every sync write is durable. */
-  finish(callback: () => void): void {
+  /**
+   * Step 1 of sync_moves.ts: writes the fetched blocks whose addresses are free here in place, and
+   * stages the others with the chain of moves that names them; calls back once all of it is
+   * durable, with the chain's first address (0 when nothing had to be staged) for the superblock.
+   * `stagedInPlace` is true when there was no room to stage (then everything went in place, and a
+   * crash before the superblock switches loses this replica's data file, as before staging).
+   */
+  stage(checkpointId: bigint, callback: (movesAddress: number, stagedInPlace: boolean) => void): void {
     assert(this.complete, "finishing an incomplete sync");
-    for (const [address, block] of this.held) this.grid.write(address, block);
+    const grid = this.grid;
+    const colliding: number[] = [];
+    for (const [address, block] of this.held) {
+      if (grid.freeSet.isAcquired(address)) colliding.push(address);
+      else grid.write(address, block);
+    }
+    for (const address of colliding) this.movePending.set(address, this.held.get(address)!);
     this.held.clear();
+    if (colliding.length === 0) return grid.afterWrites(() => callback(0, false));
+    const chainLength = Math.ceil(colliding.length / movesPerBlock(grid.pageSize));
+    const staging = this.stagingAddresses(colliding.length + chainLength);
+    if (staging === null) {
+      for (const [address, block] of this.movePending) grid.write(address, block);
+      this.movePending.clear();
+      return grid.afterWrites(() => callback(0, true));
+    }
+    const moves: SyncMove[] = colliding.map((address, i) => {
+      const block = this.movePending.get(address)!;
+      grid.write(staging[i]!, block);
+      return { staging: staging[i]!, target: { address, checksum: blockChecksum(block) } };
+    });
+    const chain = staging.slice(colliding.length);
+    const chainBlocks = buildMovesBlocks(grid.config.blockSize, grid.pageSize, this.cluster, checkpointId, moves, chain);
+    chainBlocks.forEach((block, i) => grid.write(chain[i]!, block));
+    grid.afterWrites(() => callback(chain[0]!, false));
+  }
+
+  /** Step 2: writes the staged blocks at their own addresses; calls back once that is durable. */
+  move(callback: () => void): void {
+    for (const [address, block] of this.movePending) this.grid.write(address, block);
+    this.movePending.clear();
     this.grid.afterWrites(callback);
+  }
+
+  /**
+   * `count` addresses that neither checkpoint references: free in our free set (which still holds
+   * every block of the superblock's checkpoint) and not a block of the target. Null when the
+   * storage limit leaves too few.
+   */
+  private stagingAddresses(count: number): number[] | null {
+    const addresses: number[] = [];
+    for (let address = 1; address <= this.grid.blocksLimit && addresses.length < count; address++) {
+      if (!this.grid.freeSet.isAcquired(address) && !this.entries.has(address)) addresses.push(address);
+    }
+    return addresses.length === count ? addresses : null;
   }
 
   private discover(reference: BlockReference, type: number): void {

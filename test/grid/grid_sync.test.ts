@@ -1,12 +1,15 @@
 // State sync by blocks (src/grid/grid_sync.ts): replica B, behind at an earlier checkpoint of the
 // same op history, walks replica A's latest checkpoint from its manifest, finds most blocks locally
 // (same address, same checksum) and fetches only the ones it lacks, served from A's storage by
-// reference. After finish(), B's grid opens A's checkpoint into the same snapshot as A's and then
-// takes the same checkpoints as A. Blocks that do not match their reference are refused.
+// reference. After stage() and move(), B's grid opens A's checkpoint into the same snapshot as A's
+// and then takes the same checkpoints as A. Blocks that do not match their reference are refused.
+// A crash after stage() leaves B's own checkpoint intact; a crash after the superblock switched to
+// the target (before move()) is completed by replayMoves from the staged blocks.
 import { describe, expect, it } from "vitest";
 import { BlockType, buildBlock, verifyBlock, type BlockReference } from "../../src/grid/block.js";
 import type { Grid } from "../../src/grid/grid.js";
 import { GridSync } from "../../src/grid/grid_sync.js";
+import { replayMoves } from "../../src/grid/sync_moves.js";
 import type { MemoryStorage } from "../replica/memory_storage.js";
 import {
   LedgerDriver, allReferences, blockBytes, blockSize, bytesEqual, cluster, complete, expectOpened, gridStorage,
@@ -48,6 +51,18 @@ function runSync(sync: GridSync, storageB: MemoryStorage, serveBlock: (reference
     }
   }
   throw new Error("sync did not complete");
+}
+
+const targetId = 0x5eed_c0de_0000_0000_0000_0000_0000_0001n;
+
+/** stage(), then (where the replica would switch its superblock) move(); returns the chain address. */
+function finish(sync: GridSync, storage: MemoryStorage): number {
+  const movesAddress = complete<number>(storage, (done) => sync.stage(targetId, (address, inPlace) => {
+    expect(inPlace).toBe(false);
+    done(address);
+  }));
+  complete<void>(storage, (done) => sync.move(() => done(undefined)));
+  return movesAddress;
 }
 
 function setup(behindOps: number, aheadOps: number, seed = 51): {
@@ -92,7 +107,14 @@ describe("GridSync", () => {
     expect(expectOpened(before.result)).toEqual(own.sessions);
     expect(bytesEqual(before.machine.snapshot(), own.snapshot)).toBe(true);
 
-    complete<void>(storageB, (done) => sync.finish(() => done(undefined)));
+    const movesAddress = complete<number>(storageB, (done) => sync.stage(targetId, (address) => done(address)));
+    // Some of A's blocks belong where B's own checkpoint lives: those were staged, and B's own
+    // checkpoint still opens (a crash here loses nothing: the superblock has not switched).
+    expect(movesAddress).toBeGreaterThan(0);
+    const staged = openFresh(storageB, blocksLimit, own.manifest);
+    expect(expectOpened(staged.result)).toEqual(own.sessions);
+    expect(bytesEqual(staged.machine.snapshot(), own.snapshot)).toBe(true);
+    complete<void>(storageB, (done) => sync.move(() => done(undefined)));
     for (const reference of allReferences(walkCheckpoint(storageA, target.manifest))) {
       expect(bytesEqual(blockBytes(storageB, reference.address), blockBytes(storageA, reference.address))).toBe(true);
     }
@@ -123,7 +145,7 @@ describe("GridSync", () => {
     expect(fetched.length).toBe(total);
     expect(sync.blocksLocal).toBe(0);
     expect(sync.blocksKnown).toBe(total);
-    complete<void>(storageB, (done) => sync.finish(() => done(undefined)));
+    finish(sync, storageB);
     const opened = openFresh(storageB, blocksLimit, target.manifest);
     expect(expectOpened(opened.result)).toEqual(target.sessions);
     expect(bytesEqual(opened.machine.snapshot(), target.snapshot)).toBe(true);
@@ -175,7 +197,7 @@ describe("GridSync", () => {
     expect(sync.failure).toBeNull();
 
     runSync(sync, storageB, (r) => serve(storageA, a.grid, r));
-    complete<void>(storageB, (done) => sync.finish(() => done(undefined)));
+    finish(sync, storageB);
     const opened = openFresh(storageB, blocksLimit, target.manifest);
     expect(bytesEqual(opened.machine.snapshot(), target.snapshot)).toBe(true);
   });
@@ -200,11 +222,54 @@ describe("GridSync", () => {
     expect(all).toEqual(expect.arrayContaining(first));
   });
 
-  it("finish() asserts the sync is complete", () => {
+  it("stage() asserts the sync is complete", () => {
     const { a, b, storageB } = setup(16, 48, 54);
     const sync = new GridSync(b.grid, a.lastCheckpoint.manifest, cluster);
     storageB.run();
     expect(sync.complete).toBe(false);
-    expect(() => sync.finish(() => {})).toThrow();
+    expect(() => sync.stage(targetId, () => {})).toThrow();
+  });
+
+  it("a crash after the switch, before move(): replayMoves completes the checkpoint from the staged blocks", () => {
+    const { a, b, storageA, storageB } = setup(40, 64, 55);
+    const target = a.lastCheckpoint;
+    const sync = new GridSync(b.grid, target.manifest, cluster);
+    runSync(sync, storageB, (reference) => serve(storageA, a.grid, reference));
+    const movesAddress = complete<number>(storageB, (done) => sync.stage(targetId, (address) => done(address)));
+    expect(movesAddress).toBeGreaterThan(0);
+    // The crash: move() never runs. The target does not open yet (blocks of B's old checkpoint are
+    // where some of its blocks belong).
+    expect("error" in openFresh(storageB, blocksLimit, target.manifest).result).toBe(true);
+    // A restart that is told the wrong checkpoint refuses the chain and changes nothing.
+    const wrong = newGrid(storageB, blocksLimit);
+    expect(complete<string | null>(storageB, (done) => replayMoves(wrong, movesAddress, targetId + 1n, done)))
+      .toMatch(/belongs to another checkpoint/);
+    // The restart replays the chain (twice: a crash during the replay is harmless) and opens the target.
+    for (let replay = 0; replay < 2; replay++) {
+      const grid = newGrid(storageB, blocksLimit);
+      expect(complete<string | null>(storageB, (done) => replayMoves(grid, movesAddress, targetId, done))).toBeNull();
+    }
+    const opened = openFresh(storageB, blocksLimit, target.manifest);
+    expect(expectOpened(opened.result)).toEqual(target.sessions);
+    expect(bytesEqual(opened.machine.snapshot(), target.snapshot)).toBe(true);
+  });
+
+  it("a staged block that is damaged makes the replay fail with what is wrong", () => {
+    const { a, b, storageA, storageB } = setup(40, 64, 56);
+    const sync = new GridSync(b.grid, a.lastCheckpoint.manifest, cluster);
+    runSync(sync, storageB, (reference) => serve(storageA, a.grid, reference));
+    const movesAddress = complete<number>(storageB, (done) => sync.stage(targetId, (address) => done(address)));
+    expect(movesAddress).toBeGreaterThan(0);
+    // The chain's first entry names the first staged block (see sync_moves.ts for the layout).
+    const chain = blockBytes(storageB, movesAddress);
+    const view = new DataView(chain.buffer, chain.byteOffset, chain.length);
+    const staging = Number(view.getBigUint64(256 + 48, true));
+    blockBytes(storageB, staging)[20] ^= 0xff; // inside the header checksum's coverage
+    const grid = newGrid(storageB, blocksLimit);
+    expect(complete<string | null>(storageB, (done) => replayMoves(grid, movesAddress, targetId, done)))
+      .toMatch(new RegExp(`staged at ${staging} by an interrupted state sync, is missing or corrupt`));
+    chain[20] ^= 0xff;
+    expect(complete<string | null>(storageB, (done) => replayMoves(newGrid(storageB, blocksLimit), movesAddress, targetId, done)))
+      .toMatch(/moves block .* is missing or corrupt/);
   });
 });

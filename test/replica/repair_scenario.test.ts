@@ -41,6 +41,30 @@ describe("repair", () => {
     t.requests(4).runUntilQuiet().expectCommit(54);
   });
 
+  test("a crash after a sync switched the superblock, before its staged blocks moved: the restart completes it", () => {
+    const t = scenario({ replicas: 3, clients: 2 });
+    t.requests(20).runUntilQuiet().expectCommit(22); // ops 1..2 register the two clients
+    const b2 = t.replica("B2");
+    expect(b2.opCheckpoint).toBe(19);
+    b2.stop();
+    t.requests(48).runUntilQuiet().expectCommit(70); // checkpoints at 39 and 59; the WAL wrapped
+    expect(t.replica("A0").opCheckpoint).toBe(59);
+    b2.open();
+    // The target's blocks reuse addresses of B2's own checkpoint 19: those are staged, and the
+    // superblock switches to 59 naming them before they move home. Crash right then.
+    const staged = (): boolean => b2.up && (b2.replica.superblock.working?.vsr_state.sync_moves_address ?? 0) !== 0;
+    t.runUntil(staged);
+    expect(b2.opCheckpoint).toBe(19); // not yet installed
+    b2.crash();
+    b2.open();
+    t.runUntilQuiet().expectCommit(70);
+    expect(b2.trace()).toContain("completing the state sync to checkpoint 59: moving its staged blocks");
+    expect(b2.replica.superblock.working!.vsr_state.sync_moves_address).toBe(0);
+    expect(b2.opCheckpoint).toBe(59);
+    expect(b2.replica.checkpointId()).toBe(t.replica("A0").replica.checkpointId());
+    t.requests(4).runUntilQuiet().expectCommit(74);
+  });
+
   test("a backup one checkpoint behind, the cluster past what its WAL may hold: it syncs to that checkpoint", () => {
     const t = scenario({ replicas: 3 });
     t.requests(14).runUntilQuiet();

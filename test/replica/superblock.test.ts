@@ -166,6 +166,27 @@ describe("superblock updates", () => {
     expect(checkpointId(reopened.working!.vsr_state.checkpoint)).toBe(checkpointId(sb.working!.vsr_state.checkpoint));
   });
 
+  it("persists a state sync's moves chain with its checkpoint, outside the checkpoint id, and clears it", () => {
+    const storage = new MemoryStorage(config);
+    const sb = formatted(storage);
+    const target = checkpointAt(sb.working!.vsr_state.checkpoint, 59);
+    const update = (sync_moves_address: number): void => {
+      sb.updateCheckpoint({
+        checkpoint: target, commit_max: 62, sync_op_min: 3, sync_op_max: 59, sync_moves_address,
+        view_headers: sb.working!.view_headers,
+      }, () => {});
+      storage.run();
+    };
+    update(4321);
+    const staged = open(storage).sb.working!.vsr_state;
+    expect(staged.sync_moves_address).toBe(4321);
+    expect(staged.sync_op_min).toBe(3);
+    update(0);
+    const moved = open(storage).sb.working!.vsr_state;
+    expect(moved.sync_moves_address).toBe(0);
+    expect(checkpointId(moved.checkpoint)).toBe(checkpointId(staged.checkpoint));
+  });
+
   it("asserts one update at a time and monotonic state", () => {
     const storage = new MemoryStorage(config);
     const sb = formatted(storage);

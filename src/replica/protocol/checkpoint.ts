@@ -5,6 +5,7 @@
 // checkpoint. On open, the latest checkpoint is loaded and the WAL replayed from there.
 import { assert } from "../../core/assert.js";
 import { PrepareHeader } from "../../core/header.js";
+import { replayMoves } from "../../grid/sync_moves.js";
 import { decodeSessions, encodeSessions } from "../client_sessions.js";
 import type { Replica } from "../replica.js";
 import { checkpointId, type CheckpointState } from "../superblock/superblock.js";
@@ -56,11 +57,29 @@ export function checkpointIfDue(replica: Replica, prepare: Uint8Array): void {
   });
 }
 
-/** Loads the superblock's checkpoint into the session table and the state machine. */
+/**
+ * Loads the superblock's checkpoint into the session table and the state machine, first completing
+ * a state sync that a crash interrupted after the superblock switched to it (grid/sync_moves.ts).
+ */
 export function restoreCheckpoint(replica: Replica, callback: (error: string | null) => void): void {
   assert(replica.status === "recovering", "checkpoints are restored only while opening");
   assert(replica.commitMin === replica.opCheckpoint, "the state is restored before any replay");
-  openCheckpoint(replica, replica.superblock.working!.vsr_state.checkpoint, callback);
+  const vsr = replica.superblock.working!.vsr_state;
+  const checkpoint = vsr.checkpoint;
+  if (vsr.sync_moves_address === 0) return openCheckpoint(replica, checkpoint, callback);
+  replica.trace(`completing the state sync to checkpoint ${replica.opCheckpoint}: moving its staged blocks`);
+  replayMoves(replica.grid, vsr.sync_moves_address, checkpointId(checkpoint), (error) => {
+    if (error !== null) return callback(`completing an interrupted state sync: ${error}`);
+    replica.runSuperblockJob((done) => {
+      replica.superblock.updateCheckpoint({
+        checkpoint, commit_max: vsr.commit_max, sync_op_min: vsr.sync_op_min, sync_op_max: vsr.sync_op_max,
+        sync_moves_address: 0, view_headers: replica.superblock.working!.view_headers,
+      }, () => {
+        done();
+        openCheckpoint(replica, checkpoint, callback);
+      });
+    });
+  });
 }
 
 /**

@@ -143,31 +143,42 @@ export function onBlock(replica: Replica, message: Uint8Array): void {
   if (sync.blocks.complete) finishSync(replica);
 }
 
-/** All blocks are local: persist the new checkpoint, open it, re-apply the view. */
+/**
+ * All blocks are local: write them (staged where they would overwrite the checkpoint we still
+ * stand on, grid/sync_moves.ts), switch the superblock to the new checkpoint, move the staged
+ * blocks home, open the checkpoint, re-apply the view.
+ */
 function finishSync(replica: Replica): void {
   const sync = replica.syncing!;
   assert(!sync.writing && sync.blocks.complete);
   assert(!replica.checkpointing, "syncing while checkpointing");
   sync.writing = true;
-  sync.blocks.finish(() => {
+  const checkpoint = sync.target;
+  const syncOpMin = replica.commitMin + 1; // nothing commits while the sync writes
+  sync.blocks.stage(checkpointId(checkpoint), (movesAddress, stagedInPlace) => {
     assert(replica.syncing === sync, "the sync target changed while writing");
-    const checkpoint = sync.target;
-    replica.runSuperblockJob((done) => {
+    if (stagedInPlace) replica.trace(`sync to checkpoint ${sync.targetOp}: no free blocks to stage in; written in place`);
+    const update = (sync_moves_address: number, then: () => void): void => replica.runSuperblockJob((done) => {
       replica.superblock.updateCheckpoint({
         checkpoint, commit_max: Math.max(replica.commitMax, sync.targetOp),
-        sync_op_min: replica.commitMin + 1, sync_op_max: sync.targetOp,
+        sync_op_min: syncOpMin, sync_op_max: sync.targetOp, sync_moves_address,
         view_headers: replica.superblock.working!.view_headers,
       }, () => {
         done();
-        openCheckpoint(replica, checkpoint, (error) => {
-          assert(error === null, `opening the synced checkpoint: ${error}`);
-          replica.syncInstalled(checkpoint, checkpointId(checkpoint));
-          assert(replica.syncing === null);
-          replica.prepareCache.clear();
-          assert(replica.commitMin === sync.targetOp && replica.opCheckpoint === sync.targetOp);
-          replica.applyView(sync.view);
-        });
+        then();
       });
+    });
+    const install = (): void => openCheckpoint(replica, checkpoint, (error) => {
+      assert(error === null, `opening the synced checkpoint: ${error}`);
+      replica.syncInstalled(checkpoint, checkpointId(checkpoint));
+      assert(replica.syncing === null);
+      replica.prepareCache.clear();
+      assert(replica.commitMin === sync.targetOp && replica.opCheckpoint === sync.targetOp);
+      replica.applyView(sync.view);
+    });
+    update(movesAddress, () => {
+      if (movesAddress === 0) return install();
+      sync.blocks.move(() => update(0, install));
     });
   });
 }

@@ -28,7 +28,9 @@
 //                    344 manifest_size u64 | 352 free_set_address u64 | 360 client_sessions_address
 //                    u64 | 368 storage_size u64 | 376 release u32 | 380 reserved [4]
 //      544    4  view_headers_count       ≤ config.viewHeadersMax
-//      548   12  reserved                 zero
+//      548    4  reserved                 zero
+//      552    8  sync_moves_address       the staged blocks of a state sync still to move (0: none;
+//                                         grid/sync_moves.ts); outside the checkpoint id
 //      560  n·256 view_headers            whole 256-byte prepare headers
 //
 // checkpoint_id = checksum of the 384 checkpoint bytes (§9).
@@ -66,6 +68,8 @@ export interface VsrState {
   commit_max: number;
   sync_op_min: number;
   sync_op_max: number;
+  /** The first block of an interrupted state sync's moves (grid/sync_moves.ts), 0 when none. */
+  sync_moves_address: number;
   log_view: number;
   view: number;
 }
@@ -99,6 +103,7 @@ const CheckpointField = {
 } as const;
 export const checkpointStateSize = 384;
 export const viewHeadersCountOffset = 544;
+const syncMovesAddressOffset = 552;
 const viewHeadersOffset = 560;
 
 export function superblockCopySizeMin(viewHeadersMax: number): number {
@@ -242,6 +247,7 @@ export function encodeSuperBlock(state: Omit<SuperBlockState, "checksum">, copy:
   w.u8(VsrField.replica_count, vsr.replica_count);
   encodeCheckpoint(vsr.checkpoint, w, VsrField.checkpoint);
   w.u32(viewHeadersCountOffset, state.view_headers.length);
+  w.u64(syncMovesAddressOffset, vsr.sync_moves_address);
   state.view_headers.forEach((header, index) => {
     assert(header.length === headerSize, "superblock: a view header is 256 bytes");
     target.set(header, viewHeadersOffset + index * headerSize);
@@ -274,7 +280,7 @@ export function decodeSuperBlock(bytes: Uint8Array, config: Config, cluster: big
   const r = new Reader(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength));
   if (!r.zero(SuperBlockField.checksum_padding, 16) || !r.zero(SuperBlockField.reserved, 16)) return null;
   if (!r.zero(VsrField.reserved, 15) || !r.zero(VsrField.checkpoint + CheckpointField.reserved, 4)) return null;
-  if (!r.zero(viewHeadersCountOffset + 4, 12)) return null;
+  if (!r.zero(viewHeadersCountOffset + 4, 4)) return null;
   if (r.u16(SuperBlockField.version) !== superblockVersion) return null;
   if (r.u128(SuperBlockField.cluster) !== cluster) return null;
   const count = r.u32(viewHeadersCountOffset);
@@ -301,6 +307,7 @@ export function decodeSuperBlock(bytes: Uint8Array, config: Config, cluster: big
       commit_max: r.u64(VsrField.commit_max),
       sync_op_min: r.u64(VsrField.sync_op_min),
       sync_op_max: r.u64(VsrField.sync_op_max),
+      sync_moves_address: r.u64(syncMovesAddressOffset),
       log_view: r.u32(VsrField.log_view),
       view: r.u32(VsrField.view),
     },

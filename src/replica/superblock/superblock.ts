@@ -60,6 +60,8 @@ export interface CheckpointUpdate {
   readonly commit_max: number;
   readonly sync_op_min: number;
   readonly sync_op_max: number;
+  /** A state sync's staged blocks still to move (grid/sync_moves.ts); 0 (the default) when none. */
+  readonly sync_moves_address?: number;
   readonly view_headers: readonly Uint8Array[];
 }
 
@@ -143,7 +145,7 @@ export class SuperBlock {
       sequence: 1, parent: 0n, cluster: this.cluster, release_format: releaseCurrent,
       vsr_state: {
         checkpoint, replica_id: replicaIdFor(this.cluster, this.replica), replica_count: this.replicaCount,
-        commit_max: 0, sync_op_min: 0, sync_op_max: 0, log_view: 0, view: 0,
+        commit_max: 0, sync_op_min: 0, sync_op_max: 0, sync_moves_address: 0, log_view: 0, view: 0,
       },
       view_headers: [root.slice()],
     }, callback);
@@ -178,6 +180,7 @@ export class SuperBlock {
       vsr_state: {
         ...vsr, checkpoint: { ...update.checkpoint, header: header.slice() }, commit_max: update.commit_max,
         sync_op_min: update.sync_op_min, sync_op_max: update.sync_op_max,
+        sync_moves_address: update.sync_moves_address ?? 0,
       },
       view_headers: this.copyViewHeaders(update.view_headers),
     }, callback);
