@@ -67,6 +67,7 @@ export class ReplicaMetrics {
     else if (event === "checkpoint_done") this.checkpoints.inc();
     else if (event === "sync_done") this.syncs.inc({ outcome: "done" });
     else if (event === "sync_cancel") this.syncs.inc({ outcome: "cancelled" });
+    else if (event === "sync_resumed") this.syncs.inc({ outcome: "resumed_after_crash" });
   }
 
   private gauges(): void {

@@ -118,6 +118,7 @@ function logEvent(logger: Logger, replica: Replica, event: ReplicaEvent, detail?
     case "eviction": return logger.info(fields, detail ?? "client evicted");
     case "storage_full": return logger.error(fields, detail ?? "storage limit nearly reached");
     case "storage_ok": return logger.info(fields, detail ?? "storage available again");
+    case "sync_resumed": return logger.warn(fields, detail ?? "completing an interrupted state sync");
     case "repair_prepare":
     case "repair_headers": return logger.info(fields, detail ?? "WAL repaired");
     case "commit": return;

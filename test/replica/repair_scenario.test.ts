@@ -58,7 +58,8 @@ describe("repair", () => {
     b2.crash();
     b2.open();
     t.runUntilQuiet().expectCommit(70);
-    expect(b2.trace()).toContain("completing the state sync to checkpoint 59: moving its staged blocks");
+    expect(b2.events()).toContain("sync_resumed: completing the state sync to checkpoint 59 that a crash interrupted: " +
+      "moving its staged blocks home");
     expect(b2.replica.superblock.working!.vsr_state.sync_moves_address).toBe(0);
     expect(b2.opCheckpoint).toBe(59);
     expect(b2.replica.checkpointId()).toBe(t.replica("A0").replica.checkpointId());

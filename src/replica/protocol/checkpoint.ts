@@ -67,7 +67,8 @@ export function restoreCheckpoint(replica: Replica, callback: (error: string | n
   const vsr = replica.superblock.working!.vsr_state;
   const checkpoint = vsr.checkpoint;
   if (vsr.sync_moves_address === 0) return openCheckpoint(replica, checkpoint, callback);
-  replica.trace(`completing the state sync to checkpoint ${replica.opCheckpoint}: moving its staged blocks`);
+  replica.notice("sync_resumed", () => `completing the state sync to checkpoint ${replica.opCheckpoint} that a crash ` +
+    "interrupted: moving its staged blocks home");
   replayMoves(replica.grid, vsr.sync_moves_address, checkpointId(checkpoint), (error) => {
     if (error !== null) return callback(`completing an interrupted state sync: ${error}`);
     replica.runSuperblockJob((done) => {
