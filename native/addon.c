@@ -21,6 +21,7 @@
 
 #include "aegis.h"
 #include "file_lock.h"
+#include "memory.h"
 
 typedef void (*mac_function)(const uint8_t *data, size_t length, uint8_t tag[16]);
 
@@ -112,12 +113,33 @@ static napi_value flock_exclusive(napi_env env, napi_callback_info info) {
   return result;
 }
 
+static napi_value advise_huge_pages(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  bool is_typed_array = false;
+  napi_typedarray_type type;
+  size_t count = 0;
+  void *data = NULL;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_is_typedarray(env, argv[0], &is_typed_array) != napi_ok || !is_typed_array ||
+      napi_get_typedarray_info(env, argv[0], &type, &count, &data, NULL, NULL) != napi_ok ||
+      (type != napi_uint8_array && type != napi_uint32_array)) {
+    napi_throw_type_error(env, NULL, "adviseHugePages: a Uint8Array or Uint32Array");
+    return NULL;
+  }
+  size_t bytes = type == napi_uint32_array ? count * 4 : count;
+  napi_value result = NULL;
+  napi_create_int32(env, scarab_advise_huge_pages(data, bytes), &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor properties[] = {
       {"aegisMac", NULL, aegis_mac, NULL, NULL, NULL, napi_enumerable, NULL},
       {"aegisMacPortable", NULL, aegis_mac_portable, NULL, NULL, NULL, napi_enumerable, NULL},
       {"aesni", NULL, aesni, NULL, NULL, NULL, napi_enumerable, NULL},
       {"flockExclusive", NULL, flock_exclusive, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"adviseHugePages", NULL, advise_huge_pages, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) !=
       napi_ok) {

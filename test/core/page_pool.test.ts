@@ -3,6 +3,7 @@
 // does not grow while the tables stay within it, and a ledger driven through a grid with a small
 // cache holds exactly its resident pages (no page lost to the pool, none shared by two owners).
 import { describe, expect, it } from "vitest";
+import { nativeAddon } from "../../src/core/native_addon.js";
 import { PagePool } from "../../src/core/page_pool.js";
 import { PagedRecords } from "../../src/core/paged_records.js";
 import type { PageSpace } from "../../src/core/persistent_state.js";
@@ -48,6 +49,21 @@ describe("PagePool", () => {
     expect(again.length).toBe(16);
     expect(Array.from(again.subarray(0, 10))).toEqual(new Array(10).fill(0));
     expect(pool.allocated).toBe(1);
+  });
+});
+
+describe("huge-page advice (native addon)", () => {
+  it.runIf(nativeAddon?.adviseHugePages !== undefined)("advises whole 2 MiB pages of a typed array, refuses other values", () => {
+    const advise = nativeAddon!.adviseHugePages!;
+    const big = new Uint32Array(2 ** 21); // 8 MiB: whole huge pages inside, whatever its alignment
+    expect(advise(big)).toBe(0);
+    expect(advise(new Uint8Array(100))).toBe(0); // no whole huge page inside: nothing to do
+    // Advice never changes contents.
+    big.fill(7);
+    expect(advise(big.subarray(1000))).toBe(0);
+    expect(big.every((word) => word === 7)).toBe(true);
+    expect(() => advise(new ArrayBuffer(8) as unknown as Uint8Array)).toThrow(TypeError);
+    expect(() => advise(new Float64Array(4) as unknown as Uint8Array)).toThrow(/Uint8Array or Uint32Array/);
   });
 });
 
