@@ -20,6 +20,7 @@ import { ratio, ratioZero } from "../../src/sim/ratio.js";
 import { Cluster, type ClusterObserver } from "../../src/sim/world/cluster.js";
 import { commandMask, commandMaskAll } from "../../src/sim/world/network_options.js";
 import type { StorageSim } from "../../src/sim/world/storage_sim.js";
+import type { ClockOffset } from "../../src/sim/world/time_sim.js";
 import { echoOperation } from "../../src/sim/workloads/echo_state_machine.js";
 import { echoWorkloadFactory, type WorkloadFactory } from "../../src/sim/workloads/workload.js";
 import { quietOptions } from "../sim/helpers.js";
@@ -34,6 +35,8 @@ export interface ScenarioOptions {
   readonly bugs?: PlantedBugs;
   /** Each replica's data file size (the storage limit). Default: 64 MiB. */
   readonly storageSizeBytes?: number;
+  /** Each node's clock offset model, by index (src/sim/world/time_sim.ts). Default: ideal clocks. */
+  readonly clocks?: readonly ClockOffset[];
 }
 
 export type CommandName = keyof typeof Command;
@@ -80,7 +83,7 @@ export class Scenario implements ClusterObserver {
       },
       storageSeed: seed + 1n, storageSizeBytes: options.storageSizeBytes ?? 64 * 1024 * 1024,
       workload: options.stateMachine === "ledger" ? ledgerFactory : echoWorkloadFactory,
-      observer: this, trace: true, bugs: options.bugs,
+      observer: this, trace: true, bugs: options.bugs, clocks: options.clocks,
     });
     this.cluster.start();
   }

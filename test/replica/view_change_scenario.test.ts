@@ -2,9 +2,37 @@
 // from a quorum of join_views (§6.3), keeps every op that may have committed and truncates only
 // what a nack quorum proves was never committed. A faulty slot is never nacked (§6.2).
 import { describe, expect, test } from "vitest";
+import { idealClock } from "../../src/sim/world/time_sim.js";
 import { scenario } from "./scenario_harness.js";
 
+const second = 1_000_000_000n;
+
 describe("view change", () => {
+  test("a new primary whose clock runs behind its predecessor's stamps new prepares after the ops it inherits", () => {
+    // R1 (the primary of view 1) 3 s ahead, R2 (view 2's) 3 s behind, R0 on time: no two agree, so
+    // each synchronises with its nearest peer, and cluster time on R1 (+1.5 s) and R2 (-1.5 s)
+    // differs by 3 s (vsr.md §14).
+    const ahead = (offset: bigint) => ({ model: "linear" as const, driftNsPerTick: 0n, offsetNs: -offset });
+    const t = scenario({ replicas: 3, clients: 4, clocks: [idealClock, ahead(3n * second), ahead(-3n * second)] });
+    t.runUntilQuiet().expectCommit(4).expectView(1);
+    const r1 = t.replica("R1");
+    const r2 = t.replica("R2");
+    t.drop("*", r1.name, "prepare_ok"); // R1 stamps ops 5 and 6 and crashes before they commit
+    t.requests(2).runUntil(() => t.replica("R0").op === 6 && r2.op === 6);
+    r1.crash();
+    // R2 becomes primary of view 2 and prepares new requests while the inherited 5 and 6 are still
+    // uncommitted (R0's prepare_oks are lost), so nothing it committed bounds its timestamps.
+    t.heal().drop("R0", r2.name, "prepare_ok").runUntil(() => r2.status === "normal" && r2.isPrimary);
+    t.client(2).request(); // clients 0 and 1 still wait for ops 5 and 6
+    t.client(3).request();
+    t.runUntil(() => r2.op === 8);
+    expect(r2.commitMax).toBe(4);
+    const stamps = Array.from({ length: 4 }, (_, i) => r2.replica.journal.header(5 + i)!.timestamp);
+    // Ops 5 and 6 carry R1's clock, 7 and 8 R2's, 3 s behind: the log's timestamps must still increase.
+    for (let i = 1; i < stamps.length; i++) expect(stamps[i]!, `op ${5 + i}`).toBeGreaterThan(stamps[i - 1]!);
+    t.heal().runUntilQuiet().expectCommit(8);
+  });
+
   test("the primary crashes with prepares in flight: the backups' copies survive and new requests commit", () => {
     const t = scenario({ replicas: 3, clients: 4 });
     t.runUntilQuiet().expectCommit(4); // the four registers

@@ -149,9 +149,14 @@ export function buildPrepare(replica: Replica, params: PrepareParams): Uint8Arra
   const parent = replica.checksumOf(replica.op);
   assert(parent !== null, `no header at head op ${replica.op}`);
   assert(params.events >= 0 && params.body.length <= replica.config.messageBodySizeMax);
-  const timestamp = prepareTimestamp(replica.prepareTimestamp, replica.commitTimestamp,
-    replica.realtimeForPrepare(), params.events);
-  assert(timestamp > replica.prepareTimestamp, "prepare timestamps increase");
+  // Timestamps increase along the log, whoever prepared it: a new primary inherits uncommitted ops
+  // stamped by its predecessor's clock, which may run ahead of ours (vsr.md §14), so the head's
+  // timestamp bounds ours from below, not only what we prepared or committed ourselves.
+  const head = replica.journal.header(replica.op);
+  const headTimestamp = head === null ? 0n : head.timestamp;
+  const previous = headTimestamp > replica.prepareTimestamp ? headTimestamp : replica.prepareTimestamp;
+  const timestamp = prepareTimestamp(previous, replica.commitTimestamp, replica.realtimeForPrepare(), params.events);
+  assert(timestamp > previous, "prepare timestamps increase");
   const message = new Uint8Array(headerSize + params.body.length);
   message.set(params.body, headerSize);
   const prepare = new PrepareHeader(message, 0);

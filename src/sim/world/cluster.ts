@@ -26,7 +26,7 @@ import { StateChecker } from "../checkers/state_checker.js";
 import { StorageChecker } from "../checkers/storage_checker.js";
 import type { StorageFaultOptions } from "./storage_options.js";
 import { StorageSim } from "./storage_sim.js";
-import { idealClock, TimeSim } from "./time_sim.js";
+import { idealClock, TimeSim, type ClockOffset } from "./time_sim.js";
 import type { WorkloadFactory } from "../workloads/workload.js";
 
 export type ClusterEvent = ReplicaEvent | "crash" | "restart" | "pause" | "unpause";
@@ -64,6 +64,8 @@ export interface ClusterOptions {
   readonly trace?: boolean;
   /** Planted protocol bugs (the VOPR's self-check); default none. */
   readonly bugs?: PlantedBugs;
+  /** Each node's clock offset model (time_sim.ts), by node index; default the ideal clock. */
+  readonly clocks?: readonly ClockOffset[];
 }
 
 /** Forwards a replica's sends, noting the views it acknowledges in prepare_oks (§11.1). */
@@ -125,7 +127,7 @@ export class Cluster {
       (op) => this.checker.checksumAt(op), (prepare, reply) => this.observer.sequenced(prepare, reply));
     this.createStorages();
     for (let index = 0; index < this.nodeCount; index++) {
-      this.times.push(new TimeSim({ offset: idealClock, epochNs: simulatorEpochNs }));
+      this.times.push(new TimeSim({ offset: options.clocks?.[index] ?? idealClock, epochNs: simulatorEpochNs }));
       this.buses.push(new ReplicaBus(this.network.bus(index), index, this.checker));
       this.replicas.push(null);
       this.paused.push(false);
