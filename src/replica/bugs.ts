@@ -12,12 +12,18 @@ export interface PlantedBugs {
   readonly ackBeforeDurable: boolean;
   /** The view change picks the log with the highest op instead of the highest log_view. */
   readonly logChoiceByHighestOp: boolean;
+  /**
+   * A new primary stamps prepares after what it prepared or committed itself, not after the
+   * uncommitted ops it inherits: under clock skew its timestamps go back (caught with clock faults).
+   */
+  readonly timestampIgnoresInheritedOps: boolean;
 }
 
 export type PlantedBugName = keyof PlantedBugs;
 
 export const plantedBugNames: readonly PlantedBugName[] = Object.freeze([
   "commitWithoutQuorum", "truncateWithoutNackQuorum", "ackBeforeDurable", "logChoiceByHighestOp",
+  "timestampIgnoresInheritedOps",
 ]);
 
 /** The correct replica: every bug off. */
@@ -26,6 +32,7 @@ export const noBugs: PlantedBugs = Object.freeze({
   truncateWithoutNackQuorum: false,
   ackBeforeDurable: false,
   logChoiceByHighestOp: false,
+  timestampIgnoresInheritedOps: false,
 });
 
 /** A frozen set of bugs with exactly `names` switched on. */

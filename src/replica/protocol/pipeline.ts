@@ -153,7 +153,7 @@ export function buildPrepare(replica: Replica, params: PrepareParams): Uint8Arra
   // stamped by its predecessor's clock, which may run ahead of ours (vsr.md §14), so the head's
   // timestamp bounds ours from below, not only what we prepared or committed ourselves.
   const head = replica.journal.header(replica.op);
-  const headTimestamp = head === null ? 0n : head.timestamp;
+  const headTimestamp = head === null || replica.bugs.timestampIgnoresInheritedOps ? 0n : head.timestamp;
   const previous = headTimestamp > replica.prepareTimestamp ? headTimestamp : replica.prepareTimestamp;
   const timestamp = prepareTimestamp(previous, replica.commitTimestamp, replica.realtimeForPrepare(), params.events);
   assert(timestamp > previous, "prepare timestamps increase");

@@ -155,7 +155,7 @@ class Simulator implements ClusterObserver {
       clientCount: swarm.clientCount, config: testConfig, release: releaseCurrent, seed: swarm.clusterSeed,
       network: swarm.network, storage: swarm.storage, storageSeed: swarm.storageSeed,
       storageSizeBytes: swarm.storageSizeBytes, gridCachePages: swarm.gridCachePages, workload: this.factory, observer: this,
-      trace: this.full, bugs: this.options.bugs,
+      trace: this.full, bugs: this.options.bugs, clocks: swarm.clocks,
     });
     this.cluster = cluster;
     cluster.start();

@@ -4,6 +4,8 @@
 // every other parameter when only an override changes.
 import { sectorSize, type Config } from "../../core/config.js";
 import { Prng } from "../../core/prng.js";
+import { idealClock, type ClockOffset } from "../world/time_sim.js";
+import { describeClocks, drawClocks } from "./swarm_clocks.js";
 import {
   describeNetworkOptions, performanceNetworkOptions, swarmNetworkOptions, type PacketSimulatorOptions,
 } from "../world/network_options.js";
@@ -67,6 +69,8 @@ export interface SwarmParameters {
   readonly workloadSeed: bigint;
   /** `--performance`: ticks without requests before the safety phase (§4). */
   readonly warmupTicks: number;
+  /** Each replica's and standby's clock model (swarm_clocks.ts); ideal in performance mode. */
+  readonly clocks: readonly ClockOffset[];
 }
 
 const mib = 1024 * 1024;
@@ -87,6 +91,7 @@ export function drawSwarm(seed: bigint, config: Config, overrides: SwarmOverride
   const requestIdleOnProbability = percent(prng.range(0, 20));
   const requestIdleOffProbability = percent(prng.range(10, 20));
   const workloadSeed = prng.next();
+  const drawnClocks = drawClocks(prng, replicaCount + standbyCount); // drawn last: earlier draws keep their values
   const swarm: SwarmParameters = {
     ...cluster,
     seed,
@@ -103,6 +108,7 @@ export function drawSwarm(seed: bigint, config: Config, overrides: SwarmOverride
     // §4: a fixed workload seed, so that runs compare protocol efficiency, not workloads.
     workloadSeed: performance ? 92n : workloadSeed,
     warmupTicks: performance ? 500 : 0,
+    clocks: performance ? drawnClocks.map(() => idealClock) : drawnClocks,
   };
   return { swarm, prng };
 }
@@ -177,6 +183,7 @@ export function describeSwarm(s: SwarmParameters, stateMachine: string): string[
     `release_advance_probability=0 release_catchup_probability=0 (upgrades not implemented)`,
     `requests_max=${s.requestsMax} request_probability=${r(s.requestProbability)}`,
     `request_idle_on_probability=${r(s.requestIdleOnProbability)} request_idle_off_probability=${r(s.requestIdleOffProbability)}`,
+    describeClocks(s.clocks),
   ];
 }
 

@@ -328,6 +328,7 @@ export class Cluster {
   /** §6.2 step 2: restart and unpause the core, heal its storage and its links. */
   healCore(core: readonly number[]): void {
     for (const index of core) {
+      this.times[index]!.setOffset(idealClock); // back within tolerance (spec/vopr.md §10)
       if (this.replicas[index] === null) this.restart(index, false); // disk faults hidden while opening
       else if (this.paused[index]) this.unpause(index);
       this.storages[index]!.heal();

@@ -1,8 +1,8 @@
 // Simulated time (spec/vopr.md §10). A TimeSim only moves when the simulator calls tick(), one
 // tick being 10 ms of simulated time, so every timeout and timestamp is a pure function of the
 // seed. realtime = epoch + monotonic − offset(ticks), with the offset models of TigerBeetle's
-// TimeSim. The VOPR itself uses the ideal clock (linear, A = B = 0); the other models exist for
-// the clock tests (spec/vsr.md §14).
+// TimeSim. The VOPR draws a model per replica (runner/swarm_clocks.ts); the clock tests use them
+// too (spec/vsr.md §14).
 //
 // Integer math everywhere except the periodic and non_ideal models, which need sin() (and a
 // normal draw for the jittered period). That is the one floating-point use here: V8's bundled
@@ -47,7 +47,7 @@ export class TimeSim implements Time {
   private ticksElapsed = 0;
   private readonly resolutionNs: bigint;
   private readonly epochNs: bigint;
-  private readonly offsetModel: ClockOffset;
+  private offsetModel: ClockOffset;
   /** Only for non_ideal. */
   private readonly prng: Prng | null;
 
@@ -79,6 +79,15 @@ export class TimeSim implements Time {
 
   realtime(): bigint {
     return this.epochNs + this.monotonic() - this.offsetNs(this.ticksElapsed);
+  }
+
+  /**
+   * Replaces the offset model from now on: the liveness phase brings skewed clocks back within
+   * tolerance (spec/vopr.md §10). Realtime jumps to the new model's offset; monotonic time does not.
+   */
+  setOffset(model: ClockOffset): void {
+    assert(model.model !== "non_ideal", "TimeSim: non_ideal clocks keep their model (their draws)");
+    this.offsetModel = model;
   }
 
   /** The clock's error at `ticks`, in nanoseconds (realtime runs this much behind). */
