@@ -87,12 +87,7 @@ export class PagedRecords implements PageSpace {
     this.u32(record).fill(0, w, w + this.strideWords);
     const page = this.pageOf(record);
     this.markPage(page);
-    if (record % this.perPage === 0) {
-      // The page is empty again and past the table's end: its memory goes back to the pool.
-      this.pool.give(this.u32Pages[page]!);
-      this.u32Pages[page] = null;
-      this.i32Pages[page] = null;
-    }
+    if (record % this.perPage === 0) this.dropPage(page); // empty again, past the table's end
   }
 
   /** Records that `record` changed. */
@@ -166,21 +161,22 @@ export class PagedRecords implements PageSpace {
   /** Drops a clean page from memory; the grid still holds it. */
   evict(page: number): void {
     assert(!this.isDirty(page), "paged records: evicting a dirty page");
-    if (page < this.u32Pages.length && this.u32Pages[page] !== null) {
-      this.pool.give(this.u32Pages[page]!);
-      this.u32Pages[page] = null;
-      this.i32Pages[page] = null;
-    }
+    this.dropPage(page);
   }
 
   /** Gives every resident page back to the pool: the table is being replaced and is never used again. */
   releasePages(): void {
-    for (let page = 0; page < this.u32Pages.length; page++) {
-      if (this.u32Pages[page] !== null) this.pool.give(this.u32Pages[page]!);
-      this.u32Pages[page] = null;
-      this.i32Pages[page] = null;
-    }
+    for (let page = 0; page < this.u32Pages.length; page++) this.dropPage(page);
     this.count = 0;
+  }
+
+  /** Gives a resident page's memory back to the pool (nothing when it is not resident). */
+  private dropPage(page: number): void {
+    const u32 = page < this.u32Pages.length ? this.u32Pages[page] : null;
+    if (u32 === null || u32 === undefined) return;
+    this.pool.give(u32);
+    this.u32Pages[page] = null;
+    this.i32Pages[page] = null;
   }
 
   /** Bytes held in memory by resident pages. */

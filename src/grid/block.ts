@@ -56,11 +56,7 @@ export function blockChecksum(block: Uint8Array): bigint {
 
 /** True when the block is intact, of this cluster, at this address, and the one referenced. */
 export function verifyBlock(block: Uint8Array, reference: BlockReference, cluster: bigint): boolean {
-  if (block.length < headerSize || !verifyHeaderChecksum(block, 0)) return false;
-  const header = new BlockHeader(block, 0);
-  if (header.checksum !== reference.checksum || header.cluster !== cluster || header.command !== Command.block) return false;
-  if (header.address !== reference.address) return false;
-  return header.size <= block.length && verifyBodyChecksum(block, 0);
+  return intactAt(block, reference.address, cluster, reference.checksum);
 }
 
 /**
@@ -69,9 +65,15 @@ export function verifyBlock(block: Uint8Array, reference: BlockReference, cluste
  * what it is by its contents.
  */
 export function verifyBlockAt(block: Uint8Array, address: number, cluster: bigint): boolean {
+  return intactAt(block, address, cluster, null);
+}
+
+/** The checks of both: the header first, so a wrong block costs no body checksum. */
+function intactAt(block: Uint8Array, address: number, cluster: bigint, checksum: bigint | null): boolean {
   if (block.length < headerSize || !verifyHeaderChecksum(block, 0)) return false;
   const header = new BlockHeader(block, 0);
-  if (header.cluster !== cluster || header.command !== Command.block || header.address !== address) return false;
+  if ((checksum !== null && header.checksum !== checksum) || header.cluster !== cluster || header.command !== Command.block) return false;
+  if (header.address !== address) return false;
   return header.size <= block.length && verifyBodyChecksum(block, 0);
 }
 

@@ -115,27 +115,22 @@ export class GridSync {
   stage(checkpointId: bigint, callback: (movesAddress: number, stagedInPlace: boolean) => void): void {
     assert(this.complete, "finishing an incomplete sync");
     const grid = this.grid;
-    const colliding: number[] = [];
     for (const [address, block] of this.held) {
-      if (grid.freeSet.isAcquired(address)) colliding.push(address);
+      if (grid.freeSet.isAcquired(address)) this.movePending.set(address, block);
       else grid.write(address, block);
     }
-    for (const address of colliding) this.movePending.set(address, this.held.get(address)!);
     this.held.clear();
-    if (colliding.length === 0) return grid.afterWrites(() => callback(0, false));
-    const chainLength = Math.ceil(colliding.length / movesPerBlock(grid.pageSize));
-    const staging = this.stagingAddresses(colliding.length + chainLength);
-    if (staging === null) {
-      for (const [address, block] of this.movePending) grid.write(address, block);
-      this.movePending.clear();
-      return grid.afterWrites(() => callback(0, true));
+    const count = this.movePending.size;
+    if (count === 0) return grid.afterWrites(() => callback(0, false));
+    const staging = this.stagingAddresses(count + Math.ceil(count / movesPerBlock(grid.pageSize)));
+    if (staging === null) return this.move(() => callback(0, true));
+    const moves: SyncMove[] = [];
+    for (const [address, block] of this.movePending) {
+      const at = staging[moves.length]!;
+      grid.write(at, block);
+      moves.push({ staging: at, target: { address, checksum: blockChecksum(block) } });
     }
-    const moves: SyncMove[] = colliding.map((address, i) => {
-      const block = this.movePending.get(address)!;
-      grid.write(staging[i]!, block);
-      return { staging: staging[i]!, target: { address, checksum: blockChecksum(block) } };
-    });
-    const chain = staging.slice(colliding.length);
+    const chain = staging.slice(count);
     const chainBlocks = buildMovesBlocks(grid.config.blockSize, grid.pageSize, this.cluster, checkpointId, moves, chain);
     chainBlocks.forEach((block, i) => grid.write(chain[i]!, block));
     grid.afterWrites(() => callback(chain[0]!, false));

@@ -181,10 +181,12 @@ describe("superblock updates", () => {
     const staged = open(storage).sb.working!.vsr_state;
     expect(staged.sync_moves_address).toBe(4321);
     expect(staged.sync_op_min).toBe(3);
-    update(0);
+    sb.forgetSyncMoves(() => {});
+    storage.run();
     const moved = open(storage).sb.working!.vsr_state;
-    expect(moved.sync_moves_address).toBe(0);
+    expect(moved).toEqual({ ...staged, sync_moves_address: 0 });
     expect(checkpointId(moved.checkpoint)).toBe(checkpointId(staged.checkpoint));
+    expect(() => sb.forgetSyncMoves(() => {})).toThrow(AssertionError);
   });
 
   it("asserts one update at a time and monotonic state", () => {

@@ -71,15 +71,10 @@ export function restoreCheckpoint(replica: Replica, callback: (error: string | n
     "interrupted: moving its staged blocks home");
   replayMoves(replica.grid, vsr.sync_moves_address, checkpointId(checkpoint), (error) => {
     if (error !== null) return callback(`completing an interrupted state sync: ${error}`);
-    replica.runSuperblockJob((done) => {
-      replica.superblock.updateCheckpoint({
-        checkpoint, commit_max: vsr.commit_max, sync_op_min: vsr.sync_op_min, sync_op_max: vsr.sync_op_max,
-        sync_moves_address: 0, view_headers: replica.superblock.working!.view_headers,
-      }, () => {
-        done();
-        openCheckpoint(replica, checkpoint, callback);
-      });
-    });
+    replica.runSuperblockJob((done) => replica.superblock.forgetSyncMoves(() => {
+      done();
+      openCheckpoint(replica, checkpoint, callback);
+    }));
   });
 }
 

@@ -154,20 +154,9 @@ function finishSync(replica: Replica): void {
   assert(!replica.checkpointing, "syncing while checkpointing");
   sync.writing = true;
   const checkpoint = sync.target;
-  const syncOpMin = replica.commitMin + 1; // nothing commits while the sync writes
   sync.blocks.stage(checkpointId(checkpoint), (movesAddress, stagedInPlace) => {
     assert(replica.syncing === sync, "the sync target changed while writing");
     if (stagedInPlace) replica.trace(`sync to checkpoint ${sync.targetOp}: no free blocks to stage in; written in place`);
-    const update = (sync_moves_address: number, then: () => void): void => replica.runSuperblockJob((done) => {
-      replica.superblock.updateCheckpoint({
-        checkpoint, commit_max: Math.max(replica.commitMax, sync.targetOp),
-        sync_op_min: syncOpMin, sync_op_max: sync.targetOp, sync_moves_address,
-        view_headers: replica.superblock.working!.view_headers,
-      }, () => {
-        done();
-        then();
-      });
-    });
     const install = (): void => openCheckpoint(replica, checkpoint, (error) => {
       assert(error === null, `opening the synced checkpoint: ${error}`);
       replica.syncInstalled(checkpoint, checkpointId(checkpoint));
@@ -176,9 +165,19 @@ function finishSync(replica: Replica): void {
       assert(replica.commitMin === sync.targetOp && replica.opCheckpoint === sync.targetOp);
       replica.applyView(sync.view);
     });
-    update(movesAddress, () => {
-      if (movesAddress === 0) return install();
-      sync.blocks.move(() => update(0, install));
+    replica.runSuperblockJob((done) => {
+      replica.superblock.updateCheckpoint({
+        checkpoint, commit_max: Math.max(replica.commitMax, sync.targetOp),
+        sync_op_min: replica.commitMin + 1, sync_op_max: sync.targetOp, sync_moves_address: movesAddress,
+        view_headers: replica.superblock.working!.view_headers,
+      }, () => {
+        done();
+        if (movesAddress === 0) return install();
+        sync.blocks.move(() => replica.runSuperblockJob((forgotten) => replica.superblock.forgetSyncMoves(() => {
+          forgotten();
+          install();
+        })));
+      });
     });
   });
 }

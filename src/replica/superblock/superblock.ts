@@ -186,6 +186,17 @@ export class SuperBlock {
     }, callback);
   }
 
+  /** Persists that a state sync's staged blocks are home (grid/sync_moves.ts): nothing else changes. */
+  forgetSyncMoves(callback: () => void): void {
+    const working = this.beginUpdate();
+    assert(working.vsr_state.sync_moves_address !== 0, "superblock: no sync moves to forget");
+    this.write({
+      ...this.successor(working),
+      vsr_state: { ...working.vsr_state, sync_moves_address: 0 },
+      view_headers: working.view_headers,
+    }, callback);
+  }
+
   /** Reads the 4 copies, picks the working state (§10 "Open") and rewrites the broken copies. */
   open(callback: (error: SuperBlockOpenError | null) => void): void {
     assert(!this.busy && this.working === null, "superblock: open needs a fresh superblock");
