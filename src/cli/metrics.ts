@@ -63,6 +63,7 @@ export class ReplicaMetrics {
     if (event === "eviction") this.evictions.inc();
     else if (event === "repair_prepare") this.repairs.inc({ kind: "prepare" });
     else if (event === "repair_headers") this.repairs.inc({ kind: "headers" });
+    else if (event === "repair_block") this.repairs.inc({ kind: "grid_block" });
     else if (event === "view") this.viewChanges.inc();
     else if (event === "checkpoint_done") this.checkpoints.inc();
     else if (event === "sync_done") this.syncs.inc({ outcome: "done" });

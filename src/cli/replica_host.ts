@@ -120,7 +120,8 @@ function logEvent(logger: Logger, replica: Replica, event: ReplicaEvent, detail?
     case "storage_ok": return logger.info(fields, detail ?? "storage available again");
     case "sync_resumed": return logger.warn(fields, detail ?? "completing an interrupted state sync");
     case "repair_prepare":
-    case "repair_headers": return logger.info(fields, detail ?? "WAL repaired");
+    case "repair_headers":
+    case "repair_block": return logger.info(fields, detail ?? "WAL repaired");
     case "commit": return;
   }
 }
@@ -209,7 +210,13 @@ interface HostResources {
 
 function openAndRun(replica: Replica, resources: HostResources, callback: (error: Error | null, host: ReplicaHost | null) => void): void {
   const { bus, storage, lock, time, signal } = resources;
+  // The replica ticks from the start: opening may wait for grid blocks that peers repair.
+  const timer = setInterval(() => {
+    time.tick();
+    replica.tick();
+  }, tickMs);
   const release = (done: () => void) => {
+    clearInterval(timer);
     bus.close();
     storage.close(() => {
       lock.release();
@@ -230,10 +237,6 @@ function openAndRun(replica: Replica, resources: HostResources, callback: (error
     if (error !== null) {
       return release(() => callback(new Error(`cannot open ${resources.path}: ${error}`), null));
     }
-    const timer = setInterval(() => {
-      time.tick();
-      replica.tick();
-    }, tickMs);
     let stopped = false;
     callback(null, {
       replica,
@@ -241,7 +244,6 @@ function openAndRun(replica: Replica, resources: HostResources, callback: (error
       stop: (done) => {
         if (stopped) return done?.();
         stopped = true;
-        clearInterval(timer);
         release(() => done?.());
       },
     });

@@ -19,6 +19,7 @@ import {
   type BlockReference,
 } from "./block.js";
 import { FreeSet } from "./free_set.js";
+import { GridRepair } from "./grid_repair.js";
 import { emptyGridStats, type GridStats } from "./grid_stats.js";
 import { Blob, decodeManifest, encodeManifest, type BlobReference, type Manifest } from "./manifest.js";
 import { PagePool } from "../core/page_pool.js";
@@ -78,6 +79,10 @@ export class Grid {
   private acquiredBarMax = 0;
   /** The first block that failed the last open, for its error message. */
   private readProblem = "";
+  /** Bumped by reset(): reads issued for the state before it are dropped (readEach). */
+  private generation = 0;
+  /** Repair of faulty blocks from peers (grid_repair.ts); null without peers to ask. */
+  repair: GridRepair | null = null;
 
   constructor(
     private readonly storage: Storage, readonly config: Config, private readonly cluster: bigint,
@@ -100,9 +105,16 @@ export class Grid {
     return Math.floor(this.pageSize / referenceSize);
   }
 
+  /** From now on a block of our own state that reads back faulty is fetched from peers. */
+  enableRepair(): void {
+    this.repair ??= new GridRepair(this.cluster);
+  }
+
   /** Forgets everything: the state of the root checkpoint (an empty grid). */
   reset(spaceCount: number): void {
     assert(this.writesPending === 0, "grid reset with writes in flight");
+    assert(this.repair === null || this.repair.pending === 0, "grid reset with repairs waiting");
+    this.generation += 1;
     this.freeSet = new FreeSet(this.blocksLimit);
     this.maps = Array.from({ length: spaceCount }, () => new SpaceMap(this.referencesPerBlock));
     this.checkpointBlobs = [];
@@ -312,9 +324,33 @@ export class Grid {
 
   // ---- reading ----
 
-  /** Reads the block at reference.address; calls back with it only if it is the one referenced. */
+  /**
+   * Reads a block of our own state: calls back with it once it is the one referenced, repaired from
+   * peers if our copy is faulty (grid_repair.ts); with null only where it cannot be repaired.
+   */
   read(reference: BlockReference, callback: (block: Uint8Array | null) => void): void {
+    this.readAt(reference.address, reference, (block) => {
+      if (block !== null || this.repair === null || !this.repair.want(reference, callback)) callback(block);
+    });
+  }
+
+  /** Reads the block at reference.address if it is intact and the one referenced; never repairs. */
+  readLocal(reference: BlockReference, callback: (block: Uint8Array | null) => void): void {
     this.readAt(reference.address, reference, callback);
+  }
+
+  /**
+   * A block a peer served: if a read is waiting for it, it is written back home and handed to
+   * every waiting read. False when no read wants it (or it is not the block wanted).
+   */
+  receiveRepair(block: Uint8Array): boolean {
+    const taken = this.repair?.receive(block) ?? null;
+    if (taken === null) return false;
+    const { reference, waiters } = taken;
+    assert(block.length === this.config.blockSize, "a repaired block of the wrong size");
+    this.write(reference.address, block);
+    for (const waiter of waiters) waiter(block.slice());
+    return true;
   }
 
   /**
@@ -490,18 +526,27 @@ export class Grid {
     let next = 0;
     let done = 0;
     let ok = true;
+    let stopped = false;
+    const generation = this.generation;
     const issue = (): void => {
-      if (next >= references.length) return;
+      if (stopped || next >= references.length) return;
       const index = next++;
       this.read(references[index]!, (block) => {
-        const problem = block === null ? "missing or corrupt" : blockType(block) !== type ? `of type ${blockType(block)}`
-          : !consume(blockBody(block), index) ? "of the wrong size" : null;
-        if (problem !== null) {
-          if (ok) this.readProblem = `${name(index)} (block ${references[index]!.address}) ${problem}`;
+        if (this.generation !== generation) {
+          // The grid was reset (a state sync replaced the state): these blocks are not for it.
           ok = false;
+          stopped = true;
+        } else {
+          const problem = block === null ? "missing or corrupt" : blockType(block) !== type ? `of type ${blockType(block)}`
+            : !consume(blockBody(block), index) ? "of the wrong size" : null;
+          if (problem !== null) {
+            if (ok) this.readProblem = `${name(index)} (block ${references[index]!.address}) ${problem}`;
+            ok = false;
+          }
         }
         done += 1;
-        if (done === references.length) return callback(ok);
+        // `next` reads were issued; all of them are done, and no more will be.
+        if (done === next && (stopped || next === references.length)) return callback(ok);
         issue();
       });
     };

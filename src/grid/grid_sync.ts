@@ -174,7 +174,7 @@ export class GridSync {
     while (this.checksInFlight < checksInFlightMax && this.checksQueued.length > 0) {
       const entry = this.checksQueued.shift()!;
       this.checksInFlight += 1;
-      this.grid.read(entry.reference, (block) => {
+      this.grid.readLocal(entry.reference, (block) => {
         this.checksInFlight -= 1;
         this.checksPending -= 1;
         if (block !== null && blockType(block) === entry.type) {

@@ -99,13 +99,23 @@ function decodeMovesBlock(block: Uint8Array): DecodedMoves | null {
  * belong to `checkpointId`, writes each staged block at its own address, and calls back once the
  * writes are durable — with null, or with what is wrong (a damaged chain or staged block: the
  * local copy cannot complete the checkpoint, and only peers could).
+ *
+ * With grid repair on, damage is not fatal: a faulty staged block is fetched from peers for its own
+ * address instead, and a damaged chain is left behind (`skipped` says why): every block of the
+ * checkpoint that it would have moved home then reads back stale there and is repaired on demand.
  */
-export function replayMoves(grid: Grid, head: number, checkpointId: bigint, callback: (error: string | null) => void): void {
+export function replayMoves(grid: Grid, head: number, checkpointId: bigint,
+  callback: (error: string | null, skipped?: string) => void): void {
   const readChain = (address: number, reference: BlockReference | null): void => {
     grid.readAt(address, reference, (block) => {
       const decoded = block === null ? null : decodeMovesBlock(block);
-      if (decoded === null) return callback(`the interrupted state sync's moves block ${address} is missing or corrupt`);
-      if (decoded.checkpointId !== checkpointId) return callback(`moves block ${address} belongs to another checkpoint`);
+      const damage = decoded === null ? `the interrupted state sync's moves block ${address} is missing or corrupt`
+        : decoded.checkpointId !== checkpointId ? `moves block ${address} belongs to another checkpoint` : null;
+      if (damage !== null) {
+        if (grid.repair === null) return callback(damage);
+        return grid.afterWrites(() => callback(null, damage));
+      }
+      assert(decoded !== null);
       moveEach(decoded.moves, 0, () => {
         if (decoded.next.address !== 0) return readChain(decoded.next.address, decoded.next);
         grid.afterWrites(() => callback(null));
@@ -116,9 +126,17 @@ export function replayMoves(grid: Grid, head: number, checkpointId: bigint, call
     if (index === moves.length) return done();
     const move = moves[index]!;
     grid.readAt(move.staging, move.target, (block) => {
-      if (block === null) return callback(`block ${move.target.address}, staged at ${move.staging} by an interrupted state sync, is missing or corrupt`);
-      grid.write(move.target.address, block);
-      moveEach(moves, index + 1, done);
+      if (block !== null) {
+        grid.write(move.target.address, block);
+        return moveEach(moves, index + 1, done);
+      }
+      const problem = `block ${move.target.address}, staged at ${move.staging} by an interrupted state sync, is missing or corrupt`;
+      if (grid.repair === null) return callback(problem);
+      // At home already (moved before the crash), or fetched from a peer and written there.
+      grid.read(move.target, (home) => {
+        if (home === null) return callback(problem);
+        moveEach(moves, index + 1, done);
+      });
     });
   };
   assert(head >= 1, "replaying moves without a chain");

@@ -12,7 +12,7 @@
 //   protocol/sync.ts         state sync: get_blocks and block
 //   protocol/checkpoint.ts   writing and restoring checkpoints
 //   protocol/ping.ts         pings, pongs and the cluster clock
-import { assert } from "../core/assert.js";
+import { assert, FatalError } from "../core/assert.js";
 import { headerSize } from "../core/config.js";
 import { Command, commandName, Operation } from "../core/command.js";
 import {
@@ -34,7 +34,7 @@ import { Clock } from "./clock/clock.js";
 import { PrepareCache } from "./prepare_cache.js";
 import { Grid, gridBlocksLimitDefault } from "../grid/grid.js";
 import { checkpointIfDue, flushIfBarEnd, restoreCheckpoint } from "./protocol/checkpoint.js";
-import { onBlock, onGetBlocks } from "./protocol/sync.js";
+import { onBlock, onGetBlocks, tickGridRepair } from "./protocol/sync.js";
 import { refillPipeline } from "./protocol/pipeline.js";
 import { ReplicaState, type ReplicaOptions } from "./replica_state.js";
 
@@ -60,6 +60,8 @@ export class Replica extends ReplicaState {
 
   /** The commit loop is waiting for a journal read or a checkpoint. */
   committing = false;
+  /** Ticks since grid repair last asked peers for blocks (protocol/sync.ts). */
+  gridRepairTicks = 0;
   /** Superblock updates run one at a time (vsr.md §10); the durability gate of §6.2 reads it. */
   superblockUpdating = false;
   private readonly superblockJobs: ((done: () => void) => void)[] = [];
@@ -91,6 +93,8 @@ export class Replica extends ReplicaState {
       options.gridCacheBytes);
     this.stateMachine.persistent.configurePages(this.grid.pagePool);
     if (options.reserveGridCache === true) this.grid.reserveCache();
+    // With a peer to ask, a faulty block of our state is repaired rather than fatal.
+    if (options.replicaCount + options.standbyCount > 1) this.grid.enableRepair();
   }
 
   /** Queues a superblock update; `job` must call `done` once its update is durable. */
@@ -281,7 +285,10 @@ export class Replica extends ReplicaState {
   // ---- the tick ----
 
   tick(): void {
-    if (!this.opened || this.status === "recovering") return;
+    if (!this.opened) return;
+    // Opening may wait for grid blocks from peers: ask for them before anything else runs.
+    tickGridRepair(this);
+    if (this.status === "recovering") return;
     assert(this.superblock.working !== null);
     this.timeouts.tick();
     tickPing(this);
@@ -314,11 +321,13 @@ export class Replica extends ReplicaState {
 
   /** A message from a peer or client. Bytes are untrusted until both checksums verify. */
   onMessage(message: Uint8Array): void {
-    if (!this.opened || this.status === "recovering") return this.ignored("message", "still opening");
+    if (!this.opened) return this.ignored("message", "still opening");
     const reason = this.ignoreFrame(message);
     if (reason !== null) return this.ignored("message", reason);
     const header = this.scratchHeader.reset(message, 0);
     assert(header.size === message.length && header.cluster === this.cluster);
+    // While opening, only grid blocks are taken: the checkpoint being loaded may wait for one.
+    if (this.status === "recovering" && header.command !== Command.block) return this.ignored("message", "still opening");
     this.dispatch(header.command, message);
   }
 
@@ -446,10 +455,10 @@ export class Replica extends ReplicaState {
     if (needs.length === 0) return true;
     const persistent = this.stateMachine.persistent;
     return this.grid.prefetch(persistent.spaces(), needs, (error) => {
-      // TODO(#10): fetch the block from a peer instead; until then a corrupt grid block is fatal.
-      assert(error === null, `replica ${this.replica}: op ${header.op} cannot execute: ${error}`);
       // A state sync may have replaced the state meanwhile: then this prepare is not for it.
       if (this.syncing !== null || this.commitMin + 1 !== header.op) return callback();
+      // Repair from peers (grid_repair.ts) waits for a faulty block; alone, nobody has it.
+      if (error !== null) throw new FatalError(`op ${header.op} cannot execute: ${error}, and no peer to repair it from`);
       if (this.prefetchPages(header, prepare, callback)) callback();
     });
   }

@@ -32,10 +32,11 @@ export type ReplicaEvent =
   | NoticeEvent;
 
 /** Notices for the operator (a log line each), with a detail line. */
-export type NoticeEvent = "eviction" | "repair_prepare" | "repair_headers" | "storage_full" | "storage_ok" | "sync_resumed";
+export type NoticeEvent =
+  | "eviction" | "repair_prepare" | "repair_headers" | "repair_block" | "storage_full" | "storage_ok" | "sync_resumed";
 
 export function isNotice(event: ReplicaEvent): event is NoticeEvent {
-  return event === "eviction" || event === "repair_prepare" || event === "repair_headers" ||
+  return event === "eviction" || event === "repair_prepare" || event === "repair_headers" || event === "repair_block" ||
     event === "storage_full" || event === "storage_ok" || event === "sync_resumed";
 }
 

@@ -69,8 +69,11 @@ export function restoreCheckpoint(replica: Replica, callback: (error: string | n
   if (vsr.sync_moves_address === 0) return openCheckpoint(replica, checkpoint, callback);
   replica.notice("sync_resumed", () => `completing the state sync to checkpoint ${replica.opCheckpoint} that a crash ` +
     "interrupted: moving its staged blocks home");
-  replayMoves(replica.grid, vsr.sync_moves_address, checkpointId(checkpoint), (error) => {
+  replayMoves(replica.grid, vsr.sync_moves_address, checkpointId(checkpoint), (error, skipped) => {
     if (error !== null) return callback(`completing an interrupted state sync: ${error}`);
+    if (skipped !== undefined) {
+      replica.notice("sync_resumed", () => `${skipped}: the blocks it would have moved home are repaired from peers as they are read`);
+    }
     replica.runSuperblockJob((done) => replica.superblock.forgetSyncMoves(() => {
       done();
       openCheckpoint(replica, checkpoint, callback);

@@ -10,6 +10,7 @@ import { assert } from "../../core/assert.js";
 import { headerSize } from "../../core/config.js";
 import { Command } from "../../core/command.js";
 import { BlockHeader, Header, PrepareHeader, setChecksums } from "../../core/header.js";
+import type { BlockReference } from "../../grid/block.js";
 import { GridSync } from "../../grid/grid_sync.js";
 import type { Replica } from "../replica.js";
 import { checkpointId, type CheckpointState } from "../superblock/superblock.js";
@@ -18,6 +19,8 @@ import { openCheckpoint } from "./checkpoint.js";
 /** A get_blocks entry: address u64, checksum u128, 8 reserved. */
 const entrySize = 32;
 const blocksRequestedPerTick = 8;
+/** Grid repair asks for the blocks its reads wait for every this many ticks (100 ms). */
+const gridRepairTicks = 10;
 
 /** A sync that finds or receives no block for this many repair ticks (≈ 3 s) is abandoned and retried. */
 const syncIdleTicksMax = 30;
@@ -73,6 +76,28 @@ function requestBlocks(replica: Replica): void {
   if (sync.blocks.complete) return finishSync(replica);
   const wanted = sync.blocks.nextWanted(blocksRequestedPerTick);
   if (wanted.length === 0) return; // still looking for blocks locally
+  // Ask the replica that sent the view, or anyone else if it stays silent.
+  sendGetBlocks(replica, replica.prng.chance(1, 2) ? sync.source : replica.prng.int(replica.replicaCount), wanted);
+}
+
+/**
+ * Grid repair (grid/grid_repair.ts), on every tick from open on: every 100 ms, asks a random peer
+ * for the blocks that reads of our own state wait for.
+ */
+export function tickGridRepair(replica: Replica): void {
+  const repair = replica.grid.repair;
+  if (repair === null || repair.pending === 0) return;
+  replica.gridRepairTicks += 1;
+  if (replica.gridRepairTicks < gridRepairTicks) return;
+  replica.gridRepairTicks = 0;
+  const wanted = repair.nextWanted(blocksRequestedPerTick);
+  assert(wanted.length > 0, "grid repair pending with nothing wanted");
+  // Any other replica: active ones hold the same blocks at the same addresses, standbys too.
+  const others = replica.replicaCount + replica.standbyCount - 1;
+  sendGetBlocks(replica, (replica.replica + 1 + replica.prng.int(others)) % (others + 1), wanted);
+}
+
+function sendGetBlocks(replica: Replica, target: number, wanted: readonly BlockReference[]): void {
   const message = new Uint8Array(headerSize + wanted.length * entrySize);
   assert(message.length <= replica.config.messageSizeMax, "a get_blocks beyond a message");
   const view = new DataView(message.buffer);
@@ -83,9 +108,7 @@ function requestBlocks(replica: Replica): void {
   const header = new Header(message, 0);
   replica.frame(header, Command.get_blocks, message.length);
   setChecksums(message, 0, message.length);
-  // Ask the replica that sent the view, or anyone else if it stays silent.
-  const source = replica.prng.chance(1, 2) ? sync.source : replica.prng.int(replica.replicaCount);
-  replica.sendToReplica(source, message);
+  replica.sendToReplica(target, message);
 }
 
 /** Serves blocks of our current or previous checkpoint that match the requested checksums. */
@@ -113,7 +136,7 @@ export function onGetBlocks(replica: Replica, message: Uint8Array): void {
 
 /** Sends our block at `address` if it is the one with `checksum` (of any checkpoint). */
 function serveBlock(replica: Replica, to: number, address: number, checksum: bigint): void {
-  replica.grid.read({ address, checksum }, (block) => {
+  replica.grid.readLocal({ address, checksum }, (block) => {
     if (block === null) return replica.ignored("get_blocks", "no such block here");
     // A block is a message of its header's size: the rest of the block buffer is padding, which
     // on a TCP stream would be read as the next header (and close the connection).
@@ -123,20 +146,22 @@ function serveBlock(replica: Replica, to: number, address: number, checksum: big
   });
 }
 
-function ignoreBlock(replica: Replica, message: Uint8Array): string | null {
-  const sync = replica.syncing;
-  if (sync === null) return "not syncing";
-  if (sync.writing) return "sync already writing";
-  if (message.length > replica.config.blockSize) return "larger than a block";
-  return null;
-}
-
+/**
+ * A block a peer served: for grid repair if a read of ours waits for it, else for the state sync.
+ * Both verify it against the reference they hold before taking it.
+ */
 export function onBlock(replica: Replica, message: Uint8Array): void {
-  const reason = ignoreBlock(replica, message);
-  if (reason !== null) return replica.ignored("block", reason);
-  const sync = replica.syncing!;
+  if (message.length > replica.config.blockSize) return replica.ignored("block", "larger than a block");
   const block = new Uint8Array(replica.config.blockSize);
   block.set(message, 0);
+  if (replica.grid.receiveRepair(block)) {
+    const address = new BlockHeader(block, 0).address;
+    replica.notice("repair_block", () => `repaired grid block ${address}: our copy was corrupt or misdirected`);
+    return;
+  }
+  const sync = replica.syncing;
+  if (sync === null) return replica.ignored("block", "not syncing, and no read waits for it");
+  if (sync.writing) return replica.ignored("block", "sync already writing");
   const refused = sync.blocks.receive(block);
   if (refused !== null) return replica.ignored("block", refused);
   sync.idleTicks = 0;
@@ -153,18 +178,25 @@ function finishSync(replica: Replica): void {
   assert(!sync.writing && sync.blocks.complete);
   assert(!replica.checkpointing, "syncing while checkpointing");
   sync.writing = true;
+  // Reads of the state being replaced stop waiting for repairs (they see the sync and stop).
+  replica.grid.repair?.suspend();
   const checkpoint = sync.target;
   sync.blocks.stage(checkpointId(checkpoint), (movesAddress, stagedInPlace) => {
     assert(replica.syncing === sync, "the sync target changed while writing");
     if (stagedInPlace) replica.trace(`sync to checkpoint ${sync.targetOp}: no free blocks to stage in; written in place`);
-    const install = (): void => openCheckpoint(replica, checkpoint, (error) => {
+    const install = (): void => {
+      // The new checkpoint is on disk: opening it may repair its blocks like any read of our state.
+      replica.grid.repair?.resume();
+      openCheckpoint(replica, checkpoint, openDone);
+    };
+    const openDone = (error: string | null): void => {
       assert(error === null, `opening the synced checkpoint: ${error}`);
       replica.syncInstalled(checkpoint, checkpointId(checkpoint));
       assert(replica.syncing === null);
       replica.prepareCache.clear();
       assert(replica.commitMin === sync.targetOp && replica.opCheckpoint === sync.targetOp);
       replica.applyView(sync.view);
-    });
+    };
     replica.runSuperblockJob((done) => {
       replica.superblock.updateCheckpoint({
         checkpoint, commit_max: Math.max(replica.commitMax, sync.targetOp),

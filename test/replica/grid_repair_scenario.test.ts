@@ -1,0 +1,74 @@
+// Grid repair from peers (src/grid/grid_repair.ts): a replica whose grid blocks read back corrupt
+// fetches them by (address, checksum) from another replica and writes them back, whether the read
+// is part of opening its checkpoint or of executing an op; alone, it cannot, and says so.
+import { describe, expect, test } from "vitest";
+import { testConfig } from "../../src/core/config.js";
+import { decodeResults, encodeEvents, operationCodecs } from "../../src/core/ledger/object_codec.js";
+import { Zone } from "../../src/io/storage.js";
+import { acct } from "../ledger/helpers.js";
+import { scenario, type Scenario, type ScenarioReplica } from "./scenario_harness.js";
+
+const { createAccounts, lookupAccounts } = operationCodecs;
+
+/** `count` requests of 20 new accounts each, ids from `first`. */
+function createMany(t: Scenario, first: number, count: number): void {
+  const client = t.client("C0");
+  for (let request = 0; request < count; request++) {
+    const ids = Array.from({ length: 20 }, (_, i) => BigInt(first + request * 20 + i));
+    client.send(createAccounts.operation, encodeEvents(createAccounts, [ids.map((id) => acct(id))]));
+  }
+  t.runUntilQuiet();
+}
+
+/** Every grid block the replica's checkpoint holds, corrupted (checksum bytes flipped) on disk. */
+function corruptWholeGrid(r: ScenarioReplica): number[] {
+  const grid = r.replica.grid;
+  const acquired: number[] = [];
+  for (let address = 1; address <= grid.blocksLimit; address++) if (grid.freeSet.isAcquired(address)) acquired.push(address);
+  r.stop();
+  for (const address of acquired) r.storage.corruptBytes(Zone.grid, (address - 1) * testConfig.blockSize, 16);
+  return acquired;
+}
+
+function repairedBlocks(r: ScenarioReplica): number[] {
+  return r.events().flatMap((event) => /^repair_block: repaired grid block (\d+)/.exec(event)?.[1] ?? []).map(Number);
+}
+
+describe("grid repair", () => {
+  test("a replica whose whole grid is corrupt repairs it from peers, at open and on demand, and catches up", () => {
+    const t = scenario({ replicas: 3, stateMachine: "ledger" });
+    createMany(t, 1, 24); // past the checkpoint at op 19
+    const r2 = t.replica("R2");
+    expect(r2.opCheckpoint).toBe(19);
+    const corrupted = corruptWholeGrid(r2);
+    expect(corrupted.length).toBeGreaterThan(8); // more than the 8-page cache: some are read only on demand
+    r2.open();
+    createMany(t, 1000, 40); // past the checkpoints at 39 and 59: R2 executes ops over repaired pages
+    expect(r2.status).toBe("normal");
+    expect(r2.commitMin).toBe(t.replica("R0").commitMin);
+    const repaired = repairedBlocks(r2);
+    // Whatever was read was repaired, each block once, and only blocks that were corrupted.
+    expect(repaired.length).toBeGreaterThan(0);
+    expect(new Set(repaired).size).toBe(repaired.length);
+    for (const address of repaired) expect(corrupted).toContain(address);
+    // The next checkpoints are identical everywhere (the storage checker compared their blocks too).
+    expect(r2.opCheckpoint).toBeGreaterThanOrEqual(59);
+    expect(r2.replica.checkpointId()).toBe(t.replica("R0").replica.checkpointId());
+    // And what R2 serves is right: a lookup answered by the cluster sees every account.
+    const client = t.client("C0");
+    client.send(lookupAccounts.operation, encodeEvents(lookupAccounts, [[1n, 480n, 1000n, 1799n]]));
+    t.runUntilQuiet();
+    const accounts = decodeResults(lookupAccounts, client.replies.at(-1)!);
+    if (typeof accounts === "string") throw new Error(accounts);
+    expect(accounts[0]!.map((account) => account.id)).toEqual([1n, 480n, 1000n, 1799n]);
+  });
+
+  test("a replica alone cannot repair: opening on a corrupt block fails with what is wrong", () => {
+    const t = scenario({ replicas: 1, stateMachine: "ledger" });
+    createMany(t, 1, 24);
+    const r0 = t.replica("R0");
+    expect(r0.opCheckpoint).toBe(19);
+    corruptWholeGrid(r0);
+    expect(() => r0.open() && t.tick(100)).toThrow(/replica 0: open failed: manifest block \d+ missing or corrupt/);
+  });
+});
