@@ -6,6 +6,7 @@ import { availableParallelism } from "node:os";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { parseSeed } from "../core/prng.js";
 import type { SimulationOptions } from "../sim/runner/simulator.js";
+import { describeCounts } from "../sim/runner/fault_counts.js";
 import type { WorkloadFactory } from "../sim/workloads/workload.js";
 import { UsageError } from "./usage_error.js";
 import { runFleet, startWorker, type FleetOptions, type RunSeed } from "./vopr_fleet.js";
@@ -241,6 +242,7 @@ function runOne(args: VoprArgs, simulate: RunSeed): number {
   const result = simulate(seed, out.write, args.log);
   if (args.log === "none") {
     const note = result.outcome === "passed" ? "" : ` — ${result.outcome}`;
+    out.write(describeCounts(result.faults, result.repairs));
     out.write(result.exitCode === 0 ? `PASSED (${result.ticks} ticks)${note}` : `FAILED exit=${result.exitCode}: ${result.outcome}`);
     if (result.details !== "") out.write(result.details);
   }

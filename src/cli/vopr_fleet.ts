@@ -3,7 +3,10 @@
 // (replica counts, faults exercised) and every failing seed with its replay command.
 import { Worker, type MessagePort } from "node:worker_threads";
 import { Prng } from "../core/prng.js";
-import type { FaultCounts, SimulationResult } from "../sim/runner/simulator.js";
+import {
+  faultCountKeys, noFaults, noRepairs, repairCountKeys, type FaultCounts, type RepairCounts,
+} from "../sim/runner/fault_counts.js";
+import type { SimulationResult } from "../sim/runner/simulator.js";
 
 export type RunSeed = (seed: bigint, write: (line: string) => void, log: "full" | "short" | "none") => SimulationResult;
 
@@ -31,12 +34,14 @@ interface SeedReport {
   readonly replicas: number;
   readonly standbys: number;
   readonly faults: FaultCounts;
+  readonly repairs: RepairCounts;
 }
 
 function report(seed: bigint, result: SimulationResult): SeedReport {
   return {
     seed: seed.toString(), exitCode: result.exitCode, ticks: result.ticks, outcome: result.outcome,
     replicas: Number(result.parameters.replicas), standbys: Number(result.parameters.standbys), faults: result.faults,
+    repairs: result.repairs,
   };
 }
 
@@ -131,7 +136,7 @@ function runWorkers(options: FleetOptions, seeds: bigint[], jobs: number, report
 function crashReport(seed: bigint, error: unknown): SeedReport {
   return {
     seed: seed.toString(), exitCode: 127, ticks: 0, outcome: `worker crashed: ${String(error)}`, replicas: 0, standbys: 0,
-    faults: { crashes: 0, restarts: 0, pauses: 0, partitions: 0, evictions: 0, packetsDropped: 0, packetsReplayed: 0 },
+    faults: noFaults(), repairs: noRepairs(),
   };
 }
 
@@ -163,7 +168,8 @@ export function summary(options: Pick<FleetOptions, "base" | "flags" | "replay" 
     `  simulated ${ticks} ticks (${formatDuration(ticks * 10)}): ${ratio.toFixed(0)}x real time, ${(ratio / jobs).toFixed(0)}x per core`,
     `  replicas: ${histogram(reports.map((entry) => `${entry.replicas}`))}`,
     `  standbys: ${histogram(reports.map((entry) => `${entry.standbys}`))}`,
-    `  faults: ${faultSummary(reports)}`,
+    `  faults: ${countSummary(faultCountKeys, reports.map((entry) => entry.faults))}`,
+    `  repairs: ${countSummary(repairCountKeys, reports.map((entry) => entry.repairs))}`,
     `  outcomes: ${histogram(reports.map((entry) => outcomeKind(entry)))}`,
     failures.length === 0 ? "  all seeds passed" : `  FAILED: ${failures.length} seed(s)`,
   ];
@@ -174,12 +180,12 @@ export function summary(options: Pick<FleetOptions, "base" | "flags" | "replay" 
   return lines;
 }
 
-function faultSummary(reports: readonly SeedReport[]): string {
-  const keys: (keyof FaultCounts)[] = ["crashes", "restarts", "pauses", "partitions", "evictions", "packetsDropped", "packetsReplayed"];
+/** "key total (seeds with any)", for each key. */
+function countSummary<T>(keys: readonly (keyof T)[], counts: readonly T[]): string {
   return keys.map((key) => {
-    const total = reports.reduce((sum, entry) => sum + entry.faults[key], 0);
-    const seeds = reports.filter((entry) => entry.faults[key] > 0).length;
-    return `${key} ${total} (${seeds} seeds)`;
+    const total = counts.reduce((sum, entry) => sum + Number(entry[key]), 0);
+    const seeds = counts.filter((entry) => Number(entry[key]) > 0).length;
+    return `${String(key)} ${total} (${seeds} seeds)`;
   }).join(", ");
 }
 

@@ -291,6 +291,80 @@ describe("read and write faults (atlas-confined)", () => {
   });
 });
 
+describe("misdirected writes (§7 item 3)", () => {
+  const atlas = new FaultAtlas(new Prng(3n), 3, testConfig, sizeBytes);
+  const blockSize = testConfig.blockSize;
+  const faultyBlocks = (replica: number): number[] =>
+    Array.from({ length: 256 }, (_, block) => block).filter((block) => atlas.isFaulty(replica, Zone.grid, block));
+
+  function block(fill: number): Uint8Array {
+    return new Uint8Array(blockSize).fill(fill);
+  }
+
+  it("lose the write at its target and land it in another faulty chunk of the zone, visible only while faulty", () => {
+    const storage = new StorageSim(options({ faultAtlas: atlas, writeMisdirectProbability: percent(100) }));
+    const [first, second] = faultyBlocks(0);
+    writeNow(storage, Zone.grid, second! * blockSize, block(7)); // misdirected: somewhere faulty, not here
+    expect(storage.stats.misdirectedWrites).toBe(1);
+    expect(readNow(storage, Zone.grid, second! * blockSize, blockSize)).not.toEqual(block(7));
+    // Exactly one other block shows the new bytes, and it is one of this replica's faulty chunks.
+    const showing = faultyBlocks(0).filter((b) => b !== second &&
+      readNow(storage, Zone.grid, b * blockSize, blockSize).every((byte) => byte === 7));
+    expect(showing).toHaveLength(1);
+    const nonFaulty = Array.from({ length: 256 }, (_, b) => b).filter((b) => !atlas.isFaulty(0, Zone.grid, b));
+    for (const b of nonFaulty.slice(0, 20)) expect(readNow(storage, Zone.grid, b * blockSize, blockSize)).not.toEqual(block(7));
+    // Pristine memory holds the write where it was meant to go; with faults hidden that is what reads see.
+    const pristine = new Uint8Array(blockSize);
+    storage.readPristine(Zone.grid, second! * blockSize, pristine);
+    expect(pristine).toEqual(block(7));
+    storage.faulty = false;
+    expect(readNow(storage, Zone.grid, second! * blockSize, blockSize)).toEqual(block(7));
+    storage.faulty = true;
+    // One misdirect at a time: the next write lands where it should, and rewriting clears the overlay.
+    writeNow(storage, Zone.grid, first! * blockSize, block(9));
+    expect(readNow(storage, Zone.grid, first! * blockSize, blockSize)).toEqual(block(9));
+    expect(storage.stats.misdirectedWrites).toBe(1);
+    writeNow(storage, Zone.grid, showing[0]! * blockSize, block(3));
+    writeNow(storage, Zone.grid, second! * blockSize, block(8)); // the last overlay goes
+    expect(readNow(storage, Zone.grid, second! * blockSize, blockSize)).toEqual(block(8));
+    writeNow(storage, Zone.grid, first! * blockSize, block(2)); // the overlays are free again
+    expect(readNow(storage, Zone.grid, first! * blockSize, blockSize)).not.toEqual(block(2));
+    expect(storage.stats.misdirectedWrites).toBe(2);
+  });
+
+  it("never misdirect outside the faulty chunks, in the superblock, or while faults are hidden", () => {
+    const storage = new StorageSim(options({ faultAtlas: atlas, writeMisdirectProbability: percent(100) }));
+    const safe = Array.from({ length: 256 }, (_, b) => b).find((b) => !atlas.isFaulty(0, Zone.grid, b))!;
+    writeNow(storage, Zone.grid, safe * blockSize, block(5));
+    expect(readNow(storage, Zone.grid, safe * blockSize, blockSize)).toEqual(block(5));
+    writeNow(storage, Zone.superblock, 0, sector(6));
+    expect(readNow(storage, Zone.superblock, 0)).toEqual(sector(6));
+    storage.faulty = false;
+    writeNow(storage, Zone.grid, faultyBlocks(0)[0]! * blockSize, block(4));
+    expect(storage.stats.misdirectedWrites).toBe(0);
+  });
+
+  it("never misdirect one copy of a WAL entry while the other copy's chunk is faulty or overlaid", () => {
+    // A replica with a faulty WAL chunk (the prepare misdirects to another of its 16 slots).
+    const chunks = Array.from({ length: atlas.chunkCount(Zone.wal_headers) }, (_, c) => c);
+    const replica = [0, 1, 2].find((r) => chunks.some((c) => atlas.isFaulty(r, Zone.wal_headers, c)))!;
+    expect(replica).toBeDefined();
+    const storage = new StorageSim(options({ replicaIndex: replica, faultAtlas: atlas, writeMisdirectProbability: percent(100) }));
+    const chunk = chunks.find((c) => atlas.isFaulty(replica, Zone.wal_headers, c))!;
+    const prepareOffset = chunk * atlas.chunkSize(Zone.wal_prepares);
+    storage.fault(Zone.wal_headers, chunk * sectorSize);
+    writeNow(storage, Zone.wal_prepares, prepareOffset, sector(1));
+    expect(storage.stats.misdirectedWrites).toBe(0);
+    storage.unfault(Zone.wal_headers, chunk * sectorSize);
+    writeNow(storage, Zone.wal_prepares, prepareOffset, sector(2)); // misdirected: now the header copy is overlaid-safe
+    expect(storage.stats.misdirectedWrites).toBe(1);
+    storage.unfaultWalHeaders();
+    writeNow(storage, Zone.wal_headers, chunk * sectorSize, sector(3)); // its prepares' chunk is overlaid
+    expect(storage.stats.misdirectedWrites).toBe(1);
+    expect(readNow(storage, Zone.wal_headers, chunk * sectorSize)).toEqual(sector(3));
+  });
+});
+
 describe("misuse and limits", () => {
   it("asserts alignment, bounds and buffer ownership", () => {
     const storage = new StorageSim(options({ writeLatencyMinMs: 100, writeLatencyMeanMs: 100 }));
@@ -311,10 +385,6 @@ describe("misuse and limits", () => {
     expect(() => run(storage, 20)).toThrow(/modified while the write was in flight/);
   });
 
-  it("misdirected writes are not implemented yet and must stay off", () => {
-    expect(() => new StorageSim(options({ writeMisdirectProbability: percent(1) }))).toThrow(/misdirected/);
-  });
-
   it("swarm options stay inside spec/vopr.md §3.3 and heal() turns faults off", () => {
     for (let seed = 0n; seed < 200n; seed++) {
       const o = swarmStorageOptions(new Prng(seed));
@@ -325,7 +395,8 @@ describe("misuse and limits", () => {
       expect(o.writeLatencyMeanMs).toBeLessThanOrEqual(1000);
       expect(o.readFaultProbability.numerator).toBeLessThanOrEqual(10);
       expect(o.crashFaultProbability.numerator).toBeGreaterThanOrEqual(80);
-      expect(o.writeMisdirectProbability).toEqual(ratioZero);
+      expect(o.writeMisdirectProbability.numerator).toBeLessThanOrEqual(10);
+      expect(o.writeFaultProbability.numerator).toBeLessThanOrEqual(10);
     }
     const storage = new StorageSim(options({
       readLatencyMinMs: 30, readLatencyMeanMs: 100, crashFaultProbability: percent(100),

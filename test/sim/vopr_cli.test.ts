@@ -4,6 +4,7 @@ import { describe, expect, test } from "vitest";
 import { parseVoprArgs, replayCommand, runVopr } from "../../src/cli/vopr.js";
 import { fleetSeeds, summary } from "../../src/cli/vopr_fleet.js";
 import { UsageError } from "../../src/cli/usage_error.js";
+import { noFaults, noRepairs } from "../../src/sim/runner/fault_counts.js";
 
 describe("scarab vopr arguments", () => {
   test("a decimal seed or a commit hash (low 64 bits), flags in both spellings", () => {
@@ -54,10 +55,11 @@ describe("scarab vopr --seeds", () => {
   });
 
   test("the summary lists coverage and every failing seed with its replay command", () => {
-    const faults = { crashes: 1, restarts: 0, pauses: 0, partitions: 3, evictions: 0, packetsDropped: 9, packetsReplayed: 2 };
+    const faults = { ...noFaults(), crashes: 1, partitions: 3, packetsDropped: 9, packetsReplayed: 2, latentErrors: 4 };
+    const repairs = { ...noRepairs(), gridBlocks: 3 };
     const reports = [
-      { seed: "1", exitCode: 0, ticks: 1000, outcome: "passed", replicas: 3, standbys: 0, faults },
-      { seed: "2", exitCode: 129, ticks: 500, outcome: "correctness: boom", replicas: 5, standbys: 1, faults },
+      { seed: "1", exitCode: 0, ticks: 1000, outcome: "passed", replicas: 3, standbys: 0, faults, repairs },
+      { seed: "2", exitCode: 129, ticks: 500, outcome: "correctness: boom", replicas: 5, standbys: 1, faults, repairs: noRepairs() },
     ];
     const lines = summary({ base: 9n, flags: ["--lite"], seeds: 2, replay: (seed) => `scarab vopr --lite ${seed}` },
       reports, 2000, 2);
@@ -67,6 +69,8 @@ describe("scarab vopr --seeds", () => {
     expect(text).toContain("8x real time, 4x per core");
     expect(text).toContain("replicas: 3:1 5:1");
     expect(text).toContain("crashes 2 (2 seeds)");
+    expect(text).toContain("latentErrors 8 (2 seeds)");
+    expect(text).toContain("repairs: walHeaders 0 (0 seeds), walPrepares 0 (0 seeds), gridBlocks 3 (1 seeds)");
     expect(text).toContain("FAILED: 1 seed(s)");
     expect(text).toContain("seed 2 exit 129: correctness: boom");
     expect(text).toContain("replay: scarab vopr --lite 2");

@@ -9,6 +9,9 @@ import { headerSize, releaseCurrent, testConfig } from "../../core/config.js";
 import { PrepareHeader, ReplyHeader } from "../../core/header.js";
 import { Prng } from "../../core/prng.js";
 import type { PlantedBugs } from "../../replica/bugs.js";
+import type { NoticeEvent } from "../../replica/replica.js";
+import { describeCounts, noFaults, noRepairs, type FaultCounts, type RepairCounts } from "./fault_counts.js";
+import { idealClock } from "../world/time_sim.js";
 import { accountingWorkloadFactory } from "../workloads/accounting/accounting_workload.js";
 import { Cluster, type ClusterEvent, type ClusterObserver } from "../world/cluster.js";
 import { replicaLine, TraceHash } from "./cluster_log.js";
@@ -38,15 +41,6 @@ export interface SimulationOptions {
   readonly bugs?: PlantedBugs;
 }
 
-export interface FaultCounts {
-  crashes: number;
-  restarts: number;
-  pauses: number;
-  partitions: number;
-  evictions: number;
-  packetsDropped: number;
-  packetsReplayed: number;
-}
 
 export interface SimulationResult {
   readonly exitCode: 0 | 127 | 128 | 129;
@@ -58,6 +52,7 @@ export interface SimulationResult {
   readonly parameters: Readonly<Record<string, string | number>>;
   readonly traceHash: string;
   readonly faults: FaultCounts;
+  readonly repairs: RepairCounts;
   readonly requestsReplied: number;
 }
 
@@ -84,9 +79,8 @@ type Ending = { exitCode: 0 | 128; outcome: string };
 class Simulator implements ClusterObserver {
   ticks = 0;
   requestsReplied = 0;
-  readonly faults: FaultCounts = {
-    crashes: 0, restarts: 0, pauses: 0, partitions: 0, evictions: 0, packetsDropped: 0, packetsReplayed: 0,
-  };
+  readonly faults: FaultCounts = noFaults();
+  readonly repairs: RepairCounts = noRepairs();
   private cluster: Cluster | null = null;
   private readonly workload: Workload;
   private readonly trace = new TraceHash();
@@ -140,11 +134,13 @@ class Simulator implements ClusterObserver {
       details = error instanceof Error ? error.stack ?? "" : "";
       this.dumpState();
     }
+    const faults = this.faultCounts();
+    this.write(describeCounts(faults, this.repairs));
     if (exitCode === 0) this.write(`PASSED (${this.ticks} ticks)${outcome === "passed" ? "" : ` — ${outcome}`}`);
     else this.write(`FAILED exit=${exitCode} after ${this.ticks} ticks: ${outcome}${details ? `\n${details}` : ""}`);
     return {
       exitCode, ticks: this.ticks, outcome, details, parameters: this.parameters(),
-      traceHash: this.trace.digest, faults: this.faultCounts(), requestsReplied: this.requestsReplied,
+      traceHash: this.trace.digest, faults, repairs: { ...this.repairs }, requestsReplied: this.requestsReplied,
     };
   }
 
@@ -282,6 +278,7 @@ class Simulator implements ClusterObserver {
     else if (event === "pause") this.faults.pauses += 1;
     else if (event === "checkpoint_start") this.checkpointing[replica] = true;
     else if (event === "checkpoint_done") this.checkpointing[replica] = false;
+    else if (event === "sync_done") this.repairs.stateSyncs += 1;
     if (event === "crash") this.checkpointing[replica] = false;
     if (event === "restart") return; // its "open" line follows, with the recovered state
     const cluster = this.cluster!;
@@ -290,6 +287,12 @@ class Simulator implements ClusterObserver {
     if (line === this.lastLines[replica]) return;
     this.lastLines[replica] = line;
     this.log(line);
+  }
+
+  replicaNotice(_replica: number, event: NoticeEvent): void {
+    if (event === "repair_headers") this.repairs.walHeaders += 1;
+    else if (event === "repair_prepare") this.repairs.walPrepares += 1;
+    else if (event === "repair_block") this.repairs.gridBlocks += 1;
   }
 
   sequenced(prepare: Uint8Array, reply: Uint8Array | null): void {
@@ -365,6 +368,13 @@ class Simulator implements ClusterObserver {
       this.faults.packetsDropped = stats.droppedCapacity + stats.droppedFilter + stats.droppedLoss + stats.droppedDisabled;
       this.faults.packetsReplayed = stats.replayed;
     }
+    const storages = this.cluster?.storages ?? [];
+    this.faults.latentErrors = storages.reduce((sum, storage) => sum + storage.stats.latentErrors, 0);
+    this.faults.writeCorruptions = storages.reduce((sum, storage) => sum + storage.stats.writeCorruptions, 0);
+    this.faults.misdirectedWrites = storages.reduce((sum, storage) => sum + storage.stats.misdirectedWrites, 0);
+    this.faults.tornWrites = storages.reduce((sum, storage) => sum + storage.stats.tornWrites, 0);
+    this.faults.clocksSkewed = this.swarm.clocks.filter((clock) => clock !== idealClock).length;
+    this.faults.clockJumps = this.swarm.clocks.filter((clock) => clock.model === "step" && clock.afterTicks <= this.ticks).length;
     return { ...this.faults };
   }
 

@@ -15,7 +15,7 @@ export interface StorageFaultOptions {
   readonly readFaultProbability: Ratio;
   /** Per landed write: mark one sector of the write faulty, within an atlas chunk (§7 item 2). */
   readonly writeFaultProbability: Ratio;
-  /** §7 item 3. Not implemented yet: must be zero (see StorageSim's todoMisdirectedWrites). */
+  /** Per landed write inside a faulty atlas chunk: land it in another such chunk instead (§7 item 3). */
   readonly writeMisdirectProbability: Ratio;
   /** Per pending write at a crash: tear one sector of its target, any zone (§7 item 5). */
   readonly crashFaultProbability: Ratio;
@@ -35,33 +35,26 @@ export interface StorageSimOptions extends StorageFaultOptions {
 }
 
 /**
- * Draws spec/vopr.md §3.3 in the table's order. The misdirect probability is drawn, so that the
- * draw order is already final, but zeroed until misdirected writes exist.
+ * Draws spec/vopr.md §3.3 in the table's order. Read, write and misdirect faults land only where
+ * the fault atlas allows (fault_atlas.ts); crash faults anywhere.
  */
 export function swarmStorageOptions(prng: Prng): StorageFaultOptions {
   const readLatencyMinMs = prng.range(0, 30);
   const writeLatencyMinMs = prng.range(0, 30);
   const readLatencyMeanMs = prng.range(readLatencyMinMs, 100);
   const writeLatencyMeanMs = prng.range(writeLatencyMinMs, 1000);
-  // Read, write and misdirection faults are drawn (so the draw order is already final) but
-  // zeroed: repairing corrupt WAL slots, replies and grid blocks from peers is the storage-fault
-  // issue. Crash faults (pending writes lost, a torn sector) are process faults and stay on.
-  // TODO(storage faults issue): use the drawn values.
-  const drawnReadFault = prng.range(0, 10);
-  const drawnWriteFault = prng.range(0, 10);
-  const drawnMisdirect = prng.range(0, 10);
+  const readFaultProbability = percent(prng.range(0, 10));
+  const writeFaultProbability = percent(prng.range(0, 10));
+  const writeMisdirectProbability = percent(prng.range(0, 10));
   const crashFaultProbability = percent(prng.range(80, 100));
-  void drawnReadFault;
-  void drawnWriteFault;
-  void drawnMisdirect;
   return {
     readLatencyMinMs,
     readLatencyMeanMs,
     writeLatencyMinMs,
     writeLatencyMeanMs,
-    readFaultProbability: ratioZero,
-    writeFaultProbability: ratioZero,
-    writeMisdirectProbability: ratioZero,
+    readFaultProbability,
+    writeFaultProbability,
+    writeMisdirectProbability,
     crashFaultProbability,
   };
 }

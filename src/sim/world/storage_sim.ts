@@ -19,6 +19,11 @@
 // retry sees the same corruption (a latent error, not a transient one). Writing a sector clears
 // its fault. Faults are visible, and read/write faults injected, only while `faulty` is on;
 // crash faults are always recorded (they stay latent until faults are visible).
+//
+// Misdirected writes (§7 item 3) keep `memory` pristine too: the write lands there as intended,
+// and two overlays make it look misdirected while faults are visible — the intended sectors read
+// back their old bytes (a lost write) and sectors of another faulty chunk of the same zone read back
+// the new ones. A real write over an overlaid sector removes its overlay.
 import { assert } from "../../core/assert.js";
 import { readU32 } from "../../core/bytes.js";
 import { sectorSize } from "../../core/config.js";
@@ -45,7 +50,20 @@ interface Io extends Timed {
   fingerprint3: number;
 }
 
+/** Faults injected so far (the fleet summary adds them up, spec/vopr.md §7). */
+export interface StorageFaultStats {
+  /** Read faults: a sector of a completed read made faulty (latent until overwritten). */
+  latentErrors: number;
+  /** Write faults: a sector of a landed write made faulty. */
+  writeCorruptions: number;
+  /** Misdirected writes (a lost write plus a wrong target). */
+  misdirectedWrites: number;
+  /** Sectors torn by a crash with the write pending. */
+  tornWrites: number;
+}
+
 export class StorageSim implements Storage {
+  readonly stats: StorageFaultStats = { latentErrors: 0, writeCorruptions: 0, misdirectedWrites: 0, tornWrites: 0 };
   /** Whether faults are visible on reads and read/write faults are injected (§7). */
   faulty: boolean;
   readonly sizeBytes: number;
@@ -63,6 +81,11 @@ export class StorageSim implements Storage {
   /** Pristine sectors by index; absent = never written (so `memory` is also the written set). */
   private readonly memory = new Map<number, Uint8Array>();
   private readonly faults: SectorFaults;
+  /**
+   * Overlaid sectors of the one misdirected write that may be outstanding: what they read back
+   * while faults are visible (null: never written, so seeded garbage).
+   */
+  private readonly overlays = new Map<number, Uint8Array | null>();
   private readonly queue = new TimedHeap<Io>();
   /** Buffers owned by pending IO: −1 for a read, else the number of writes (lookups only). */
   private readonly inFlightBuffers = new Map<Uint8Array, number>();
@@ -76,6 +99,7 @@ export class StorageSim implements Storage {
   private readFault: Ratio;
   private writeFault: Ratio;
   private crashFault: Ratio;
+  private misdirectFault: Ratio;
 
   constructor(options: StorageSimOptions) {
     const zones = options.config.zones;
@@ -83,7 +107,7 @@ export class StorageSim implements Storage {
     assertRatio(options.readFaultProbability);
     assertRatio(options.writeFaultProbability);
     assertRatio(options.crashFaultProbability);
-    todoMisdirectedWrites(options.writeMisdirectProbability);
+    assertRatio(options.writeMisdirectProbability);
     this.sizeBytes = options.sizeBytes;
     this.replicaIndex = options.replicaIndex;
     this.faulty = options.faulty ?? true;
@@ -107,6 +131,7 @@ export class StorageSim implements Storage {
     this.readFault = options.readFaultProbability;
     this.writeFault = options.writeFaultProbability;
     this.crashFault = options.crashFaultProbability;
+    this.misdirectFault = options.writeMisdirectProbability;
   }
 
   get ticks(): number {
@@ -173,6 +198,7 @@ export class StorageSim implements Storage {
       if (io.write && chance(this.prng, this.crashFault)) {
         const sectors = io.buffer!.length / sectorSize;
         this.faults.set(this.sectorIndex(io.zone, io.offset) + intBelow(this.prng, sectors));
+        this.stats.tornWrites += 1;
       }
       this.release(io);
     }
@@ -189,6 +215,10 @@ export class StorageSim implements Storage {
    */
   unfaultWalHeaders(): void {
     this.unfault(Zone.wal_headers, 0, this.zoneSize[Zone.wal_headers]!);
+    const first = this.sectorIndex(Zone.wal_headers, 0);
+    for (let sector = first; sector < first + this.zoneSize[Zone.wal_headers]! / sectorSize; sector++) {
+      this.overlays.delete(sector);
+    }
   }
 
   /** The liveness phase (§6.2): 1 ms latency and no new faults; corrupt sectors stay corrupt. */
@@ -200,6 +230,7 @@ export class StorageSim implements Storage {
     this.readFault = ratioZero;
     this.writeFault = ratioZero;
     this.crashFault = ratioZero;
+    this.misdirectFault = ratioZero;
   }
 
   /** Reformat (§8): forget every sector and fault. Only between a crash and a restart. */
@@ -207,6 +238,7 @@ export class StorageSim implements Storage {
     assert(this.queue.size === 0 && this.nextTicks.length === 0, "wipe: IO pending");
     this.memory.clear();
     this.faults.clear();
+    this.overlays.clear();
   }
 
   // Inspection and scenario tests ("corrupt its prepare 2").
@@ -319,6 +351,18 @@ export class StorageSim implements Storage {
   private land(zone: Zone, offset: number, buffer: Uint8Array): void {
     const first = this.sectorIndex(zone, offset);
     const sectors = buffer.length / sectorSize;
+    const misdirectedTo = this.faulty ? this.misdirectTarget(zone, offset, buffer.length) : -1;
+    if (misdirectedTo >= 0) {
+      // The intended sectors keep showing their old bytes; the mistaken ones show the new bytes.
+      for (let sector = 0; sector < sectors; sector++) this.overlays.set(first + sector, this.memory.get(first + sector)?.slice() ?? null);
+      const mistaken = this.sectorIndex(zone, misdirectedTo);
+      for (let sector = 0; sector < sectors; sector++) {
+        this.overlays.set(mistaken + sector, buffer.slice(sector * sectorSize, (sector + 1) * sectorSize));
+      }
+      this.stats.misdirectedWrites += 1;
+    } else if (this.overlays.size > 0) {
+      for (let sector = 0; sector < sectors; sector++) this.overlays.delete(first + sector);
+    }
     for (let sector = 0; sector < sectors; sector++) {
       let pristine = this.memory.get(first + sector);
       if (pristine === undefined) {
@@ -328,7 +372,7 @@ export class StorageSim implements Storage {
       pristine.set(sectors === 1 ? buffer : buffer.subarray(sector * sectorSize, (sector + 1) * sectorSize));
       this.faults.unset(first + sector);
     }
-    if (this.faulty) this.injectFault(this.writeFault, zone, offset, buffer.length);
+    if (this.faulty && this.injectFault(this.writeFault, zone, offset, buffer.length)) this.stats.writeCorruptions += 1;
   }
 
   private fill(zone: Zone, offset: number, buffer: Uint8Array): void {
@@ -336,7 +380,15 @@ export class StorageSim implements Storage {
     const sectors = buffer.length / sectorSize;
     for (let sector = 0; sector < sectors; sector++) this.copyPristine(first + sector, buffer, sector * sectorSize);
     if (!this.faulty) return;
-    this.injectFault(this.readFault, zone, offset, buffer.length);
+    if (this.overlays.size > 0) {
+      for (let sector = 0; sector < sectors; sector++) {
+        const overlay = this.overlays.get(first + sector);
+        if (overlay === undefined) continue;
+        if (overlay === null) fillUnwrittenSector(buffer, sector * sectorSize, this.unwrittenSeed, first + sector);
+        else buffer.set(overlay, sector * sectorSize);
+      }
+    }
+    if (this.injectFault(this.readFault, zone, offset, buffer.length)) this.stats.latentErrors += 1;
     if (this.faults.count === 0) return;
     for (let sector = 0; sector < sectors; sector++) {
       if (this.faults.has(first + sector)) corruptSector(buffer, sector * sectorSize);
@@ -351,25 +403,77 @@ export class StorageSim implements Storage {
 
   /**
    * spec/vopr.md §7 items 1–2: with `probability`, mark one sector of the IO faulty, chosen among
-   * the sectors in this replica's faulty atlas chunks (none in the superblock, item 6).
+   * the sectors in this replica's faulty atlas chunks (none in the superblock, item 6). True when
+   * it did.
    */
-  private injectFault(probability: Ratio, zone: Zone, offset: number, length: number): void {
+  private injectFault(probability: Ratio, zone: Zone, offset: number, length: number): boolean {
     const atlas = this.atlas;
-    if (atlas === null || probability.numerator === 0 || zone === Zone.superblock) return;
+    if (atlas === null || probability.numerator === 0 || zone === Zone.superblock) return false;
     let candidates = 0;
     for (let at = offset; at < offset + length; at += sectorSize) {
       if (atlas.isFaultyAt(this.replicaIndex, zone, at)) candidates += 1;
     }
-    if (candidates === 0 || !chance(this.prng, probability)) return;
+    if (candidates === 0 || !chance(this.prng, probability)) return false;
     let pick = intBelow(this.prng, candidates);
     for (let at = offset; at < offset + length; at += sectorSize) {
       if (!atlas.isFaultyAt(this.replicaIndex, zone, at)) continue;
       if (pick === 0) {
         this.faults.set(this.sectorIndex(zone, at));
-        return;
+        return true;
       }
       pick -= 1;
     }
+    assert(false, "injectFault: the pick is among the candidates");
+    return false;
+  }
+
+  /**
+   * §7 item 3: with misdirect probability, where the overlays are free (one misdirected write at a
+   * time), the write lies inside one of this replica's faulty atlas chunks, and the WAL would not
+   * be left with both copies of an entry lost (the rule below), the zone offset where this write
+   * lands instead: another slot of the zone (a WAL slot, a header sector, a block) inside a faulty
+   * chunk, in this chunk or another (the test configuration's WAL has only two chunks). Else −1.
+   */
+  private misdirectTarget(zone: Zone, offset: number, length: number): number {
+    const atlas = this.atlas;
+    if (atlas === null || this.misdirectFault.numerator === 0 || this.overlays.size > 0) return -1;
+    if (zone === Zone.superblock || !atlas.isFaultyAt(this.replicaIndex, zone, offset)) return -1;
+    const chunkSize = atlas.chunkSize(zone);
+    const chunk = atlas.chunkOf(zone, offset);
+    if (Math.floor((offset + length - 1) / chunkSize) !== chunk || !this.walCopiesIntact(zone, chunk)) return -1;
+    if (!chance(this.prng, this.misdirectFault)) return -1;
+    const slotSize = zone === Zone.wal_headers ? sectorSize : Math.min(chunkSize, this.slotSize(zone));
+    if (offset % slotSize !== 0 || length > slotSize) return -1;
+    // A bounded search: roughly faults_max / R of the chunks are this replica's.
+    for (let attempt = 0; attempt < 16; attempt++) {
+      const target = intBelow(this.prng, this.zoneSize[zone]! / slotSize) * slotSize;
+      if (target === offset || !atlas.isFaultyAt(this.replicaIndex, zone, target)) continue;
+      if (this.walCopiesIntact(zone, atlas.chunkOf(zone, target))) return target;
+    }
+    return -1;
+  }
+
+  /** The unit a write of `zone` targets: a WAL or reply slot (one message), or a grid block. */
+  private slotSize(zone: Zone): number {
+    return zone === Zone.grid ? this.atlas!.chunkSize(Zone.grid) : this.atlas!.chunkSize(Zone.client_replies);
+  }
+
+  /**
+   * A WAL entry has two copies, its header in a header sector and the header inside its prepare,
+   * and recovery tells a torn write from corruption by comparing them. Losing both to faults looks
+   * like a write that never happened, which no replica can tell apart, so a write to one copy is
+   * never misdirected while the other copy's chunk (the same atlas chunk number in the other zone)
+   * is overlaid or faulty.
+   */
+  private walCopiesIntact(zone: Zone, chunk: number): boolean {
+    if (zone !== Zone.wal_headers && zone !== Zone.wal_prepares) return true;
+    const other = zone === Zone.wal_headers ? Zone.wal_prepares : Zone.wal_headers;
+    const chunkSize = this.atlas!.chunkSize(other);
+    const first = this.sectorIndex(other, chunk * chunkSize);
+    for (let sector = first; sector < first + chunkSize / sectorSize; sector++) {
+      if (this.faults.has(sector) || this.overlays.has(sector)) return false;
+    }
+    return true;
   }
 
   private own(buffer: Uint8Array, write: boolean): void {
@@ -406,14 +510,6 @@ export class StorageSim implements Storage {
     assert(length > 0 && length % sectorSize === 0, "StorageSim: length not a positive multiple of 4096");
     assert(offset + length <= this.zoneSize[zone]!, "StorageSim: IO beyond the end of its zone");
   }
-}
-
-/**
- * spec/vopr.md §7 item 3 (misdirected writes, with their two overlays) belongs to the storage
- * faults issue. Until then a non-zero probability is a configuration bug, not a silent no-op.
- */
-export function todoMisdirectedWrites(probability: Ratio): void {
-  assert(probability.numerator === 0, "StorageSim: misdirected writes are not implemented yet (vopr.md §7 item 3)");
 }
 
 function newIo(): Io {
