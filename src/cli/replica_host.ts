@@ -121,7 +121,9 @@ function logEvent(logger: Logger, replica: Replica, event: ReplicaEvent, detail?
     case "sync_resumed": return logger.warn(fields, detail ?? "completing an interrupted state sync");
     case "repair_prepare":
     case "repair_headers":
-    case "repair_block": return logger.info(fields, detail ?? "WAL repaired");
+    case "repair_block": return logger.info(fields, detail ?? "repaired from a peer");
+    case "state_deferred": return logger.warn(fields, detail ?? "running without the checkpoint's state until it is repaired");
+    case "state_loaded": return logger.info(fields, detail ?? "checkpoint state loaded");
     case "commit": return;
   }
 }

@@ -53,7 +53,8 @@ export interface PersistentState {
   meta(): Uint8Array;
   /**
    * Starts replacing the state with a persisted one: sizes every space for `meta`'s counts.
-   * The caller then installs each space's pages and calls restoreFinish().
+   * The caller then installs each space's pages and calls restoreFinish(). A restore begun and
+   * not finished (a state sync replaced the checkpoint that was still loading) is dropped.
    */
   restoreBegin(meta: Uint8Array): void;
   /** Rebuilds derived data (indexes), checks the restored state and clears every dirty bit. */

@@ -381,13 +381,20 @@ export class Grid {
   open(reference: BlockReference, state: PersistentState,
     callback: (result: { sessions: Uint8Array } | { error: string }) => void): void {
     assert(this.writesPending === 0, "opening a checkpoint with grid writes in flight");
+    // A reset (a state sync replacing this state) ends an open that is still reading.
+    const generation = this.generation;
+    const done = callback;
+    callback = (result) => done(this.generation === generation ? result : { error: "superseded by a state sync" });
     this.read(reference, (block) => {
+      if (this.generation !== generation) return callback({ error: "superseded" });
       if (block === null || blockType(block) !== BlockType.manifest) return callback({ error: `manifest block ${reference.address} missing or corrupt` });
       const manifest = decodeManifest(blockBody(block));
       if (manifest === null) return callback({ error: "manifest of an unknown format" });
       this.readBlobs(manifest, (blobs) => {
+        if (this.generation !== generation) return callback({ error: "superseded" });
         if (blobs === null) return callback({ error: "checkpoint metadata blocks missing or corrupt" });
         this.loadDirectories(manifest, (maps) => {
+          if (this.generation !== generation) return callback({ error: "superseded" });
           if (maps === null) return callback({ error: "checkpoint directory blocks missing or corrupt" });
           const highest = FreeSet.highestAcquiredIn(blobs[Blob.freeSet]!);
           if (highest > this.blocksLimit) {

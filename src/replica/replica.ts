@@ -41,6 +41,9 @@ import { ReplicaState, type ReplicaOptions } from "./replica_state.js";
 export type { NoticeEvent, PipelineEntry, ReplicaEvent, ReplicaOptions, Status, SyncState } from "./replica_state.js";
 export { isNotice } from "./replica_state.js";
 
+/** How long open waits for grid repair before going on without its state (5 s). */
+const openRepairTicksMax = 500;
+
 export class Replica extends ReplicaState {
   readonly superblock: SuperBlock;
   readonly journal: Journal;
@@ -62,6 +65,16 @@ export class Replica extends ReplicaState {
   committing = false;
   /** Ticks since grid repair last asked peers for blocks (protocol/sync.ts). */
   gridRepairTicks = 0;
+  /**
+   * False while the checkpoint's state is not in memory: opening it waited too long for grid
+   * blocks that peers may no longer hold (they moved on and reused the addresses). The replica
+   * then runs without executing anything until the load completes or a state sync replaces it.
+   */
+  stateLoaded = true;
+  /** Ticks that open has waited for grid repair; past openRepairTicksMax it goes on without the state. */
+  private openRepairTicks = 0;
+  /** Set while open waits for the checkpoint: goes on with the rest of open without it. */
+  private openWithoutState: (() => void) | null = null;
   /** Superblock updates run one at a time (vsr.md §10); the durability gate of §6.2 reads it. */
   superblockUpdating = false;
   private readonly superblockJobs: ((done: () => void) => void)[] = [];
@@ -197,13 +210,34 @@ export class Replica extends ReplicaState {
       assert(this.status === "recovering" && this.superblock.working !== null);
       const state = this.superblock.working!.vsr_state;
       this.openFromSuperblock(state.view, state.log_view, state.checkpoint, checkpointId(state.checkpoint));
-      restoreCheckpoint(this, (restoreError) => {
-        if (restoreError !== null) return callback(restoreError);
+      const recoverJournal = (): void => {
+        this.openWithoutState = null;
         this.journal.recover({ opCheckpoint: this.opCheckpoint, opPrepareMax: this.opPrepareMax }, (result) => {
           if (typeof result === "string") return callback(`journal: ${result}`);
           assert(result.opMax <= this.opPrepareMax, "the journal recovered ops beyond its capacity");
           this.openFinish(result.opMax, result.headCertain, callback);
         });
+      };
+      this.openWithoutState = () => {
+        this.stateLoaded = false;
+        this.notice("state_deferred", () => `checkpoint ${this.opCheckpoint}: grid blocks still unrepaired after ` +
+          `${openRepairTicksMax / 100} s; joining the cluster without executing until they are, or until a state sync`);
+        recoverJournal();
+      };
+      restoreCheckpoint(this, (restoreError) => {
+        if (this.stateLoaded && this.openWithoutState !== null) {
+          if (restoreError !== null) return callback(restoreError);
+          return recoverJournal();
+        }
+        // Loaded in the background, after open went on without it.
+        if (this.stateLoaded) return; // a state sync installed a newer checkpoint meanwhile
+        if (restoreError !== null) {
+          if (this.syncing !== null) return; // superseded by the sync that replaces it
+          throw new FatalError(`loading checkpoint ${this.opCheckpoint}: ${restoreError}`);
+        }
+        this.stateLoaded = true;
+        this.notice("state_loaded", () => `checkpoint ${this.opCheckpoint}: repaired and loaded; executing again`);
+        this.commitJournal();
       });
     });
   }
@@ -288,7 +322,15 @@ export class Replica extends ReplicaState {
     if (!this.opened) return;
     // Opening may wait for grid blocks from peers: ask for them before anything else runs.
     tickGridRepair(this);
+    if (this.openWithoutState !== null && (this.grid.repair?.pending ?? 0) > 0) {
+      this.openRepairTicks += 1;
+      if (this.openRepairTicks >= openRepairTicksMax) this.openWithoutState();
+    }
     if (this.status === "recovering") return;
+    if (!this.stateLoaded && this.status === "normal" && this.isPrimary && !this.isSolo) {
+      // A primary that cannot execute would stall the cluster: hand the view on.
+      return enterViewChange(this, this.view + 1);
+    }
     assert(this.superblock.working !== null);
     this.timeouts.tick();
     tickPing(this);
@@ -396,6 +438,7 @@ export class Replica extends ReplicaState {
    */
   commitJournal(done?: () => void): void {
     if (this.committing) return;
+    if (!this.stateLoaded) return done?.(); // resumed once the state is loaded (open) or synced
     const canonicalFrom = this.canonicalFrom();
     while (this.commitMin < this.commitMax && this.status !== "recovering_head") {
       // Execute only what hangs off the canonical head by the hash chain: a stale header from an

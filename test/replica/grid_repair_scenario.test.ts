@@ -4,6 +4,7 @@
 import { describe, expect, test } from "vitest";
 import { testConfig } from "../../src/core/config.js";
 import { decodeResults, encodeEvents, operationCodecs } from "../../src/core/ledger/object_codec.js";
+import { BlockType, blockType } from "../../src/grid/block.js";
 import { Zone } from "../../src/io/storage.js";
 import { acct } from "../ledger/helpers.js";
 import { scenario, type Scenario, type ScenarioReplica } from "./scenario_harness.js";
@@ -20,14 +21,22 @@ function createMany(t: Scenario, first: number, count: number): void {
   t.runUntilQuiet();
 }
 
-/** Every grid block the replica's checkpoint holds, corrupted (checksum bytes flipped) on disk. */
-function corruptWholeGrid(r: ScenarioReplica): number[] {
+/**
+ * Every grid block the replica's checkpoint holds (or only its pages), corrupted (checksum bytes
+ * flipped) on disk.
+ */
+function corruptWholeGrid(r: ScenarioReplica, only: "all" | "pages" = "all"): number[] {
   const grid = r.replica.grid;
   const acquired: number[] = [];
   for (let address = 1; address <= grid.blocksLimit; address++) if (grid.freeSet.isAcquired(address)) acquired.push(address);
   r.stop();
-  for (const address of acquired) r.storage.corruptBytes(Zone.grid, (address - 1) * testConfig.blockSize, 16);
-  return acquired;
+  const block = new Uint8Array(testConfig.blockSize);
+  const chosen = acquired.filter((address) => {
+    r.storage.readPristine(Zone.grid, (address - 1) * testConfig.blockSize, block);
+    return only === "all" || blockType(block) === BlockType.page;
+  });
+  for (const address of chosen) r.storage.corruptBytes(Zone.grid, (address - 1) * testConfig.blockSize, 16);
+  return chosen;
 }
 
 function repairedBlocks(r: ScenarioReplica): number[] {
@@ -61,6 +70,46 @@ describe("grid repair", () => {
     const accounts = decodeResults(lookupAccounts, client.replies.at(-1)!);
     if (typeof accounts === "string") throw new Error(accounts);
     expect(accounts[0]!.map((account) => account.id)).toEqual([1n, 480n, 1000n, 1799n]);
+  });
+
+  // Pages only: open gets past the checkpoint's metadata and starts restoring before it waits, so
+  // the sync must drop a restore half done.
+  test.each(["all", "pages"] as const)("when peers no longer hold its checkpoint's blocks (%s corrupt), a replica " +
+    "joins without its state and state-syncs", (only) => {
+    const t = scenario({ replicas: 3, stateMachine: "ledger" });
+    createMany(t, 1, 24); // past the checkpoint at op 19
+    const r2 = t.replica("R2");
+    expect(r2.opCheckpoint).toBe(19);
+    expect(corruptWholeGrid(r2, only).length).toBeGreaterThan(0);
+    createMany(t, 1000, 50); // the others pass checkpoints 39, 59 and reuse checkpoint 19's blocks
+    expect(t.replica("R0").opCheckpoint).toBeGreaterThanOrEqual(59);
+    r2.open();
+    t.runUntil(() => r2.up && r2.status === "normal" && r2.commitMin === t.replica("R0").commitMin, 20_000);
+    const events = r2.events();
+    const deferred = events.findIndex((event) => event.startsWith("state_deferred: checkpoint 19: grid blocks still unrepaired"));
+    expect(deferred).toBeGreaterThanOrEqual(0);
+    expect(events.indexOf("sync_done", deferred)).toBeGreaterThan(deferred);
+    expect(events.some((event) => event.startsWith("state_loaded"))).toBe(false); // the sync replaced it
+    createMany(t, 3000, 25); // and it executes again, through the next checkpoint, in step with the others
+    expect(r2.commitMin).toBe(t.replica("R0").commitMin);
+    expect(r2.replica.checkpointId()).toBe(t.replica("R0").replica.checkpointId());
+  });
+
+  test("a replica whose repairs take long joins without its state, then loads it once they arrive", () => {
+    const t = scenario({ replicas: 3, stateMachine: "ledger" });
+    createMany(t, 1, 24);
+    const r2 = t.replica("R2");
+    corruptWholeGrid(r2);
+    t.drop("*", "R2", "block");
+    r2.open();
+    t.runUntil(() => r2.events().some((event) => event.startsWith("state_deferred")), 2_000);
+    t.runUntil(() => r2.up && r2.status === "normal", 2_000);
+    expect(r2.commitMin).toBe(19); // joined, executing nothing
+    t.heal();
+    t.runUntil(() => r2.events().some((event) => event.startsWith("state_loaded")), 2_000);
+    createMany(t, 1000, 5);
+    expect(r2.commitMin).toBe(t.replica("R0").commitMin);
+    expect(r2.events().includes("sync_done")).toBe(false); // its own checkpoint, repaired
   });
 
   test("a replica alone cannot repair: opening on a corrupt block fails with what is wrong", () => {

@@ -98,7 +98,9 @@ export class StateMachine implements PersistentState {
   }
 
   restoreBegin(meta: Uint8Array): void {
-    assert(!this.context.undo.active && this.restoring === null, "restore between requests only");
+    assert(!this.context.undo.active, "restore between requests only");
+    // An unfinished restore that this one supersedes gives its pages back.
+    this.restoring?.state.releasePages();
     this.restoring = beginLedgerRestore(meta, this.capacities);
   }
 

@@ -30,6 +30,9 @@ export function tickRepair(replica: Replica): void {
   // Synced while normal, the view that asked for the sync could not be re-applied: until a
   // `view` reinstalls our log we may not acknowledge (pipeline.ts ack), so ask for one.
   if (replica.status === "normal" && !replica.isPrimary && replica.logDiscardedBySync) requestView(replica, replica.view);
+  // Without our checkpoint's state (replica.ts stateLoaded), a newer checkpoint in the primary's
+  // `view` lets us state-sync past the blocks we wait for.
+  else if (replica.status === "normal" && !replica.isPrimary && !replica.stateLoaded) requestView(replica, replica.view);
   requestMissingHeaders(replica);
   requestMissingPrepares(replica);
   if (replica.status === "view_change") startViewIfReady(replica);

@@ -19,6 +19,7 @@ function ignoreRequest(replica: Replica, request: RequestHeader): string | null 
   if (replica.status !== "normal") return `status ${replica.status}`;
   if (request.view > replica.view) return "newer view";
   if (request.client === 0n) return "client 0 is the primary's own (pulses, upgrades)";
+  if (replica.isPrimary && !replica.stateLoaded) return "our checkpoint's state is not loaded (handing the view on)";
   return null;
 }
 

@@ -192,6 +192,7 @@ function finishSync(replica: Replica): void {
     const openDone = (error: string | null): void => {
       assert(error === null, `opening the synced checkpoint: ${error}`);
       replica.syncInstalled(checkpoint, checkpointId(checkpoint));
+      replica.stateLoaded = true;
       assert(replica.syncing === null);
       replica.prepareCache.clear();
       assert(replica.commitMin === sync.targetOp && replica.opCheckpoint === sync.targetOp);
@@ -232,8 +233,9 @@ function readChecksum(view: DataView, offset: number): bigint {
 export function syncNeeded(replica: Replica, targetOp: number, viewOp: number, commitMax: number): boolean {
   assert(replica.syncing === null);
   if (targetOp <= replica.commitMin || targetOp <= replica.opCheckpoint) return false;
-  if (viewOp <= replica.opPrepareMax) return false; // WAL repair suffices
-  assert(targetOp > replica.opCheckpoint && viewOp > replica.opPrepareMax);
+  // WAL repair suffices, unless our own checkpoint is not loaded (replica.ts stateLoaded).
+  if (viewOp <= replica.opPrepareMax && replica.stateLoaded) return false;
+  assert(targetOp > replica.opCheckpoint && (viewOp > replica.opPrepareMax || !replica.stateLoaded));
   if (targetOp > replica.math.checkpointAfter(replica.opCheckpoint)) return true;
   // Checkpoints fall on one chain (checkpointAfter from 0): exactly one checkpoint behind.
   assert(targetOp === replica.math.checkpointAfter(replica.opCheckpoint), "a checkpoint off the chain");
