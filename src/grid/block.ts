@@ -68,6 +68,13 @@ export function verifyBlockAt(block: Uint8Array, address: number, cluster: bigin
   return intactAt(block, address, cluster, null);
 }
 
+/** verifyBlock without the body checksum: only for the planted bug gridReadWithoutBodyChecksum. */
+export function verifyBlockHeader(block: Uint8Array, reference: BlockReference, cluster: bigint): boolean {
+  if (block.length < headerSize || !verifyHeaderChecksum(block, 0)) return false;
+  const header = new BlockHeader(block, 0);
+  return header.checksum === reference.checksum && header.cluster === cluster && header.address === reference.address;
+}
+
 /** The checks of both: the header first, so a wrong block costs no body checksum. */
 function intactAt(block: Uint8Array, address: number, cluster: bigint, checksum: bigint | null): boolean {
   if (block.length < headerSize || !verifyHeaderChecksum(block, 0)) return false;

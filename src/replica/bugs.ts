@@ -17,13 +17,18 @@ export interface PlantedBugs {
    * uncommitted ops it inherits: under clock skew its timestamps go back (caught with clock faults).
    */
   readonly timestampIgnoresInheritedOps: boolean;
+  /**
+   * Grid reads check a block's header checksum but not its body's: a corrupt page is executed
+   * (caught with grid faults, by the storage and state checkers).
+   */
+  readonly gridReadWithoutBodyChecksum: boolean;
 }
 
 export type PlantedBugName = keyof PlantedBugs;
 
 export const plantedBugNames: readonly PlantedBugName[] = Object.freeze([
   "commitWithoutQuorum", "truncateWithoutNackQuorum", "ackBeforeDurable", "logChoiceByHighestOp",
-  "timestampIgnoresInheritedOps",
+  "timestampIgnoresInheritedOps", "gridReadWithoutBodyChecksum",
 ]);
 
 /** The correct replica: every bug off. */
@@ -33,6 +38,7 @@ export const noBugs: PlantedBugs = Object.freeze({
   ackBeforeDurable: false,
   logChoiceByHighestOp: false,
   timestampIgnoresInheritedOps: false,
+  gridReadWithoutBodyChecksum: false,
 });
 
 /** A frozen set of bugs with exactly `names` switched on. */

@@ -108,6 +108,7 @@ export class Replica extends ReplicaState {
     if (options.reserveGridCache === true) this.grid.reserveCache();
     // With a peer to ask, a faulty block of our state is repaired rather than fatal.
     if (options.replicaCount + options.standbyCount > 1) this.grid.enableRepair();
+    if (this.bugs.gridReadWithoutBodyChecksum) this.grid.verifyBodies = false;
   }
 
   /** Queues a superblock update; `job` must call `done` once its update is durable. */
