@@ -33,7 +33,7 @@ export class ReplicaMetrics {
     this.checkpoints = new Counter({ name: "scarab_checkpoints_total", help: "Checkpoints made durable", registers });
     this.syncs = new Counter({ name: "scarab_state_syncs_total", help: "State syncs, by outcome", labelNames: ["outcome"], registers });
     this.evictions = new Counter({ name: "scarab_evictions_total", help: "Clients this replica evicted (as primary)", registers });
-    this.repairs = new Counter({ name: "scarab_repairs_total", help: "WAL repairs from peers, by kind (prepare or headers message)",
+    this.repairs = new Counter({ name: "scarab_repairs_total", help: "Repairs, by kind: prepare and headers (WAL, from peers), grid_block (from peers), superblock (copies rewritten at open)",
       labelNames: ["kind"], registers });
     this.commitLatency = new Histogram({
       name: "scarab_commit_latency_seconds", help: "Primary: time from preparing an op to committing it",
@@ -64,6 +64,7 @@ export class ReplicaMetrics {
     else if (event === "repair_prepare") this.repairs.inc({ kind: "prepare" });
     else if (event === "repair_headers") this.repairs.inc({ kind: "headers" });
     else if (event === "repair_block") this.repairs.inc({ kind: "grid_block" });
+    else if (event === "repair_superblock") this.repairs.inc({ kind: "superblock" });
     else if (event === "view") this.viewChanges.inc();
     else if (event === "checkpoint_done") this.checkpoints.inc();
     else if (event === "sync_done") this.syncs.inc({ outcome: "done" });

@@ -113,7 +113,7 @@ function logEvent(logger: Logger, replica: Replica, event: ReplicaEvent, detail?
     case "checkpoint_done": return logger.info({ ...fields, checkpoint: replica.opCheckpoint }, "checkpoint durable");
     case "sync_start": return logger.warn({ ...fields, target: replica.syncing?.targetOp },
       "state sync started: too far behind to repair the WAL");
-    case "sync_cancel": return logger.warn(fields, "state sync abandoned (no peer serves the target)");
+    case "sync_cancel": return logger.warn(fields, "state sync abandoned: no peer served its target for a while (a newer one follows)");
     case "sync_done": return logger.info({ ...fields, checkpoint: replica.opCheckpoint }, "state sync done");
     case "eviction": return logger.info(fields, detail ?? "client evicted");
     case "storage_full": return logger.error(fields, detail ?? "storage limit nearly reached");
@@ -122,6 +122,7 @@ function logEvent(logger: Logger, replica: Replica, event: ReplicaEvent, detail?
     case "repair_prepare":
     case "repair_headers":
     case "repair_block": return logger.info(fields, detail ?? "repaired from a peer");
+    case "repair_superblock": return logger.warn(fields, detail ?? "superblock copies rewritten");
     case "state_deferred": return logger.warn(fields, detail ?? "running without the checkpoint's state until it is repaired");
     case "state_loaded": return logger.info(fields, detail ?? "checkpoint state loaded");
     case "commit": return;

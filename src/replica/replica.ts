@@ -209,6 +209,11 @@ export class Replica extends ReplicaState {
     this.superblock.open((error) => {
       if (error !== null) return callback(`superblock: ${error}`);
       assert(this.status === "recovering" && this.superblock.working !== null);
+      const repaired = this.superblock.copiesRepaired;
+      if (repaired.length > 0) {
+        this.notice("repair_superblock", () => `rewrote superblock cop${repaired.length === 1 ? "y" : "ies"} ` +
+          `${repaired.join(", ")} from the 2-of-4 quorum (damaged, or left behind by a crash mid-update)`);
+      }
       const state = this.superblock.working!.vsr_state;
       this.openFromSuperblock(state.view, state.log_view, state.checkpoint, checkpointId(state.checkpoint));
       const recoverJournal = (): void => {

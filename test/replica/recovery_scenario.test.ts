@@ -99,6 +99,8 @@ describe("recovery", () => {
     b1.corruptSuperblockCopy(0).corruptSuperblockCopy(1);
     b1.open();
     t.runUntil(() => b1.status === "normal");
+    expect(b1.events()).toContain("repair_superblock: rewrote superblock copies 0, 1 from the 2-of-4 quorum " +
+      "(damaged, or left behind by a crash mid-update)");
     b1.stop().corruptSuperblockCopy(2).corruptSuperblockCopy(3); // only the rewritten 0 and 1 are left
     b1.open();
     t.requests(2).runUntilQuiet().expectCommit(5);

@@ -197,6 +197,9 @@ export class SuperBlock {
     }, callback);
   }
 
+  /** The copies open rewrote (damaged, torn, or left behind by a crash mid-update). */
+  copiesRepaired: readonly number[] = [];
+
   /** Reads the 4 copies, picks the working state (§10 "Open") and rewrites the broken copies. */
   open(callback: (error: SuperBlockOpenError | null) => void): void {
     assert(!this.busy && this.working === null, "superblock: open needs a fresh superblock");
@@ -211,6 +214,7 @@ export class SuperBlock {
         return this.openFailed("ReplicaMismatch", callback);
       }
       this.working = state;
+      this.copiesRepaired = [...result.repairs];
       this.repair(result.repairs, 0, () => {
         this.busy = false;
         callback(null);

@@ -39,14 +39,20 @@ export interface RepairCounts {
   walPrepares: number;
   /** Grid blocks fetched and written back (repair_block notices). */
   gridBlocks: number;
+  /** Opens that rewrote superblock copies (repair_superblock notices). */
+  superblocks: number;
   /** State syncs completed. */
   stateSyncs: number;
+  /** Opens that went on without the checkpoint's state, its blocks unrepaired (state_deferred notices). */
+  statesDeferred: number;
 }
 
-export const repairCountKeys: readonly (keyof RepairCounts)[] = ["walHeaders", "walPrepares", "gridBlocks", "stateSyncs"];
+export const repairCountKeys: readonly (keyof RepairCounts)[] = [
+  "walHeaders", "walPrepares", "gridBlocks", "superblocks", "stateSyncs", "statesDeferred",
+];
 
 export function noRepairs(): RepairCounts {
-  return { walHeaders: 0, walPrepares: 0, gridBlocks: 0, stateSyncs: 0 };
+  return { walHeaders: 0, walPrepares: 0, gridBlocks: 0, superblocks: 0, stateSyncs: 0, statesDeferred: 0 };
 }
 
 /** One seed's "faults: crashes=2 … repairs: gridBlocks=3 …", the non-zero counts only. */

@@ -293,6 +293,8 @@ class Simulator implements ClusterObserver {
     if (event === "repair_headers") this.repairs.walHeaders += 1;
     else if (event === "repair_prepare") this.repairs.walPrepares += 1;
     else if (event === "repair_block") this.repairs.gridBlocks += 1;
+    else if (event === "state_deferred") this.repairs.statesDeferred += 1;
+    else if (event === "repair_superblock") this.repairs.superblocks += 1;
   }
 
   sequenced(prepare: Uint8Array, reply: Uint8Array | null): void {
