@@ -24,6 +24,8 @@ const gridRepairTicks = 10;
 
 /** A sync that finds or receives no block for this many repair ticks (≈ 3 s) is abandoned and retried. */
 const syncIdleTicksMax = 30;
+/** A sync idle for this many repair ticks (≈ 0.5 s) gives way to a newer target. */
+const syncReplaceIdleTicks = 5;
 
 export function startSync(replica: Replica, target: CheckpointState, view: Uint8Array, source: number): void {
   if (replica.syncing !== null) return replica.ignored("view", "already syncing");
@@ -59,10 +61,15 @@ export function cancelSync(replica: Replica): void {
   assert(replica.syncing === null);
 }
 
-/** True when `targetOp` is a newer checkpoint than the one being synced (and may replace it). */
+/**
+ * True when `targetOp` is a newer checkpoint than the one being synced and may replace it: once
+ * the sync has stalled for a while (peers may have reused its blocks). A sync that is still
+ * receiving blocks goes on: a cluster that checkpoints faster than a sync completes (a primary
+ * replaying a backlog) would otherwise restart it on every `view`, and it would never finish.
+ */
 export function syncTargetStale(replica: Replica, targetOp: number): boolean {
   const sync = replica.syncing;
-  return sync !== null && !sync.writing && targetOp > sync.targetOp;
+  return sync !== null && !sync.writing && targetOp > sync.targetOp && sync.idleTicks >= syncReplaceIdleTicks;
 }
 
 function requestBlocks(replica: Replica): void {

@@ -478,7 +478,7 @@ export function onView(replica: Replica, message: Uint8Array): void {
   const checkpointOp = new PrepareHeader(checkpoint.header, 0).op;
   if (replica.syncing !== null) {
     // A newer checkpoint than the one we are fetching replaces it; otherwise keep fetching.
-    if (!syncTargetStale(replica, checkpointOp)) return replica.ignored("view", "syncing to a checkpoint at least as new");
+    if (!syncTargetStale(replica, checkpointOp)) return replica.ignored("view", "syncing, and making progress or at least as new");
     cancelSync(replica);
   }
   assert(replica.syncing === null);
