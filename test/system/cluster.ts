@@ -81,6 +81,17 @@ export class Cluster {
     return this.slots[replica]!.log;
   }
 
+  dataPath(replica: number): string {
+    return this.slots[replica]!.path;
+  }
+
+  /** Lines of the replica's log since its last start that report a repair (WAL, grid) or a state sync. */
+  repairLines(replica: number): number {
+    const log = readFileSync(this.slots[replica]!.log, "utf8");
+    const sinceStart = log.slice(log.lastIndexOf("--- fault test: start #"));
+    return sinceStart.split("\n").filter((line) => /repaired|rewrote superblock|state sync done/.test(line)).length;
+  }
+
   isUp(replica: number): boolean {
     return this.slots[replica]!.child !== null;
   }

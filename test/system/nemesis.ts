@@ -7,6 +7,7 @@ import type { Cluster } from "./cluster.js";
 import { sleep } from "./cluster.js";
 import type { FaultProxy } from "./fault_proxy.js";
 import type { Random } from "./random.js";
+import { damageDataFile, type DamageKind } from "./disk_damage.js";
 
 export const faultKinds = [
   "kill_primary", // SIGKILL the primary, restart it a few seconds later
@@ -16,6 +17,9 @@ export const faultKinds = [
   "isolate", // the proxy resets and refuses everything to and from one replica for a while
   "stall", // the proxy stops forwarding to and from one replica for a while (bytes held)
   "drop_connections", // the proxy destroys the current connections of some links at once
+  "damage_wal", // SIGTERM a backup, overwrite prepares and a header sector of its WAL, restart it
+  "damage_superblock", // the same with two of its four superblock copies
+  "damage_grid", // the same with the headers of some of its grid blocks
 ] as const;
 export type FaultKind = (typeof faultKinds)[number];
 
@@ -138,6 +142,30 @@ export class Nemesis {
         }
         await sleep(ms);
         proxy.heal(target);
+        return;
+      }
+      case "damage_wal":
+      case "damage_superblock":
+      case "damage_grid": {
+        const backup = random.pick(backups);
+        const exit = await cluster.kill(backup, "SIGTERM", 5000);
+        if (exit === null) {
+          problem(`r${backup} did not exit within 5 s of SIGTERM`);
+          await cluster.killNow(backup);
+        }
+        const damage = kind.slice("damage_".length) as DamageKind;
+        const spots = damageDataFile(cluster.dataPath(backup), damage, random);
+        log(`fault: ${damage} of stopped backup r${backup} overwritten (${spots}); restarting it`);
+        cluster.start(backup);
+        // It must come back to status normal in the cluster's view; then say what it repaired.
+        const deadline = Date.now() + healthyTimeoutMs;
+        for (;;) {
+          const [mine, theirs] = [await cluster.metrics(backup), await cluster.primary()];
+          if (mine !== null && mine.normal && theirs !== null && mine.view === theirs.view) break;
+          if (Date.now() > deadline) return problem(`r${backup} not back in status normal ${healthyTimeoutMs / 1000} s after its ${damage} was damaged`);
+          await sleep(250);
+        }
+        log(`r${backup} back after ${damage} damage: ${cluster.repairLines(backup)} repair line(s) in its log since the restart`);
         return;
       }
       case "drop_connections": {
