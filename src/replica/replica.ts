@@ -73,6 +73,10 @@ export class Replica extends ReplicaState {
   stateLoaded = true;
   /** Ticks that open has waited for grid repair; past openRepairTicksMax it goes on without the state. */
   private openRepairTicks = 0;
+  /** Since an epoch expired without agreement, until a window synchronises (protocol/ping.ts). */
+  clockUnsynchronized = false;
+  /** Why the last clock window expired, for the operator's notice. */
+  clockWindowExpiry: "partitioned" | "no_agreement" | null = null;
   /** Set while open waits for the checkpoint: goes on with the rest of open without it. */
   private openWithoutState: (() => void) | null = null;
   /** Superblock updates run one at a time (vsr.md §10); the durability gate of §6.2 reads it. */

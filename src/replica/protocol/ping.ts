@@ -8,6 +8,7 @@ import {
 } from "../../core/header.js";
 import { Command } from "../../core/command.js";
 import type { Replica } from "../replica.js";
+import { clockEpochMaxNs, clockToleranceMaxNs } from "../clock/clock.js";
 
 export function tickPing(replica: Replica): void {
   assert(replica.status !== "recovering", "pings start once the replica is open");
@@ -17,7 +18,21 @@ export function tickPing(replica: Replica): void {
     timeouts.ping.reset();
     sendPings(replica);
   }
-  replica.clock?.tick(replica.time.monotonic(), replica.time.realtime());
+  const clock = replica.clock?.tick(replica.time.monotonic(), replica.time.realtime());
+  if (clock === undefined) return;
+  // Say why the primary stamps nothing while the cluster cannot agree on the time, and when it can again.
+  if (clock.windowExpired !== null) replica.clockWindowExpiry = clock.windowExpired;
+  if (clock.epochExpired) {
+    replica.clockUnsynchronized = true;
+    const why = replica.clockWindowExpiry === "partitioned" ? "too few replicas answered pings (partitioned)"
+      : `no quorum of clocks agrees within ${clockToleranceMaxNs / 1e9} s`;
+    replica.notice("clock_unsynchronized", () => `cluster time unknown for ${clockEpochMaxNs / 1e9} s: ${why}; ` +
+      "a primary stamps no request until it is known again");
+  }
+  if (clock.synchronized !== null && replica.clockUnsynchronized) {
+    replica.clockUnsynchronized = false;
+    replica.notice("clock_synchronized", () => "cluster time agreed again: requests are stamped");
+  }
 }
 
 function sendPings(replica: Replica): void {
