@@ -2,7 +2,9 @@
 // processes (`scarab start`) behind a fault proxy, the official tigerbeetle-node client's workload,
 // and a nemesis: SIGKILL of the primary and restart, SIGSTOP/SIGCONT of a backup, SIGTERM of a
 // backup (exit 0 within 5 s) and restart, a second start of a live replica's file (exit 1, "in
-// use"), and proxy faults (delays, dropped connections, a replica isolated, a replica stalled).
+// use"), proxy faults (delays, dropped connections, a replica isolated, a replica stalled), and
+// disk damage: random bytes over a stopped backup's WAL, superblock copies or grid blocks, after
+// which it must come back (test/system/disk_damage.ts).
 // Then: every acknowledged transfer exists, every account matches the model, the replicas
 // converge, and no replica exited unless the schedule told it to (test/system/fault_run.ts).
 //
@@ -29,7 +31,7 @@ afterAll(() => {
 });
 
 describe.runIf(built)("multi-process fault test (real replicas, official client, fault proxy)", () => {
-  test("acknowledged transfers survive primary kills, pauses, restarts and network faults", async () => {
+  test("acknowledged transfers survive primary kills, pauses, restarts, network faults and disk damage", async () => {
     // A fixed schedule by default so that CI is repeatable; SCARAB_FAULT_SEED picks another.
     const seed = Number(process.env["SCARAB_FAULT_SEED"] ?? 20261205);
     const stderrPath = join(directory, "runner.stderr.log");
