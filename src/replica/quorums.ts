@@ -88,3 +88,16 @@ export function pipelineCommit(pipeline: readonly AckedOp[], commitMax: number, 
   assert(commit >= commitMax);
   return commit;
 }
+
+/**
+ * The view `scarab recover` formats a replica that lost its data file in (TigerBeetle's rule):
+ * two past the view the cluster committed in after the loss, so it never re-enters a view in
+ * which its lost incarnation may have voted or acknowledged prepares; one more if it would lead
+ * that view (a replica with an empty log cannot start a view as its primary).
+ */
+export function recoverView(clusterView: number, replica: number, replicaCount: number): number {
+  assert(replicaCount > 1, "recoverView: a lone replica has nobody to recover from");
+  assert(replica >= 0 && replica < replicaCount, "recoverView: not an active replica");
+  const view = clusterView + 2;
+  return primaryIndex(view, replicaCount) === replica ? view + 1 : view;
+}

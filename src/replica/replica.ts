@@ -201,9 +201,15 @@ export class Replica extends ReplicaState {
   // ---- start-up ----
 
   /** Formats a fresh data file for this replica. */
-  static format(options: ReplicaOptions, callback: () => void): void {
+  /**
+   * Formats a fresh data file for this replica. A replica that lost its data file is formatted
+   * with `recoverView` (`scarab recover`): a view above any it may have voted in before the loss,
+   * so that it never acts on a promise it no longer remembers; it opens in that view's view change
+   * with an empty log, which loses every log choice, and catches up by repair or state sync.
+   */
+  static format(options: ReplicaOptions, callback: () => void, recoverView = 0): void {
     const replica = new Replica(options);
-    replica.superblock.format(() => replica.journal.format(callback));
+    replica.superblock.format(() => replica.journal.format(callback), recoverView);
   }
 
   /** Opens the data file: superblock, WAL recovery, replay of committed ops (vsr.md §11.5). */

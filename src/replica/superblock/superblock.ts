@@ -132,8 +132,13 @@ export class SuperBlock {
    * Sequence 1 of a fresh data file: view 0, log_view 0, commit_max 0, and the root checkpoint,
    * whose header is the cluster's root prepare (op 0).
    */
-  format(callback: () => void): void {
+  /**
+   * Writes the root state. `view` is 0 for a new cluster; `scarab recover` formats a replica that
+   * lost its data file in a view beyond any it can have voted in (see Replica.format).
+   */
+  format(callback: () => void, view = 0): void {
     assert(!this.busy && this.working === null, "superblock: format needs a fresh superblock");
+    assert(Number.isSafeInteger(view) && view >= 0 && view < 2 ** 32, "superblock: format view out of range");
     const root = rootPrepare(this.cluster);
     const checkpoint: CheckpointState = {
       header: root, parent_checkpoint_id: 0n, grandparent_checkpoint_id: 0n,
@@ -145,7 +150,7 @@ export class SuperBlock {
       sequence: 1, parent: 0n, cluster: this.cluster, release_format: releaseCurrent,
       vsr_state: {
         checkpoint, replica_id: replicaIdFor(this.cluster, this.replica), replica_count: this.replicaCount,
-        commit_max: 0, sync_op_min: 0, sync_op_max: 0, sync_moves_address: 0, log_view: 0, view: 0,
+        commit_max: 0, sync_op_min: 0, sync_op_max: 0, sync_moves_address: 0, log_view: 0, view,
       },
       view_headers: [root.slice()],
     }, callback);

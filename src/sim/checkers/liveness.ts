@@ -71,7 +71,9 @@ export function explainNoConvergence(cluster: Cluster, core: readonly number[]):
     const replica = cluster.replicas[index];
     if (replica === null || replica === undefined) continue;
     viewMax = Math.max(viewMax, replica.view);
-    if (index < cluster.replicaCount && replica.status !== "recovering_head" && replica.status !== "recovering") {
+    // Reformatted and still catching up counts as missing too (§6.2 "or reformatting").
+    const catchingUp = cluster.catchingUpTo[index]! > 0 && replica.commitMin < cluster.catchingUpTo[index]!;
+    if (index < cluster.replicaCount && replica.status !== "recovering_head" && replica.status !== "recovering" && !catchingUp) {
       healthy += 1;
     }
   }

@@ -67,6 +67,10 @@ export class StateChecker {
   /** Per replica: the highest view seen in this lifetime, and acked in a prepare_ok ever. */
   private readonly viewsSeen: number[];
   private readonly viewsAcked: number[];
+  /** Per replica: the highest op it acknowledged in a prepare_ok (since its last reformat). */
+  private readonly opsAcked: number[];
+  /** Per replica: the highest view of any message it sent, across restarts and reformats. */
+  private readonly viewsSent: number[];
   /** checkpoint_id by op_checkpoint: the first replica to reach a checkpoint records it. */
   private readonly checkpointIds = new Map<number, bigint>();
   /** Per client: the highest request number committed (−1: not even the register). */
@@ -89,6 +93,8 @@ export class StateChecker {
     this.restarted = new Array<boolean>(count).fill(false);
     this.viewsSeen = new Array<number>(count).fill(0);
     this.viewsAcked = new Array<number>(count).fill(0);
+    this.opsAcked = new Array<number>(count).fill(0);
+    this.viewsSent = new Array<number>(count).fill(0);
   }
 
   /** The latest op committed by any replica (the cluster's commit). */
@@ -113,9 +119,36 @@ export class StateChecker {
     this.viewsSeen[replica] = 0;
   }
 
-  /** The replica sent a prepare_ok in `view`: it must never go below it again. */
-  onPrepareOk(replica: number, view: number): void {
+  /** The replica sent a prepare_ok for `op` in `view`: it must never go below that view again. */
+  onPrepareOk(replica: number, view: number, op: number): void {
     if (view > this.viewsAcked[replica]!) this.viewsAcked[replica] = view;
+    if (op > this.opsAcked[replica]!) this.opsAcked[replica] = op;
+  }
+
+  /** The replica sent a message in `view`. */
+  onSent(replica: number, view: number): void {
+    if (view > this.viewsSent[replica]!) this.viewsSent[replica] = view;
+  }
+
+  /** The highest view the replica ever spoke in, across restarts. */
+  viewSpoken(replica: number): number {
+    return this.viewsSent[replica]!;
+  }
+
+  /**
+   * §8 "Reformat": losing the replica's data file is survivable only once the cluster has
+   * committed every op it acknowledged (what `scarab recover`'s no-op requests establish).
+   */
+  reformatSafe(replica: number): boolean {
+    return this.opsAcked[replica]! <= this.commitLatest;
+  }
+
+  /** A reformat: the replica starts over from the root state with no promises but its view. */
+  onReformat(replica: number): void {
+    this.expect(this.reformatSafe(replica), `replica ${replica}: reformatted before the cluster committed op ` +
+      `${this.opsAcked[replica]} that it acknowledged (the cluster's commit is ${this.commitLatest})`);
+    this.opsAcked[replica] = 0;
+    this.onRestart(replica);
   }
 
   onEviction(): void {

@@ -9,6 +9,7 @@ import { headerSize, releaseCurrent, testConfig } from "../../core/config.js";
 import { PrepareHeader, ReplyHeader } from "../../core/header.js";
 import { Prng } from "../../core/prng.js";
 import type { PlantedBugs } from "../../replica/bugs.js";
+import { recoverView } from "../../replica/quorums.js";
 import type { NoticeEvent } from "../../replica/replica.js";
 import { describeCounts, noFaults, noRepairs, type FaultCounts, type RepairCounts } from "./fault_counts.js";
 import { idealClock } from "../world/time_sim.js";
@@ -248,10 +249,32 @@ class Simulator implements ClusterObserver {
         cluster.crash(index);
         this.processTick[index] = this.ticks;
       } else if (since >= process.crashStabilityTicks && chanceSmall(this.prng, process.restartProbability)) {
-        cluster.restart(index, cluster.faultAllowed(index));
+        const faultAllowed = cluster.faultAllowed(index);
+        if (this.reformatAllowed(cluster, index, faultAllowed) && chance(this.prng, process.reformatProbability)) {
+          this.reformat(cluster, index);
+        } else {
+          cluster.restart(index, faultAllowed);
+        }
         this.processTick[index] = this.ticks;
       }
     }
+  }
+
+  /**
+   * §8 "Reformat": only when faults are allowed, never a standby, at most reformats_max times, and
+   * only once the cluster committed every op the replica acknowledged (scarab recover's no-ops).
+   */
+  private reformatAllowed(cluster: Cluster, index: number, faultAllowed: boolean): boolean {
+    return faultAllowed && index < cluster.replicaCount && cluster.replicaCount > 1 &&
+      this.faults.reformats < this.swarm.reformatsMax && cluster.checker.reformatSafe(index);
+  }
+
+  /** The data file is lost: formatted in a view past any the replica or the cluster spoke in. */
+  private reformat(cluster: Cluster, index: number): void {
+    let view = cluster.checker.viewSpoken(index);
+    for (const replica of cluster.replicas) if (replica !== null) view = Math.max(view, replica.view);
+    cluster.reformat(index, recoverView(view, index, cluster.replicaCount));
+    this.faults.reformats += 1;
   }
 
   private tickPause(cluster: Cluster): void {
@@ -274,13 +297,14 @@ class Simulator implements ClusterObserver {
 
   replicaEvent(replica: number, event: ClusterEvent): void {
     if (event === "crash") this.faults.crashes += 1;
-    else if (event === "restart") this.faults.restarts += 1;
+    else if (event === "restart" || event === "reformat") this.faults.restarts += 1;
     else if (event === "pause") this.faults.pauses += 1;
     else if (event === "checkpoint_start") this.checkpointing[replica] = true;
     else if (event === "checkpoint_done") this.checkpointing[replica] = false;
     else if (event === "sync_done") this.repairs.stateSyncs += 1;
     if (event === "crash") this.checkpointing[replica] = false;
     if (event === "restart") return; // its "open" line follows, with the recovered state
+    if (event === "reformat") this.log(`${replica}: data file lost: reformatted (scarab recover)`);
     const cluster = this.cluster!;
     const line = replicaLine(replica, cluster.nodeCount, event, cluster.replicas[replica] ?? null);
     // A view change emits "view" then "status" with nothing else changed: print it once.

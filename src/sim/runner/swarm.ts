@@ -35,7 +35,7 @@ export interface ProcessFaults {
   readonly unpauseProbability: Ratio;
   readonly pauseStabilityTicks: number;
   readonly unpauseStabilityTicks: number;
-  /** Drawn and printed, unused: reformat (the recover procedure) is not implemented yet. */
+  /** Of restarts where faults are allowed: the data file is lost and reformatted (§8). */
   readonly reformatProbability: Ratio;
 }
 
@@ -55,7 +55,7 @@ export interface SwarmParameters {
    * read back pages constantly.
    */
   readonly gridCachePages: number;
-  /** §3.1 reformats_max = R + 2. Unused until reformats exist (§8). */
+  /** §3.1 reformats_max = R + 2. */
   readonly reformatsMax: number;
   readonly process: ProcessFaults;
   readonly clusterSeed: bigint;
@@ -172,12 +172,12 @@ export function describeSwarm(s: SwarmParameters, stateMachine: string): string[
     `mode=${s.mode} state_machine=${stateMachine} node=${nodeVersion()}`,
     `replicas=${s.replicaCount} standbys=${s.standbyCount} clients=${s.clientCount}`,
     `batch_size_limit=${s.batchSizeLimit} multi_batch_per_request_limit=${s.multiBatchPerRequestLimit}`,
-    `storage_size_limit=${s.storageSizeBytes} grid_cache_pages=${s.gridCachePages} reformats_max=${s.reformatsMax} (reformat not implemented)`,
+    `storage_size_limit=${s.storageSizeBytes} grid_cache_pages=${s.gridCachePages} reformats_max=${s.reformatsMax}`,
     ...describeNetworkOptions(s.network).split("\n"),
     ...describeStorageOptions(s.storage).split("\n"),
     `replica_crash_probability=${r(p.crashProbability)} (x10 with writes pending: ${r(p.crashProbabilityWritesPending)}) replica_crash_stability=${p.crashStabilityTicks}`,
     `replica_restart_probability=${r(p.restartProbability)} replica_restart_stability=${p.restartStabilityTicks}`,
-    `replica_reformat_probability=${r(p.reformatProbability)} (unused)`,
+    `replica_reformat_probability=${r(p.reformatProbability)}`,
     `replica_pause_probability=${r(p.pauseProbability)} replica_unpause_probability=${r(p.unpauseProbability)}`,
     `replica_pause_stability=${p.pauseStabilityTicks} replica_unpause_stability=${p.unpauseStabilityTicks}`,
     `release_advance_probability=0 release_catchup_probability=0 (upgrades not implemented)`,

@@ -9,7 +9,7 @@ import { assert, AssertionError } from "../../core/assert.js";
 import { readU32 } from "../../core/bytes.js";
 import { Command } from "../../core/command.js";
 import type { Config } from "../../core/config.js";
-import { FrameField, PrepareHeader } from "../../core/header.js";
+import { FrameField, PrepareHeader, PrepareOkField } from "../../core/header.js";
 import { Prng } from "../../core/prng.js";
 import type { MessageBus } from "../../io/message_bus.js";
 import { rootPrepare } from "../../replica/journal/prepare_headers.js";
@@ -29,7 +29,7 @@ import { StorageSim } from "./storage_sim.js";
 import { idealClock, TimeSim, type ClockOffset } from "./time_sim.js";
 import type { WorkloadFactory } from "../workloads/workload.js";
 
-export type ClusterEvent = ReplicaEvent | "crash" | "restart" | "pause" | "unpause";
+export type ClusterEvent = ReplicaEvent | "crash" | "restart" | "reformat" | "pause" | "unpause";
 
 export interface ClusterObserver extends ClientsObserver {
   replicaEvent(replica: number, event: ClusterEvent): void;
@@ -68,18 +68,25 @@ export interface ClusterOptions {
   readonly clocks?: readonly ClockOffset[];
 }
 
-/** Forwards a replica's sends, noting the views it acknowledges in prepare_oks (§11.1). */
+/**
+ * Forwards a replica's sends, noting the views and ops it acknowledges in prepare_oks (§11.1) and
+ * the highest view it spoke in (what a reformat must stay above, §8).
+ */
 class ReplicaBus implements MessageBus {
   constructor(private readonly bus: SimMessageBus, private readonly index: number, private readonly checker: StateChecker) {}
 
   sendToReplica(replica: number, message: Uint8Array): void {
+    const view = readU32(message, FrameField.view);
     if (message[FrameField.command] === Command.prepare_ok) {
-      this.checker.onPrepareOk(this.index, readU32(message, FrameField.view));
+      const op = readU32(message, PrepareOkField.op) + readU32(message, PrepareOkField.op + 4) * 2 ** 32;
+      this.checker.onPrepareOk(this.index, view, op);
     }
+    this.checker.onSent(this.index, view);
     this.bus.sendToReplica(replica, message);
   }
 
   sendToClient(client: bigint, message: Uint8Array): void {
+    this.checker.onSent(this.index, readU32(message, FrameField.view));
     this.bus.sendToClient(client, message);
   }
 }
@@ -96,6 +103,11 @@ export class Cluster {
   /** null while down. */
   readonly replicas: (Replica | null)[] = [];
   readonly paused: boolean[] = [];
+  /**
+   * Per node: after a reformat, the cluster commit it must reach before it counts as healthy
+   * (§8: "not reformatting"); 0 once it has.
+   */
+  readonly catchingUpTo: number[] = [];
   /** The open callback has run (the replica is past recovery's first phase). */
   readonly opened: boolean[] = [];
   readonly clients: SimClients;
@@ -132,6 +144,7 @@ export class Cluster {
       this.replicas.push(null);
       this.paused.push(false);
       this.opened.push(false);
+      this.catchingUpTo.push(0);
     }
     this.clients = new SimClients({
       cluster: options.cluster, replicaCount: options.replicaCount, clientCount: options.clientCount,
@@ -162,11 +175,11 @@ export class Cluster {
     for (let index = 0; index < this.nodeCount; index++) this.open(index, index >= this.quorumViewChange);
   }
 
-  private format(index: number): void {
+  private format(index: number, recoverView = 0): void {
     const storage = this.storages[index]!;
     let done = false;
     const options = { ...this.replicaOptions(index), onCommit: undefined, onEvent: undefined };
-    Replica.format(options, () => { done = true; });
+    Replica.format(options, () => { done = true; }, recoverView);
     // Drive this storage alone; its clock may run ahead of the others (only its own IO uses it).
     for (let rounds = 0; !done; rounds++) {
       assert(rounds < 1_000_000, `replica ${index}: format did not finish`);
@@ -296,18 +309,44 @@ export class Cluster {
   }
 
   /**
+   * §8 "Reformat": the down replica's data file is lost and formatted anew in `view`, as `scarab
+   * recover` does (Replica.format), with faults hidden while formatting; then it is opened.
+   */
+  reformat(index: number, view: number): void {
+    assert(this.replicas[index] === null, "reformat: replica not down");
+    assert(index < this.replicaCount, "reformat: standbys are not reformatted");
+    const storage = this.storages[index]!;
+    storage.wipe();
+    storage.faulty = false;
+    this.format(index, view);
+    this.checker.onReformat(index);
+    this.catchingUpTo[index] = Math.max(1, this.checker.commitLatest);
+    this.observer.replicaEvent(index, "reformat");
+    this.open(index, true);
+  }
+
+  /**
    * §8 rule 2: a standby, or at least quorum_view_change other active replicas are up and
-   * healthy (open, not in recovering_head; reformatting and syncing do not exist yet).
+   * healthy (open, not in recovering_head, not syncing, not catching up after a reformat).
    */
   faultAllowed(index: number): boolean {
     if (index >= this.replicaCount) return true;
     let healthy = 0;
     for (let other = 0; other < this.replicaCount; other++) {
-      const replica = this.replicas[other];
-      if (other === index || replica === null || replica === undefined || this.paused[other]) continue;
-      if (replica.status !== "recovering" && replica.status !== "recovering_head") healthy += 1;
+      if (other !== index && this.healthy(other)) healthy += 1;
     }
     return healthy >= this.quorumViewChange;
+  }
+
+  /** Up, unpaused, open, not in recovering_head, not syncing, and not catching up after a reformat. */
+  healthy(index: number): boolean {
+    const replica = this.replicas[index];
+    if (replica === null || replica === undefined || this.paused[index]) return false;
+    if (this.catchingUpTo[index]! > 0) {
+      if (replica.commitMin < this.catchingUpTo[index]!) return false;
+      this.catchingUpTo[index] = 0;
+    }
+    return replica.status !== "recovering" && replica.status !== "recovering_head" && replica.syncing === null;
   }
 
   /** A paused replica neither ticks nor completes IO nor receives; its clock runs on (§3.4). */
