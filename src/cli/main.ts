@@ -18,6 +18,7 @@ const usage = `Usage: scarab <command> [options]
 
 Commands:
   format       create a data file for one replica
+  recover      create a data file for a replica whose file was lost, to rejoin its cluster
   start        run a replica from a data file (portable node:fs / node:net backends)
   repl         run TigerBeetle REPL statements against a cluster (interactive or --command)
   benchmark    load a cluster (a temporary one by default) and print throughput and latency
@@ -44,6 +45,7 @@ function packageVersion(): string {
 const subcommands: Record<string, Subcommand> = {
   benchmark: { summary: "load a cluster and measure it", run: runBenchmark },
   format: { summary: "create a data file", run: runFormat },
+  recover: { summary: "recreate a lost data file", run: async (args) => (await import("./recover.js")).runRecover(args) },
   inspect: { summary: "inspect a data file", run: async (args) => (await import("./inspect.js")).runInspect(args) },
   start: { summary: "run a replica", run: (args, signals) => runStart(args, signals) },
   repl: { summary: "run REPL statements", run: async (args) => (await import("./repl.js")).runRepl(args) },

@@ -54,6 +54,8 @@ export class StartAborted extends Error {
 export interface FormatOptions extends HostOptions {
   readonly cluster: bigint;
   readonly replica: number;
+  /** `scarab recover`: the view to format in (Replica.format); 0 for a new cluster. */
+  readonly recoverView?: number;
 }
 
 export interface ReplicaHost {
@@ -150,7 +152,7 @@ export function formatDataFile(options: FormatOptions, callback: (error: Error |
       lock.release();
       callback(null);
     });
-  });
+  }, options.recoverView ?? 0);
 }
 
 /**

@@ -209,7 +209,7 @@ export function runStart(args: string[], signals?: SignalRelay): Promise<number>
 
 type FlagOptions = Record<string, { type: "string" | "boolean" }>;
 
-function parseFlags(args: string[], options: FlagOptions): {
+export function parseFlags(args: string[], options: FlagOptions): {
   values: Record<string, string | boolean | undefined>; positionals: string[];
 } {
   try {
@@ -220,7 +220,7 @@ function parseFlags(args: string[], options: FlagOptions): {
   }
 }
 
-function onePath(positionals: string[]): string {
+export function onePath(positionals: string[]): string {
   if (positionals.length !== 1) throw new UsageError("expected exactly one data file path");
   return positionals[0]!;
 }
@@ -261,7 +261,7 @@ function cacheFlag(text: unknown, config: Config): number {
   return bytes;
 }
 
-function integerFlag(text: unknown, name: string, min: number, max: number): number {
+export function integerFlag(text: unknown, name: string, min: number, max: number): number {
   const value = Number(text);
   if (text === undefined || !Number.isInteger(value) || value < min || value > max) {
     throw new UsageError(`--${name} must be an integer in [${min}, ${max}] (got '${String(text)}')`);
