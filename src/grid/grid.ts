@@ -332,8 +332,11 @@ export class Grid {
    * peers if our copy is faulty (grid_repair.ts); with null only where it cannot be repaired.
    */
   read(reference: BlockReference, callback: (block: Uint8Array | null) => void): void {
+    const generation = this.generation;
     this.readAt(reference.address, reference, (block) => {
-      if (block !== null || this.repair === null || !this.repair.want(reference, callback)) callback(block);
+      // A read issued before a reset is for a state that is gone: never repair for it.
+      const repairable = block === null && this.repair !== null && this.generation === generation;
+      if (!repairable || !this.repair!.want(reference, callback)) callback(block);
     });
   }
 

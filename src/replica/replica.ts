@@ -200,7 +200,6 @@ export class Replica extends ReplicaState {
 
   // ---- start-up ----
 
-  /** Formats a fresh data file for this replica. */
   /**
    * Formats a fresh data file for this replica. A replica that lost its data file is formatted
    * with `recoverView` (`scarab recover`): a view above any it may have voted in before the loss,
