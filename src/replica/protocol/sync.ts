@@ -83,8 +83,16 @@ function requestBlocks(replica: Replica): void {
   if (sync.blocks.complete) return finishSync(replica);
   const wanted = sync.blocks.nextWanted(blocksRequestedPerTick);
   if (wanted.length === 0) return; // still looking for blocks locally
-  // Ask the replica that sent the view, or anyone else if it stays silent.
-  sendGetBlocks(replica, replica.prng.chance(1, 2) ? sync.source : replica.prng.int(replica.replicaCount), wanted);
+  // Ask the replica that sent the view, or any other node: its copy of a block may be faulty (it
+  // is repaired only when read), and standbys hold the same blocks.
+  sendGetBlocks(replica, replica.prng.chance(1, 2) ? sync.source : anyOtherNode(replica), wanted);
+}
+
+/** A random node other than ourselves, active or standby. */
+function anyOtherNode(replica: Replica): number {
+  const others = replica.replicaCount + replica.standbyCount - 1;
+  assert(others >= 1, "no other node to ask");
+  return (replica.replica + 1 + replica.prng.int(others)) % (others + 1);
 }
 
 /**
@@ -99,9 +107,8 @@ export function tickGridRepair(replica: Replica): void {
   replica.gridRepairTicks = 0;
   const wanted = repair.nextWanted(blocksRequestedPerTick);
   assert(wanted.length > 0, "grid repair pending with nothing wanted");
-  // Any other replica: active ones hold the same blocks at the same addresses, standbys too.
-  const others = replica.replicaCount + replica.standbyCount - 1;
-  sendGetBlocks(replica, (replica.replica + 1 + replica.prng.int(others)) % (others + 1), wanted);
+  // Any other node: active replicas hold the same blocks at the same addresses, standbys too.
+  sendGetBlocks(replica, anyOtherNode(replica), wanted);
 }
 
 function sendGetBlocks(replica: Replica, target: number, wanted: readonly BlockReference[]): void {
