@@ -15,11 +15,11 @@ import { ReplyHeader } from "../core/header.js";
 import { encodeEvents, operationCodecs } from "../core/ledger/object_codec.js";
 import { Prng } from "../core/prng.js";
 import { RealTime } from "../io/real_time.js";
-import { parseAddress, TcpClientBus, type Address } from "../io/tcp_client_bus.js";
+import { TcpClientBus, type Address } from "../io/tcp_client_bus.js";
 import { VsrClient } from "../replica/client.js";
 import { recoverView } from "../replica/quorums.js";
 import { dataFileSize, formatDataFile } from "./replica_host.js";
-import { integerFlag, onePath, parseFlags } from "./server.js";
+import { addressesFlag, clusterFlag, integerFlag, onePath, parseFlags } from "./server.js";
 import { UsageError } from "./usage_error.js";
 
 export const recoverHelp = `Usage: scarab recover --addresses=<a,b,c> --cluster=<u128> --replica=<index> [--development] <path>
@@ -49,19 +49,8 @@ export function runRecover(args: string[]): Promise<number> {
     return Promise.resolve(0);
   }
   const path = onePath(positionals);
-  if (values.cluster === undefined || !/^\d{1,39}$/.test(String(values.cluster))) {
-    throw new UsageError("--cluster is required: a decimal u128 cluster id");
-  }
-  const cluster = BigInt(String(values.cluster));
-  if (cluster >= 1n << 128n) throw new UsageError("--cluster must fit in 128 bits");
-  if (values.addresses === undefined) throw new UsageError("--addresses is required (every replica's, in index order)");
-  const addresses: Address[] = String(values.addresses).split(",").map((text) => {
-    try {
-      return parseAddress(text);
-    } catch (error) {
-      throw new UsageError(`--addresses: ${(error as Error).message}`);
-    }
-  });
+  const cluster = clusterFlag(values.cluster);
+  const addresses = addressesFlag(values.addresses);
   if (addresses.length > 6) throw new UsageError("--addresses lists at most 6 replicas");
   if (addresses.length === 1) {
     throw new UsageError("a one-replica cluster cannot recover a lost data file: no other replica holds its data");

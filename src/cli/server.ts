@@ -61,11 +61,7 @@ function parseFormatArgs(args: string[]): FormatArgs | null {
   });
   if (values.help) return null;
   const path = onePath(positionals);
-  if (values.cluster === undefined || !/^\d{1,39}$/.test(String(values.cluster))) {
-    throw new UsageError("--cluster is required: a decimal u128 cluster id");
-  }
-  const cluster = BigInt(String(values.cluster));
-  if (cluster >= 1n << 128n) throw new UsageError("--cluster must fit in 128 bits");
+  const cluster = clusterFlag(values.cluster);
   const replicaCount = integerFlag(values["replica-count"], "replica-count", 1, 6);
   const replica = integerFlag(values.replica, "replica", 0, replicaCount - 1);
   return { path, cluster, replica, replicaCount, config: values.development ? testConfig : productionConfig };
@@ -114,14 +110,7 @@ export function runStart(args: string[], signals?: SignalRelay): Promise<number>
   }
   const path = onePath(positionals);
   if (!existsSync(path)) throw new UsageError(`${path} does not exist; create it with 'scarab format'`);
-  if (values.addresses === undefined) throw new UsageError("--addresses is required");
-  const addresses = String(values.addresses).split(",").map((text) => {
-    try {
-      return parseAddress(text);
-    } catch (error) {
-      throw new UsageError((error as Error).message);
-    }
-  });
+  const addresses = addressesFlag(values.addresses);
   const replica = values.replica === undefined ? undefined
     : integerFlag(values.replica, "replica", 0, addresses.length - 1);
   let cluster: bigint | undefined;
@@ -218,6 +207,28 @@ export function parseFlags(args: string[], options: FlagOptions): {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+}
+
+/** A required --cluster: a decimal u128. */
+export function clusterFlag(text: unknown): bigint {
+  if (text === undefined || !/^\d{1,39}$/.test(String(text))) {
+    throw new UsageError("--cluster is required: a decimal u128 cluster id");
+  }
+  const cluster = BigInt(String(text));
+  if (cluster >= 1n << 128n) throw new UsageError("--cluster must fit in 128 bits");
+  return cluster;
+}
+
+/** A required --addresses: every replica's address, comma-separated, in index order. */
+export function addressesFlag(text: unknown): Address[] {
+  if (text === undefined) throw new UsageError("--addresses is required");
+  return String(text).split(",").map((item) => {
+    try {
+      return parseAddress(item);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  });
 }
 
 export function onePath(positionals: string[]): string {

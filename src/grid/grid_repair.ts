@@ -8,7 +8,6 @@
 //
 // The replica drives it: it asks for `nextWanted()` on its repair tick and hands every `block`
 // message that its state sync does not take to `receive()`.
-import { assert } from "../core/assert.js";
 import { BlockHeader } from "../core/header.js";
 import { verifyBlock, type BlockReference } from "./block.js";
 
@@ -17,21 +16,13 @@ interface Wanted {
   readonly waiters: ((block: Uint8Array | null) => void)[];
 }
 
-export interface GridRepairStats {
-  /** Grid reads that found a block corrupt or misdirected (each wanted once while it is repaired). */
-  blocksFaulty: number;
-  /** Blocks received from a peer, verified, and written back. */
-  blocksRepaired: number;
-}
-
 export class GridRepair {
-  readonly stats: GridRepairStats = { blocksFaulty: 0, blocksRepaired: 0 };
   private readonly wanted = new Map<number, Wanted>();
   /** Addresses in the order they became wanted; the request rotation walks it. */
   private order: number[] = [];
   private orderNext = 0;
   /** While set (a state sync is replacing the state), a faulty read fails at once. */
-  private suspendedValue = false;
+  private suspended = false;
 
   constructor(private readonly cluster: bigint) {}
 
@@ -39,16 +30,12 @@ export class GridRepair {
     return this.wanted.size;
   }
 
-  get suspended(): boolean {
-    return this.suspendedValue;
-  }
-
   /**
    * A read of `reference` found our copy faulty: `callback` gets the block once a peer has served
    * it. False when repair is suspended (the caller fails the read instead).
    */
   want(reference: BlockReference, callback: (block: Uint8Array | null) => void): boolean {
-    if (this.suspendedValue) return false;
+    if (this.suspended) return false;
     const known = this.wanted.get(reference.address);
     if (known !== undefined) {
       // Our own state names one block per address; another checksum here is an older read's.
@@ -56,7 +43,6 @@ export class GridRepair {
       known.waiters.push(callback);
       return true;
     }
-    this.stats.blocksFaulty += 1;
     this.wanted.set(reference.address, { reference, waiters: [callback] });
     this.order.push(reference.address);
     return true;
@@ -87,7 +73,6 @@ export class GridRepair {
     const entry = this.wanted.get(address);
     if (entry === undefined || !verifyBlock(block, entry.reference, this.cluster)) return null;
     this.wanted.delete(address);
-    this.stats.blocksRepaired += 1;
     return entry;
   }
 
@@ -96,16 +81,15 @@ export class GridRepair {
    * state those reads were for (they see the sync and stop, replica.ts).
    */
   suspend(): void {
-    this.suspendedValue = true;
+    this.suspended = true;
     const waiting = [...this.wanted.values()];
     this.wanted.clear();
     this.order = [];
     this.orderNext = 0;
     for (const entry of waiting) for (const waiter of entry.waiters) waiter(null);
-    assert(this.wanted.size === 0, "a repair wanted while suspending");
   }
 
   resume(): void {
-    this.suspendedValue = false;
+    this.suspended = false;
   }
 }

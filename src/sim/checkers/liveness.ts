@@ -72,8 +72,8 @@ export function explainNoConvergence(cluster: Cluster, core: readonly number[]):
     if (replica === null || replica === undefined) continue;
     viewMax = Math.max(viewMax, replica.view);
     // Reformatted and still catching up counts as missing too (§6.2 "or reformatting").
-    const catchingUp = cluster.catchingUpTo[index]! > 0 && replica.commitMin < cluster.catchingUpTo[index]!;
-    if (index < cluster.replicaCount && replica.status !== "recovering_head" && replica.status !== "recovering" && !catchingUp) {
+    if (index < cluster.replicaCount && replica.status !== "recovering_head" && replica.status !== "recovering" &&
+      !cluster.catchingUp(index)) {
       healthy += 1;
     }
   }

@@ -341,12 +341,18 @@ export class Cluster {
   /** Up, unpaused, open, not in recovering_head, not syncing, and not catching up after a reformat. */
   healthy(index: number): boolean {
     const replica = this.replicas[index];
-    if (replica === null || replica === undefined || this.paused[index]) return false;
-    if (this.catchingUpTo[index]! > 0) {
-      if (replica.commitMin < this.catchingUpTo[index]!) return false;
-      this.catchingUpTo[index] = 0;
-    }
+    if (replica === null || replica === undefined || this.paused[index] || this.catchingUp(index)) return false;
     return replica.status !== "recovering" && replica.status !== "recovering_head" && replica.syncing === null;
+  }
+
+  /** Reformatted, and not yet at the cluster commit of the reformat (then it never is again). */
+  catchingUp(index: number): boolean {
+    const target = this.catchingUpTo[index]!;
+    const replica = this.replicas[index];
+    if (target === 0 || replica === null || replica === undefined) return target > 0;
+    if (replica.commitMin < target) return true;
+    this.catchingUpTo[index] = 0;
+    return false;
   }
 
   /** A paused replica neither ticks nor completes IO nor receives; its clock runs on (§3.4). */
