@@ -20,6 +20,7 @@ export class ReplicaMetrics {
   private readonly syncs: Counter<"outcome">;
   private readonly evictions: Counter;
   private readonly repairs: Counter<"kind">;
+  private readonly scrubFaults: Counter;
   /** Prepare → commit on the primary, from the prepare's cluster timestamp (ledger.md §5). */
   private readonly commitLatency: Histogram;
 
@@ -35,6 +36,8 @@ export class ReplicaMetrics {
     this.evictions = new Counter({ name: "scarab_evictions_total", help: "Clients this replica evicted (as primary)", registers });
     this.repairs = new Counter({ name: "scarab_repairs_total", help: "Repairs, by kind: prepare and headers (WAL, from peers), grid_block (from peers), superblock (copies rewritten at open)",
       labelNames: ["kind"], registers });
+    this.scrubFaults = new Counter({ name: "scarab_scrub_faults_total",
+      help: "Faulty grid blocks the scrubber found (each repaired from a peer: see scarab_repairs_total{kind=\"grid_block\"})", registers });
     this.commitLatency = new Histogram({
       name: "scarab_commit_latency_seconds", help: "Primary: time from preparing an op to committing it",
       buckets: [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 2, 5], registers,
@@ -65,6 +68,7 @@ export class ReplicaMetrics {
     else if (event === "repair_headers") this.repairs.inc({ kind: "headers" });
     else if (event === "repair_block") this.repairs.inc({ kind: "grid_block" });
     else if (event === "repair_superblock") this.repairs.inc({ kind: "superblock" });
+    else if (event === "scrub_fault") this.scrubFaults.inc();
     else if (event === "view") this.viewChanges.inc();
     else if (event === "checkpoint_done") this.checkpoints.inc();
     else if (event === "sync_done") this.syncs.inc({ outcome: "done" });
@@ -97,6 +101,8 @@ export class ReplicaMetrics {
       sample("scarab_grid_checkpoint_bytes_written", "Grid bytes written between the previous durable checkpoint and the last one",
         (r) => r.grid.stats.checkpointBytesWritten),
       sample("scarab_grid_blocks_acquired", "Grid blocks in use at the last checkpoint", (r) => r.grid.stats.blocksAcquired),
+      sample("scarab_scrub_blocks", "Grid blocks the scrubber read and verified since start", (r) => r.scrubber.stats.blocksScrubbed),
+      sample("scarab_scrub_cycles", "Walks of the whole grid state the scrubber completed since start", (r) => r.scrubber.stats.cyclesCompleted),
     ];
     for (const gauge of gauges) metricsOwner.set(gauge, this);
     const status = new Gauge({

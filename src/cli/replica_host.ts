@@ -125,6 +125,7 @@ function logEvent(logger: Logger, replica: Replica, event: ReplicaEvent, detail?
     case "repair_headers":
     case "repair_block": return logger.info(fields, detail ?? "repaired from a peer");
     case "repair_superblock": return logger.warn(fields, detail ?? "superblock copies rewritten");
+    case "scrub_fault": return logger.warn(fields, detail ?? "the scrubber found a faulty grid block");
     case "clock_unsynchronized": return logger.warn(fields, detail ?? "cluster time unknown");
     case "clock_synchronized": return logger.info(fields, detail ?? "cluster time agreed again");
     case "state_deferred": return logger.warn(fields, detail ?? "running without the checkpoint's state until it is repaired");

@@ -61,7 +61,8 @@ export class Grid {
   private maps: SpaceMap[] = [];
   /** The last checkpoint's blobs and manifest, released when the next checkpoint replaces them. */
   private checkpointBlobs: BlobReference[] = [];
-  private manifestAddress = 0;
+  /** The last checkpoint's manifest block (null before the first checkpoint). */
+  private manifest: BlockReference | null = null;
   private writesPending = 0;
   /**
    * Page blocks whose writes completed, for the next flush to reuse: a bar's flush writes many
@@ -116,12 +117,13 @@ export class Grid {
   /** Forgets everything: the state of the root checkpoint (an empty grid). */
   reset(spaceCount: number): void {
     assert(this.writesPending === 0, "grid reset with writes in flight");
+    this.repair?.dropBackground();
     assert(this.repair === null || this.repair.pending === 0, "grid reset with repairs waiting");
     this.generation += 1;
     this.freeSet = new FreeSet(this.blocksLimit);
     this.maps = Array.from({ length: spaceCount }, () => new SpaceMap(this.referencesPerBlock));
     this.checkpointBlobs = [];
-    this.manifestAddress = 0;
+    this.manifest = null;
     this.cache.clear();
   }
 
@@ -178,7 +180,7 @@ export class Grid {
     this.flush(spaces);
     // The previous checkpoint's roots are replaced: released now, free once this one is durable.
     for (const blob of this.checkpointBlobs) for (const block of blob.blocks) this.freeSet.release(block.address);
-    if (this.manifestAddress !== 0) this.freeSet.release(this.manifestAddress);
+    if (this.manifest !== null) this.freeSet.release(this.manifest.address);
     const directories = this.maps.map((map) => {
       const written = new Map<number, BlockReference>();
       for (const run of map.runsToWrite()) {
@@ -204,14 +206,16 @@ export class Grid {
       encodeManifest(manifest, this.pageSize));
     this.write(manifestAddress, block);
     this.checkpointBlobs = manifest.blobs;
-    this.manifestAddress = manifestAddress;
-    this.checkReferencesMatchFreeSet();
     const reference = { address: manifestAddress, checksum: blockChecksum(block), size: blockBody(block).length + headerSize };
+    this.manifest = { address: reference.address, checksum: reference.checksum };
+    this.checkReferencesMatchFreeSet();
     this.afterWrites(() => callback(reference));
   }
 
   /** The checkpoint last taken is durable (the superblock points at it). */
   checkpointDurable(): void {
+    // Blocks released before now may be reused from now on: a background repair of one is stale.
+    this.repair?.dropBackground();
     this.freeSet.checkpointDurable();
     this.storageRefusing = this.freeSet.blocksFree < 2 * this.acquiredThisInterval + storageReserveBlocksMin;
     this.acquiredThisInterval = 0;
@@ -418,7 +422,7 @@ export class Grid {
             this.freeSet = new FreeSet(this.blocksLimit);
             this.freeSet.decode(blobs[Blob.freeSet]!);
             this.checkpointBlobs = manifest.blobs;
-            this.manifestAddress = reference.address;
+            this.manifest = { address: reference.address, checksum: reference.checksum };
             this.checkReferencesMatchFreeSet();
             this.stats.blocksAcquired = this.freeSet.acquiredCount;
             // What the last interval took is not recorded: only the roots' reserve is known.
@@ -484,6 +488,34 @@ export class Grid {
     }
     this.readEach(references, BlockType.page, (body, i) => jobs[i]!.space.install(jobs[i]!.page, body), callback,
       (i) => `page ${jobs[i]!.page} of space ${spaces.indexOf(jobs[i]!.space)}`);
+  }
+
+  // ---- what the scrubber walks (grid_scrubber.ts) ----
+
+  /** The blocks of the last checkpoint's roots: its manifest, blobs and directories. */
+  liveRoots(): BlockReference[] {
+    const roots: BlockReference[] = this.manifest === null ? [] : [this.manifest];
+    for (const blob of this.checkpointBlobs) roots.push(...blob.blocks);
+    for (const map of this.maps) roots.push(...map.directory);
+    return roots;
+  }
+
+  get spaceCount(): number {
+    return this.maps.length;
+  }
+
+  /** The block that holds page `page` of space `space` now, or null past the space's end. */
+  livePage(space: number, page: number): BlockReference | null {
+    const map = this.maps[space];
+    return map === undefined || page >= map.pageCount ? null : map.page(page);
+  }
+
+  /**
+   * Fetches `reference` from peers and writes it home, with no read waiting for it (the scrubber
+   * found our copy faulty). False without peers to ask, or while a state sync replaces the state.
+   */
+  repairInBackground(reference: BlockReference): boolean {
+    return this.repair?.want(reference, () => {}, true) ?? false;
   }
 
   // ---- the block cache ----

@@ -14,6 +14,8 @@ import { verifyBlock, type BlockReference } from "./block.js";
 interface Wanted {
   readonly reference: BlockReference;
   readonly waiters: ((block: Uint8Array | null) => void)[];
+  /** No read waits for it (the scrubber's find): dropped when a checkpoint becomes durable. */
+  background: boolean;
 }
 
 export class GridRepair {
@@ -34,16 +36,17 @@ export class GridRepair {
    * A read of `reference` found our copy faulty: `callback` gets the block once a peer has served
    * it. False when repair is suspended (the caller fails the read instead).
    */
-  want(reference: BlockReference, callback: (block: Uint8Array | null) => void): boolean {
+  want(reference: BlockReference, callback: (block: Uint8Array | null) => void, background = false): boolean {
     if (this.suspended) return false;
     const known = this.wanted.get(reference.address);
     if (known !== undefined) {
       // Our own state names one block per address; another checksum here is an older read's.
       if (known.reference.checksum !== reference.checksum) return false;
       known.waiters.push(callback);
+      known.background &&= background;
       return true;
     }
-    this.wanted.set(reference.address, { reference, waiters: [callback] });
+    this.wanted.set(reference.address, { reference, waiters: [callback], background });
     this.order.push(reference.address);
     return true;
   }
@@ -87,6 +90,15 @@ export class GridRepair {
     this.order = [];
     this.orderNext = 0;
     for (const entry of waiting) for (const waiter of entry.waiters) waiter(null);
+  }
+
+  /**
+   * Forgets the repairs no read waits for. Called when a checkpoint becomes durable: the blocks its
+   * predecessor released may be acquired again and rewritten, and an old block written back home
+   * then would destroy a new one. The scrubber finds a block again if it is still ours.
+   */
+  dropBackground(): void {
+    for (const [address, entry] of this.wanted) if (entry.background) this.wanted.delete(address);
   }
 
   resume(): void {

@@ -33,8 +33,9 @@ import { onPing, onPong, tickPing } from "./protocol/ping.js";
 import { Clock } from "./clock/clock.js";
 import { PrepareCache } from "./prepare_cache.js";
 import { Grid, gridBlocksLimitDefault } from "../grid/grid.js";
+import { GridScrubber, scrubTicksPerRead } from "../grid/grid_scrubber.js";
 import { checkpointIfDue, flushIfBarEnd, restoreCheckpoint } from "./protocol/checkpoint.js";
-import { onBlock, onGetBlocks, tickGridRepair } from "./protocol/sync.js";
+import { onBlock, onGetBlocks, tickGridRepair, tickScrubber } from "./protocol/sync.js";
 import { refillPipeline } from "./protocol/pipeline.js";
 import { ReplicaState, type ReplicaOptions } from "./replica_state.js";
 
@@ -56,6 +57,8 @@ export class Replica extends ReplicaState {
   /** A checkpoint is being written: committing waits (the state must not change under it). */
   checkpointing = false;
   readonly grid: Grid;
+  /** Reads cold grid blocks at a bounded rate and repairs the faulty ones (protocol/sync.ts). */
+  readonly scrubber: GridScrubber;
   private opened = false;
   private readonly checkpointHeaderAccessor = new PrepareHeader(new Uint8Array(headerSize));
   private readonly scratchHeader = new Header(new Uint8Array(headerSize));
@@ -108,6 +111,7 @@ export class Replica extends ReplicaState {
     this.prepareCache = new PrepareCache(4 * options.config.pipelinePrepareQueueMax);
     this.grid = new Grid(storage, options.config, options.cluster, options.gridBlocksLimit ?? gridBlocksLimitDefault(options.config),
       options.gridCacheBytes);
+    this.scrubber = new GridScrubber(this.grid, scrubTicksPerRead(options.config.name));
     this.stateMachine.persistent.configurePages(this.grid.pagePool);
     if (options.reserveGridCache === true) this.grid.reserveCache();
     // With a peer to ask, a faulty block of our state is repaired rather than fatal.
@@ -364,6 +368,7 @@ export class Replica extends ReplicaState {
       tickViewChange(this);
     }
     tickRepair(this);
+    tickScrubber(this);
   }
 
   /** Re-applies a `view` message (after state sync installed the checkpoint it named). */

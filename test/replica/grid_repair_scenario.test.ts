@@ -4,7 +4,7 @@
 import { describe, expect, test } from "vitest";
 import { testConfig } from "../../src/core/config.js";
 import { decodeResults, encodeEvents, operationCodecs } from "../../src/core/ledger/object_codec.js";
-import { BlockType, blockType } from "../../src/grid/block.js";
+import { BlockType, blockType, verifyBlockAt } from "../../src/grid/block.js";
 import { Zone } from "../../src/io/storage.js";
 import { acct } from "../ledger/helpers.js";
 import { scenario, type Scenario, type ScenarioReplica } from "./scenario_harness.js";
@@ -119,5 +119,54 @@ describe("grid repair", () => {
     expect(r0.opCheckpoint).toBe(19);
     corruptWholeGrid(r0);
     expect(() => r0.open() && t.tick(100)).toThrow(/replica 0: open failed: manifest block \d+ missing or corrupt/);
+  });
+
+  describe("the scrubber", () => {
+    /** Corrupts, on the running replica, every block of its state that holds a page; returns their addresses. */
+    function corruptPagesInPlace(r: ScenarioReplica): number[] {
+      const grid = r.replica.grid;
+      const pages: number[] = [];
+      for (let space = 0; space < grid.spaceCount; space++) {
+        for (let page = 0; grid.livePage(space, page) !== null; page++) pages.push(grid.livePage(space, page)!.address);
+      }
+      for (const address of pages) r.storage.corruptBytes(Zone.grid, (address - 1) * testConfig.blockSize, 16);
+      return pages;
+    }
+
+    function intactOnDisk(r: ScenarioReplica, address: number): boolean {
+      const block = new Uint8Array(testConfig.blockSize);
+      r.storage.readPristine(Zone.grid, (address - 1) * testConfig.blockSize, block);
+      return verifyBlockAt(block, address, 0x5ce4a710n); // the scenario harness's cluster id
+    }
+
+    test("finds faulty blocks nothing reads and repairs them from a peer, with no request in flight", () => {
+      const t = scenario({ replicas: 3, stateMachine: "ledger" });
+      createMany(t, 1, 24);
+      const r2 = t.replica("R2");
+      const corrupted = corruptPagesInPlace(r2);
+      expect(corrupted.length).toBeGreaterThan(2);
+      for (const address of corrupted) expect(intactOnDisk(r2, address)).toBe(false);
+      t.tick(5_000); // idle: no request reads a page; the scrubber walks the whole state
+      const found = r2.events().filter((event) => event.startsWith("scrub_fault"));
+      expect(found.length).toBe(corrupted.length);
+      expect(found[0]).toMatch(/^scrub_fault: grid block \d+ read back corrupt or misdirected by the scrubber: repairing it from a peer$/);
+      expect(repairedBlocks(r2).sort((a, b) => a - b)).toEqual(corrupted.slice().sort((a, b) => a - b));
+      for (const address of corrupted) expect(intactOnDisk(r2, address)).toBe(true);
+      expect(r2.replica.scrubber.stats.cyclesCompleted).toBeGreaterThan(1);
+      // Nothing is found twice: the next cycles read the repaired blocks.
+      t.tick(2_000);
+      expect(r2.events().filter((event) => event.startsWith("scrub_fault")).length).toBe(corrupted.length);
+    });
+
+    test("alone, it reports a faulty block it cannot repair", () => {
+      const t = scenario({ replicas: 1, stateMachine: "ledger" });
+      createMany(t, 1, 24);
+      const r0 = t.replica("R0");
+      const corrupted = corruptPagesInPlace(r0);
+      t.tick(2_000);
+      const found = r0.events().filter((event) => event.startsWith("scrub_fault"));
+      expect(found.length).toBeGreaterThanOrEqual(corrupted.length);
+      expect(found[0]).toMatch(/no peer to repair it from$/);
+    });
   });
 });

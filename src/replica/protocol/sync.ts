@@ -111,6 +111,18 @@ export function tickGridRepair(replica: Replica): void {
   sendGetBlocks(replica, anyOtherNode(replica), wanted);
 }
 
+/**
+ * The grid scrubber (grid/grid_scrubber.ts), on every tick of a replica whose state is loaded and
+ * not being replaced: a faulty block it finds is fetched from peers in the background.
+ */
+export function tickScrubber(replica: Replica): void {
+  if (!replica.stateLoaded || replica.syncing !== null) return;
+  replica.scrubber.tick(({ reference, repairing }) => {
+    replica.notice("scrub_fault", () => `grid block ${reference.address} read back corrupt or misdirected by the ` +
+      `scrubber: ${repairing ? "repairing it from a peer" : "no peer to repair it from"}`);
+  });
+}
+
 function sendGetBlocks(replica: Replica, target: number, wanted: readonly BlockReference[]): void {
   const message = new Uint8Array(headerSize + wanted.length * entrySize);
   assert(message.length <= replica.config.messageSizeMax, "a get_blocks beyond a message");

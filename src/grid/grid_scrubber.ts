@@ -1,0 +1,94 @@
+// The grid scrubber (spec/vsr.md §7, TigerBeetle's grid_scrubber): reads the blocks of this
+// replica's state that nothing else reads, at a bounded rate, so that a latent fault in cold data
+// (a page no request touched for months, an old directory block) is found and repaired from a peer
+// while the peers still hold it, before faults pile up on several replicas.
+//
+// It walks the state as it is now, never a snapshot: first the last checkpoint's roots (manifest,
+// blobs, directories), then every page of every space, then starts over. One read is in flight at
+// a time, issued every `ticksPerRead` ticks. A block found faulty and still ours is handed to the
+// grid's repair in the background (no read waits for it); a one-replica cluster can only report it.
+import type { BlockReference } from "./block.js";
+import type { Grid } from "./grid.js";
+
+/** Ticks (10 ms) between two scrub reads: 1 s in production (a 512 KiB block), 0.5 s in the simulator. */
+export function scrubTicksPerRead(configName: "production" | "test"): number {
+  return configName === "production" ? 100 : 50;
+}
+
+export interface ScrubStats {
+  /** Blocks read and verified. */
+  blocksScrubbed: number;
+  /** Blocks found faulty (each is repaired in the background where peers exist). */
+  faultsFound: number;
+  /** Walks of the whole state completed. */
+  cyclesCompleted: number;
+}
+
+export interface ScrubFault {
+  readonly reference: BlockReference;
+  /** Whether a repair from peers was started (false: one replica, or a state sync under way). */
+  readonly repairing: boolean;
+}
+
+export class GridScrubber {
+  readonly stats: ScrubStats = { blocksScrubbed: 0, faultsFound: 0, cyclesCompleted: 0 };
+  /** -1: the roots; s ≥ 0: the pages of space s. */
+  private space = -1;
+  private index = 0;
+  private ticks = 0;
+  private reading = false;
+  private scrubbedThisCycle = 0;
+
+  constructor(private readonly grid: Grid, private readonly ticksPerRead: number) {}
+
+  /** Called every tick while the state is loaded and no state sync replaces it. */
+  tick(onFault: (fault: ScrubFault) => void): void {
+    this.ticks += 1;
+    if (this.reading || this.ticks < this.ticksPerRead) return;
+    this.ticks = 0;
+    const reference = this.advance();
+    if (reference === null) return;
+    const position = { space: this.space, index: this.index - 1 };
+    this.reading = true;
+    this.grid.readLocal(reference, (block) => {
+      this.reading = false;
+      this.stats.blocksScrubbed += 1;
+      if (block !== null) return;
+      // The state may have moved on while we read (a page rewritten elsewhere): only a block that
+      // is still ours is worth repairing.
+      if (!sameReference(this.referenceAt(position.space, position.index), reference)) return;
+      this.stats.faultsFound += 1;
+      onFault({ reference, repairing: this.grid.repairInBackground(reference) });
+    });
+  }
+
+  /** The block at the cursor, moving the cursor past it; null only for an empty grid. */
+  private advance(): BlockReference | null {
+    // At most: the rest of the roots, every space, and the roots again.
+    for (let steps = 0; steps <= this.grid.spaceCount + 2; steps++) {
+      const reference = this.referenceAt(this.space, this.index);
+      if (reference !== null) {
+        this.index += 1;
+        this.scrubbedThisCycle += 1;
+        return reference;
+      }
+      this.space += 1;
+      this.index = 0;
+      if (this.space >= this.grid.spaceCount) {
+        this.space = -1;
+        if (this.scrubbedThisCycle > 0) this.stats.cyclesCompleted += 1;
+        this.scrubbedThisCycle = 0;
+      }
+    }
+    return null;
+  }
+
+  private referenceAt(space: number, index: number): BlockReference | null {
+    if (space >= 0) return this.grid.livePage(space, index);
+    return this.grid.liveRoots()[index] ?? null;
+  }
+}
+
+function sameReference(a: BlockReference | null, b: BlockReference): boolean {
+  return a !== null && a.address === b.address && a.checksum === b.checksum;
+}
