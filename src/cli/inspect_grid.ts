@@ -6,7 +6,7 @@
 import { type Config, headerSize } from "../core/config.js";
 import { BlockHeader, verifyHeaderChecksum } from "../core/header.js";
 import { blockBody, readReference, referenceSize, verifyBlock, type BlockReference } from "../grid/block.js";
-import { decodeManifest } from "../grid/manifest.js";
+import { Blob, decodeManifest, type BlobReference } from "../grid/manifest.js";
 import type { SuperBlockState } from "../replica/superblock/layout.js";
 import type { DataFile } from "./inspect_read.js";
 
@@ -29,6 +29,8 @@ export interface GridReport {
   readonly blocks: readonly BlockReport[];
   /** Blocks that could not be checked because the block listing them is damaged (0 if unknown). */
   readonly unreachable: number;
+  /** The checkpoint's client-session table (encodeSessions), or null if none or a block of it is damaged. */
+  readonly sessions: Uint8Array | null;
 }
 
 function blockOffset(config: Config, address: number): number {
@@ -67,18 +69,22 @@ const blobNames = ["meta", "sessions", "free set"];
 export function inspectGrid(file: DataFile, config: Config, state: SuperBlockState): GridReport {
   const checkpoint = state.vsr_state.checkpoint;
   const base = { manifestAddress: checkpoint.manifest_address, stateSize: checkpoint.manifest_size };
-  if (checkpoint.manifest_address === 0) return { ...base, blocks: [], unreachable: 0 };
+  if (checkpoint.manifest_address === 0) return { ...base, blocks: [], unreachable: 0, sessions: null };
   const check = (reference: BlockReference, role: string): { report: BlockReport; block: Uint8Array } =>
     checkBlock(file, config, state.cluster, reference.address, role, reference.checksum);
   const root = check({ address: checkpoint.manifest_address, checksum: checkpoint.manifest_checksum }, "manifest");
-  if (root.report.problem !== "") return { ...base, blocks: [root.report], unreachable: 0 };
+  if (root.report.problem !== "") return { ...base, blocks: [root.report], unreachable: 0, sessions: null };
   const manifest = decodeManifest(blockBody(root.block));
   if (manifest === null) {
-    return { ...base, blocks: [{ ...root.report, problem: "not a manifest this release can read" }], unreachable: 0 };
+    return { ...base, blocks: [{ ...root.report, problem: "not a manifest this release can read" }], unreachable: 0, sessions: null };
   }
   const blocks = [root.report];
   let unreachable = 0;
-  manifest.blobs.forEach((blob, b) => blob.blocks.forEach((reference) => blocks.push(check(reference, blobNames[b]!).report)));
+  const blobs = manifest.blobs.map((blob, b) => readBlob(blob, (reference) => {
+    const checked = check(reference, blobNames[b]!);
+    blocks.push(checked.report);
+    return checked.report.problem === "" ? blockBody(checked.block) : null;
+  }));
   const perDirectory = Math.floor((config.blockSize - headerSize) / referenceSize);
   manifest.spaces.forEach((space, s) => space.directory.forEach((reference, d) => {
     const directory = check(reference, `directory ${s}.${d}`);
@@ -99,5 +105,21 @@ export function inspectGrid(file: DataFile, config: Config, state: SuperBlockSta
       blocks.push(check(page, `page ${s}.${d * perDirectory + i}`).report);
     }
   }));
-  return { ...base, blocks, unreachable };
+  return { ...base, blocks, unreachable, sessions: blobs[Blob.sessions] ?? null };
+}
+
+/** A blob's bytes from its blocks' bodies (`read` returns null for a damaged one), or null. */
+function readBlob(blob: BlobReference, read: (reference: BlockReference) => Uint8Array | null): Uint8Array | null {
+  const bytes = new Uint8Array(blob.bytes);
+  let offset = 0;
+  let intact = true;
+  for (const reference of blob.blocks) {
+    const body = read(reference);
+    if (body === null) intact = false;
+    else if (intact) {
+      bytes.set(body.subarray(0, Math.min(body.length, blob.bytes - offset)), offset);
+      offset += body.length;
+    }
+  }
+  return intact && offset === blob.bytes ? bytes : null;
 }

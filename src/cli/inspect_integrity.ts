@@ -5,6 +5,7 @@
 import { headerSize, sectorSize } from "../core/config.js";
 import type { DataFile, SuperblockReport } from "./inspect_read.js";
 import { type GridReport, inspectGrid } from "./inspect_grid.js";
+import { type RepliesReport, inspectReplies } from "./inspect_replies.js";
 import { type Output, headText, hex, offsetText, openText } from "./inspect_print.js";
 import { type SlotReport, type WalReport, inspectWal } from "./inspect_wal.js";
 
@@ -78,7 +79,8 @@ function gridDamage(grid: GridReport, checkpointOp: number): Damage[] {
   return damage;
 }
 
-function summaryLines(report: SuperblockReport, wal: WalReport | null, grid: GridReport | null, checkpointOp: number): string[] {
+function summaryLines(report: SuperblockReport, wal: WalReport | null, grid: GridReport | null, replies: RepliesReport | null,
+  checkpointOp: number): string[] {
   const intactCopies = report.copies.filter((copy) => copy.status === "valid").length;
   const lines = [`superblock      ${intactCopies} of 4 copies valid; ${openText(report)}`];
   if (wal === null || grid === null) return [...lines, "wal, grid       not checked: no valid superblock copy gives the cluster and checkpoint"];
@@ -94,7 +96,9 @@ function summaryLines(report: SuperblockReport, wal: WalReport | null, grid: Gri
     grid.manifestAddress === 0
       ? `grid            checkpoint op ${checkpointOp} is the root checkpoint: no blocks`
       : `grid            checkpoint op ${checkpointOp}: ${blocks} of ${total} blocks valid (manifest at ${grid.manifestAddress})`,
-    "client_replies  not used by this version (replies are kept in the checkpoint's client sessions)",
+    replies === null
+      ? `client_replies  not checked: ${grid.manifestAddress === 0 ? "no client sessions yet" : "the checkpoint's session table is damaged"}`
+      : `client_replies  ${replies.intact} of ${replies.sessions} sessions' stored replies valid`,
   ];
 }
 
@@ -109,11 +113,13 @@ export function runIntegrity(file: DataFile, report: SuperblockReport, out: Outp
   const wal = state === null ? null : inspectWal(file, report.config, state);
   const grid = state === null ? null : inspectGrid(file, report.config, state);
   const checkpointOp = wal?.opCheckpoint ?? 0;
-  for (const line of summaryLines(report, wal, grid, checkpointOp)) out(line);
+  const replies = grid?.sessions == null ? null : inspectReplies(file, report.config, grid.sessions);
+  for (const line of summaryLines(report, wal, grid, replies, checkpointOp)) out(line);
   const damage = [
     ...superblockDamage(report),
     ...(wal === null ? [{ zone: "wal", offset: null, where: "all slots", what: "not checked (no valid superblock copy)" }] : walDamage(wal, report)),
     ...(grid === null ? [] : gridDamage(grid, checkpointOp)),
+    ...(replies?.damage ?? []),
   ];
   if (damage.length === 0) {
     out("INTACT: every checksum verifies and nothing a replica needs is damaged");

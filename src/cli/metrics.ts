@@ -34,7 +34,7 @@ export class ReplicaMetrics {
     this.checkpoints = new Counter({ name: "scarab_checkpoints_total", help: "Checkpoints made durable", registers });
     this.syncs = new Counter({ name: "scarab_state_syncs_total", help: "State syncs, by outcome", labelNames: ["outcome"], registers });
     this.evictions = new Counter({ name: "scarab_evictions_total", help: "Clients this replica evicted (as primary)", registers });
-    this.repairs = new Counter({ name: "scarab_repairs_total", help: "Repairs, by kind: prepare and headers (WAL, from peers), grid_block (from peers), superblock (copies rewritten at open)",
+    this.repairs = new Counter({ name: "scarab_repairs_total", help: "Repairs, by kind: prepare and headers (WAL, from peers), grid_block and reply (from peers), superblock (copies rewritten at open)",
       labelNames: ["kind"], registers });
     this.scrubFaults = new Counter({ name: "scarab_scrub_faults_total",
       help: "Faulty grid blocks the scrubber found (each repaired from a peer: see scarab_repairs_total{kind=\"grid_block\"})", registers });
@@ -68,6 +68,7 @@ export class ReplicaMetrics {
     else if (event === "repair_headers") this.repairs.inc({ kind: "headers" });
     else if (event === "repair_block") this.repairs.inc({ kind: "grid_block" });
     else if (event === "repair_superblock") this.repairs.inc({ kind: "superblock" });
+    else if (event === "repair_reply") this.repairs.inc({ kind: "reply" });
     else if (event === "scrub_fault") this.scrubFaults.inc();
     else if (event === "view") this.viewChanges.inc();
     else if (event === "checkpoint_done") this.checkpoints.inc();

@@ -123,8 +123,10 @@ function logEvent(logger: Logger, replica: Replica, event: ReplicaEvent, detail?
     case "sync_resumed": return logger.warn(fields, detail ?? "completing an interrupted state sync");
     case "repair_prepare":
     case "repair_headers":
-    case "repair_block": return logger.info(fields, detail ?? "repaired from a peer");
+    case "repair_block":
+    case "repair_reply": return logger.info(fields, detail ?? "repaired from a peer");
     case "repair_superblock": return logger.warn(fields, detail ?? "superblock copies rewritten");
+    case "reply_faulty": return logger.error(fields, detail ?? "a stored reply is corrupt and cannot be repaired");
     case "scrub_fault": return logger.warn(fields, detail ?? "the scrubber found a faulty grid block");
     case "clock_unsynchronized": return logger.warn(fields, detail ?? "cluster time unknown");
     case "clock_synchronized": return logger.info(fields, detail ?? "cluster time agreed again");

@@ -1,7 +1,9 @@
 // The client session table (spec/vsr.md §13, wire.md §9–10): one entry per registered client with
-// its session number (the register's commit op), the latest committed request number and reply.
-// Every replica applies the same commits in the same order, so the table — including which entry
-// is evicted when it is full — is identical everywhere.
+// its session number (the register's commit op), the latest committed request number and the
+// header of its reply; the reply itself is in the entry's slot of the client_replies zone
+// (client_replies.ts). Every replica applies the same commits in the same order, so the table —
+// including which entry is evicted when it is full, and which slot each entry has — is identical
+// everywhere.
 import { assert } from "../core/assert.js";
 import { headerSize } from "../core/config.js";
 import { ReplyHeader } from "../core/header.js";
@@ -15,8 +17,13 @@ export interface ClientSession {
   readonly release: number;
   /** The latest committed request number (0 after register). */
   request: number;
-  /** The latest reply message (header + body), resent for an exact duplicate request. */
-  reply: Uint8Array;
+  /** The slot of the client_replies zone that holds the latest reply. */
+  readonly slot: number;
+  /** The latest reply's header (256 bytes): its checksum and size vouch for the slot's bytes. */
+  replyHeader: Uint8Array;
+  /** The latest reply's checksum and size (from replyHeader). */
+  replyChecksum: bigint;
+  replySize: number;
   /** The reply's op: the session with the oldest one is evicted first. */
   replyOp: number;
   /** The request checksum the latest reply answers. */
@@ -53,17 +60,23 @@ export class ClientSessions {
   register(client: bigint, release: number, reply: Uint8Array): bigint | null {
     assert(client !== 0n && !this.sessions.has(client), "register of a known client");
     let evicted: bigint | null = null;
-    if (this.sessions.size === this.clientsMax) {
+    // Entries only ever replace evicted ones, so a table not full holds slots 0 … size − 1.
+    let slot = this.sessions.size;
+    if (this.sessions.size < this.clientsMax) {
+      for (const entry of this.sessions.values()) assert(entry.slot !== slot, "client sessions: a reply slot used twice");
+    } else {
       let oldest: ClientSession | null = null;
       for (const entry of this.sessions.values()) {
         if (oldest === null || entry.replyOp < oldest.replyOp) oldest = entry;
       }
       evicted = oldest!.client;
+      slot = oldest!.slot;
       this.sessions.delete(evicted);
     }
     const header = this.replyHeader.reset(reply, 0);
     this.sessions.set(client, {
-      client, session: header.op, release, request: 0, reply, replyOp: header.op,
+      client, session: header.op, release, request: 0, slot, replyHeader: reply.slice(0, headerSize),
+      replyChecksum: header.checksum, replySize: header.size, replyOp: header.op,
       requestChecksum: header.request_checksum, context: header.context,
     });
     return evicted;
@@ -77,7 +90,9 @@ export class ClientSessions {
     assert(header.request === entry.request + 1, "requests commit in order, one at a time");
     assert(header.op > entry.replyOp);
     entry.request = header.request;
-    entry.reply = reply;
+    entry.replyHeader = reply.slice(0, headerSize);
+    entry.replyChecksum = header.checksum;
+    entry.replySize = header.size;
     entry.replyOp = header.op;
     entry.requestChecksum = header.request_checksum;
     entry.context = header.context;
@@ -90,17 +105,22 @@ export class ClientSessions {
   /** Re-inserts an entry from a checkpoint, preserving table order. */
   restore(entry: ClientSession): void {
     assert(!this.sessions.has(entry.client) && this.sessions.size < this.clientsMax);
+    assert(entry.slot < this.clientsMax);
     this.sessions.set(entry.client, { ...entry });
   }
 }
 
+/** Byte size of one entry of the encoding: a 72-byte record and the reply's header. */
+const encodedEntrySize = 72 + headerSize;
+
 /**
  * Canonical encoding of the session table for checkpoints: entries in table order, each a fixed
- * 72-byte record followed by the reply message. Equal tables give equal bytes on every replica.
+ * 72-byte record followed by the reply's header (its body is in the client_replies zone). Equal
+ * tables give equal bytes on every replica.
  */
 export function encodeSessions(sessions: ClientSessions): Uint8Array {
   const entries = [...sessions.entries()];
-  const size = 4 + entries.reduce((total, entry) => total + 72 + entry.reply.length, 0);
+  const size = 4 + entries.length * encodedEntrySize;
   const bytes = new Uint8Array(size);
   const view = new DataView(bytes.buffer);
   view.setUint32(0, entries.length, true);
@@ -112,10 +132,11 @@ export function encodeSessions(sessions: ClientSessions): Uint8Array {
     view.setUint32(offset + 28, entry.request, true);
     view.setBigUint64(offset + 32, BigInt(entry.replyOp), true);
     writeU128(view, offset + 40, entry.requestChecksum);
-    view.setUint32(offset + 56, entry.reply.length, true);
+    view.setUint32(offset + 56, entry.replySize, true);
+    view.setUint32(offset + 60, entry.slot, true);
     offset += 72;
-    bytes.set(entry.reply, offset);
-    offset += entry.reply.length;
+    bytes.set(entry.replyHeader, offset);
+    offset += headerSize;
   }
   assert(offset === size);
   return bytes;
@@ -129,9 +150,9 @@ export function decodeSessions(sessions: ClientSessions, bytes: Uint8Array): voi
   let offset = 4;
   const header = new ReplyHeader(new Uint8Array(headerSize));
   for (let i = 0; i < count; i++) {
-    const replyLength = view.getUint32(offset + 56, true);
-    const reply = bytes.slice(offset + 72, offset + 72 + replyLength);
-    header.reset(reply, 0);
+    const replyHeader = bytes.slice(offset + 72, offset + encodedEntrySize);
+    header.reset(replyHeader, 0);
+    assert(header.size === view.getUint32(offset + 56, true), "session table: reply size");
     sessions.restore({
       client: readU128(view, offset),
       session: Number(view.getBigUint64(offset + 16, true)),
@@ -139,10 +160,13 @@ export function decodeSessions(sessions: ClientSessions, bytes: Uint8Array): voi
       request: view.getUint32(offset + 28, true),
       replyOp: Number(view.getBigUint64(offset + 32, true)),
       requestChecksum: readU128(view, offset + 40),
-      reply,
+      slot: view.getUint32(offset + 60, true),
+      replyHeader,
+      replyChecksum: header.checksum,
+      replySize: header.size,
       context: header.context,
     });
-    offset += 72 + replyLength;
+    offset += encodedEntrySize;
   }
   assert(offset === bytes.length, "session table encoding length");
 }

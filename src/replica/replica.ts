@@ -20,6 +20,7 @@ import {
   verifyHeaderChecksum,
 } from "../core/header.js";
 import type { Storage } from "../io/storage.js";
+import { ClientReplies } from "./client_replies.js";
 import { ClientSessions } from "./client_sessions.js";
 import { Journal } from "./journal/journal.js";
 import { checkpointId, SuperBlock } from "./superblock/superblock.js";
@@ -36,6 +37,7 @@ import { Grid, gridBlocksLimitDefault } from "../grid/grid.js";
 import { GridScrubber, scrubTicksPerRead } from "../grid/grid_scrubber.js";
 import { checkpointIfDue, flushIfBarEnd, restoreCheckpoint } from "./protocol/checkpoint.js";
 import { onBlock, onGetBlocks, tickGridRepair, tickScrubber } from "./protocol/sync.js";
+import { onGetReply, onReplyRepair } from "./protocol/reply_repair.js";
 import { refillPipeline } from "./protocol/pipeline.js";
 import { ReplicaState, type ReplicaOptions } from "./replica_state.js";
 
@@ -49,6 +51,8 @@ export class Replica extends ReplicaState {
   readonly superblock: SuperBlock;
   readonly journal: Journal;
   readonly sessions: ClientSessions;
+  /** The client_replies zone: each session's latest reply (protocol/reply_repair.ts). */
+  readonly clientReplies: ClientReplies;
   /** Cluster time (vsr.md §14); standbys' clocks are ignored, so they keep none. */
   readonly clock: Clock | null;
   /** Recently seen prepares, so that commits rarely need to read the journal. */
@@ -103,6 +107,7 @@ export class Replica extends ReplicaState {
       replicaCount: options.replicaCount === 1 && !standby ? 1 : Math.max(2, options.replicaCount),
     });
     this.sessions = new ClientSessions(options.config.clientsMax);
+    this.clientReplies = new ClientReplies(storage, options.config);
     this.clock = this.isStandby ? null : new Clock({
       replicaCount: options.replicaCount, replica: options.replica,
       monotonic: options.time.monotonic(), realtime: options.time.realtime(),
@@ -422,7 +427,8 @@ export class Replica extends ReplicaState {
       case Command.get_blocks: return onGetBlocks(this, message);
       case Command.block: return onBlock(this, message);
       case Command.pong: return onPong(this, message);
-      // Replies, evictions and grid messages are not for replicas (yet).
+      case Command.get_reply: return onGetReply(this, message);
+      case Command.reply: return onReplyRepair(this, message);
       default: return this.ignored(commandName(command), "not a replica's command");
     }
   }
@@ -591,6 +597,7 @@ export class Replica extends ReplicaState {
       result.set(body.subarray(0, 4), 0);
       const reply = buildReplyFromPrepare(new Header(prepare, 0), result);
       this.sessions.register(header.client, header.request_release, reply);
+      this.clientReplies.write(this.sessions.get(header.client)!.slot, reply);
       this.replyToClient(header.client, reply);
       return reply;
     }
@@ -599,7 +606,11 @@ export class Replica extends ReplicaState {
     const length = this.stateMachine.execute(operation, header.timestamp, body, this.replyBuffer);
     assert(length >= 0 && length <= this.replyBuffer.length);
     const reply = buildReplyFromPrepare(new Header(prepare, 0), this.replyBuffer.subarray(0, length));
-    if (this.sessions.get(header.client) !== undefined) this.sessions.commit(header.client, reply);
+    const session = this.sessions.get(header.client);
+    if (session !== undefined) {
+      this.sessions.commit(header.client, reply);
+      this.clientReplies.write(session.slot, reply);
+    }
     this.replyToClient(header.client, reply);
     return reply;
   }

@@ -34,13 +34,14 @@ export type ReplicaEvent =
 /** Notices for the operator (a log line each), with a detail line. */
 export type NoticeEvent =
   | "eviction" | "repair_prepare" | "repair_headers" | "repair_block" | "repair_superblock" | "scrub_fault"
+  | "repair_reply" | "reply_faulty"
   | "storage_full" | "storage_ok"
   | "sync_resumed"
   | "state_deferred" | "state_loaded" | "clock_unsynchronized" | "clock_synchronized";
 
 export function isNotice(event: ReplicaEvent): event is NoticeEvent {
   return event === "eviction" || event === "repair_prepare" || event === "repair_headers" || event === "repair_block" ||
-    event === "scrub_fault" ||
+    event === "scrub_fault" || event === "repair_reply" || event === "reply_faulty" ||
     event === "state_deferred" || event === "state_loaded" || event === "repair_superblock" ||
     event === "clock_unsynchronized" || event === "clock_synchronized" ||
     event === "storage_full" || event === "storage_ok" || event === "sync_resumed";

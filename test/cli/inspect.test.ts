@@ -101,7 +101,7 @@ beforeAll(async () => {
     await untilIdle(host);
   } finally {
     client.destroy();
-    host.stop();
+    await new Promise<void>((resolve) => host.stop(resolve)); // its last I/O lands, then the lock is released
   }
   if (process.env.INSPECT_SAMPLES !== undefined) copyFileSync(clean, join(process.env.INSPECT_SAMPLES, "clean.scarab"));
 }, 60_000);
@@ -139,6 +139,7 @@ describe("scarab inspect", () => {
     expect(result.code).toBe(0);
     expect(result.out.at(-1)).toMatch(/^INTACT/);
     expect(result.out.some((line) => /grid .*checkpoint op 19: \d+ of \d+ blocks valid/.test(line))).toBe(true);
+    expect(result.out).toContain("client_replies  1 of 1 sessions' stored replies valid");
     expect(sha(clean)).toBe(before);
   });
 
@@ -164,6 +165,8 @@ describe("scarab inspect", () => {
     const blockAddress = page.address;
     const blockOffset = zones.gridOffset + (blockAddress - 1) * testConfig.blockSize;
     xorByte(path, blockOffset + 256 + 2);
+    // The only client's stored reply (slot 0): its header.
+    xorByte(path, zones.clientReplies.offset + 100);
 
     const result = inspect("integrity", "--development", path);
     sample("integrity_damaged", result);
@@ -175,7 +178,10 @@ describe("scarab inspect", () => {
     expect(line(`grid          block ${blockAddress} (page 1.0 of checkpoint op 19`))
       .toContain(`at offset 0x${blockOffset.toString(16)}: bad body checksum`);
     expect(line("wal           recovery")).toContain("WALCorrupt");
-    expect(result.out.at(-1)).toMatch(/^DAMAGED: 5 problems found/);
+    expect(line("client_replies slot 0 (client ")).toMatch(new RegExp(`, reply op \\d+\\) at offset 0x${zones.clientReplies.offset.toString(16)}: ` +
+      "bad header checksum: repaired from a peer when the client asks again$"));
+    expect(result.out).toContain("client_replies  0 of 1 sessions' stored replies valid");
+    expect(result.out.at(-1)).toMatch(/^DAMAGED: 6 problems found/);
 
     const superblock = inspect("superblock", "--development", path);
     expect(superblock.out).toContain("copy 2 at offset 0x6000: bad checksum (torn or corrupt)");

@@ -45,7 +45,7 @@ describe("createClient against a single replica over TCP", () => {
       const [a, b] = await client.lookupAccounts([1n, 2n]);
       expect([a!.debits_posted, b!.credits_posted]).toEqual([200n, 200n]);
 
-      host.stop();
+      await new Promise<void>((resolve) => host.stop(resolve)); // its last writes land, the lock is released
       host = await start(path, port);
       const again = await client.lookupAccounts([1n, 2n]);
       expect([again[0]!.debits_posted, again[1]!.credits_posted]).toEqual([200n, 200n]);

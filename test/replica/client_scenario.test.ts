@@ -4,7 +4,17 @@
 // is forwarded to the primary.
 import { describe, expect, test } from "vitest";
 import { EvictionReason } from "../../src/core/command.js";
-import { scenario } from "./scenario_harness.js";
+import { testConfig } from "../../src/core/config.js";
+import { Zone } from "../../src/io/storage.js";
+import { scenario, type ScenarioReplica } from "./scenario_harness.js";
+
+/** Flips bytes of the only session's reply slot in `r`'s client_replies zone; returns the session's reply checksum. */
+function corruptStoredReply(r: ScenarioReplica): bigint {
+  const [entry, ...others] = [...r.replica.sessions.entries()];
+  expect(others).toHaveLength(0);
+  r.storage.corruptBytes(Zone.client_replies, entry!.slot * testConfig.messageSizeMax + 100, 8);
+  return entry!.replyChecksum;
+}
 
 describe("clients", () => {
   test("an eighth client's register evicts the oldest session of seven", () => {
@@ -61,5 +71,61 @@ describe("clients", () => {
     t.requests(3).runUntilQuiet().expectCommit(4);
     expect(t.deliveries("C0", "A0", "request")).toBe(0);
     expect(t.deliveries(["B1", "B2"], "A0", "request")).toBeGreaterThanOrEqual(3);
+  });
+
+  describe("stored replies (the client_replies zone)", () => {
+    test("a duplicate whose stored reply is corrupt is answered after repairing it from a peer", () => {
+      const t = scenario({ replicas: 3 });
+      t.runUntilQuiet();
+      t.drop("*", "C0", "reply"); // the client never gets its reply: it sends the request again
+      t.client("C0").request();
+      t.runUntil(() => t.replicas.every((r) => r.replica.commitMin === 2));
+      // Only the primary gets the client's retries, and its stored reply is corrupt.
+      t.tick(50); // the replies reach the disk
+      const primary = t.replica("A0");
+      corruptStoredReply(primary);
+      t.heal().drop("C0", ["B1", "B2"], "request");
+      t.runUntil(() => t.client("C0").replies.length === 1);
+      expect(primary.events().filter((event) => event.startsWith("repair_reply"))).toEqual([
+        expect.stringMatching(/^repair_reply: repaired the stored reply to client \d+ \(op 2, slot 0\): our copy was corrupt/),
+      ]);
+      t.expectCommit(2); // answered, not executed again
+      // The repaired slot is intact again: the next duplicate is served from it.
+      let read: Uint8Array | null | undefined;
+      const entry = [...primary.replica.sessions.entries()][0]!;
+      primary.replica.clientReplies.read(entry.slot, entry.replyChecksum, entry.replySize, (reply) => { read = reply; });
+      t.tick(20);
+      expect(read?.length).toBe(entry.replySize);
+    });
+
+    test("the stored reply survives a restart: read back from the zone, not from memory", () => {
+      const t = scenario({ replicas: 1 });
+      t.runUntilQuiet();
+      t.client("C0").request();
+      t.runUntilQuiet().expectCommit(2);
+      const r0 = t.replica("R0");
+      r0.stop();
+      r0.open();
+      t.runUntil(() => r0.up && r0.replica.commitMin === 2);
+      const entry = [...r0.replica.sessions.entries()][0]!;
+      let read: Uint8Array | null | undefined;
+      r0.replica.clientReplies.read(entry.slot, entry.replyChecksum, entry.replySize, (reply) => { read = reply; });
+      t.tick(20);
+      expect(read?.length).toBe(entry.replySize);
+    });
+
+    test("alone, a replica with a corrupt stored reply says so and does not send it", () => {
+      const t = scenario({ replicas: 1 });
+      t.runUntilQuiet();
+      t.drop("R0", "C0", "reply");
+      t.client("C0").request();
+      t.runUntil(() => t.replica("R0").replica.commitMin === 2);
+      t.tick(50); // the reply reaches the disk
+      corruptStoredReply(t.replica("R0"));
+      t.heal();
+      t.tick(3_000);
+      expect(t.client("C0").replies).toHaveLength(0);
+      expect(t.replica("R0").events().some((event) => /^reply_faulty: the stored reply to client \d+ \(slot 0\) is corrupt: no peer/.test(event))).toBe(true);
+    });
   });
 });

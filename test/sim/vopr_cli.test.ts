@@ -71,7 +71,7 @@ describe("scarab vopr --seeds", () => {
     expect(text).toContain("crashes 2 (2 seeds)");
     expect(text).toContain("latentErrors 8 (2 seeds)");
     expect(text).toContain("repairs: walHeaders 0 (0 seeds), walPrepares 0 (0 seeds), gridBlocks 3 (1 seeds), " +
-      "superblocks 0 (0 seeds), stateSyncs 0 (0 seeds), statesDeferred 0 (0 seeds)");
+      "scrubFaults 0 (0 seeds), replies 0 (0 seeds), superblocks 0 (0 seeds), stateSyncs 0 (0 seeds), statesDeferred 0 (0 seeds)");
     expect(text).toContain("FAILED: 1 seed(s)");
     expect(text).toContain("seed 2 exit 129: correctness: boom");
     expect(text).toContain("replay: scarab vopr --lite 2");

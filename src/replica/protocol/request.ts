@@ -9,6 +9,7 @@ import {
 } from "../../core/header.js";
 import type { Replica } from "../replica.js";
 import { buildPrepare, prepareAndReplicate, prepareRequest } from "./pipeline.js";
+import { sendStoredReply } from "./reply_repair.js";
 
 /** What the session lookup of wire.md §10 step 11 decides. */
 type SessionVerdict = "new" | "duplicate" | "ignore" | EvictionReason;
@@ -41,8 +42,7 @@ export function onRequest(replica: Replica, message: Uint8Array): void {
   if (verdict === "duplicate") {
     const entry = replica.sessions.get(request.client);
     assert(entry !== undefined && entry.request === request.request, "a duplicate of the latest committed request");
-    replica.bus.sendToClient(request.client, entry.reply);
-    return;
+    return sendStoredReply(replica, entry);
   }
   if (verdict !== "new") return evict(replica, request.client, verdict);
   assert(request.operation === Operation.register || replica.sessions.get(request.client) !== undefined,
@@ -159,8 +159,7 @@ function forwardToPrimary(replica: Replica, request: RequestHeader, message: Uin
   assert(!replica.isPrimary && !replica.isStandby && replica.status === "normal");
   const entry = replica.sessions.get(request.client);
   if (entry !== undefined && request.request === entry.request && request.checksum === entry.requestChecksum) {
-    replica.bus.sendToClient(request.client, entry.reply);
-    return;
+    return sendStoredReply(replica, entry);
   }
   if (entry === undefined ? request.operation === Operation.register : request.request > entry.request) {
     const primary = replica.primaryOf(replica.view);

@@ -89,7 +89,7 @@ function requestBlocks(replica: Replica): void {
 }
 
 /** A random node other than ourselves, active or standby. */
-function anyOtherNode(replica: Replica): number {
+export function anyOtherNode(replica: Replica): number {
   const others = replica.replicaCount + replica.standbyCount - 1;
   assert(others >= 1, "no other node to ask");
   return (replica.replica + 1 + replica.prng.int(others)) % (others + 1);

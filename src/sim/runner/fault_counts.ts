@@ -41,6 +41,8 @@ export interface RepairCounts {
   gridBlocks: number;
   /** Faulty grid blocks the scrubber found (scrub_fault notices; their repairs count in gridBlocks). */
   scrubFaults: number;
+  /** Client replies fetched from peers and written back (repair_reply notices). */
+  replies: number;
   /** Opens that rewrote superblock copies (repair_superblock notices). */
   superblocks: number;
   /** State syncs completed. */
@@ -50,11 +52,11 @@ export interface RepairCounts {
 }
 
 export const repairCountKeys: readonly (keyof RepairCounts)[] = [
-  "walHeaders", "walPrepares", "gridBlocks", "scrubFaults", "superblocks", "stateSyncs", "statesDeferred",
+  "walHeaders", "walPrepares", "gridBlocks", "scrubFaults", "replies", "superblocks", "stateSyncs", "statesDeferred",
 ];
 
 export function noRepairs(): RepairCounts {
-  return { walHeaders: 0, walPrepares: 0, gridBlocks: 0, scrubFaults: 0, superblocks: 0, stateSyncs: 0, statesDeferred: 0 };
+  return { walHeaders: 0, walPrepares: 0, gridBlocks: 0, scrubFaults: 0, replies: 0, superblocks: 0, stateSyncs: 0, statesDeferred: 0 };
 }
 
 /** One seed's "faults: crashes=2 … repairs: gridBlocks=3 …", the non-zero counts only. */

@@ -318,6 +318,7 @@ class Simulator implements ClusterObserver {
     else if (event === "repair_prepare") this.repairs.walPrepares += 1;
     else if (event === "repair_block") this.repairs.gridBlocks += 1;
     else if (event === "scrub_fault") this.repairs.scrubFaults += 1;
+    else if (event === "repair_reply") this.repairs.replies += 1;
     else if (event === "state_deferred") this.repairs.statesDeferred += 1;
     else if (event === "repair_superblock") this.repairs.superblocks += 1;
   }
