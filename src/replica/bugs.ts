@@ -22,13 +22,20 @@ export interface PlantedBugs {
    * (caught with grid faults, by the storage and state checkers).
    */
   readonly gridReadWithoutBodyChecksum: boolean;
+  /** The redundant header is written alongside its prepare, not after it lands. */
+  readonly headerBeforePrepare: boolean;
+  /** A join_view (a view-change vote) is sent before the superblock holds the new view. */
+  readonly joinViewBeforeDurable: boolean;
+  /** A new primary starts its view without holding every uncommitted prepare of its log. */
+  readonly primaryWithoutPrepares: boolean;
 }
 
 export type PlantedBugName = keyof PlantedBugs;
 
 export const plantedBugNames: readonly PlantedBugName[] = Object.freeze([
   "commitWithoutQuorum", "truncateWithoutNackQuorum", "ackBeforeDurable", "logChoiceByHighestOp",
-  "timestampIgnoresInheritedOps", "gridReadWithoutBodyChecksum",
+  "timestampIgnoresInheritedOps", "gridReadWithoutBodyChecksum", "headerBeforePrepare",
+  "joinViewBeforeDurable", "primaryWithoutPrepares",
 ]);
 
 /** The correct replica: every bug off. */
@@ -39,6 +46,9 @@ export const noBugs: PlantedBugs = Object.freeze({
   logChoiceByHighestOp: false,
   timestampIgnoresInheritedOps: false,
   gridReadWithoutBodyChecksum: false,
+  headerBeforePrepare: false,
+  joinViewBeforeDurable: false,
+  primaryWithoutPrepares: false,
 });
 
 /** A frozen set of bugs with exactly `names` switched on. */

@@ -122,6 +122,7 @@ export class Replica extends ReplicaState {
     // With a peer to ask, a faulty block of our state is repaired rather than fatal.
     if (options.replicaCount + options.standbyCount > 1) this.grid.enableRepair();
     if (this.bugs.gridReadWithoutBodyChecksum) this.grid.verifyBodies = false;
+    if (this.bugs.headerBeforePrepare) this.journal.writer.headerBeforePrepare = true;
   }
 
   /** Queues a superblock update; `job` must call `done` once its update is durable. */

@@ -1,5 +1,6 @@
 // Self-check of the testbed: each planted protocol bug (src/replica/bugs.ts) must make
-// the VOPR fail within 200 seeds. Bugs in the storage engine need the ledger (the echo state
+// the VOPR fail within 200 seeds (the bound is 500). Bugs in what a replica promises about
+// its disk are caught by the durability checker, the moment the promise is made. Bugs in the storage engine need the ledger (the echo state
 // machine writes no grid blocks); the others run the faster echo machine. A VOPR that passes a broken replica proves nothing. Seeds run
 // until the first failure, so a caught bug costs only the seeds before it.
 import { describe, expect, test } from "vitest";

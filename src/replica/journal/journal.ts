@@ -40,7 +40,8 @@ export class Journal {
   private readonly config: Config;
   private readonly replicaCount: number;
   private readonly slots: JournalSlots;
-  private readonly writer: JournalWriter;
+  /** Exposed for the planted bug headerBeforePrepare only (replica/bugs.ts). */
+  readonly writer: JournalWriter;
   private readonly reader: JournalReader;
   private readonly readBuffers: readonly Uint8Array[];
   private readonly sectorBuffers: readonly Uint8Array[];

@@ -40,6 +40,8 @@ export function sectorCeil(size: number): number {
 }
 
 export class JournalWriter {
+  /** True only for the planted bug headerBeforePrepare (replica/bugs.ts). */
+  headerBeforePrepare = false;
   readonly iopsMax: number;
   private readonly storage: Storage;
   private readonly slots: JournalSlots;
@@ -194,6 +196,12 @@ export class JournalWriter {
     this.slots.assertSlot(slot);
     this.storage.write(Zone.wal_prepares, slot * this.messageSizeMax,
       write.buffer.subarray(0, sectorCeil(write.size)), write.onPrepareWritten);
+    if (this.headerBeforePrepare) {
+      // The planted bug: the redundant header may reach the disk before its prepare.
+      this.slots.redundant.set(write.buffer.subarray(0, headerSize), slot * headerSize);
+      const sector = Math.floor(slot / headersPerSector);
+      if (!this.sectorBusy[sector]) this.startSector(sector);
+    }
   }
 
   private onPrepareWritten(write: Write): void {

@@ -109,12 +109,14 @@ export function persistView(replica: Replica, then: () => void): void {
 // ---- join_view ----
 
 function sendJoinView(replica: Replica): void {
-  if (replica.status !== "view_change" || replica.viewDurable !== replica.view) return;
+  if (replica.status !== "view_change") return;
+  if (replica.viewDurable !== replica.view && !replica.bugs.joinViewBeforeDurable) return;
   // A replica that installed the view's log (adopted from its primary's `view`, or chosen as the
   // new primary) needs no join_view: that is for entering a view whose log is not installed.
   if (replica.logView === replica.view) return;
   // The log_view a join_view advertises is durable (vsr.md §6.2).
-  assert(!replica.isStandby && replica.logView < replica.view && replica.logView === replica.logViewDurable);
+  assert(!replica.isStandby && replica.logView < replica.view);
+  assert(replica.logView === replica.logViewDurable || replica.bugs.joinViewBeforeDurable, "advertising a log_view not durable");
   const message = buildJoinView(replica);
   if (message === null) return replica.trace("no join_view: no head we can vouch for in our log_view");
   assert(new JoinViewMessage(message, 0).view === replica.view);
@@ -359,6 +361,7 @@ export function startViewIfReady(replica: Replica): void {
   for (let op = replica.commitMin + 1; op <= replica.op; op++) {
     const header = replica.journal.header(op);
     if (header === null) return;
+    if (replica.bugs.primaryWithoutPrepares && op > replica.commitMax) continue;
     if (replica.journal.isDirty(op) && replica.prepareCache.get(op, header.checksum) === null) return;
   }
   const view = replica.view;

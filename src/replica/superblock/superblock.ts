@@ -22,7 +22,7 @@ import {
   encodeSuperBlock, setCopyIndex, superblockCopySizeMin,
 } from "./layout.js";
 import {
-  type SuperblockCopy, type SuperblockOpenError, superblockCopies, superblockOpen, superblockVerifyQuorum,
+  type SuperblockCopy, type SuperblockHeader, type SuperblockOpenError, superblockCopies, superblockOpen, superblockVerifyQuorum,
 } from "./quorum.js";
 
 export {
@@ -327,6 +327,16 @@ export class SuperBlock {
     this.busy = false;
     callback();
   }
+}
+
+/**
+ * The state open would pick from the 4 copies `readCopy` returns (the simulator's checkers read a
+ * data file's durable bytes with it), or null where open would fail.
+ */
+export function durableSuperblock(readCopy: (copy: number) => Uint8Array, config: Config, cluster: bigint): SuperblockHeader | null {
+  const copies = Array.from({ length: superblockCopies }, (_, copy) => quorumCopy(decodeSuperBlock(readCopy(copy), config, cluster)));
+  const result = superblockOpen(copies);
+  return result.kind === "working" ? result.header : null;
 }
 
 function quorumCopy(decoded: DecodedCopy | null): SuperblockCopy | null {

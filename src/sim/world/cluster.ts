@@ -24,6 +24,7 @@ import { ReplySequencer } from "../checkers/reply_sequencer.js";
 import type { SimMessageBus } from "./sim_message_bus.js";
 import { StateChecker } from "../checkers/state_checker.js";
 import { StorageChecker } from "../checkers/storage_checker.js";
+import { DurabilityChecker } from "../checkers/durability_checker.js";
 import type { StorageFaultOptions } from "./storage_options.js";
 import { StorageSim } from "./storage_sim.js";
 import { idealClock, TimeSim, type ClockOffset } from "./time_sim.js";
@@ -73,9 +74,11 @@ export interface ClusterOptions {
  * the highest view it spoke in (what a reformat must stay above, §8).
  */
 class ReplicaBus implements MessageBus {
-  constructor(private readonly bus: SimMessageBus, private readonly index: number, private readonly checker: StateChecker) {}
+  constructor(private readonly bus: SimMessageBus, private readonly index: number, private readonly checker: StateChecker,
+    private readonly durability: DurabilityChecker) {}
 
   sendToReplica(replica: number, message: Uint8Array): void {
+    this.durability.onSend(this.index, message);
     const view = readU32(message, FrameField.view);
     if (message[FrameField.command] === Command.prepare_ok) {
       const op = readU32(message, PrepareOkField.op) + readU32(message, PrepareOkField.op + 4) * 2 ** 32;
@@ -113,6 +116,7 @@ export class Cluster {
   readonly clients: SimClients;
   readonly checker: StateChecker;
   readonly storageChecker = new StorageChecker();
+  readonly durabilityChecker: DurabilityChecker;
   readonly sequencer: ReplySequencer;
   readonly quorumViewChange: number;
   private readonly prng: Prng;
@@ -138,9 +142,13 @@ export class Cluster {
     this.sequencer = new ReplySequencer(2 * options.config.clientsMax,
       (op) => this.checker.checksumAt(op), (prepare, reply) => this.observer.sequenced(prepare, reply));
     this.createStorages();
+    this.durabilityChecker = new DurabilityChecker(this.config, options.cluster, this.nodeCount, this.storages, this.replicas);
+    this.storages.forEach((storage, index) => {
+      storage.onWrite = (zone, offset, buffer) => this.durabilityChecker.onWrite(index, zone, offset, buffer);
+    });
     for (let index = 0; index < this.nodeCount; index++) {
       this.times.push(new TimeSim({ offset: options.clocks?.[index] ?? idealClock, epochNs: simulatorEpochNs }));
-      this.buses.push(new ReplicaBus(this.network.bus(index), index, this.checker));
+      this.buses.push(new ReplicaBus(this.network.bus(index), index, this.checker, this.durabilityChecker));
       this.replicas.push(null);
       this.paused.push(false);
       this.opened.push(false);
@@ -320,6 +328,7 @@ export class Cluster {
     storage.faulty = false;
     this.format(index, view);
     this.checker.onReformat(index);
+    this.durabilityChecker.onReformat(index);
     this.catchingUpTo[index] = Math.max(1, this.checker.commitLatest);
     this.observer.replicaEvent(index, "reformat");
     this.open(index, true);

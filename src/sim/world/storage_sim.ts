@@ -66,6 +66,10 @@ export class StorageSim implements Storage {
   readonly stats: StorageFaultStats = { latentErrors: 0, writeCorruptions: 0, misdirectedWrites: 0, tornWrites: 0 };
   /** Whether faults are visible on reads and read/write faults are injected (§7). */
   faulty: boolean;
+  /** Superblock writes landed so far (the durability checker re-reads the superblock after one). */
+  superblockWritesLanded = 0;
+  /** Told of every write when it is submitted (the durability checker). */
+  onWrite: ((zone: Zone, offset: number, buffer: Uint8Array) => void) | null = null;
   readonly sizeBytes: number;
   readonly replicaIndex: number;
   private ticksNow = 0;
@@ -156,6 +160,7 @@ export class StorageSim implements Storage {
   }
 
   write(zone: Zone, offset: number, buffer: Uint8Array, callback: () => void): void {
+    this.onWrite?.(zone, offset, buffer);
     this.submit(true, zone, offset, buffer, callback, this.writeLatencyMinMs, this.writeLatencyMeanMs);
   }
 
@@ -239,6 +244,7 @@ export class StorageSim implements Storage {
     this.memory.clear();
     this.faults.clear();
     this.overlays.clear();
+    this.superblockWritesLanded += 1; // the superblock changed
   }
 
   // Inspection and scenario tests ("corrupt its prepare 2").
@@ -373,6 +379,7 @@ export class StorageSim implements Storage {
       this.faults.unset(first + sector);
     }
     if (this.faulty && this.injectFault(this.writeFault, zone, offset, buffer.length)) this.stats.writeCorruptions += 1;
+    if (zone === Zone.superblock) this.superblockWritesLanded += 1;
   }
 
   private fill(zone: Zone, offset: number, buffer: Uint8Array): void {
