@@ -197,7 +197,10 @@ export function startReplica(options: HostOptions, callback: (error: Error | nul
     }
     let storage: FileStorage;
     try {
-      storage = new FileStorage(options.path, config);
+      storage = new FileStorage(options.path, config, {
+        onUnreadable: (offset, sectors) => options.logger?.warn({ replica: options.replica, offset, sectors },
+          `the disk failed to read ${sectors} sector(s) from offset ${offset} (EIO): treated as corrupt and repaired from a peer where there is one`),
+      });
     } catch (error) {
       bus.close();
       lock.release();

@@ -6,12 +6,33 @@
 // started after all of them landed, releases them all. A burst of grid writes at a bar's end
 // then costs a couple of fdatasyncs instead of one each, and no longer fills libuv's thread pool
 // with syncs that WAL writes (a commit's latency) would queue behind.
-import { closeSync, fdatasync, ftruncateSync, openSync, read, write, type PathLike } from "node:fs";
+//
+// A read that fails with EIO (a latent sector error of the disk) is narrowed to the sectors that
+// fail on their own: those read as zeros, which no checksum accepts, so the replica treats them
+// as corrupt and repairs them from its peers like any other fault (docs/storage_faults.md).
+import { closeSync, fdatasync, ftruncateSync, openSync, read as fsRead, write, type PathLike } from "node:fs";
 import { assert, FatalError } from "../core/assert.js";
 import { sectorSize, type Config } from "../core/config.js";
 import { isSectorAligned, Zone, type Storage } from "./storage.js";
 
+/** node:fs's positional read, replaceable in tests (to inject EIO). */
+export type PositionalRead = (fd: number, buffer: Uint8Array, offset: number, length: number, position: number,
+  callback: (error: NodeJS.ErrnoException | null, bytesRead: number) => void) => void;
+
+export interface FileStorageOptions {
+  /** Create the file (never over an existing one) with this size. */
+  create?: boolean;
+  sizeBytes?: number;
+  /** Told of sectors that failed with EIO even when read alone (absolute file offset, sector count). */
+  onUnreadable?: (offset: number, sectors: number) => void;
+  /** Tests only: the read to use instead of node:fs's. */
+  read?: PositionalRead;
+}
+
 export class FileStorage implements Storage {
+  /** Sectors that failed with EIO when read alone, since open (each read back as zeros). */
+  sectorsUnreadable = 0;
+  private readonly positionalRead: PositionalRead;
   private readonly fd: number;
   private readonly zoneOffsets: readonly number[];
   /** Reads and writes submitted and not completed. */
@@ -28,7 +49,8 @@ export class FileStorage implements Storage {
    * Opens (or with `create`, creates — never over an existing file — and sizes) the data file.
    * Throws on failure.
    */
-  constructor(path: PathLike, private readonly config: Config, options: { create?: boolean; sizeBytes?: number } = {}) {
+  constructor(path: PathLike, private readonly config: Config, private readonly options: FileStorageOptions = {}) {
+    this.positionalRead = options.read ?? fsRead;
     this.fd = openSync(path, options.create ? "wx+" : "r+");
     if (options.create) {
       assert(options.sizeBytes !== undefined && isSectorAligned(options.sizeBytes));
@@ -43,12 +65,44 @@ export class FileStorage implements Storage {
     assert(isSectorAligned(offset) && buffer.length % sectorSize === 0, "unaligned read");
     if (this.closing) return; // shutting down: like a crash, the IO never completes
     this.pending += 1;
-    read(this.fd, buffer, 0, buffer.length, this.zoneOffsets[zone]! + offset, (error, bytesRead) => {
+    const position = this.zoneOffsets[zone]! + offset;
+    this.positionalRead(this.fd, buffer, 0, buffer.length, position, (error, bytesRead) => {
+      if (error?.code === "EIO") return this.narrowReadError(buffer, position, () => this.complete(callback));
       if (error) throw error;
       // Past the end of the file reads as zeros, like a fresh sparse file.
       if (bytesRead < buffer.length) buffer.fill(0, bytesRead);
       this.complete(callback);
     });
+  }
+
+  /** Re-reads a read that failed with EIO one sector at a time; a sector that fails alone reads as zeros. */
+  private narrowReadError(buffer: Uint8Array, position: number, done: () => void): void {
+    let sector = 0;
+    let unreadable = 0;
+    let firstUnreadable = -1;
+    const next = (): void => {
+      if (sector === buffer.length / sectorSize) {
+        if (unreadable > 0) {
+          this.sectorsUnreadable += unreadable;
+          this.options.onUnreadable?.(firstUnreadable, unreadable);
+        }
+        return done();
+      }
+      const at = sector * sectorSize;
+      this.positionalRead(this.fd, buffer, at, sectorSize, position + at, (error, bytesRead) => {
+        if (error !== null && error.code !== "EIO") throw error;
+        if (error !== null) {
+          buffer.fill(0, at, at + sectorSize);
+          if (firstUnreadable < 0) firstUnreadable = position + at;
+          unreadable += 1;
+        } else if (bytesRead < sectorSize) {
+          buffer.fill(0, at + bytesRead, at + sectorSize);
+        }
+        sector += 1;
+        next();
+      });
+    };
+    next();
   }
 
   write(zone: Zone, offset: number, buffer: Uint8Array, callback: () => void): void {
