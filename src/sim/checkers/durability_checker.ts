@@ -9,7 +9,10 @@
 // - a join_view nacks no op whose prepare the replica acknowledged in its log_view: a nack means
 //   "never prepared", and a faulty slot is not that (vsr.md §11.3);
 // - a new primary's first `view` (start_view): it holds every uncommitted prepare of its log, in
-//   its journal or in memory, so that it can replicate them (vsr.md §6.4).
+//   its journal or in memory, so that it can replicate them (vsr.md §6.4);
+// - the journal itself (vopr.md §11.4), every journalCheckTicks ticks while no journal write is in
+//   flight: every clean slot's in-memory header, redundant header and prepare agree, and the
+//   prepare's sector padding is zero.
 //
 // It reads replicas (their prepare caches) and their StorageSims, never changes them, and fails
 // with a CorrectnessError (exit code 129).
@@ -27,6 +30,9 @@ import { CorrectnessError } from "./state_checker.js";
 
 /** How many ops of acknowledgements are remembered per replica (beyond any join_view's reach). */
 const ackedOpsKept = 4096;
+
+/** The journal check runs on one tick in this many (spec: 1 %; a tick count, not the seed's PRNG). */
+const journalCheckTicks = 97;
 
 export class DurabilityChecker {
   /** Per node: op → the prepare it acknowledged last at that op, and the view it did so in. */
@@ -151,6 +157,37 @@ export class DurabilityChecker {
         this.prepareSector);
       if (verifyHeaderChecksum(this.prepareSector, 0) && new PrepareHeader(this.prepareSector, 0).checksum === header.checksum) continue;
       this.fail(`node ${node}: primary of view ${view.view} started it without the prepare of uncommitted op ${header.op}`);
+    }
+  }
+
+  /** Called after each replica's tick: every journalCheckTicks ticks, checks its journal. */
+  onTick(node: number, tick: number): void {
+    if (tick % journalCheckTicks !== 0) return;
+    const replica = this.replicas[node];
+    if (replica === null || replica === undefined || replica.journal.status !== "ready" || replica.journal.writing) return;
+    const storage = this.storages[node]!;
+    const perSector = sectorSize / headerSize;
+    for (let slot = 0; slot < this.config.journalSlotCount; slot++) {
+      if (slot % perSector === 0) storage.readPristine(Zone.wal_headers, slot * headerSize, this.sector);
+      const memory = replica.journal.headerForSlot(slot);
+      if (isReservedPrepare(memory.buffer, memory.offset) || replica.journal.isDirty(memory.op)) continue;
+      const redundantOffset = (slot % perSector) * headerSize;
+      const redundant = verifyHeaderChecksum(this.sector, redundantOffset) ? new PrepareHeader(this.sector, redundantOffset) : null;
+      const prepareOffset = slot * this.config.messageSizeMax;
+      storage.readPristine(Zone.wal_prepares, prepareOffset, this.prepareSector);
+      const prepare = verifyHeaderChecksum(this.prepareSector, 0) ? new PrepareHeader(this.prepareSector, 0) : null;
+      if (redundant?.checksum !== memory.checksum || prepare?.checksum !== memory.checksum) {
+        this.fail(`node ${node}: clean WAL slot ${slot} (op ${memory.op}) holds ${redundant === null ? "no valid" : "another"} ` +
+          `redundant header and ${prepare === null ? "no valid" : "another"} prepare on disk`);
+      }
+      const size = prepare.size;
+      if (size % sectorSize !== 0) {
+        const last = Math.floor(size / sectorSize) * sectorSize;
+        if (last > 0) storage.readPristine(Zone.wal_prepares, prepareOffset + last, this.prepareSector);
+        if (!this.prepareSector.subarray(size % sectorSize).every((byte) => byte === 0)) {
+          this.fail(`node ${node}: the sector padding of the prepare in WAL slot ${slot} (op ${memory.op}) is not zero`);
+        }
+      }
     }
   }
 

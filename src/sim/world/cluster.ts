@@ -121,6 +121,8 @@ export class Cluster {
   readonly quorumViewChange: number;
   private readonly prng: Prng;
   private readonly buses: ReplicaBus[] = [];
+  /** Ticks since start (the durability checker's sampling). */
+  private ticks = 0;
   private readonly observer: ClusterObserver;
 
   constructor(private readonly options: ClusterOptions) {
@@ -257,6 +259,7 @@ export class Cluster {
 
   /** One tick, in the order of spec/vopr.md §5 (cluster.tick). */
   tick(): void {
+    this.ticks += 1;
     this.stepUntilIdle();
     this.network.tick();
     this.clients.tick();
@@ -268,6 +271,7 @@ export class Cluster {
       if (replica === null || replica === undefined) continue;
       if (!this.paused[index]) replica.tick();
       replica.invariants();
+      this.durabilityChecker.onTick(index, this.ticks);
       this.checker.checkState(index, replica);
     }
   }
