@@ -10,6 +10,7 @@
 //   "never prepared", and a faulty slot is not that (vsr.md §11.3);
 // - a new primary's first `view` (start_view): it holds every uncommitted prepare of its log, in
 //   its journal or in memory, so that it can replicate them (vsr.md §6.4);
+// - a state sync's target: a replication quorum of active replicas has held it durably (vsr.md §8);
 // - the journal itself (vopr.md §11.4), every journalCheckTicks ticks while no journal write is in
 //   flight: every clean slot's in-memory header, redundant header and prepare agree, and the
 //   prepare's sector padding is zero.
@@ -42,10 +43,15 @@ export class DurabilityChecker {
   /** Per node: its durable superblock as open would pick it, and StorageSim.superblockWritesLanded then. */
   private readonly durable: { view: number; stamp: number }[];
 
+  /** Per active replica: the highest checkpoint its superblock ever held (reformats aside). */
+  private readonly checkpointDurableMax: number[];
+
   constructor(
     private readonly config: Config, private readonly cluster: bigint, nodeCount: number,
+    private readonly replicaCount: number, private readonly quorumReplication: number,
     private readonly storages: readonly StorageSim[], private readonly replicas: readonly (Replica | null)[],
   ) {
+    this.checkpointDurableMax = new Array<number>(replicaCount).fill(0);
     this.acked = Array.from({ length: nodeCount }, () => new Map());
     this.durable = Array.from({ length: nodeCount }, () => ({ view: -1, stamp: -1 }));
   }
@@ -157,6 +163,23 @@ export class DurabilityChecker {
         this.prepareSector);
       if (verifyHeaderChecksum(this.prepareSector, 0) && new PrepareHeader(this.prepareSector, 0).checksum === header.checksum) continue;
       this.fail(`node ${node}: primary of view ${view.view} started it without the prepare of uncommitted op ${header.op}`);
+    }
+  }
+
+  /** `node`'s superblock now holds checkpoint `op` (a checkpoint or state sync done, or an open). */
+  onCheckpointDurable(node: number, op: number): void {
+    if (node < this.replicaCount) this.checkpointDurableMax[node] = Math.max(this.checkpointDurableMax[node]!, op);
+  }
+
+  /**
+   * `node` starts a state sync to checkpoint `target`: a replication quorum of active replicas must
+   * have held it (or a later one) durably, or the cluster's WAL may be stranded (vsr.md §8).
+   */
+  onSyncStart(node: number, target: number): void {
+    const holders = this.checkpointDurableMax.filter((op) => op >= target).length;
+    if (holders < this.quorumReplication) {
+      this.fail(`node ${node}: state sync to checkpoint ${target}, durable on ${holders} replica(s), ` +
+        `fewer than a replication quorum of ${this.quorumReplication}`);
     }
   }
 

@@ -144,7 +144,8 @@ export class Cluster {
     this.sequencer = new ReplySequencer(2 * options.config.clientsMax,
       (op) => this.checker.checksumAt(op), (prepare, reply) => this.observer.sequenced(prepare, reply));
     this.createStorages();
-    this.durabilityChecker = new DurabilityChecker(this.config, options.cluster, this.nodeCount, this.storages, this.replicas);
+    this.durabilityChecker = new DurabilityChecker(this.config, options.cluster, this.nodeCount, this.replicaCount,
+      quorums(options.replicaCount).replication, this.storages, this.replicas);
     this.storages.forEach((storage, index) => {
       storage.onWrite = (zone, offset, buffer) => this.durabilityChecker.onWrite(index, zone, offset, buffer);
     });
@@ -233,9 +234,11 @@ export class Cluster {
     if (event === "sync_done" || event === "checkpoint_done" || event === "open") {
       this.checker.checkCheckpoint(index, replica.opCheckpoint, replica.checkpointId());
     }
-    if (event === "sync_done" || event === "checkpoint_done") {
-      this.storageChecker.check(index, replica.opCheckpoint, replica.grid, this.storages[index]!);
+    if (event === "sync_done" || event === "checkpoint_done" || event === "open") {
+      if (event !== "open") this.storageChecker.check(index, replica.opCheckpoint, replica.grid, this.storages[index]!);
+      this.durabilityChecker.onCheckpointDurable(index, replica.opCheckpoint);
     }
+    if (event === "sync_start") this.durabilityChecker.onSyncStart(index, replica.syncing!.targetOp);
     // Operator notices carry no state change: they do not make a state line of the log.
     if (isNotice(event)) this.observer.replicaNotice?.(index, event, detail ?? "");
     else this.observer.replicaEvent(index, event);
