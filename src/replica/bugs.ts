@@ -28,8 +28,6 @@ export interface PlantedBugs {
   readonly joinViewBeforeDurable: boolean;
   /** A new primary starts its view without holding every uncommitted prepare of its log. */
   readonly primaryWithoutPrepares: boolean;
-  /** A replica one checkpoint behind state-syncs to the next one before a quorum holds it. */
-  readonly syncToCheckpointNotDurable: boolean;
 }
 
 export type PlantedBugName = keyof PlantedBugs;
@@ -37,7 +35,7 @@ export type PlantedBugName = keyof PlantedBugs;
 export const plantedBugNames: readonly PlantedBugName[] = Object.freeze([
   "commitWithoutQuorum", "truncateWithoutNackQuorum", "ackBeforeDurable", "logChoiceByHighestOp",
   "timestampIgnoresInheritedOps", "gridReadWithoutBodyChecksum", "headerBeforePrepare",
-  "joinViewBeforeDurable", "primaryWithoutPrepares", "syncToCheckpointNotDurable",
+  "joinViewBeforeDurable", "primaryWithoutPrepares",
 ]);
 
 /** The correct replica: every bug off. */
@@ -51,7 +49,6 @@ export const noBugs: PlantedBugs = Object.freeze({
   headerBeforePrepare: false,
   joinViewBeforeDurable: false,
   primaryWithoutPrepares: false,
-  syncToCheckpointNotDurable: false,
 });
 
 /** A frozen set of bugs with exactly `names` switched on. */

@@ -265,5 +265,5 @@ export function syncNeeded(replica: Replica, targetOp: number, viewOp: number, c
   if (targetOp > replica.math.checkpointAfter(replica.opCheckpoint)) return true;
   // Checkpoints fall on one chain (checkpointAfter from 0): exactly one checkpoint behind.
   assert(targetOp === replica.math.checkpointAfter(replica.opCheckpoint), "a checkpoint off the chain");
-  return replica.bugs.syncToCheckpointNotDurable || replica.math.checkpointDurable(targetOp, commitMax);
+  return replica.math.checkpointDurable(targetOp, commitMax);
 }

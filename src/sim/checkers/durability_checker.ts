@@ -10,7 +10,8 @@
 //   "never prepared", and a faulty slot is not that (vsr.md §11.3);
 // - a new primary's first `view` (start_view): it holds every uncommitted prepare of its log, in
 //   its journal or in memory, so that it can replicate them (vsr.md §6.4);
-// - a state sync's target: a replication quorum of active replicas has held it durably (vsr.md §8);
+// - a state sync's target, when exactly one checkpoint ahead: a replication quorum of active
+//   replicas has held it durably (vsr.md §8);
 // - the journal itself (vopr.md §11.4), every journalCheckTicks ticks while no journal write is in
 //   flight: every clean slot's in-memory header, redundant header and prepare agree, and the
 //   prepare's sector padding is zero.
@@ -23,6 +24,7 @@ import { FrameField, JoinViewHeader, PrepareHeader, PrepareOkField, ViewHeader, 
 import { bytesEqual, readU128 } from "../../core/bytes.js";
 import { Zone } from "../../io/storage.js";
 import { isReservedPrepare } from "../../replica/journal/prepare_headers.js";
+import { checkpointMath, type CheckpointMath } from "../../replica/checkpoint_math.js";
 import type { Replica } from "../../replica/replica.js";
 import { checkpointStateSize } from "../../replica/superblock/layout.js";
 import { durableSuperblock } from "../../replica/superblock/superblock.js";
@@ -45,6 +47,7 @@ export class DurabilityChecker {
 
   /** Per active replica: the highest checkpoint its superblock ever held (reformats aside). */
   private readonly checkpointDurableMax: number[];
+  private readonly math: CheckpointMath;
 
   constructor(
     private readonly config: Config, private readonly cluster: bigint, nodeCount: number,
@@ -52,6 +55,7 @@ export class DurabilityChecker {
     private readonly storages: readonly StorageSim[], private readonly replicas: readonly (Replica | null)[],
   ) {
     this.checkpointDurableMax = new Array<number>(replicaCount).fill(0);
+    this.math = checkpointMath(config);
     this.acked = Array.from({ length: nodeCount }, () => new Map());
     this.durable = Array.from({ length: nodeCount }, () => ({ view: -1, stamp: -1 }));
   }
@@ -172,10 +176,13 @@ export class DurabilityChecker {
   }
 
   /**
-   * `node` starts a state sync to checkpoint `target`: a replication quorum of active replicas must
-   * have held it (or a later one) durably, or the cluster's WAL may be stranded (vsr.md §8).
+   * `node`, whose checkpoint is `from`, starts a state sync to checkpoint `target`. Exactly one
+   * checkpoint behind, a replication quorum of active replicas must have held the target (or a
+   * later one) durably, or the cluster's WAL may be stranded; further behind, any target will do
+   * (vsr.md §8).
    */
-  onSyncStart(node: number, target: number): void {
+  onSyncStart(node: number, from: number, target: number): void {
+    if (target !== this.math.checkpointAfter(from)) return;
     const holders = this.checkpointDurableMax.filter((op) => op >= target).length;
     if (holders < this.quorumReplication) {
       this.fail(`node ${node}: state sync to checkpoint ${target}, durable on ${holders} replica(s), ` +
