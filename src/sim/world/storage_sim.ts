@@ -285,6 +285,15 @@ export class StorageSim implements Storage {
   }
 
   /**
+   * The pristine bytes of the sector at `offset` of `zone`, without a copy (checkers only: never
+   * write to it); null if the sector was never written.
+   */
+  pristineSector(zone: Zone, offset: number): Uint8Array | null {
+    this.assertRange(zone, offset, sectorSize);
+    return this.memory.get(this.sectorIndex(zone, offset)) ?? null;
+  }
+
+  /**
    * Scenario tests: flips every bit of `length` bytes at byte `offset` of `zone` in the pristine
    * data itself — a latent corruption at an exact place (one WAL header, one superblock copy),
    * visible whether or not `faulty` is on, and gone only when the sector is rewritten.
