@@ -6,7 +6,7 @@ import { describe, expect, test } from "vitest";
 import { EvictionReason } from "../../src/core/command.js";
 import { testConfig } from "../../src/core/config.js";
 import { Zone } from "../../src/io/storage.js";
-import { scenario, type ScenarioReplica } from "./scenario_harness.js";
+import { scenario, type Scenario, type ScenarioReplica } from "./scenario_harness.js";
 
 /** Flips bytes of the only session's reply slot in `r`'s client_replies zone; returns the session's reply checksum. */
 function corruptStoredReply(r: ScenarioReplica): bigint {
@@ -14,6 +14,15 @@ function corruptStoredReply(r: ScenarioReplica): bigint {
   expect(others).toHaveLength(0);
   r.storage.corruptBytes(Zone.client_replies, entry!.slot * testConfig.messageSizeMax + 100, 8);
   return entry!.replyChecksum;
+}
+
+/** The only session's stored reply reads back from `r`'s zone, whole and verified. */
+function expectStoredReplyIntact(t: Scenario, r: ScenarioReplica): void {
+  const entry = [...r.replica.sessions.entries()][0]!;
+  let read: Uint8Array | null | undefined;
+  r.replica.clientReplies.read(entry.slot, entry.replyChecksum, entry.replySize, (reply) => { read = reply; });
+  t.tick(20);
+  expect(read?.length).toBe(entry.replySize);
 }
 
 describe("clients", () => {
@@ -91,11 +100,7 @@ describe("clients", () => {
       ]);
       t.expectCommit(2); // answered, not executed again
       // The repaired slot is intact again: the next duplicate is served from it.
-      let read: Uint8Array | null | undefined;
-      const entry = [...primary.replica.sessions.entries()][0]!;
-      primary.replica.clientReplies.read(entry.slot, entry.replyChecksum, entry.replySize, (reply) => { read = reply; });
-      t.tick(20);
-      expect(read?.length).toBe(entry.replySize);
+      expectStoredReplyIntact(t, primary);
     });
 
     test("the stored reply survives a restart: read back from the zone, not from memory", () => {
@@ -107,11 +112,7 @@ describe("clients", () => {
       r0.stop();
       r0.open();
       t.runUntil(() => r0.up && r0.replica.commitMin === 2);
-      const entry = [...r0.replica.sessions.entries()][0]!;
-      let read: Uint8Array | null | undefined;
-      r0.replica.clientReplies.read(entry.slot, entry.replyChecksum, entry.replySize, (reply) => { read = reply; });
-      t.tick(20);
-      expect(read?.length).toBe(entry.replySize);
+      expectStoredReplyIntact(t, r0);
     });
 
     test("alone, a replica with a corrupt stored reply says so and does not send it", () => {

@@ -21,7 +21,7 @@
 import { Command } from "../../core/command.js";
 import { headerSize, sectorSize, type Config } from "../../core/config.js";
 import { FrameField, JoinViewHeader, PrepareHeader, PrepareOkField, ViewHeader, verifyHeaderChecksum } from "../../core/header.js";
-import { bytesEqual, readU128 } from "../../core/bytes.js";
+import { bytesEqual, readU128, readU32 } from "../../core/bytes.js";
 import { Zone } from "../../io/storage.js";
 import { isReservedPrepare } from "../../replica/journal/prepare_headers.js";
 import { checkpointMath, type CheckpointMath } from "../../replica/checkpoint_math.js";
@@ -239,11 +239,6 @@ function isZero(bytes: Uint8Array, from: number): boolean {
   return true;
 }
 
-function readU32(bytes: Uint8Array, offset: number): number {
-  return new DataView(bytes.buffer, bytes.byteOffset + offset, 4).getUint32(0, true);
-}
-
 function readU64(bytes: Uint8Array, offset: number): number {
-  const view = new DataView(bytes.buffer, bytes.byteOffset + offset, 8);
-  return Number(view.getBigUint64(0, true));
+  return readU32(bytes, offset) + readU32(bytes, offset + 4) * 2 ** 32;
 }
