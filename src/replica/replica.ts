@@ -380,9 +380,37 @@ export class Replica extends ReplicaState {
   /** Re-applies a `view` message (after state sync installed the checkpoint it named). */
   applyView(message: Uint8Array): void {
     assert(this.syncing === null && this.commitMin === this.opCheckpoint, "a view re-applied after sync only");
-    this.journal.truncateAfter(this.commitMin); // nothing above the new checkpoint is vouched for
-    this.truncateHead(this.commitMin);
+    if (this.logExtendsCheckpoint()) {
+      // Our log above the checkpoint is still our log_view's: we keep it, and keep vouching for the
+      // prepares we acknowledged in it (forgetting them nacked them, and could truncate commits).
+      this.logKeptAfterSync();
+    } else {
+      this.journal.truncateAfter(this.commitMin); // nothing above the new checkpoint is vouched for
+      this.truncateHead(this.commitMin);
+    }
     onView(this, message);
+  }
+
+  /**
+   * Whether the journal above the synced checkpoint (commit_min) may still be our log_view's log.
+   * It may not when the checkpoint was prepared in a later view (our log cannot hold it), or when
+   * a header in it breaks the hash chain from the checkpoint (our log forked from the committed
+   * one, so nothing above the fork was committed). Faulty or missing slots are gaps, not breaks:
+   * a log that does not extend the checkpoint never wins a view change (a replica that acknowledged
+   * the checkpoint's commit has a later log_view), and one that does holds what we acknowledged.
+   */
+  private logExtendsCheckpoint(): boolean {
+    const checkpoint = this.commitHeaderAccessor;
+    if (this.op === this.commitMin || checkpoint.view > this.logView) return false;
+    let previous: bigint | null = checkpoint.checksum;
+    const own = this.journal.header(this.commitMin);
+    if (own !== null && own.checksum !== previous) return false;
+    for (let op = this.commitMin + 1; op <= this.op; op++) {
+      const header = this.journal.header(op);
+      if (header !== null && previous !== null && header.parent !== previous) return false;
+      previous = header?.checksum ?? null;
+    }
+    return true;
   }
 
   // ---- messages ----

@@ -456,6 +456,12 @@ export abstract class ReplicaState {
     this.emit("sync_done");
   }
 
+  /** The log above the synced checkpoint extends it: it is ours still, and in our log_view. */
+  protected logKeptAfterSync(): void {
+    assert(this.logDiscardedValue && this.syncingValue === null, "logKeptAfterSync without a sync just installed");
+    this.logDiscardedValue = false;
+  }
+
   // ---- invariants ----
 
   /** What holds between any two events (the simulator checks it after every message and tick). */

@@ -6,8 +6,9 @@
 //   may then nack what it acknowledged);
 // - a join_view (a view-change vote) for view v: the replica's superblock, as open would read it,
 //   holds view ≥ v (vsr.md §6.2: a vote is durable before it is sent);
-// - a join_view nacks no op whose prepare the replica acknowledged in its log_view: a nack means
-//   "never prepared", and a faulty slot is not that (vsr.md §11.3);
+// - a join_view nacks no op whose prepare the replica acknowledged in its log_view, neither by its
+//   nack bitset nor by ending below it: a nack means "never prepared", and a faulty slot is not
+//   that (vsr.md §11.3);
 // - a new primary's first `view` (start_view): it holds every uncommitted prepare of its log, in
 //   its journal or in memory, so that it can replicate them (vsr.md §6.4);
 // - a state sync's target, when exactly one checkpoint ahead: a replication quorum of active
@@ -139,22 +140,29 @@ export class DurabilityChecker {
         (durableView < 0 ? "no openable state" : `view ${durableView}`));
     }
     const acked = this.acked[node]!;
+    // A replica that adopts a checkpoint by state sync no longer vouches for its WAL up to it
+    // (replica.ts headerAt): those ops are committed, so no view change can truncate them.
+    const syncOpMax = this.replicas[node]?.superblock.working?.vsr_state.sync_op_max ?? 0;
     const count = message.length / headerSize - 1;
     for (let i = 0; i < count; i++) {
       if ((jv.nack_bitset & (1n << BigInt(i))) === 0n) continue;
       const offset = headerSize * (1 + i);
-      // Only nacks of a header the join_view carries are checked: a headerless nack was seen for an
-      // op acknowledged in the log_view (seed 13305995149137496954), not yet explained.
-      if (!verifyHeaderChecksum(message, offset)) continue;
       const op = jv.op - i;
-      const checksum = new PrepareHeader(message, offset).checksum;
+      const carried = verifyHeaderChecksum(message, offset) ? new PrepareHeader(message, offset).checksum : null;
       // An ack in a view before our log_view may since have been truncated by the log we installed
       // (the op was not committed then) and reinstalled dirty from a later log: nacking that is
       // safe. An ack in the log_view itself is of the log we still hold, faulty or not.
       const ack = acked.get(op);
-      if (ack !== undefined && ack.checksum === checksum && ack.view >= jv.log_view) {
-        this.fail(`node ${node}: join_view for view ${jv.view} nacks op ${op}, whose prepare it acknowledged ` +
-          `in view ${ack.view} (its log_view is ${jv.log_view})`);
+      if (ack !== undefined && op > syncOpMax && (carried === null || ack.checksum === carried) && ack.view >= jv.log_view) {
+        this.fail(`node ${node}: join_view for view ${jv.view} nacks op ${op}${carried === null ? " (no header)" : ""}, ` +
+          `whose prepare it acknowledged in view ${ack.view} (its log_view is ${jv.log_view})`);
+      }
+    }
+    // An op above the join_view's head counts as nacked too (log_choice.ts).
+    for (const [op, ack] of acked) {
+      if (op > jv.op && op > syncOpMax && ack.view >= jv.log_view) {
+        this.fail(`node ${node}: join_view for view ${jv.view} ends at op ${jv.op}, below op ${op}, whose prepare it ` +
+          `acknowledged in view ${ack.view} (its log_view is ${jv.log_view})`);
       }
     }
   }
@@ -221,9 +229,11 @@ export class DurabilityChecker {
       const checksum = memory.checksum;
       if (this.paddingChecked[node]![slot] === checksum) continue;
       const size = memory.size;
-      const last = storage.pristineSector(Zone.wal_prepares, prepareOffset + Math.floor(size / sectorSize) * sectorSize);
-      if (size % sectorSize !== 0 && (last === null || !isZero(last, size % sectorSize))) {
-        this.fail(`node ${node}: the sector padding of the prepare in WAL slot ${slot} (op ${memory.op}) is not zero`);
+      if (size % sectorSize !== 0) { // (a prepare of whole sectors has no padding, and may end the zone)
+        const last = storage.pristineSector(Zone.wal_prepares, prepareOffset + Math.floor(size / sectorSize) * sectorSize);
+        if (last === null || !isZero(last, size % sectorSize)) {
+          this.fail(`node ${node}: the sector padding of the prepare in WAL slot ${slot} (op ${memory.op}) is not zero`);
+        }
       }
       this.paddingChecked[node]![slot] = checksum;
     }
