@@ -15,7 +15,9 @@
 //   replicas has held it durably (vsr.md §8);
 // - the journal itself (vopr.md §11.4), every journalCheckTicks ticks while no journal write is in
 //   flight: every clean slot's in-memory header, redundant header and prepare agree, and the
-//   prepare's sector padding is zero.
+//   prepare's sector padding is zero;
+// - WAL recovery, once the replica has a status again: every prepare it acknowledged in its
+//   log_view is still in its log, or its slot is marked faulty (vsr.md §11.3–11.4).
 //
 // It reads replicas (their prepare caches) and their StorageSims, never changes them, and fails
 // with a CorrectnessError (exit code 129).
@@ -52,6 +54,8 @@ export class DurabilityChecker {
   /** Per active replica: the highest checkpoint its superblock ever held (reformats aside). */
   private readonly checkpointDurableMax: number[];
   private readonly math: CheckpointMath;
+  /** Per node: opened, and its recovered WAL not yet checked. */
+  private readonly openPending: boolean[];
   /** Per node and WAL slot: the checksum of the prepare whose sector padding was last found zero. */
   private readonly paddingChecked: bigint[][];
 
@@ -64,6 +68,7 @@ export class DurabilityChecker {
     this.math = checkpointMath(config);
     this.paddingChecked = Array.from({ length: nodeCount }, () => new Array<bigint>(config.journalSlotCount).fill(0n));
     this.acked = Array.from({ length: nodeCount }, () => new Map());
+    this.openPending = new Array<boolean>(nodeCount).fill(false);
     this.durable = Array.from({ length: nodeCount }, () => ({ view: -1, stamp: -1 }));
   }
 
@@ -204,10 +209,34 @@ export class DurabilityChecker {
     }
   }
 
+  /** `node` opened its data file (superblock read, WAL recovered); checked once it has a status. */
+  onOpen(node: number): void {
+    this.openPending[node] = true;
+  }
+
+  /**
+   * WAL recovery kept every prepare the replica acknowledged in its log_view: the slot holds it,
+   * or is marked faulty (to be repaired, never nacked). Not when the head is uncertain: a replica
+   * in recovering_head vouches for nothing above its checkpoint until a view tells it its log.
+   */
+  private checkRecovered(node: number, replica: Replica): void {
+    if (replica.status === "recovering_head") return;
+    for (const [op, ack] of this.acked[node]!) {
+      if (ack.view < replica.logView || op <= replica.opCheckpoint || op > replica.opPrepareMax) continue;
+      if (replica.journal.isFaulty(op) || replica.journal.header(op)?.checksum === ack.checksum) continue;
+      this.fail(`node ${node}: WAL recovery lost op ${op}, whose prepare it acknowledged in view ${ack.view} ` +
+        `(its log_view is ${replica.logView}; recovered head ${replica.op})`);
+    }
+  }
+
   /** Called after each replica's tick: every journalCheckTicks ticks, checks its journal. */
   onTick(node: number, tick: number): void {
-    if (tick % journalCheckTicks !== 0) return;
     const replica = this.replicas[node];
+    if (this.openPending[node] && replica !== null && replica !== undefined && replica.status !== "recovering") {
+      this.openPending[node] = false;
+      this.checkRecovered(node, replica);
+    }
+    if (tick % journalCheckTicks !== 0) return;
     if (replica === null || replica === undefined || replica.journal.status !== "ready" || replica.journal.writing) return;
     const storage = this.storages[node]!;
     const perSector = sectorSize / headerSize;

@@ -238,6 +238,7 @@ export class Cluster {
       if (event !== "open") this.storageChecker.check(index, replica.opCheckpoint, replica.grid, this.storages[index]!);
       this.durabilityChecker.onCheckpointDurable(index, replica.opCheckpoint);
     }
+    if (event === "open") this.durabilityChecker.onOpen(index);
     if (event === "sync_start") this.durabilityChecker.onSyncStart(index, replica.opCheckpoint, replica.syncing!.targetOp);
     // Operator notices carry no state change: they do not make a state line of the log.
     if (isNotice(event)) this.observer.replicaNotice?.(index, event, detail ?? "");

@@ -404,7 +404,7 @@ export class StorageSim implements Storage {
         else buffer.set(overlay, sector * sectorSize);
       }
     }
-    if (this.injectFault(this.readFault, zone, offset, buffer.length)) this.stats.latentErrors += 1;
+    if (this.injectFault(this.readFault, zone, offset, buffer.length, true)) this.stats.latentErrors += 1;
     if (this.faults.count === 0) return;
     for (let sector = 0; sector < sectors; sector++) {
       if (this.faults.has(first + sector)) corruptSector(buffer, sector * sectorSize);
@@ -420,19 +420,22 @@ export class StorageSim implements Storage {
   /**
    * spec/vopr.md §7 items 1–2: with `probability`, mark one sector of the IO faulty, chosen among
    * the sectors in this replica's faulty atlas chunks (none in the superblock, item 6). True when
-   * it did.
+   * it did. A latent error (`writtenOnly`) strikes a sector that holds data: a read of a whole WAL
+   * slot is mostly never-written padding after a small prepare, where an error changes nothing.
    */
-  private injectFault(probability: Ratio, zone: Zone, offset: number, length: number): boolean {
+  private injectFault(probability: Ratio, zone: Zone, offset: number, length: number, writtenOnly = false): boolean {
     const atlas = this.atlas;
     if (atlas === null || probability.numerator === 0 || zone === Zone.superblock) return false;
+    const candidate = (at: number): boolean => atlas.isFaultyAt(this.replicaIndex, zone, at) &&
+      (!writtenOnly || this.memory.has(this.sectorIndex(zone, at)));
     let candidates = 0;
     for (let at = offset; at < offset + length; at += sectorSize) {
-      if (atlas.isFaultyAt(this.replicaIndex, zone, at)) candidates += 1;
+      if (candidate(at)) candidates += 1;
     }
     if (candidates === 0 || !chance(this.prng, probability)) return false;
     let pick = intBelow(this.prng, candidates);
     for (let at = offset; at < offset + length; at += sectorSize) {
-      if (!atlas.isFaultyAt(this.replicaIndex, zone, at)) continue;
+      if (!candidate(at)) continue;
       if (pick === 0) {
         this.faults.set(this.sectorIndex(zone, at));
         return true;
