@@ -394,21 +394,22 @@ export class Replica extends ReplicaState {
   /**
    * Whether the journal above the synced checkpoint (commit_min) may still be our log_view's log.
    * It may not when the checkpoint was prepared in a later view (our log cannot hold it), or when
-   * a header in it breaks the hash chain from the checkpoint (our log forked from the committed
-   * one, so nothing above the fork was committed). Faulty or missing slots are gaps, not breaks:
-   * a log that does not extend the checkpoint never wins a view change (a replica that acknowledged
-   * the checkpoint's commit has a later log_view), and one that does holds what we acknowledged.
+   * the hash chain down from our head (canonicalFrom's model: the head is canonical, a header that
+   * does not chain to it is stale and repaired) reaches the op after the checkpoint and names
+   * another parent: our log forked below the checkpoint, and nothing above the fork was committed.
+   * A gap or a stale header on the way leaves the question open: a log that does not extend the
+   * checkpoint never wins a view change (a replica that acknowledged the checkpoint's commit has a
+   * later log_view), and one that does holds what we acknowledged, so we keep it.
    */
   private logExtendsCheckpoint(): boolean {
     const checkpoint = this.commitHeaderAccessor;
     if (this.op === this.commitMin || checkpoint.view > this.logView) return false;
-    let previous: bigint | null = checkpoint.checksum;
-    const own = this.journal.header(this.commitMin);
-    if (own !== null && own.checksum !== previous) return false;
-    for (let op = this.commitMin + 1; op <= this.op; op++) {
+    let expected: bigint | null = this.journal.header(this.op)?.checksum ?? null;
+    for (let op = this.op; op > this.commitMin; op--) {
       const header = this.journal.header(op);
-      if (header !== null && previous !== null && header.parent !== previous) return false;
-      previous = header?.checksum ?? null;
+      const onChain = header !== null && header.checksum === expected;
+      if (op === this.commitMin + 1) return !onChain || header!.parent === checkpoint.checksum;
+      expected = onChain ? header!.parent : null;
     }
     return true;
   }

@@ -7,8 +7,8 @@
 // - a join_view (a view-change vote) for view v: the replica's superblock, as open would read it,
 //   holds view ≥ v (vsr.md §6.2: a vote is durable before it is sent);
 // - a join_view nacks no op whose prepare the replica acknowledged in its log_view, neither by its
-//   nack bitset nor by ending below it: a nack means "never prepared", and a faulty slot is not
-//   that (vsr.md §11.3);
+//   nack bitset nor by ending below it, unless that prepare descends from one the cluster did not
+//   commit: a nack means "never prepared", and a faulty slot is not that (vsr.md §11.3);
 // - a new primary's first `view` (start_view): it holds every uncommitted prepare of its log, in
 //   its journal or in memory, so that it can replicate them (vsr.md §6.4);
 // - a state sync's target, when exactly one checkpoint ahead: a replication quorum of active
@@ -44,8 +44,8 @@ const ackedOpsKept = 4096;
 const journalCheckTicks = 499;
 
 export class DurabilityChecker {
-  /** Per node: op → the prepare it acknowledged last at that op, and the view it did so in. */
-  private readonly acked: Map<number, { checksum: bigint; view: number }>[];
+  /** Per node: op → the prepare it acknowledged last at that op, its parent, and the view it did so in. */
+  private readonly acked: Map<number, { checksum: bigint; parent: bigint; view: number }>[];
   private readonly sector = new Uint8Array(sectorSize);
   private readonly prepareSector = new Uint8Array(sectorSize);
   /** Per node: its durable superblock as open would pick it, and StorageSim.superblockWritesLanded then. */
@@ -63,6 +63,8 @@ export class DurabilityChecker {
     private readonly config: Config, private readonly cluster: bigint, nodeCount: number,
     private readonly replicaCount: number, private readonly quorumReplication: number,
     private readonly storages: readonly StorageSim[], private readonly replicas: readonly (Replica | null)[],
+    /** The checksum of the prepare the cluster committed at `op` (the state checker's), or null if none yet. */
+    private readonly committed: (op: number) => bigint | null,
   ) {
     this.checkpointDurableMax = new Array<number>(replicaCount).fill(0);
     this.math = checkpointMath(config);
@@ -103,7 +105,10 @@ export class DurabilityChecker {
   private onPrepareOk(node: number, message: Uint8Array): void {
     const op = readU64(message, PrepareOkField.op);
     const acked = this.acked[node]!;
-    acked.set(op, { checksum: readU128(message, PrepareOkField.prepare_checksum), view: readU32(message, FrameField.view) });
+    acked.set(op, {
+      checksum: readU128(message, PrepareOkField.prepare_checksum), parent: readU128(message, PrepareOkField.parent),
+      view: readU32(message, FrameField.view),
+    });
     if (acked.size > ackedOpsKept) acked.delete(acked.keys().next().value!);
   }
 
@@ -158,18 +163,38 @@ export class DurabilityChecker {
       // (the op was not committed then) and reinstalled dirty from a later log: nacking that is
       // safe. An ack in the log_view itself is of the log we still hold, faulty or not.
       const ack = acked.get(op);
-      if (ack !== undefined && op > syncOpMax && (carried === null || ack.checksum === carried) && ack.view >= jv.log_view) {
+      if (ack !== undefined && op > syncOpMax && (carried === null || ack.checksum === carried) && ack.view >= jv.log_view &&
+        !this.forksFromCommitted(node, op, ack.checksum)) {
         this.fail(`node ${node}: join_view for view ${jv.view} nacks op ${op}${carried === null ? " (no header)" : ""}, ` +
           `whose prepare it acknowledged in view ${ack.view} (its log_view is ${jv.log_view})`);
       }
     }
     // An op above the join_view's head counts as nacked too (log_choice.ts).
     for (const [op, ack] of acked) {
-      if (op > jv.op && op > syncOpMax && ack.view >= jv.log_view) {
+      if (op > jv.op && op > syncOpMax && ack.view >= jv.log_view && !this.forksFromCommitted(node, op, ack.checksum)) {
         this.fail(`node ${node}: join_view for view ${jv.view} ends at op ${jv.op}, below op ${op}, whose prepare it ` +
           `acknowledged in view ${ack.view} (its log_view is ${jv.log_view})`);
       }
     }
+  }
+
+  /**
+   * Whether the prepare (op, checksum) that `node` acknowledged descends, through the parents of
+   * its other acknowledged prepares, from one that lost to another prepare the cluster committed
+   * at the same op: then it was never committed and never will be, and forgetting it is safe (a
+   * log that a state sync found forked below the synced checkpoint is dropped so).
+   */
+  private forksFromCommitted(node: number, op: number, checksum: bigint): boolean {
+    const acked = this.acked[node]!;
+    let expected = checksum;
+    for (let at = op; at > 0; at--) {
+      const committed = this.committed(at);
+      if (committed !== null) return committed !== expected;
+      const ack = acked.get(at);
+      if (ack === undefined || ack.checksum !== expected) return false; // its ancestry is not known here
+      expected = ack.parent;
+    }
+    return false;
   }
 
   private checkView(node: number, message: Uint8Array): void {

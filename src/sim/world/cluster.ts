@@ -145,7 +145,8 @@ export class Cluster {
       (op) => this.checker.checksumAt(op), (prepare, reply) => this.observer.sequenced(prepare, reply));
     this.createStorages();
     this.durabilityChecker = new DurabilityChecker(this.config, options.cluster, this.nodeCount, this.replicaCount,
-      quorums(options.replicaCount).replication, this.storages, this.replicas);
+      quorums(options.replicaCount).replication, this.storages, this.replicas,
+      (op) => (op <= this.checker.commitLatest ? this.checker.checksumAt(op) : null));
     this.storages.forEach((storage, index) => {
       storage.onWrite = (zone, offset, buffer) => this.durabilityChecker.onWrite(index, zone, offset, buffer);
     });
