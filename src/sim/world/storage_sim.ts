@@ -426,16 +426,14 @@ export class StorageSim implements Storage {
   private injectFault(probability: Ratio, zone: Zone, offset: number, length: number, writtenOnly = false): boolean {
     const atlas = this.atlas;
     if (atlas === null || probability.numerator === 0 || zone === Zone.superblock) return false;
-    const candidate = (at: number): boolean => atlas.isFaultyAt(this.replicaIndex, zone, at) &&
-      (!writtenOnly || this.memory.has(this.sectorIndex(zone, at)));
     let candidates = 0;
     for (let at = offset; at < offset + length; at += sectorSize) {
-      if (candidate(at)) candidates += 1;
+      if (this.faultCandidate(atlas, zone, at, writtenOnly)) candidates += 1;
     }
     if (candidates === 0 || !chance(this.prng, probability)) return false;
     let pick = intBelow(this.prng, candidates);
     for (let at = offset; at < offset + length; at += sectorSize) {
-      if (!candidate(at)) continue;
+      if (!this.faultCandidate(atlas, zone, at, writtenOnly)) continue;
       if (pick === 0) {
         this.faults.set(this.sectorIndex(zone, at));
         return true;
@@ -444,6 +442,11 @@ export class StorageSim implements Storage {
     }
     assert(false, "injectFault: the pick is among the candidates");
     return false;
+  }
+
+  /** A sector of this replica's faulty atlas chunks (that holds data, if `writtenOnly`). */
+  private faultCandidate(atlas: FaultAtlas, zone: Zone, at: number, writtenOnly: boolean): boolean {
+    return atlas.isFaultyAt(this.replicaIndex, zone, at) && (!writtenOnly || this.memory.has(this.sectorIndex(zone, at)));
   }
 
   /**
