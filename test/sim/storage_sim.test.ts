@@ -254,6 +254,9 @@ describe("read and write faults (atlas-confined)", () => {
         const zones = testConfig.zones;
         const size = zone === Zone.grid ? 256 * testConfig.blockSize
           : [zones.superblock, zones.walHeaders, zones.walPrepares, zones.clientReplies][zone]!.size;
+        storage.faulty = false; // (the write itself must not fault)
+        writeNow(storage, zone, 0, new Uint8Array(size).fill(7));
+        storage.faulty = true;
         for (let offset = 0; offset < size; offset += sectorSize) readNow(storage, zone, offset);
         for (let offset = 0; offset < size; offset += sectorSize) {
           if (storage.isFaulty(zone, offset)) expect(atlas.isFaultyAt(replica, zone, offset)).toBe(true);
@@ -262,6 +265,20 @@ describe("read and write faults (atlas-confined)", () => {
       }
       expect(storage.isFaulty(Zone.superblock, 0)).toBe(false);
     }
+  });
+
+  it("read faults strike sectors that hold data, not never-written ones (already garbage)", () => {
+    const storage = faultyStorage(0, { readFaultProbability: percent(100) });
+    const slot = Array.from({ length: testConfig.journalSlotCount }, (_, i) => i)
+      .find((i) => atlas.isFaultyAt(0, Zone.wal_prepares, i * testConfig.messageSizeMax))!;
+    const offset = slot * testConfig.messageSizeMax;
+    readNow(storage, Zone.wal_prepares, offset); // never written: it reads as garbage anyway
+    expect(storage.faultyCount).toBe(0);
+    storage.faulty = false;
+    writeNow(storage, Zone.wal_prepares, offset, sector(1));
+    storage.faulty = true;
+    expect(readNow(storage, Zone.wal_prepares, offset)).not.toEqual(sector(1));
+    expect(storage.isFaulty(Zone.wal_prepares, offset)).toBe(true);
   });
 
   it("write faults mark one sector of a landed write, within a faulty chunk", () => {

@@ -420,8 +420,8 @@ export class StorageSim implements Storage {
   /**
    * spec/vopr.md §7 items 1–2: with `probability`, mark one sector of the IO faulty, chosen among
    * the sectors in this replica's faulty atlas chunks (none in the superblock, item 6). True when
-   * it did. A latent error (`writtenOnly`) strikes a sector that holds data: a read of a whole WAL
-   * slot is mostly never-written padding after a small prepare, where an error changes nothing.
+   * it did. A latent error (`writtenOnly`) strikes a sector that holds data: a never-written
+   * sector already reads as garbage (§7 item 4), so an error there would change nothing but count.
    */
   private injectFault(probability: Ratio, zone: Zone, offset: number, length: number, writtenOnly = false): boolean {
     const atlas = this.atlas;
