@@ -27,6 +27,8 @@ Options:
   --ticks-max-requests=N     safety-phase budget of ticks without a new reply (default 40000000)
   --ticks-max-convergence=N  liveness-phase budget (default 10000000)
   --packet-loss-ratio=A/B    override the drawn packet loss probability
+  --crash-ratio=A/B          override the replica crash probability per tick (2/10000000)
+  --restart-ratio=A/B        override the crashed replica's restart probability per tick (2/1000000)
   --state-machine NAME       accounting (the ledger, default) or testing (echo)
   --log MODE                 short (state transitions), full (every message) or none
   --seeds N                  run N seeds derived from --from (or a random base) and summarise
@@ -48,6 +50,8 @@ export interface VoprArgs {
   ticksMaxRequests?: number;
   ticksMaxConvergence?: number;
   packetLoss?: { numerator: number; denominator: number };
+  crashRatio?: { numerator: number; denominator: number };
+  restartRatio?: { numerator: number; denominator: number };
   stateMachine: "accounting" | "testing";
   log: "full" | "short" | "none";
   seeds?: number;
@@ -58,7 +62,7 @@ export interface VoprArgs {
 
 const booleanFlags = new Set(["lite", "performance", "help"]);
 const valueFlags = new Set([
-  "replicas", "requests-max", "ticks-max", "ticks-max-requests", "ticks-max-convergence", "packet-loss-ratio",
+  "replicas", "requests-max", "ticks-max", "ticks-max-requests", "ticks-max-convergence", "packet-loss-ratio", "crash-ratio", "restart-ratio",
   "state-machine", "log", "seeds", "jobs", "from",
 ]);
 const unsupportedFlags = new Set(["replica-missing", "replica-missing-until-request"]);
@@ -111,7 +115,9 @@ function applyValue(parsed: VoprArgs, name: string, value: string): void {
     case "ticks-max-convergence": parsed.ticksMaxConvergence = integer(name, value, 1, Number.MAX_SAFE_INTEGER); break;
     case "seeds": parsed.seeds = integer(name, value, 1, Number.MAX_SAFE_INTEGER); break;
     case "jobs": parsed.jobs = integer(name, value, 1, 1024); break;
-    case "packet-loss-ratio": parsed.packetLoss = ratioArg(value); break;
+    case "packet-loss-ratio": parsed.packetLoss = ratioArg(name, value); break;
+    case "crash-ratio": parsed.crashRatio = ratioArg(name, value); break;
+    case "restart-ratio": parsed.restartRatio = ratioArg(name, value); break;
     case "state-machine":
       if (value !== "accounting" && value !== "testing") throw new UsageError(`--state-machine must be accounting or testing (got '${value}')`);
       parsed.stateMachine = value;
@@ -137,12 +143,12 @@ function integer(name: string, text: string, min: number, max: number): number {
   return value;
 }
 
-function ratioArg(text: string): { numerator: number; denominator: number } {
+function ratioArg(name: string, text: string): { numerator: number; denominator: number } {
   const match = /^([0-9]+)\/([0-9]+)$/.exec(text);
   const numerator = match ? Number(match[1]) : Number.NaN;
   const denominator = match ? Number(match[2]) : Number.NaN;
   if (!(denominator > 0 && denominator <= 1_000_000_000 && numerator >= 0 && numerator <= denominator)) {
-    throw new UsageError(`--packet-loss-ratio must be A/B with 0 ≤ A ≤ B (got '${text}')`);
+    throw new UsageError(`--${name} must be A/B with 0 ≤ A ≤ B (got '${text}')`);
   }
   return { numerator, denominator };
 }
@@ -157,6 +163,8 @@ export function runFlags(args: VoprArgs): string[] {
   if (args.ticksMaxRequests !== undefined) flags.push(`--ticks-max-requests=${args.ticksMaxRequests}`);
   if (args.ticksMaxConvergence !== undefined) flags.push(`--ticks-max-convergence=${args.ticksMaxConvergence}`);
   if (args.packetLoss !== undefined) flags.push(`--packet-loss-ratio=${args.packetLoss.numerator}/${args.packetLoss.denominator}`);
+  if (args.crashRatio !== undefined) flags.push(`--crash-ratio=${args.crashRatio.numerator}/${args.crashRatio.denominator}`);
+  if (args.restartRatio !== undefined) flags.push(`--restart-ratio=${args.restartRatio.numerator}/${args.restartRatio.denominator}`);
   if (args.stateMachine !== defaultStateMachine) flags.push(`--state-machine=${args.stateMachine}`);
   return flags;
 }
@@ -176,7 +184,8 @@ export async function loadSimulation(args: VoprArgs): Promise<RunSeed> {
     const options: SimulationOptions = {
       lite: args.lite, performance: args.performance, replicaCount: args.replicaCount,
       ticksMaxRequests: args.ticksMaxRequests, ticksMaxConvergence: args.ticksMaxConvergence,
-      requestsMax: args.requestsMax, packetLoss: args.packetLoss, log, stateMachine: args.stateMachine,
+      requestsMax: args.requestsMax, packetLoss: args.packetLoss, crashRatio: args.crashRatio,
+      restartRatio: args.restartRatio, log, stateMachine: args.stateMachine,
       workloadFactory: factory, write,
     };
     return runSimulation(seed, options);

@@ -20,6 +20,9 @@ describe("scarab vopr arguments", () => {
     expect(parseVoprArgs([hash]).seed).toBe(0x89abcdef00000000n);
     expect(parseVoprArgs(["18446744073709551615"]).seed).toBe(2n ** 64n - 1n);
     expect(parseVoprArgs(["--packet-loss-ratio=1/3"]).packetLoss).toEqual({ numerator: 1, denominator: 3 });
+    const heavy = parseVoprArgs(["--crash-ratio=1/20000", "--restart-ratio", "1/2000", "9"]);
+    expect([heavy.crashRatio, heavy.restartRatio]).toEqual([{ numerator: 1, denominator: 20000 }, { numerator: 1, denominator: 2000 }]);
+    expect(replayCommand(9n, heavy)).toBe("scarab vopr --crash-ratio=1/20000 --restart-ratio=1/2000 9");
   });
 
   test("mistakes are one clear UsageError", () => {
@@ -27,9 +30,11 @@ describe("scarab vopr arguments", () => {
       ["--bogus"], ["18446744073709551616"], ["1", "2"], ["--replicas", "7"], ["--replicas"],
       ["--log", "loud"], ["--state-machine=ledger"], ["--lite", "--performance"], ["--seeds", "5", "3"],
       ["--jobs", "2"], ["--lite=yes"], ["--requests-max=-1"], ["--packet-loss-ratio=3/2"], ["--replica-missing=1"],
+      ["--crash-ratio=2/1"], ["--restart-ratio=x"],
     ];
     for (const args of bad) expect(() => parseVoprArgs(args), args.join(" ")).toThrow(UsageError);
     expect(() => parseVoprArgs(["--replicas", "9"])).toThrow(/--replicas must be an integer in \[1, 6\]/);
+    expect(() => parseVoprArgs(["--crash-ratio=2/1"])).toThrow("--crash-ratio must be A/B with 0 ≤ A ≤ B (got '2/1')");
   });
 
   test("the replay command repeats the run-changing flags, normalised", () => {

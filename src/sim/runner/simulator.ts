@@ -33,6 +33,9 @@ export interface SimulationOptions {
   readonly requestsMax?: number;
   /** `--packet-loss-ratio=a/b`: overrides the drawn packet loss (§13.3). */
   readonly packetLoss?: Ratio;
+  /** `--crash-ratio=a/b` and `--restart-ratio=a/b`: override the fixed process faults (§3.4). */
+  readonly crashRatio?: Ratio;
+  readonly restartRatio?: Ratio;
   readonly log: "full" | "short" | "none";
   readonly stateMachine: "accounting" | "testing";
   /** Default: the accounting workload (ledger) or the echo workload (testing). */
@@ -70,6 +73,7 @@ export function runSimulation(seed: bigint, options: SimulationOptions): Simulat
   const mode = options.performance ? "performance" : options.lite ? "lite" : "default";
   const { swarm, prng } = drawSwarm(seed, testConfig, {
     mode, replicaCount: options.replicaCount, requestsMax: options.requestsMax, packetLoss: options.packetLoss,
+    crashRatio: options.crashRatio, restartRatio: options.restartRatio,
   });
   const simulator = new Simulator(swarm, prng, factory, options);
   return simulator.run();

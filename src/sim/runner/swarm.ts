@@ -21,6 +21,10 @@ export interface SwarmOverrides {
   readonly replicaCount?: number;
   readonly requestsMax?: number;
   readonly packetLoss?: Ratio;
+  /** Per tick per replica, replacing the fixed crash probability (×10 with writes pending stays). */
+  readonly crashRatio?: Ratio;
+  /** Per tick per crashed replica, replacing the fixed restart probability. */
+  readonly restartRatio?: Ratio;
 }
 
 /** §3.4: per tick per replica, fixed; stabilities are minimum durations in ticks. */
@@ -138,6 +142,7 @@ function drawCluster(prng: Prng, config: Config, overrides: SwarmOverrides): Clu
   const replicaCount = overrides.replicaCount ?? (mode === "lite" ? 3 : mode === "performance" ? 6 : drawnReplicas);
   const standbyCount = mode === "default" ? drawnStandbys : 0;
   const quiet = mode === "performance"; // §4: no crashes or upgrades
+  const crash = overrides.crashRatio ?? ratio(2, 10_000_000);
   return {
     replicaCount,
     standbyCount,
@@ -148,10 +153,10 @@ function drawCluster(prng: Prng, config: Config, overrides: SwarmOverrides): Clu
     gridCachePages,
     reformatsMax: replicaCount + 2,
     process: {
-      crashProbability: quiet ? ratioZero : ratio(2, 10_000_000),
-      crashProbabilityWritesPending: quiet ? ratioZero : ratio(20, 10_000_000),
+      crashProbability: quiet ? ratioZero : crash,
+      crashProbabilityWritesPending: quiet ? ratioZero : ratio(Math.min(crash.numerator * 10, crash.denominator), crash.denominator),
       crashStabilityTicks,
-      restartProbability: ratio(2, 1_000_000),
+      restartProbability: overrides.restartRatio ?? ratio(2, 1_000_000),
       restartStabilityTicks,
       pauseProbability: quiet ? ratioZero : ratio(8, 10_000_000),
       unpauseProbability: ratio(8, 1_000_000),
