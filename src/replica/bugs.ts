@@ -28,6 +28,13 @@ export interface PlantedBugs {
   readonly joinViewBeforeDurable: boolean;
   /** A new primary starts its view without holding every uncommitted prepare of its log. */
   readonly primaryWithoutPrepares: boolean;
+  /** A join_view nacks the ops of faulty WAL slots, as if a bad checksum meant "never prepared". */
+  readonly nackFaultySlots: boolean;
+  /**
+   * WAL recovery truncates the log at the first faulty slot above the checkpoint, as if corruption
+   * in the middle of the log were a torn write at its head.
+   */
+  readonly truncateAtFaultySlot: boolean;
 }
 
 export type PlantedBugName = keyof PlantedBugs;
@@ -35,7 +42,7 @@ export type PlantedBugName = keyof PlantedBugs;
 export const plantedBugNames: readonly PlantedBugName[] = Object.freeze([
   "commitWithoutQuorum", "truncateWithoutNackQuorum", "ackBeforeDurable", "logChoiceByHighestOp",
   "timestampIgnoresInheritedOps", "gridReadWithoutBodyChecksum", "headerBeforePrepare",
-  "joinViewBeforeDurable", "primaryWithoutPrepares",
+  "joinViewBeforeDurable", "primaryWithoutPrepares", "nackFaultySlots", "truncateAtFaultySlot",
 ]);
 
 /** The correct replica: every bug off. */
@@ -49,6 +56,8 @@ export const noBugs: PlantedBugs = Object.freeze({
   headerBeforePrepare: false,
   joinViewBeforeDurable: false,
   primaryWithoutPrepares: false,
+  nackFaultySlots: false,
+  truncateAtFaultySlot: false,
 });
 
 /** A frozen set of bugs with exactly `names` switched on. */

@@ -123,6 +123,7 @@ export class Replica extends ReplicaState {
     if (options.replicaCount + options.standbyCount > 1) this.grid.enableRepair();
     if (this.bugs.gridReadWithoutBodyChecksum) this.grid.verifyBodies = false;
     if (this.bugs.headerBeforePrepare) this.journal.writer.headerBeforePrepare = true;
+    if (this.bugs.truncateAtFaultySlot) this.journal.truncateAtFaultySlot = true;
   }
 
   /** Queues a superblock update; `job` must call `done` once its update is durable. */

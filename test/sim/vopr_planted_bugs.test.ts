@@ -13,14 +13,26 @@ const budget = { requestsMax: 96, ticksMaxRequests: 60_000, ticksMaxConvergence:
 type StateMachine = "testing" | "accounting";
 const stateMachineOf: Partial<Record<PlantedBugName, StateMachine>> = { gridReadWithoutBodyChecksum: "accounting" };
 
-function run(seed: number, bugs: PlantedBugs, stateMachine: StateMachine): { exitCode: number; outcome: string } {
-  return runSimulation(BigInt(seed), { log: "none", stateMachine, write: () => {}, bugs, ...budget });
+/**
+ * Bugs that need a faulty WAL slot when a replica recovers or votes run with frequent crashes and
+ * restarts (`scarab vopr --crash-ratio=1/20000 --restart-ratio=1/2000`): at the spec's rates a
+ * restart is rare, and none was caught in 500 seeds. (This profile also fails some clean seeds, 20
+ * and 22 among the first 60: open bugs, docs/storage_faults.md; the control below guards that.)
+ */
+const restartHeavy = { crashRatio: { numerator: 1, denominator: 20_000 }, restartRatio: { numerator: 1, denominator: 2_000 } };
+const profileOf: Partial<Record<PlantedBugName, typeof restartHeavy>> = {
+  nackFaultySlots: restartHeavy, truncateAtFaultySlot: restartHeavy,
+};
+
+function run(seed: number, bugs: PlantedBugs, bug: PlantedBugName): { exitCode: number; outcome: string } {
+  const stateMachine = stateMachineOf[bug] ?? "testing";
+  return runSimulation(BigInt(seed), { log: "none", stateMachine, write: () => {}, bugs, ...budget, ...profileOf[bug] });
 }
 
 /** The first seed (1, 2, …) whose run fails, with how it failed; null if all 200 pass. */
-function firstFailure(bugs: PlantedBugs, stateMachine: StateMachine): { seed: number; exitCode: number; outcome: string } | null {
+function firstFailure(bug: PlantedBugName): { seed: number; exitCode: number; outcome: string } | null {
   for (let seed = 1; seed <= seedsMax; seed++) {
-    const result = run(seed, bugs, stateMachine);
+    const result = run(seed, plantBugs(bug), bug);
     if (result.exitCode !== 0) return { seed, ...result };
   }
   return null;
@@ -29,13 +41,12 @@ function firstFailure(bugs: PlantedBugs, stateMachine: StateMachine): { seed: nu
 describe("planted bugs are caught within 200 seeds", () => {
   for (const bug of plantedBugNames) {
     test(bug, () => {
-      const stateMachine = stateMachineOf[bug] ?? "testing";
-      const failure = firstFailure(plantBugs(bug), stateMachine);
+      const failure = firstFailure(bug);
       expect(failure, `${bug} was not caught in ${seedsMax} seeds`).not.toBeNull();
       // A correctness (129) or assertion (127) failure, not a liveness verdict.
       expect([127, 129], failure!.outcome).toContain(failure!.exitCode);
       // Control: the same seed passes with the bug removed, so it was the bug that was caught.
-      expect(run(failure!.seed, noBugs, stateMachine).exitCode).toBe(0);
+      expect(run(failure!.seed, noBugs, bug).exitCode).toBe(0);
     }, 600_000);
   }
 });

@@ -42,6 +42,8 @@ export class Journal {
   private readonly slots: JournalSlots;
   /** Exposed for the planted bug headerBeforePrepare only (replica/bugs.ts). */
   readonly writer: JournalWriter;
+  /** True only for the planted bug truncateAtFaultySlot (replica/bugs.ts). */
+  truncateAtFaultySlot = false;
   private readonly reader: JournalReader;
   private readonly readBuffers: readonly Uint8Array[];
   private readonly sectorBuffers: readonly Uint8Array[];
@@ -104,6 +106,7 @@ export class Journal {
     const recoverer = new JournalRecoverer({
       storage: this.storage, slots: this.slots, config: this.config, soloReplica: this.replicaCount === 1,
       iopsWriteMax: this.iopsWriteMax, readBuffers: this.readBuffers, sectorBuffer: this.sectorBuffers[0]!,
+      truncateAtFaultySlot: this.truncateAtFaultySlot,
     }, options, (result) => {
       this.statusValue = typeof result === "string" ? "failed" : "ready";
       callback(result);

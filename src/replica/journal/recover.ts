@@ -56,6 +56,8 @@ export interface RecoverContext {
   readonly iopsWriteMax: number;
   readonly readBuffers: readonly Uint8Array[];
   readonly sectorBuffer: Uint8Array;
+  /** True only for the planted bug truncateAtFaultySlot (replica/bugs.ts). */
+  readonly truncateAtFaultySlot?: boolean;
 }
 
 const caseLabels: readonly RecoveryCaseLabel[] = [
@@ -162,8 +164,21 @@ export class JournalRecoverer {
         torn += 1;
       }
     }
+    if (this.context.truncateAtFaultySlot === true) torn += this.plantedTruncateAtFault(opMax);
     for (let slot = 0; slot < slots.slotCount; slot++) this.apply(slot, this.decisions[slot]!);
     this.finishDecisions(verdict.kind === "truncate" ? null : verdict.reason, torn);
+  }
+
+  /** The planted bug: cuts the log at its first faulty slot above the checkpoint, as if torn. */
+  private plantedTruncateAtFault(opMax: number): number {
+    const slotCount = this.context.slots.slotCount;
+    const from = Math.max(this.options.opCheckpoint + 1, opMax - slotCount + 1);
+    for (let op = from; op < opMax; op++) {
+      if (this.decisions[op % slotCount] !== "vsr") continue;
+      for (let cut = op; cut <= opMax; cut++) this.decisions[cut % slotCount] = "cut";
+      return opMax - op + 1;
+    }
+    return 0;
   }
 
   private finishDecisions(headUncertainReason: HeadUncertainReason | null, torn: number): void {

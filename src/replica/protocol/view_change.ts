@@ -180,7 +180,7 @@ function buildJoinView(replica: Replica): Uint8Array | null {
     const dirty = replica.journal.isDirty(op) && op !== replica.opCheckpoint;
     if (header !== null && (!dirty || replica.prepareCache.get(op, header.checksum) !== null)) present |= 1n << BigInt(i);
     // Certain we never prepared it: no header and a healthy slot, or only held in memory.
-    if (!faulty && (header === null || dirty)) nack |= 1n << BigInt(i);
+    if ((!faulty || replica.bugs.nackFaultySlots) && (header === null || dirty)) nack |= 1n << BigInt(i);
   }
   assert(present >> BigInt(count) === 0n && nack >> BigInt(count) === 0n, "bitsets wider than the suffix");
   // The head has a header we vouch for: nacked only if our copy of it is not durable.
