@@ -62,8 +62,8 @@ export interface VoprArgs {
 
 const booleanFlags = new Set(["lite", "performance", "help"]);
 const valueFlags = new Set([
-  "replicas", "requests-max", "ticks-max", "ticks-max-requests", "ticks-max-convergence", "packet-loss-ratio", "crash-ratio", "restart-ratio",
-  "state-machine", "log", "seeds", "jobs", "from",
+  "replicas", "requests-max", "ticks-max", "ticks-max-requests", "ticks-max-convergence", "packet-loss-ratio",
+  "crash-ratio", "restart-ratio", "state-machine", "log", "seeds", "jobs", "from",
 ]);
 const unsupportedFlags = new Set(["replica-missing", "replica-missing-until-request"]);
 
