@@ -16,6 +16,12 @@ export interface CheckpointMath {
   checkpointDurable(c: number, commit: number): boolean;
   /** The highest op a replica whose last checkpoint is `opCheckpoint` may prepare (§9, §17.5). */
   opPrepareMax(opCheckpoint: number): number;
+  /**
+   * The highest op such a replica may acknowledge: one pipeline short of opPrepareMax. An
+   * acknowledgement beyond the next checkpoint's trigger + pipeline vouches that this checkpoint
+   * is durable here, which is what checkpointDurable() infers from a commit.
+   */
+  opPrepareOkMax(opCheckpoint: number): number;
 }
 
 export function checkpointMath(config: Config): CheckpointMath {
@@ -74,9 +80,15 @@ export function checkpointMath(config: Config): CheckpointMath {
     return prepareMax;
   }
 
+  function opPrepareOkMax(opCheckpoint: number): number {
+    const trigger = triggerForCheckpoint(checkpointAfter(opCheckpoint));
+    assert(trigger !== null);
+    return trigger + pipelineMax;
+  }
+
   return {
     checkpointValid, checkpointAfter, triggerForCheckpoint, prepareMaxForCheckpoint,
-    checkpointDurable, opPrepareMax,
+    checkpointDurable, opPrepareMax, opPrepareOkMax,
   };
 }
 

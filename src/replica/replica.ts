@@ -38,7 +38,7 @@ import { GridScrubber, scrubTicksPerRead } from "../grid/grid_scrubber.js";
 import { checkpointIfDue, flushIfBarEnd, restoreCheckpoint } from "./protocol/checkpoint.js";
 import { onBlock, onGetBlocks, tickGridRepair, tickScrubber } from "./protocol/sync.js";
 import { onGetReply, onReplyRepair } from "./protocol/reply_repair.js";
-import { refillPipeline } from "./protocol/pipeline.js";
+import { ackJournal, refillPipeline } from "./protocol/pipeline.js";
 import { ReplicaState, type ReplicaOptions } from "./replica_state.js";
 
 export type { NoticeEvent, PipelineEntry, ReplicaEvent, ReplicaOptions, Status, SyncState } from "./replica_state.js";
@@ -143,6 +143,8 @@ export class Replica extends ReplicaState {
   /** After a checkpoint is durable: resume committing, and the primary may prepare further. */
   afterCheckpoint(): void {
     assert(!this.checkpointing && this.opCheckpoint <= this.commitMin);
+    // Prepares beyond what the previous checkpoint let us acknowledge may be acknowledged now.
+    if (this.status === "normal") ackJournal(this);
     this.commitJournal();
     if (this.isPrimary && this.status === "normal") refillPipeline(this);
   }

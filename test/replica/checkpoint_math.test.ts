@@ -103,6 +103,28 @@ describe("the durability rule (§9)", () => {
       expect(violations).toEqual([]);
     });
 
+  // checkpointDurable(c, commit) is inferred from a commit, which takes a replication quorum of
+  // acknowledgements: every replica that may acknowledge an op beyond c's trigger + pipeline must
+  // hold c durably. (opPrepareMax allows one pipeline more, which a replica prepares but does not
+  // acknowledge until c is durable; seed 20 of the restart-heavy profile synced to a checkpoint
+  // that one replica held, acknowledged past it by one whose checkpoint was the one before.)
+  it.each([testConfig, productionConfig])("an acknowledgement vouches for the checkpoint it needs, $name",
+    (config: Config) => {
+      const math = checkpointMath(config);
+      const violations: string[] = [];
+      const checkpoints = [0];
+      for (let i = 0; i < 50; i++) checkpoints.push(math.checkpointAfter(checkpoints.at(-1)!));
+      for (const held of checkpoints) {
+        const okMax = math.opPrepareOkMax(held);
+        expect(okMax).toBeLessThan(math.opPrepareMax(held));
+        for (const c of checkpoints) {
+          // Acknowledged (and so committable) without holding c: c must not count as durable yet.
+          if (c > held && math.checkpointDurable(c, okMax)) violations.push(`holding ${held}, op ${okMax} makes ${c} durable`);
+        }
+      }
+      expect(violations).toEqual([]);
+    });
+
   it("the simulator's bound is tight: one more op would overwrite before durability", () => {
     // At checkpoint 19 the first overwrite of the previous wrap is op 32, prepared once op 28 is
     // committed; checkpoint 19 became durable at exactly commit 28.

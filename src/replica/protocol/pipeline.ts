@@ -62,10 +62,21 @@ export function ack(replica: Replica, prepare: PrepareHeader): void {
   if (replica.logDiscardedBySync) return;
   // Never acknowledge in a view that is not durable (vsr.md §6.2, §17.6).
   if (replica.viewDurable !== view) return;
+  // Nor beyond what our durable checkpoint lets us vouch for: ackJournal() catches up once the
+  // next checkpoint is durable (a sync's durability rule counts on it, checkpoint_math.ts).
+  if (prepare.op > replica.math.opPrepareOkMax(replica.opCheckpoint)) return;
   assert(!replica.isStandby && replica.status === "normal" && replica.viewDurable === view);
   assert(prepare.op <= replica.op, "acknowledging beyond the head");
   if (replica.isPrimary) return countPrepareOk(replica, prepare.op, prepare.checksum, replica.replica);
   replica.sendToReplica(replica.primaryOf(view), buildPrepareOk(replica, prepare));
+}
+
+/** Acknowledges every durable prepare above commit_max (after a view install or a checkpoint). */
+export function ackJournal(replica: Replica): void {
+  for (let op = replica.commitMax + 1; op <= replica.op; op++) {
+    const header = replica.journal.header(op);
+    if (header !== null && !replica.journal.isDirty(op)) ack(replica, new PrepareHeader(header.bytes(), 0));
+  }
 }
 
 function buildPrepareOk(replica: Replica, prepare: PrepareHeader): Uint8Array {

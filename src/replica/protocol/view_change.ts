@@ -13,7 +13,7 @@ import { checkpointStateSize, decodeCheckpointState, encodeCheckpointState } fro
 import { cancelSync, startSync, syncNeeded, syncTargetStale } from "./sync.js";
 import type { Replica } from "../replica.js";
 import { countVotes } from "../quorums.js";
-import { ack, refillPipeline } from "./pipeline.js";
+import { ack, ackJournal, refillPipeline } from "./pipeline.js";
 
 // ---- exit_view votes ----
 
@@ -519,10 +519,7 @@ function installView(replica: Replica, message: Uint8Array, headersOffset: numbe
     // A second `view` of the same view may have been persisted meanwhile and finished first.
     if (replica.status === "view_change") replica.toNormal(newView);
     assert(replica.status === "normal");
-    for (let op = replica.commitMax + 1; op <= replica.op; op++) {
-      const header = replica.journal.header(op);
-      if (header !== null && !replica.journal.isDirty(op)) ack(replica, new PrepareHeader(header.bytes(), 0));
-    }
+    ackJournal(replica);
     replica.commitJournal();
   });
 }
