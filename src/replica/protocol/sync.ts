@@ -226,7 +226,8 @@ function finishSync(replica: Replica): void {
     };
     replica.runSuperblockJob((done) => {
       replica.superblock.updateCheckpoint({
-        checkpoint, commit_max: Math.max(replica.commitMax, sync.targetOp),
+        checkpoint,
+        commit_max: Math.max(replica.commitMax, sync.targetOp, replica.superblock.working!.vsr_state.commit_max),
         sync_op_min: replica.commitMin + 1, sync_op_max: sync.targetOp, sync_moves_address: movesAddress,
         view_headers: replica.superblock.working!.view_headers,
       }, () => {
