@@ -43,7 +43,8 @@ export function checkpointIfDue(replica: Replica, prepare: Uint8Array): void {
       replica.superblock.updateCheckpoint({
         // A restarted replica's commit_max starts at its checkpoint (replica_state.ts
         // openFromSuperblock), below what the superblock may hold: never write it back lower.
-        checkpoint, commit_max: Math.max(replica.commitMax, op, replica.superblock.working!.vsr_state.commit_max),
+        checkpoint,
+        commit_max: Math.max(replica.commitMax, op, replica.superblock.working!.vsr_state.commit_max),
         sync_op_min: 0, sync_op_max: 0,
         view_headers: replica.superblock.working!.view_headers,
       }, () => {
