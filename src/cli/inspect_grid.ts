@@ -3,6 +3,7 @@
 // checksum held in the superblock, the blobs and directory blocks against the manifest, and each
 // page against its directory block, with the grid's own verifyBlock(): a block's checksum always
 // lives outside the block.
+import { allZero } from "../core/bytes.js";
 import { type Config, headerSize } from "../core/config.js";
 import { BlockHeader, verifyHeaderChecksum } from "../core/header.js";
 import { blockBody, readReference, referenceSize, verifyBlock, type BlockReference } from "../grid/block.js";
@@ -37,14 +38,10 @@ function blockOffset(config: Config, address: number): number {
   return config.zones.gridOffset + (address - 1) * config.blockSize;
 }
 
-function isZero(bytes: Uint8Array): boolean {
-  return bytes.every((byte) => byte === 0);
-}
-
 /** Why verifyBlock fails, in the order it checks. */
 function blockProblem(file: DataFile, offset: number, block: Uint8Array, checksum: bigint, cluster: bigint): string {
   if (offset >= file.size) return "beyond the end of the file (truncated)";
-  if (isZero(block)) return "zeroed (never written, or lost)";
+  if (allZero(block)) return "zeroed (never written, or lost)";
   if (!verifyHeaderChecksum(block, 0)) return "bad header checksum";
   const header = new BlockHeader(block, 0);
   if (header.checksum !== checksum) {

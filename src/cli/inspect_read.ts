@@ -13,7 +13,7 @@ import {
 } from "../replica/superblock/layout.js";
 import { type SuperblockCopy, type SuperblockOpenResult, superblockCopies, superblockOpen } from "../replica/superblock/quorum.js";
 import { replicaIndexOf } from "../replica/superblock/superblock.js";
-import { readU128 } from "../core/bytes.js";
+import { allZero, readU128 } from "../core/bytes.js";
 
 /** A problem with the file or the request, reported as one line. Exit code 2 (cannot inspect), or 1 (damaged). */
 export class InspectError extends Error {
@@ -171,15 +171,11 @@ function inferCluster(raws: readonly Uint8Array[]): bigint | null {
   return best;
 }
 
-function isZero(bytes: Uint8Array): boolean {
-  return bytes.every((byte) => byte === 0);
-}
-
 function describeCopy(bytes: Uint8Array, slot: number, config: Config, cluster: bigint): CopyReport {
   const offset = config.zones.superblock.offset + slot * config.superblockCopySize;
   const copyIndex = bytes[SuperBlockField.copy]! | (bytes[SuperBlockField.copy + 1]! << 8);
   const base = { slot, offset, copyIndex, state: null, cluster: null };
-  if (isZero(bytes)) return { ...base, status: "zeroed", detail: "all zero (never written, or lost)" };
+  if (allZero(bytes)) return { ...base, status: "zeroed", detail: "all zero (never written, or lost)" };
   if (!checksumValid(bytes)) return { ...base, status: "bad checksum", detail: "bad checksum (torn or corrupt)" };
   const copyCluster = readU128(bytes, SuperBlockField.cluster);
   if (copyCluster !== cluster) {

@@ -2,7 +2,7 @@
 // file and evaluates every slot the way recovery would, with the journal's own pure functions:
 // slot validity (prepare_headers.ts), the §11.3 decision table and the §11.4 torn-write rule
 // (recovery_table.ts). Nothing here writes: recovery's "fix" and "cut" are only reported.
-import { readU32 } from "../core/bytes.js";
+import { allZero, readU128, readU32 } from "../core/bytes.js";
 import { Command, commandName } from "../core/command.js";
 import { type Config, headerSize } from "../core/config.js";
 import { FrameField, PrepareField, verifyBodyChecksum, verifyHeaderChecksum } from "../core/header.js";
@@ -73,24 +73,14 @@ function u64OrNull(bytes: Uint8Array, at: number): number | null {
   return high < u64SafeHighLimit ? high * 0x1_0000_0000 + readU32(bytes, at) : null;
 }
 
-function u128(bytes: Uint8Array, at: number): bigint {
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  return (view.getBigUint64(at + 8, true) << 64n) | view.getBigUint64(at, true);
-}
-
-function allZero(bytes: Uint8Array, from: number, to: number): boolean {
-  for (let i = from; i < to; i++) if (bytes[i] !== 0) return false;
-  return true;
-}
-
 /** Why a header fails slotHeaderValid, checked in the same order. */
 function headerProblem(bytes: Uint8Array, at: number, slot: number, context: SlotHeaderContext): string {
   if (allZero(bytes, at, at + headerSize)) return "zeroed";
   if (!verifyHeaderChecksum(bytes, at)) return "bad checksum";
   const command = bytes[at + FrameField.command]!;
   if (command !== Command.prepare) return `command ${commandName(command)}, not prepare`;
-  const cluster = u128(context.cluster, 0);
-  if (u128(bytes, at + FrameField.cluster) !== cluster) return `other cluster ${u128(bytes, at + FrameField.cluster)}`;
+  const cluster = readU128(context.cluster, 0);
+  if (readU128(bytes, at + FrameField.cluster) !== cluster) return `other cluster ${readU128(bytes, at + FrameField.cluster)}`;
   const size = sizeOf(bytes, at);
   if (size < headerSize || size > context.messageSizeMax) return `size ${size} out of range`;
   const op = u64OrNull(bytes, at + PrepareField.op);
@@ -110,7 +100,7 @@ function describeHeader(bytes: Uint8Array, at: number, slot: number, context: Sl
     problem: valid ? "" : headerProblem(bytes, at, slot, context),
     op: checksumValid ? u64OrNull(bytes, at + PrepareField.op) : null,
     view: checksumValid ? readU32(bytes, at + FrameField.view) : null,
-    checksum: checksumValid ? u128(bytes, at + FrameField.checksum) : null,
+    checksum: checksumValid ? readU128(bytes, at + FrameField.checksum) : null,
   };
 }
 

@@ -24,7 +24,7 @@
 import { Command } from "../../core/command.js";
 import { headerSize, sectorSize, type Config } from "../../core/config.js";
 import { FrameField, JoinViewHeader, PrepareHeader, PrepareOkField, ViewHeader, verifyHeaderChecksum } from "../../core/header.js";
-import { bytesEqual, readU128, readU32 } from "../../core/bytes.js";
+import { allZero, bytesEqual, readU128, readU32, readU64AsNumber } from "../../core/bytes.js";
 import { Zone } from "../../io/storage.js";
 import { isReservedPrepare } from "../../replica/journal/prepare_headers.js";
 import { checkpointMath, type CheckpointMath } from "../../replica/checkpoint_math.js";
@@ -43,9 +43,16 @@ const ackedOpsKept = 4096;
  */
 const journalCheckTicks = 499;
 
+/** A prepare_ok a replica sent: the prepare, its parent, and the view it was sent in. */
+interface Acknowledgement {
+  readonly checksum: bigint;
+  readonly parent: bigint;
+  readonly view: number;
+}
+
 export class DurabilityChecker {
   /** Per node: op → the prepare it acknowledged last at that op, its parent, and the view it did so in. */
-  private readonly acked: Map<number, { checksum: bigint; parent: bigint; view: number }>[];
+  private readonly acked: Map<number, Acknowledgement>[];
   private readonly sector = new Uint8Array(sectorSize);
   private readonly prepareSector = new Uint8Array(sectorSize);
   /** Per node: its durable superblock as open would pick it, and StorageSim.superblockWritesLanded then. */
@@ -103,7 +110,7 @@ export class DurabilityChecker {
   }
 
   private onPrepareOk(node: number, message: Uint8Array): void {
-    const op = readU64(message, PrepareOkField.op);
+    const op = readU64AsNumber(message, PrepareOkField.op);
     const acked = this.acked[node]!;
     acked.set(op, {
       checksum: readU128(message, PrepareOkField.prepare_checksum), parent: readU128(message, PrepareOkField.parent),
@@ -163,19 +170,27 @@ export class DurabilityChecker {
       // (the op was not committed then) and reinstalled dirty from a later log: nacking that is
       // safe. An ack in the log_view itself is of the log we still hold, faulty or not.
       const ack = acked.get(op);
-      if (ack !== undefined && op > syncOpMax && (carried === null || ack.checksum === carried) && ack.view >= jv.log_view &&
-        !this.forksFromCommitted(node, op, ack.checksum)) {
+      if (ack !== undefined && (carried === null || ack.checksum === carried) && this.mustKeep(node, op, ack, jv.log_view, syncOpMax)) {
         this.fail(`node ${node}: join_view for view ${jv.view} nacks op ${op}${carried === null ? " (no header)" : ""}, ` +
           `whose prepare it acknowledged in view ${ack.view} (its log_view is ${jv.log_view})`);
       }
     }
     // An op above the join_view's head counts as nacked too (log_choice.ts).
     for (const [op, ack] of acked) {
-      if (op > jv.op && op > syncOpMax && ack.view >= jv.log_view && !this.forksFromCommitted(node, op, ack.checksum)) {
+      if (op > jv.op && this.mustKeep(node, op, ack, jv.log_view, syncOpMax)) {
         this.fail(`node ${node}: join_view for view ${jv.view} ends at op ${jv.op}, below op ${op}, whose prepare it ` +
           `acknowledged in view ${ack.view} (its log_view is ${jv.log_view})`);
       }
     }
+  }
+
+  /**
+   * Whether `node` must still vouch for its acknowledgement `ack` of `op` in a join_view with this
+   * log_view: made in that log_view, above any checkpoint it adopted by sync (those ops are
+   * committed), and not of a prepare that forked from the committed log.
+   */
+  private mustKeep(node: number, op: number, ack: Acknowledgement, logView: number, syncOpMax: number): boolean {
+    return op > syncOpMax && ack.view >= logView && !this.forksFromCommitted(node, op, ack.checksum);
   }
 
   /**
@@ -285,7 +300,7 @@ export class DurabilityChecker {
       const size = memory.size;
       if (size % sectorSize !== 0) { // (a prepare of whole sectors has no padding, and may end the zone)
         const last = storage.pristineSector(Zone.wal_prepares, prepareOffset + Math.floor(size / sectorSize) * sectorSize);
-        if (last === null || !isZero(last, size % sectorSize)) {
+        if (last === null || !allZero(last, size % sectorSize)) {
           this.fail(`node ${node}: the sector padding of the prepare in WAL slot ${slot} (op ${memory.op}) is not zero`);
         }
       }
@@ -296,13 +311,4 @@ export class DurabilityChecker {
   private fail(message: string): never {
     throw new CorrectnessError(`durability checker: ${message}`);
   }
-}
-
-function isZero(bytes: Uint8Array, from: number): boolean {
-  for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) return false;
-  return true;
-}
-
-function readU64(bytes: Uint8Array, offset: number): number {
-  return readU32(bytes, offset) + readU32(bytes, offset + 4) * 2 ** 32;
 }

@@ -234,8 +234,6 @@ export class Cluster {
     if (event === "sync_done") this.checker.onSyncDone(index, replica);
     if (event === "sync_done" || event === "checkpoint_done" || event === "open") {
       this.checker.checkCheckpoint(index, replica.opCheckpoint, replica.checkpointId());
-    }
-    if (event === "sync_done" || event === "checkpoint_done" || event === "open") {
       if (event !== "open") this.storageChecker.check(index, replica.opCheckpoint, replica.grid, this.storages[index]!);
       this.durabilityChecker.onCheckpointDurable(index, replica.opCheckpoint);
     }
