@@ -35,6 +35,16 @@ export interface PlantedBugs {
    * in the middle of the log were a torn write at its head.
    */
   readonly truncateAtFaultySlot: boolean;
+  /**
+   * A replica behind state-syncs to a newer checkpoint as soon as a view names it: neither does
+   * WAL repair get a chance, nor does the next checkpoint have to be durable on a quorum.
+   */
+  readonly syncToUndurableCheckpoint: boolean;
+  /**
+   * The superblock opens from the newest copy with a valid checksum, without an open quorum and
+   * without rewriting the others: a copy left alone by a crash mid-update is taken as durable.
+   */
+  readonly superblockNewestCopy: boolean;
 }
 
 export type PlantedBugName = keyof PlantedBugs;
@@ -43,6 +53,7 @@ export const plantedBugNames: readonly PlantedBugName[] = Object.freeze([
   "commitWithoutQuorum", "truncateWithoutNackQuorum", "ackBeforeDurable", "logChoiceByHighestOp",
   "timestampIgnoresInheritedOps", "gridReadWithoutBodyChecksum", "headerBeforePrepare",
   "joinViewBeforeDurable", "primaryWithoutPrepares", "nackFaultySlots", "truncateAtFaultySlot",
+  "syncToUndurableCheckpoint", "superblockNewestCopy",
 ]);
 
 /** The correct replica: every bug off. */
@@ -58,6 +69,8 @@ export const noBugs: PlantedBugs = Object.freeze({
   primaryWithoutPrepares: false,
   nackFaultySlots: false,
   truncateAtFaultySlot: false,
+  syncToUndurableCheckpoint: false,
+  superblockNewestCopy: false,
 });
 
 /** A frozen set of bugs with exactly `names` switched on. */

@@ -124,6 +124,7 @@ export class Replica extends ReplicaState {
     if (this.bugs.gridReadWithoutBodyChecksum) this.grid.verifyBodies = false;
     if (this.bugs.headerBeforePrepare) this.journal.writer.headerBeforePrepare = true;
     if (this.bugs.truncateAtFaultySlot) this.journal.truncateAtFaultySlot = true;
+    if (this.bugs.superblockNewestCopy) this.superblock.newestCopyWins = true;
   }
 
   /** Queues a superblock update; `job` must call `done` once its update is durable. */

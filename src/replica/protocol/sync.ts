@@ -260,6 +260,7 @@ function readChecksum(view: DataView, offset: number): bigint {
 export function syncNeeded(replica: Replica, targetOp: number, viewOp: number, commitMax: number): boolean {
   assert(replica.syncing === null);
   if (targetOp <= replica.commitMin || targetOp <= replica.opCheckpoint) return false;
+  if (replica.bugs.syncToUndurableCheckpoint) return true;
   // WAL repair suffices, unless our own checkpoint is not loaded (replica.ts stateLoaded).
   if (viewOp <= replica.opPrepareMax && replica.stateLoaded) return false;
   assert(targetOp > replica.opCheckpoint && (viewOp > replica.opPrepareMax || !replica.stateLoaded));

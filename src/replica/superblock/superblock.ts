@@ -22,7 +22,8 @@ import {
   encodeSuperBlock, setCopyIndex, superblockCopySizeMin,
 } from "./layout.js";
 import {
-  type SuperblockCopy, type SuperblockHeader, type SuperblockOpenError, superblockCopies, superblockOpen, superblockVerifyQuorum,
+  type SuperblockCopy, type SuperblockHeader, type SuperblockOpenError, type SuperblockOpenResult, superblockCopies, superblockOpen,
+  superblockVerifyQuorum,
 } from "./quorum.js";
 
 export {
@@ -90,6 +91,8 @@ export class SuperBlock {
   working: SuperBlockState | null = null;
   /** How many times a write had to be repeated because fewer than 3 copies verified. */
   verifyRetries = 0;
+  /** True only for the planted bug superblockNewestCopy (replica/bugs.ts). */
+  newestCopyWins = false;
   private readonly storage: Storage;
   private readonly config: Config;
   private readonly cluster: bigint;
@@ -211,7 +214,7 @@ export class SuperBlock {
     this.busy = true;
     this.readAll(() => {
       const decoded = this.readBuffers.map((bytes) => decodeSuperBlock(bytes, this.config, this.cluster));
-      const result = superblockOpen(decoded.map(quorumCopy));
+      const result = this.newestCopyWins ? plantedNewestCopy(decoded) : superblockOpen(decoded.map(quorumCopy));
       if (result.kind === "error") return this.openFailed(result.error, callback);
       const state = decoded.find((copy) => copy !== null && copy.state.checksum === result.header.checksum)!.state;
       const vsr = state.vsr_state;
@@ -333,6 +336,15 @@ export class SuperBlock {
  * The state open would pick from the 4 copies `readCopy` returns (the simulator's checkers read a
  * data file's durable bytes with it), or null where open would fail.
  */
+/** The planted bug superblockNewestCopy: the highest sequence with a valid checksum, trusted alone. */
+function plantedNewestCopy(decoded: readonly (DecodedCopy | null)[]): SuperblockOpenResult {
+  let newest: DecodedCopy | null = null;
+  for (const copy of decoded) if (copy !== null && (newest === null || copy.state.sequence > newest.state.sequence)) newest = copy;
+  if (newest === null) return { kind: "error", error: "NotFound" };
+  const { copy: _copy, ...header } = quorumCopy(newest)!;
+  return { kind: "working", header, copies: 1, repairs: [] };
+}
+
 export function durableSuperblock(readCopy: (copy: number) => Uint8Array, config: Config, cluster: bigint): SuperblockHeader | null {
   const copies = Array.from({ length: superblockCopies }, (_, copy) => quorumCopy(decodeSuperBlock(readCopy(copy), config, cluster)));
   const result = superblockOpen(copies);
