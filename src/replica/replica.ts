@@ -272,8 +272,10 @@ export class Replica extends ReplicaState {
   }
 
   private openFinish(opMax: number, headCertain: boolean, callback: (error: string | null) => void): void {
-    this.loadViewHeaders();
-    this.openHead(Math.max(opMax, this.opCheckpoint, this.viewHeadersHeadOp()));
+    // Entries above the view headers that loadViewHeaders discards are not our log: the head is
+    // below them (a head with no header would end our next view headers at the checkpoint).
+    const truncatedAfter = this.loadViewHeaders();
+    this.openHead(Math.max(truncatedAfter ?? opMax, this.opCheckpoint, this.viewHeadersHeadOp()));
     const head = this.journal.header(this.op);
     if (head !== null) this.prepareTimestamp = new PrepareHeader(head.bytes(), 0).timestamp;
     this.emit("open");
@@ -307,8 +309,9 @@ export class Replica extends ReplicaState {
    * still hold entries that installing that view truncated (the reserved headers were not yet
    * written). So they replace whatever differs, and above their head only entries prepared in
    * log_view itself survive: anything older there is from an aborted view (vsr.md §11.4 item 6).
+   * Returns the op the log was truncated after, or null.
    */
-  private loadViewHeaders(): void {
+  private loadViewHeaders(): number | null {
     assert(this.status === "recovering");
     const viewHeaders = this.superblock.working!.view_headers;
     for (const bytes of viewHeaders) {
@@ -322,9 +325,10 @@ export class Replica extends ReplicaState {
       const header = this.journal.header(op);
       if (header !== null && header.view < this.logView) {
         this.journal.truncateAfter(op - 1);
-        break;
+        return op - 1;
       }
     }
+    return null;
   }
 
   private viewHeadersHeadOp(): number {
@@ -660,8 +664,11 @@ export class Replica extends ReplicaState {
     assert(max >= 1 && this.op >= this.opCheckpoint);
     for (let op = this.op; op >= this.opCheckpoint && headers.length < max; op--) {
       const header = this.headerAt(op);
+      // A head whose header we do not know is skipped: the suffix starts at the highest header
+      // we hold (falling back to the checkpoint would make the next open discard, as older than
+      // log_view, every entry above the checkpoint; see loadViewHeaders).
       if (header !== null) headers.push(header.bytes().slice());
-      else if (headers.length === 0) break;
+      else if (headers.length === 0) continue;
       if (op <= this.commitMax && headers.length >= 1) break;
     }
     // The checkpoint's own prepare anchors the suffix when nothing above it is known.
