@@ -37,6 +37,11 @@ export function onRequest(replica: Replica, message: Uint8Array): void {
   if (eviction !== null) return evict(replica, request.client, eviction);
   // Step 10: the view is still being persisted.
   if (replica.viewDurable !== replica.view) return replica.ignored("request", "our view is not durable yet");
+  // Ops known committed but not prepared in this view's pipeline (a solo replica's WAL after a
+  // restart) may still be executing: their requests are not in the sessions yet, so a client's
+  // retry of one would look new and be prepared twice.
+  const pipelinedFrom = replica.pipeline.length > 0 ? replica.pipeline[0]!.op : replica.op + 1;
+  if (pipelinedFrom > replica.commitMin + 1) return replica.ignored("request", "still executing ops committed before the pipeline");
   const verdict = sessionVerdict(replica, request);
   if (verdict === "ignore") return replica.ignored("request", "not the client's next request");
   if (verdict === "duplicate") {
