@@ -56,11 +56,13 @@ function repairTarget(replica: Replica): number {
     assert(primary !== replica.replica && primary < replica.replicaCount, "a backup's primary is another replica");
     return primary;
   }
+  // A standby picks among all active replicas (its own index is not among them: the rotation
+  // below would pin it to one, and a fault there stalled it for good).
+  if (replica.isStandby) return replica.prng.int(replica.replicaCount);
   const others = replica.replicaCount - 1;
   if (others === 0) return replica.replica;
   const target = (replica.replica + 1 + replica.prng.int(others)) % replica.replicaCount;
-  // A standby asks any active replica; an active replica never asks itself.
-  assert(target < replica.replicaCount && (target !== replica.replica || replica.isStandby));
+  assert(target < replica.replicaCount && target !== replica.replica, "an active replica never asks itself");
   return target;
 }
 
