@@ -3,6 +3,7 @@
 // catches up by WAL repair or, once the cluster's WAL has wrapped past its empty state, by state
 // sync. It never acts on the promises of its lost incarnation.
 import { describe, expect, test } from "vitest";
+import { testConfig } from "../../src/core/config.js";
 import { recoverView } from "../../src/replica/quorums.js";
 import { scenario, type Scenario } from "./scenario_harness.js";
 
@@ -18,7 +19,8 @@ describe("recover a lost data file", () => {
     const t = scenario({ replicas: 3 });
     t.requests(requests).runUntilQuiet();
     const r2 = t.replica("R2").stop();
-    t.requests(2).runUntilQuiet(); // the cluster commits without it (scarab recover's no-ops)
+    // The cluster commits a pipeline of ops without it, as scarab recover's no-ops do.
+    t.requests(testConfig.pipelinePrepareQueueMax).runUntilQuiet();
     const view = recoverView(clusterView(t), 2, 3);
     expect(view).toBeGreaterThanOrEqual(clusterView(t) + 2);
     t.cluster.reformat(2, view);

@@ -10,7 +10,7 @@ function setup(replicas = 3) {
   const inFlight = new Map<bigint, ClientRequest>();
   const checker = new StateChecker({
     replicaNodeCount: replicas, rootChecksum, inFlight: (client) => inFlight.get(client) ?? null, syncBacktrackMax: 1,
-    clientsMax: 2,
+    clientsMax: 2, recoverNoops: 2,
   });
   const states = Array.from({ length: replicas }, () => ({ status: "normal", view: 0, commitMin: 0 }));
   /** Replica `r` commits `bytes`, as the replica's onCommit does (commit_min first). */

@@ -6,10 +6,10 @@
 // Replica over the same storage and clock and opens it. The fault dice (when to crash, pause,
 // restart) live in the simulator; this class only carries the actions out.
 import { assert, AssertionError } from "../../core/assert.js";
-import { readU32 } from "../../core/bytes.js";
+import { readU32, readU64AsNumber } from "../../core/bytes.js";
 import { Command } from "../../core/command.js";
 import type { Config } from "../../core/config.js";
-import { FrameField, PrepareHeader, PrepareOkField } from "../../core/header.js";
+import { FrameField, PrepareField, PrepareHeader, PrepareOkField } from "../../core/header.js";
 import { Prng } from "../../core/prng.js";
 import type { MessageBus } from "../../io/message_bus.js";
 import { rootPrepare } from "../../replica/journal/prepare_headers.js";
@@ -70,8 +70,8 @@ export interface ClusterOptions {
 }
 
 /**
- * Forwards a replica's sends, noting the views and ops it acknowledges in prepare_oks (§11.1) and
- * the highest view it spoke in (what a reformat must stay above, §8).
+ * Forwards a replica's sends, noting the views and ops it acknowledges in prepare_oks (§11.1), the
+ * ops it sends prepares of, and the highest view it spoke in (what a reformat must stay above, §8).
  */
 class ReplicaBus implements MessageBus {
   constructor(private readonly bus: SimMessageBus, private readonly index: number, private readonly checker: StateChecker,
@@ -80,10 +80,11 @@ class ReplicaBus implements MessageBus {
   sendToReplica(replica: number, message: Uint8Array): void {
     this.durability.onSend(this.index, message);
     const view = readU32(message, FrameField.view);
-    if (message[FrameField.command] === Command.prepare_ok) {
-      const op = readU32(message, PrepareOkField.op) + readU32(message, PrepareOkField.op + 4) * 2 ** 32;
-      this.checker.onPrepareOk(this.index, view, op);
-    }
+    const command = message[FrameField.command];
+    if (command === Command.prepare_ok) this.checker.onPrepareOk(this.index, view, readU64AsNumber(message, PrepareOkField.op));
+    // A primary's own copy counts in the replication quorum without a prepare_ok; a prepare sent in
+    // repair is one we hold too (counting it only makes reformats wait longer).
+    else if (command === Command.prepare) this.checker.onPrepareSent(this.index, readU64AsNumber(message, PrepareField.op));
     this.checker.onSent(this.index, view);
     this.bus.sendToReplica(replica, message);
   }
@@ -140,6 +141,7 @@ export class Cluster {
       inFlight: (client) => this.clients.inFlight(client),
       syncBacktrackMax: options.config.lsmCompactionOps,
       clientsMax: options.config.clientsMax,
+      recoverNoops: options.config.pipelinePrepareQueueMax,
     });
     this.sequencer = new ReplySequencer(2 * options.config.clientsMax,
       (op) => this.checker.checksumAt(op), (prepare, reply) => this.observer.sequenced(prepare, reply));
