@@ -294,6 +294,17 @@ export class StorageSim implements Storage {
   }
 
   /**
+   * The sector at `offset` of `zone` as a read sees it through a misdirected write (checkers only):
+   * its overlay, while faults are visible and it has one; else the pristine bytes.
+   */
+  visibleSector(zone: Zone, offset: number): Uint8Array | null {
+    this.assertRange(zone, offset, sectorSize);
+    const sector = this.sectorIndex(zone, offset);
+    const overlay = this.faulty ? this.overlays.get(sector) : undefined;
+    return overlay === undefined ? this.memory.get(sector) ?? null : overlay;
+  }
+
+  /**
    * Scenario tests: flips every bit of `length` bytes at byte `offset` of `zone` in the pristine
    * data itself — a latent corruption at an exact place (one WAL header, one superblock copy),
    * visible whether or not `faulty` is on, and gone only when the sector is rewritten.
