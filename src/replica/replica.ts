@@ -272,10 +272,7 @@ export class Replica extends ReplicaState {
   }
 
   private openFinish(opMax: number, headCertain: boolean, callback: (error: string | null) => void): void {
-    // Entries above the view headers that loadViewHeaders discards are not our log: the head is
-    // below them (a head with no header would end our next view headers at the checkpoint).
-    const truncatedAfter = this.loadViewHeaders();
-    this.openHead(Math.max(truncatedAfter ?? opMax, this.opCheckpoint, this.viewHeadersHeadOp()));
+    this.openHead(this.loadViewHeaders(opMax));
     const head = this.journal.header(this.op);
     if (head !== null) this.prepareTimestamp = new PrepareHeader(head.bytes(), 0).timestamp;
     this.emit("open");
@@ -307,11 +304,15 @@ export class Replica extends ReplicaState {
    * The view headers persisted with the last view change are canonical for log_view: they may
    * be newer than the WAL (their prepares were still being written at a crash), or the WAL may
    * still hold entries that installing that view truncated (the reserved headers were not yet
-   * written). So they replace whatever differs, and above their head only entries prepared in
-   * log_view itself survive: anything older there is from an aborted view (vsr.md §11.4 item 6).
-   * Returns the op the log was truncated after, or null.
+   * written). So they replace whatever differs, and above their head an entry prepared before
+   * log_view is from an aborted view and is discarded (vsr.md §11.4 item 6) — that entry alone:
+   * log_view's own entries above it may have been acknowledged (a crash can land op 45 of the
+   * view and not op 44, which then still holds the aborted view's op 44; restart-heavy seed 85).
+   * Returns the head: recovery's `opMax`, unless its entry was discarded; then the highest op
+   * still held (a header, or a faulty slot), since a head whose header we do not know would end
+   * our next view headers low and lose the log above them (restart-heavy seeds 20, 22, 45).
    */
-  private loadViewHeaders(): number | null {
+  private loadViewHeaders(opMax: number): number {
     assert(this.status === "recovering");
     const viewHeaders = this.superblock.working!.view_headers;
     for (const bytes of viewHeaders) {
@@ -320,15 +321,18 @@ export class Replica extends ReplicaState {
       const existing = this.journal.header(header.op);
       if (existing === null || existing.checksum !== header.checksum) this.journal.setHeader(bytes);
     }
-    const viewHeadOp = viewHeaders.length > 0 ? new PrepareHeader(viewHeaders[0]!, 0).op : this.opCheckpoint;
-    for (let op = Math.max(viewHeadOp, this.opCheckpoint) + 1; op <= this.journal.opMax; op++) {
+    const floor = Math.max(this.opCheckpoint, this.viewHeadersHeadOp());
+    let discarded = false;
+    for (let op = floor + 1; op <= this.journal.opMax; op++) {
       const header = this.journal.header(op);
-      if (header !== null && header.view < this.logView) {
-        this.journal.truncateAfter(op - 1);
-        return op - 1;
-      }
+      if (header === null || header.view >= this.logView) continue;
+      this.journal.removeEntry(op);
+      discarded = true;
     }
-    return null;
+    let head = Math.max(opMax, floor);
+    if (!discarded) return head;
+    while (head > floor && this.journal.header(head) === null && !this.journal.isFaulty(head)) head--;
+    return head;
   }
 
   private viewHeadersHeadOp(): number {

@@ -227,16 +227,27 @@ export class Journal {
   truncateAfter(op: number): void {
     assert(this.statusValue === "ready", "journal: not ready");
     assert(Number.isSafeInteger(op) && op >= 0);
-    const slots = this.slots;
     for (let slot = 0; slot < this.slotCount; slot++) {
-      const slotOp = slots.opAt(slot);
-      if (slotOp === null || slotOp <= op) continue;
-      slots.resetToReserved(slot, slots.headers);
-      slots.resetToReserved(slot, slots.redundant);
-      slots.dirty.set(slot);
-      slots.landed.clear(slot);
-      slots.assertSlot(slot);
+      const slotOp = this.slots.opAt(slot);
+      if (slotOp !== null && slotOp > op) this.forgetSlot(slot);
     }
+  }
+
+  /** Forgets the header of `op` alone, as truncateAfter does (an entry of an aborted view). */
+  removeEntry(op: number): void {
+    assert(this.statusValue === "ready", "journal: not ready");
+    const slot = this.slots.slotForOp(op);
+    assert(this.slots.opAt(slot) === op, "removeEntry: the slot holds another op");
+    this.forgetSlot(slot);
+  }
+
+  private forgetSlot(slot: number): void {
+    const slots = this.slots;
+    slots.resetToReserved(slot, slots.headers);
+    slots.resetToReserved(slot, slots.redundant);
+    slots.dirty.set(slot);
+    slots.landed.clear(slot);
+    slots.assertSlot(slot);
   }
 
   private checksumBytes(checksum: bigint): Uint8Array {
