@@ -31,7 +31,7 @@ export type HeadUncertainReason = "op_max_below_checkpoint" | "fault_not_torn" |
 
 /** A recovered WAL; the replica takes its head from here (§11.5). */
 export interface JournalRecovered {
-  /** The highest op held after recovery (the head, when log_view == view). */
+  /** The highest op held after recovery, a faulty slot's included (the head, when log_view == view). */
   readonly opMax: number;
   /** False: op_max is uncertain and the replica must enter recovering_head (§11.4). */
   readonly headCertain: boolean;
@@ -74,6 +74,8 @@ export class JournalRecoverer {
   /** The prepare's header checksum alone is valid (the torn-write rule, §11.4). */
   private readonly prepareChecksumValid: BitSet;
   private readonly decisions: RecoveryDecision[] = [];
+  /** The highest op of a slot decided faulty ("vsr"), or 0. */
+  private faultyOpMax = 0;
   private readonly cases: Record<RecoveryCaseLabel, number>;
   private slotNext = 0;
   private readsDone = 0;
@@ -165,6 +167,12 @@ export class JournalRecoverer {
       }
     }
     if (this.context.truncateAtFaultySlot === true) torn += this.plantedTruncateAtFault(opMax);
+    // Memory holds a reserved header in a faulty slot, but its op (by a valid redundant header or
+    // prepare header) is ours: the head may be one, and must not be lost with the header.
+    for (let slot = 0; slot < slots.slotCount; slot++) {
+      if (this.decisions[slot] !== "vsr") continue;
+      this.faultyOpMax = Math.max(this.faultyOpMax, this.headerOp(slot) ?? 0, this.prepareOp(slot) ?? 0);
+    }
     for (let slot = 0; slot < slots.slotCount; slot++) this.apply(slot, this.decisions[slot]!);
     this.finishDecisions(verdict.kind === "truncate" ? null : verdict.reason, torn);
   }
@@ -199,7 +207,7 @@ export class JournalRecoverer {
         if (slots.faulty.has(slot)) assert(slots.isReserved(slot), "recovery loaded a header into a faulty slot");
       }
       this.callback({
-        opMax: slots.opMax(), headCertain: headUncertainReason === null, headUncertainReason,
+        opMax: Math.max(slots.opMax(), this.faultyOpMax), headCertain: headUncertainReason === null, headUncertainReason,
         faultyCount, dirtyCount: slots.dirty.count, torn, cases: this.cases,
       });
     });

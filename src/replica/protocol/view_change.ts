@@ -129,10 +129,11 @@ function sendJoinView(replica: Replica): void {
 /**
  * Our log suffix from the head down to the highest op known committed (§6.2 step 3–4). A head
  * whose header we do not know (jumped over, or installed but lost in a crash before it was
- * written, so never acknowledged) is not advertised: the JV's head must be a real header. Nor is
- * a header from a view newer than our log_view: such a JV would claim a log we never installed —
- * except the checkpoint a state sync adopted when it discarded our log (see below). With no head
- * left we send no JV at all (that is safe).
+ * written, so never acknowledged) is not advertised: the JV's head must be a real header (a
+ * faulty slot above it stops the JV altogether, buildJoinView). Nor is a header from a view newer
+ * than our log_view: such a JV would claim a log we never installed — except the checkpoint a
+ * state sync adopted when it discarded our log (see below). With no head left we send no JV at
+ * all (that is safe).
  */
 function suffixHeader(replica: Replica, op: number): PrepareHeader | null {
   const header = replica.headerAt(op);
@@ -165,6 +166,9 @@ function buildJoinView(replica: Replica): Uint8Array | null {
   let head = replica.logDiscardedBySync ? replica.commitMin : replica.op;
   while (head > replica.commitMin && suffixHeader(replica, head) === null) head--;
   if (suffixHeader(replica, head) === null) return null;
+  // A join_view that ends below a faulty slot nacks it, and the slot may hold a prepare we
+  // acknowledged (its header is lost with it; restart-heavy seed 34): none until it is repaired.
+  for (let op = head + 1; op <= replica.op; op++) if (replica.journal.isFaulty(op)) return null;
   assert(head >= replica.commitMin && head <= replica.op);
   const suffixMax = replica.config.viewChangeHeadersSuffixMax;
   const count = Math.max(1, Math.min(suffixMax, head - replica.commitMax + 1, head + 1));
