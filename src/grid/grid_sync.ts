@@ -2,11 +2,12 @@
 // from the manifest down (manifest → blobs and directory blocks → pages) and fetches only the blocks
 // it lacks. Every block it learns of is first looked for locally, at its address with its checksum;
 // replicas hold identical blocks at identical addresses, so after a short lag most blocks are
-// already there. Fetched blocks are held in memory and written together once all are here: a sync
-// may be cancelled (a newer target, a silent peer) and the replica then commits again, so nothing
-// may land on its grid before the sync is certain to complete. They are written in two steps so
-// that a crash never leaves the superblock's checkpoint overwritten (sync_moves.ts): stage(), then
-// the superblock switches, then move().
+// already there. A fetched block whose address is free in our checkpoint is written at once: that
+// space is ours to overwrite, so a cancelled sync (a newer target, a silent peer) after which the
+// replica commits again loses nothing, and the next sync finds the block locally. A block whose
+// address our checkpoint still uses is held in memory until all are here, then written in two
+// steps so that a crash never leaves the superblock's checkpoint overwritten (sync_moves.ts):
+// stage(), then the superblock switches, then move().
 import { assert } from "../core/assert.js";
 import { BlockHeader } from "../core/header.js";
 import {
@@ -101,7 +102,12 @@ export class GridSync {
     this.wantedCount -= 1;
     entry.stage = "have";
     this.expand(block, entry);
-    this.held.set(address, block);
+    // Free here (our checkpoint does not reference it): written now, not held. Memory stays
+    // bounded, and if this target is abandoned for a newer one, the next sync finds the block
+    // locally instead of fetching it again (a recovered replica under load never finished
+    // otherwise: each target was replaced before its gigabytes were fetched).
+    if (this.grid.freeSet.isAcquired(address)) this.held.set(address, block);
+    else this.grid.write(address, block);
     return null;
   }
 

@@ -151,6 +151,44 @@ describe("GridSync", () => {
     expect(bytesEqual(opened.machine.snapshot(), target.snapshot)).toBe(true);
   });
 
+  it("blocks fetched for an abandoned target are found locally by the next sync", () => {
+    // A recovered replica (empty grid) starts syncing to A's checkpoint at op 47; the cluster moves
+    // on to op 63 before it is done, and the sync is replaced by one to the newer checkpoint.
+    const { requests, a, storageA } = setup(0, 48);
+    const storageB = gridStorage(blocksLimit);
+    const grid = newGrid(storageB, blocksLimit);
+    const first = new GridSync(grid, a.lastCheckpoint.manifest, cluster);
+    const fetchedFirst: BlockReference[] = [];
+    for (let round = 0; round < 3 && !first.complete; round++) {
+      storageB.run();
+      for (const reference of first.nextWanted(8)) {
+        expect(first.receive(serve(storageA, a.grid, reference))).toBeNull();
+        fetchedFirst.push(reference);
+      }
+    }
+    storageB.run();
+    expect(first.complete).toBe(false);
+    expect(fetchedFirst.length).toBeGreaterThan(0);
+    a.run(requests.slice(48, 64));
+    const target = a.lastCheckpoint;
+    expect(target.op).toBe(63);
+    const targetReferences = allReferences(walkCheckpoint(storageA, target.manifest));
+    const kept = fetchedFirst.filter((fetched) => targetReferences.some((reference) =>
+      reference.address === fetched.address && reference.checksum === fetched.checksum));
+    expect(kept.length).toBeGreaterThan(0);
+
+    const second = new GridSync(grid, target.manifest, cluster);
+    const fetchedSecond = runSync(second, storageB, (reference) => serve(storageA, a.grid, reference), 64);
+    // What the first attempt fetched and the new target still references is not fetched again.
+    for (const reference of kept) expect(fetchedSecond).not.toContain(reference.address);
+    expect(second.blocksLocal).toBe(kept.length);
+    expect(fetchedSecond.length).toBe(targetReferences.length - kept.length);
+    finish(second, storageB);
+    const opened = openFresh(storageB, blocksLimit, target.manifest);
+    expect(expectOpened(opened.result)).toEqual(target.sessions);
+    expect(bytesEqual(opened.machine.snapshot(), target.snapshot)).toBe(true);
+  });
+
   it("a replica already at the target fetches nothing", () => {
     const { a, b, storageB } = setup(48, 48);
     expect(b.lastCheckpoint.manifest).toEqual(a.lastCheckpoint.manifest);
