@@ -344,7 +344,7 @@ export class Replica extends ReplicaState {
     const view = this.view + 1;
     this.openSoloView(view);
     this.runSuperblockJob((done) => {
-      this.superblock.updateViewChange({ view, log_view: view, view_headers: this.viewHeadersSuffix() }, () => {
+      this.superblock.updateViewChange({ view, log_view: view, view_headers: this.viewHeadersSuffix(), commit_max: this.commitMax }, () => {
         done();
         this.advanceCommitMax(this.op);
         this.toNormal(view);

@@ -97,7 +97,9 @@ export function persistView(replica: Replica, then: () => void): void {
     replica.queuedViewThen = null;
     const view = replica.view;
     const logView = replica.logView;
-    replica.superblock.updateViewChange({ view, log_view: logView, view_headers: replica.viewHeadersSuffix() }, () => {
+    replica.superblock.updateViewChange({
+      view, log_view: logView, view_headers: replica.viewHeadersSuffix(), commit_max: replica.commitMax,
+    }, () => {
       assert(replica.viewDurable === view && replica.logViewDurable === logView, "the view update is not durable");
       assert(replica.view >= view && replica.logView >= logView, "view or log_view went back");
       done();
@@ -171,7 +173,11 @@ function buildJoinView(replica: Replica): Uint8Array | null {
   for (let op = head + 1; op <= replica.op; op++) if (replica.journal.isFaulty(op)) return null;
   assert(head >= replica.commitMin && head <= replica.op);
   const suffixMax = replica.config.viewChangeHeadersSuffixMax;
-  const count = Math.max(1, Math.min(suffixMax, head - replica.commitMax + 1, head + 1));
+  // What we knew committed before a restart (persisted with each view change) still is: a former
+  // primary that restarts knows its commit_max only from there, and nacking the committed ops it
+  // never wrote could truncate them (restart-heavy seed 175).
+  const committed = Math.max(replica.commitMax, replica.superblock.working!.vsr_state.commit_max);
+  const count = Math.max(1, Math.min(suffixMax, head - committed + 1, head + 1));
   assert(count >= 1 && count <= suffixMax && count <= 128, "a join_view's bitsets hold 128 ops");
   const message = new Uint8Array(headerSize * (1 + count));
   let present = 0n;

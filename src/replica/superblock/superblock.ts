@@ -54,6 +54,8 @@ export interface ViewChangeUpdate {
   readonly view: number;
   readonly log_view: number;
   readonly view_headers: readonly Uint8Array[];
+  /** The highest op known committed; kept if lower than what the superblock holds. */
+  readonly commit_max?: number;
 }
 
 export interface CheckpointUpdate {
@@ -167,7 +169,7 @@ export class SuperBlock {
     assert(update.log_view <= update.view, "superblock: log_view > view");
     this.write({
       ...this.successor(working),
-      vsr_state: { ...vsr, view: update.view, log_view: update.log_view },
+      vsr_state: { ...vsr, view: update.view, log_view: update.log_view, commit_max: Math.max(vsr.commit_max, update.commit_max ?? 0) },
       view_headers: this.copyViewHeaders(update.view_headers),
     }, callback);
   }
