@@ -344,7 +344,8 @@ export class Replica extends ReplicaState {
     const view = this.view + 1;
     this.openSoloView(view);
     this.runSuperblockJob((done) => {
-      this.superblock.updateViewChange({ view, log_view: view, view_headers: this.viewHeadersSuffix(), commit_max: this.commitMax }, () => {
+      const update = { view, log_view: view, view_headers: this.viewHeadersSuffix(), commit_max: this.commitMax };
+      this.superblock.updateViewChange(update, () => {
         done();
         this.advanceCommitMax(this.op);
         this.toNormal(view);

@@ -41,7 +41,9 @@ export function onRequest(replica: Replica, message: Uint8Array): void {
   // restart) may still be executing: their requests are not in the sessions yet, so a client's
   // retry of one would look new and be prepared twice.
   const pipelinedFrom = replica.pipeline.length > 0 ? replica.pipeline[0]!.op : replica.op + 1;
-  if (pipelinedFrom > replica.commitMin + 1) return replica.ignored("request", "still executing ops committed before the pipeline");
+  if (pipelinedFrom > replica.commitMin + 1) {
+    return replica.ignored("request", "still executing ops committed before the pipeline");
+  }
   const verdict = sessionVerdict(replica, request);
   if (verdict === "ignore") return replica.ignored("request", "not the client's next request");
   if (verdict === "duplicate") {

@@ -22,8 +22,8 @@ import {
   encodeSuperBlock, setCopyIndex, superblockCopySizeMin,
 } from "./layout.js";
 import {
-  type SuperblockCopy, type SuperblockHeader, type SuperblockOpenError, type SuperblockOpenResult, superblockCopies, superblockOpen,
-  superblockVerifyQuorum,
+  type SuperblockCopy, type SuperblockHeader, type SuperblockOpenError, type SuperblockOpenResult, superblockCopies,
+  superblockOpen, superblockVerifyQuorum,
 } from "./quorum.js";
 
 export {
@@ -169,7 +169,9 @@ export class SuperBlock {
     assert(update.log_view <= update.view, "superblock: log_view > view");
     this.write({
       ...this.successor(working),
-      vsr_state: { ...vsr, view: update.view, log_view: update.log_view, commit_max: Math.max(vsr.commit_max, update.commit_max ?? 0) },
+      vsr_state: {
+        ...vsr, view: update.view, log_view: update.log_view, commit_max: Math.max(vsr.commit_max, update.commit_max ?? 0),
+      },
       view_headers: this.copyViewHeaders(update.view_headers),
     }, callback);
   }
@@ -334,10 +336,6 @@ export class SuperBlock {
   }
 }
 
-/**
- * The state open would pick from the 4 copies `readCopy` returns (the simulator's checkers read a
- * data file's durable bytes with it), or null where open would fail.
- */
 /** The planted bug superblockNewestCopy: the highest sequence with a valid checksum, trusted alone. */
 function plantedNewestCopy(decoded: readonly (DecodedCopy | null)[]): SuperblockOpenResult {
   let newest: DecodedCopy | null = null;
@@ -347,6 +345,10 @@ function plantedNewestCopy(decoded: readonly (DecodedCopy | null)[]): Superblock
   return { kind: "working", header, copies: 1, repairs: [] };
 }
 
+/**
+ * The state open would pick from the 4 copies `readCopy` returns (the simulator's checkers read a
+ * data file's durable bytes with it), or null where open would fail.
+ */
 export function durableSuperblock(readCopy: (copy: number) => Uint8Array, config: Config, cluster: bigint): SuperblockHeader | null {
   const copies = Array.from({ length: superblockCopies }, (_, copy) => quorumCopy(decodeSuperBlock(readCopy(copy), config, cluster)));
   const result = superblockOpen(copies);

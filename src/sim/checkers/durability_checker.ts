@@ -287,8 +287,9 @@ export class DurabilityChecker {
       // exactly, either as written (a lost write, which the replica cannot know of, is not its
       // bug) or as a read sees it (a lost write that a crash cut off before its header sector
       // shows the old bytes, which recovery rightly took: restart-heavy seed 73).
-      const holds = (zone: Zone, offset: number, at: number): boolean => [storage.pristineSector(zone, offset),
-        storage.visibleSector(zone, offset)].some((disk) => disk !== null && bytesEqual(disk, at, memory.buffer, memory.offset, headerSize));
+      const holds = (zone: Zone, offset: number, at: number): boolean =>
+        [storage.pristineSector(zone, offset), storage.visibleSector(zone, offset)]
+          .some((disk) => disk !== null && bytesEqual(disk, at, memory.buffer, memory.offset, headerSize));
       const redundantHolds = holds(Zone.wal_headers, Math.floor(slot / perSector) * sectorSize, (slot % perSector) * headerSize);
       const prepareOffset = slot * this.config.messageSizeMax;
       const prepareHolds = holds(Zone.wal_prepares, prepareOffset, 0);

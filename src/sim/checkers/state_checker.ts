@@ -158,7 +158,8 @@ export class StateChecker {
   /** A reformat: the replica starts over from the root state with no promises but its view. */
   onReformat(replica: number): void {
     this.expect(this.reformatSafe(replica), `replica ${replica}: reformatted before the cluster committed op ` +
-      `${this.opsAcked[replica]} that it acknowledged and ${this.options.recoverNoops} more (the cluster's commit is ${this.commitLatest})`);
+      `${this.opsAcked[replica]} that it acknowledged and ${this.options.recoverNoops} more ` +
+      `(the cluster's commit is ${this.commitLatest})`);
     this.opsAcked[replica] = 0;
     this.onRestart(replica);
   }
