@@ -203,9 +203,13 @@ async function damage(replica, kind) {
   return spots.join(", ");
 }
 
+/** The backup whose grid was damaged: the recover phase takes the other one, so that the end can show its grid. */
+let gridDamaged = null;
+
 async function damagePhase(kind) {
   const { primary } = await clusterView();
   const replica = [0, 1, 2].find((i) => i !== primary);
+  if (kind === "grid") gridDamaged = replica;
   await stop(replica, "SIGTERM");
   say(`replica ${replica} (a backup) stopped; overwrote ${await damage(replica, kind)}`);
   const ackedBefore = load.acknowledged;
@@ -220,7 +224,7 @@ async function damagePhase(kind) {
 
 async function recoverPhase() {
   const { primary } = await clusterView();
-  const replica = [0, 1, 2].find((i) => i !== primary);
+  const replica = [0, 1, 2].find((i) => i !== primary && i !== gridDamaged) ?? [0, 1, 2].find((i) => i !== primary);
   await stop(replica, "SIGKILL");
   rmSync(paths[replica]);
   say(`replica ${replica} (a backup) killed with SIGKILL and its data file deleted`);
@@ -302,6 +306,14 @@ try {
 } finally {
   client?.destroy();
   for (let replica = 0; replica < 3; replica++) if (children[replica] !== null) await stop(replica, "SIGTERM");
+  // What is still damaged on disk: cold grid blocks are repaired when read or by the scrubber.
+  for (let replica = 0; replica < 3; replica++) {
+    if (!existsSync(paths[replica])) continue;
+    const { code, output } = await run(["inspect", "integrity", paths[replica]]);
+    const summary = output.trim().split("\n").filter((line) => !line.startsWith("  ")).at(-1);
+    say(`inspect integrity, replica ${replica}${replica === gridDamaged ? " (its grid was damaged)" : ""}: ` +
+      `exit ${code}: ${summary}`);
+  }
   if (args.keep === true || failed) say(`kept ${dir} (data files and replica logs)`);
   else rmSync(dir, { recursive: true, force: true });
 }
