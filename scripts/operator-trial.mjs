@@ -310,9 +310,11 @@ try {
   for (let replica = 0; replica < 3; replica++) {
     if (!existsSync(paths[replica])) continue;
     const { code, output } = await run(["inspect", "integrity", paths[replica]]);
-    const summary = output.trim().split("\n").filter((line) => !line.startsWith("  ")).at(-1);
+    const lines = output.trim().split("\n");
+    const damaged = lines.indexOf("damaged:");
     say(`inspect integrity, replica ${replica}${replica === gridDamaged ? " (its grid was damaged)" : ""}: ` +
-      `exit ${code}: ${summary}`);
+      `exit ${code}: ${lines.at(-1)}`);
+    if (damaged >= 0) for (const line of lines.slice(damaged + 1, -1)) say(`  ${line.trim()}`);
   }
   if (args.keep === true || failed) say(`kept ${dir} (data files and replica logs)`);
   else rmSync(dir, { recursive: true, force: true });
