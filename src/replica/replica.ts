@@ -407,7 +407,7 @@ export class Replica extends ReplicaState {
   /**
    * Whether the journal above the synced checkpoint (commit_min) may still be our log_view's log.
    * It may not when the checkpoint was prepared in a later view (our log cannot hold it), or when
-   * the hash chain down from our head (canonicalFrom's model: the head is canonical, a header that
+   * the hash chain down from our head (canonicalFrom: the head is canonical, a header that
    * does not chain to it is stale and repaired) reaches the op after the checkpoint and names
    * another parent: our log forked below the checkpoint, and nothing above the fork was committed.
    * A gap or a stale header on the way leaves the question open: a log that does not extend the
@@ -417,14 +417,9 @@ export class Replica extends ReplicaState {
   private logExtendsCheckpoint(): boolean {
     const checkpoint = this.commitHeaderAccessor;
     if (this.op === this.commitMin || checkpoint.view > this.logView) return false;
-    let expected: bigint | null = this.journal.header(this.op)?.checksum ?? null;
-    for (let op = this.op; op > this.commitMin; op--) {
-      const header = this.journal.header(op);
-      const onChain = header !== null && header.checksum === expected;
-      if (op === this.commitMin + 1) return !onChain || header!.parent === checkpoint.checksum;
-      expected = onChain ? header!.parent : null;
-    }
-    return true;
+    // The chain from the head stops above the op after the checkpoint: the question stays open.
+    if (this.canonicalFrom() > this.commitMin + 1) return true;
+    return this.journal.header(this.commitMin + 1)!.parent === checkpoint.checksum;
   }
 
   // ---- messages ----

@@ -74,8 +74,6 @@ export class JournalRecoverer {
   /** The prepare's header checksum alone is valid (the torn-write rule, §11.4). */
   private readonly prepareChecksumValid: BitSet;
   private readonly decisions: RecoveryDecision[] = [];
-  /** The highest op of a slot decided faulty ("vsr"), or 0. */
-  private faultyOpMax = 0;
   private readonly cases: Record<RecoveryCaseLabel, number>;
   private slotNext = 0;
   private readsDone = 0;
@@ -169,12 +167,13 @@ export class JournalRecoverer {
     if (this.context.truncateAtFaultySlot === true) torn += this.plantedTruncateAtFault(opMax);
     // Memory holds a reserved header in a faulty slot, but its op (by a valid redundant header or
     // prepare header) is ours: the head may be one, and must not be lost with the header.
+    let faultyOpMax = 0;
     for (let slot = 0; slot < slots.slotCount; slot++) {
       if (this.decisions[slot] !== "vsr") continue;
-      this.faultyOpMax = Math.max(this.faultyOpMax, this.headerOp(slot) ?? 0, this.prepareOp(slot) ?? 0);
+      faultyOpMax = Math.max(faultyOpMax, this.headerOp(slot) ?? 0, this.prepareOp(slot) ?? 0);
     }
     for (let slot = 0; slot < slots.slotCount; slot++) this.apply(slot, this.decisions[slot]!);
-    this.finishDecisions(verdict.kind === "truncate" ? null : verdict.reason, torn);
+    this.finishDecisions(verdict.kind === "truncate" ? null : verdict.reason, torn, faultyOpMax);
   }
 
   /** The planted bug: cuts the log at its first faulty slot above the checkpoint, as if torn. */
@@ -189,7 +188,7 @@ export class JournalRecoverer {
     return 0;
   }
 
-  private finishDecisions(headUncertainReason: HeadUncertainReason | null, torn: number): void {
+  private finishDecisions(headUncertainReason: HeadUncertainReason | null, torn: number, faultyOpMax: number): void {
     const { slots, soloReplica } = this.context;
     const faultyCount = slots.faulty.count;
     if (faultyCount === slots.slotCount) {
@@ -207,7 +206,7 @@ export class JournalRecoverer {
         if (slots.faulty.has(slot)) assert(slots.isReserved(slot), "recovery loaded a header into a faulty slot");
       }
       this.callback({
-        opMax: Math.max(slots.opMax(), this.faultyOpMax), headCertain: headUncertainReason === null, headUncertainReason,
+        opMax: Math.max(slots.opMax(), faultyOpMax), headCertain: headUncertainReason === null, headUncertainReason,
         faultyCount, dirtyCount: slots.dirty.count, torn, cases: this.cases,
       });
     });
