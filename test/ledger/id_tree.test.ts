@@ -357,6 +357,30 @@ describe("IdTree determinism", () => {
     }
   });
 
+  test("the right-edge fast path writes the same bytes as a full descent", () => {
+    // `slow` forgets its right edge before every operation (restore() with its own fields), so
+    // it always descends; `fast` keeps it. Monotonic runs take the fast path, the rest do not.
+    const forgetting = (tree: IdTree): IdTree => new Proxy(tree, {
+      get(target, property) {
+        if (property === "insert" || property === "find" || property === "remove") {
+          target.restore(target.root, target.height, target.count);
+        }
+        const value = Reflect.get(target, property, target) as unknown;
+        return typeof value === "function" ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    for (const pageBytes of [128, 4096]) {
+      const ops = scriptedOps(6, 20_000);
+      const fast = new IdTree(pageBytes);
+      const slow = new IdTree(pageBytes);
+      run(fast, ops);
+      run(forgetting(slow), ops);
+      expect(fast.nodes.count).toBe(slow.nodes.count);
+      expect(pagesOf(fast)).toEqual(pagesOf(slow));
+      expect([fast.root, fast.height, fast.count]).toEqual([slow.root, slow.height, slow.count]);
+    }
+  });
+
   test("a tree restored from its page bodies finds the same keys and continues identically", () => {
     const ops = scriptedOps(4, 6000);
     const original = new IdTree(256);

@@ -30,6 +30,13 @@
 // caused: the tree's bytes are a function of the sequence of operations, not of its key set,
 // which is what replicas executing the same operations need.
 //
+// Right-edge fast path: the tree remembers its right edge (the rightmost node of each level) once
+// an insertion has walked it. A key above the last key of the rightmost leaf is absent, and goes
+// at that leaf's end: find answers −1 and insert appends without descending, when that leaf is
+// resident (the path is only a hint: a split, a removal or a restore forgets it, and the next
+// insertion along the right edge learns it again). The pages touched and the bytes written are
+// the same as the full descent's, so the fast path changes speed, never results.
+//
 // Determinism: no randomness, clock or hash order; every operation's effect on the pages is a
 // function of the tree's bytes and its arguments. New nodes come from nodes.append(), so node
 // numbers follow the order of splits. Insert and find allocate nothing (a preallocated path).
@@ -86,6 +93,8 @@ export class IdTree {
   // The path of the last descent: node and child index at each depth above the leaf.
   private pathNode = new Int32Array(16);
   private pathIndex = new Int32Array(16);
+  /** The rightmost leaf, when known (−1 otherwise): see "Right-edge fast path" above. */
+  private rightLeaf = -1;
 
   constructor(pageBytes: number, pool?: PagePool) {
     const nodeWords = Math.floor(pageBytes / 4);
@@ -107,12 +116,25 @@ export class IdTree {
     this.root = root;
     this.height = height;
     this.count = count;
+    this.rightLeaf = -1;
     this.reservePath();
+  }
+
+  /**
+   * True when the key is known absent because it lies above every key in the tree: the
+   * rightmost leaf is known, resident and not empty, and its last key is below the key.
+   */
+  aboveAll(words: Uint32Array, i: number): boolean {
+    const n = this.rightLeaf;
+    if (n < 0 || !this.nodes.isResident(n)) return false;
+    const leaf = this.nodes.u32(n);
+    const count = leaf[countWord]!;
+    return count > 0 && u128Compare(leaf, keysWord + 4 * (count - 1), words, i) < 0;
   }
 
   /** The value stored for the key at words[i..i+4), or −1. */
   find(words: Uint32Array, i: number): number {
-    if (this.root < 0) return -1;
+    if (this.root < 0 || this.aboveAll(words, i)) return -1;
     return this.valueIn(this.nodes.u32(this.leafOf(words, i)), words, i);
   }
 
@@ -178,7 +200,19 @@ export class IdTree {
       this.root = n;
       this.height = 1;
       this.count = 1;
+      this.rightLeaf = n;
       return;
+    }
+
+    if (this.aboveAll(words, i)) {
+      const leaf = nodes.u32(this.rightLeaf);
+      const count = leaf[countWord]!;
+      if (count < this.capacity) {
+        this.insertEntry(leaf, count, words, i, value);
+        nodes.markDirty(this.rightLeaf);
+        this.count += 1;
+        return;
+      }
     }
 
     // Descend, remembering the path and how deep it follows the right edge of the tree.
@@ -211,8 +245,11 @@ export class IdTree {
       if (node[countWord]! < this.capacity) {
         this.insertEntry(node, pos, keyWords, keyAt, payload);
         nodes.markDirty(n);
+        // The leaf took the entry without splitting: it is the rightmost if the path was.
+        this.rightLeaf = d === depth && rightDepth === depth ? n : -1;
         return;
       }
+      this.rightLeaf = -1;
       const right = this.split(n, pos, keyWords, keyAt, payload, d <= rightDepth);
       keyWords = nodes.u32(right);
       keyAt = keysWord;
@@ -242,6 +279,7 @@ export class IdTree {
     leaf[countWord] = count - 1;
     this.nodes.markDirty(n);
     this.count -= 1;
+    this.rightLeaf = -1;
   }
 
   // ---- internals ----

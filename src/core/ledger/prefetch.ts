@@ -74,6 +74,8 @@ export class PageNeedsCollector {
 
 export class LedgerPrefetcher {
   private readonly heap = new ExpiryHeap();
+  /** This round named the id tree's right edge (the path of ids above every id: id_tree.ts). */
+  private rightEdgeNamed = false;
   private readonly visitNode = (node: number): boolean =>
     this.collector.page(this.state.transferIndex.nodes, LedgerSpace.tree, node);
 
@@ -85,6 +87,7 @@ export class LedgerPrefetcher {
   /** One round for a prepare: fills the collector; the round is complete when nothing is missing. */
   round(operation: number, timestamp: { hi: number; lo: number }, events: Uint32Array, reader: MultiBatchReader | null): void {
     this.collector.reset();
+    this.rightEdgeNamed = false;
     if (validate.isPulse(operation)) return this.pulse(timestamp.hi, timestamp.lo);
     if (reader === null) return;
     switch (operation) {
@@ -120,7 +123,12 @@ export class LedgerPrefetcher {
 
   /** The row of the id at words[i..i+4), −1 when absent, −2 when its path is not resident yet. */
   private transferRow(words: Uint32Array, i: number): number {
-    return this.state.transferIndex.findVisiting(words, i, this.visitNode);
+    const tree = this.state.transferIndex;
+    if (!tree.aboveAll(words, i)) return tree.findVisiting(words, i, this.visitNode);
+    // Absent. Execution appends it to the rightmost leaf, or splits along the right edge: name
+    // that path once per round (ids from id() are all above the tree, so this is the common case).
+    if (!this.rightEdgeNamed) this.rightEdgeNamed = tree.findVisiting(words, i, this.visitNode) !== -2;
+    return -1;
   }
 
   /** The partial last page of each table that appends (a full one is followed by a new page). */
