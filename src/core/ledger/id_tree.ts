@@ -288,8 +288,10 @@ export class IdTree {
   private insertEntry(node: Uint32Array, pos: number, keyWords: Uint32Array, keyAt: number, payload: number): void {
     const count = node[countWord]!;
     const values = this.valuesWord;
-    node.copyWithin(keysWord + 4 * (pos + 1), keysWord + 4 * pos, keysWord + 4 * count);
-    node.copyWithin(values + pos + 1, values + pos, values + count);
+    if (pos < count) { // an append (the common case) moves nothing: skip the two builtin calls
+      node.copyWithin(keysWord + 4 * (pos + 1), keysWord + 4 * pos, keysWord + 4 * count);
+      node.copyWithin(values + pos + 1, values + pos, values + count);
+    }
     u128Copy(node, keysWord + 4 * pos, keyWords, keyAt);
     node[values + pos] = payload;
     node[countWord] = count + 1;

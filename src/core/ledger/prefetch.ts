@@ -46,13 +46,22 @@ const spacesMax = 16;
 /** The pages a prefetch round names: (space, page) pairs, each once, and how many are missing. */
 export class PageNeedsCollector {
   readonly needs: number[] = [];
-  private readonly seen = new Set<number>();
+  /**
+   * Per space, the round in which each page was last named: a page is named once per round
+   * without a Set (a prefetch names a few pages per event, 8189 events per prepare).
+   */
+  private readonly namedInRound: Uint32Array[] = Array.from({ length: spacesMax }, () => new Uint32Array(64));
+  private round = 1;
   missing = 0;
 
   reset(): void {
     this.needs.length = 0;
-    this.seen.clear();
     this.missing = 0;
+    this.round += 1;
+    if (this.round === 0x1_0000_0000) { // after 2^32 rounds: start the stamps over
+      for (const stamps of this.namedInRound) stamps.fill(0);
+      this.round = 1;
+    }
   }
 
   /** Names the page of `record`; true when it is resident (the walk may read it now). */
@@ -61,14 +70,25 @@ export class PageNeedsCollector {
   }
 
   page(records: PagedRecords, space: number, page: number): boolean {
-    const key = page * spacesMax + space;
     const resident = records.isResident(page);
-    if (!this.seen.has(key)) {
-      this.seen.add(key);
+    let stamps = this.namedInRound[space]!;
+    if (page >= stamps.length) stamps = this.growStamps(space, page);
+    if (stamps[page] !== this.round) {
+      stamps[page] = this.round;
       this.needs.push(space, page);
       if (!resident) this.missing += 1;
     }
     return resident;
+  }
+
+  private growStamps(space: number, page: number): Uint32Array {
+    const old = this.namedInRound[space]!;
+    let length = old.length;
+    while (length <= page) length *= 2;
+    const grown = new Uint32Array(length);
+    grown.set(old);
+    this.namedInRound[space] = grown;
+    return grown;
   }
 }
 
