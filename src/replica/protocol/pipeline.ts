@@ -130,9 +130,11 @@ export function refillPipeline(replica: Replica): void {
 export function prepareRequest(replica: Replica, message: Uint8Array): void {
   const request = new RequestHeader(message, 0);
   assert(request.command === Command.request && request.client !== 0n, "preparing what is not a client request");
-  const body = Uint8Array.prototype.slice.call(message, headerSize, request.size);
+  // A view of the request's body: buildPrepare copies it once, into the prepare.
+  let body = message.subarray(headerSize, request.size);
   if (request.operation === Operation.register) {
     // The primary answers with its own batch_size_limit, written into the prepared body.
+    body = body.slice();
     new DataView(body.buffer, body.byteOffset, body.length).setUint32(0, replica.config.messageBodySizeMax, true);
   }
   const events = request.operation === Operation.register ? 0
