@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { afterAll, describe, expect, test } from "vitest";
 import { sectorSize, testConfig } from "../../src/core/config.js";
 import { dataFileSize } from "../../src/cli/replica_host.js";
-import { FileStorage, type PositionalRead } from "../../src/io/file_storage.js";
+import { FileStorage, type PositionalRead } from "../../src/io/data_file/file_storage.js";
 import { Zone } from "../../src/io/storage.js";
 
 const directory = mkdtempSync(join(tmpdir(), "scarab-file-storage-"));

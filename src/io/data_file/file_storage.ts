@@ -1,5 +1,5 @@
-// The portable Storage backend: a data file accessed with node:fs positional reads and writes
-// (the io_uring + O_DIRECT backend comes with the production binary). Writes are made durable
+// The portable Storage backend: a data file accessed with node:fs positional reads and writes,
+// used where the io_uring + O_DIRECT backend (uring_storage.ts) is unavailable. Writes are made durable
 // with fdatasync before their callback runs, so "written" means what the replica needs it to mean.
 //
 // Group sync: a write that lands joins the writes waiting for durability, and one fdatasync,
@@ -10,10 +10,12 @@
 // A read that fails with EIO (a latent sector error of the disk) is narrowed to the sectors that
 // fail on their own: those read as zeros, which no checksum accepts, so the replica treats them
 // as corrupt and repairs them from its peers like any other fault (docs/storage_faults.md).
-import { closeSync, fdatasync, ftruncateSync, openSync, read as fsRead, write, type PathLike } from "node:fs";
-import { assert, FatalError } from "../core/assert.js";
-import { sectorSize, type Config } from "../core/config.js";
-import { isSectorAligned, Zone, type Storage } from "./storage.js";
+// Both this and the rule for a full disk are shared with UringStorage (disk.ts).
+import { closeSync, fdatasync, openSync, read as fsRead, write, type PathLike } from "node:fs";
+import { assert } from "../../core/assert.js";
+import { sectorSize, type Config } from "../../core/config.js";
+import { isSectorAligned, Zone, type Storage } from "../storage.js";
+import { createDataFile, narrowReadError, writeError } from "./disk.js";
 
 /** node:fs's positional read, replaceable in tests (to inject EIO). */
 export type PositionalRead = (fd: number, buffer: Uint8Array, offset: number, length: number, position: number,
@@ -51,11 +53,11 @@ export class FileStorage implements Storage {
    */
   constructor(path: PathLike, private readonly config: Config, private readonly options: FileStorageOptions = {}) {
     this.positionalRead = options.read ?? fsRead;
-    this.fd = openSync(path, options.create ? "wx+" : "r+");
     if (options.create) {
-      assert(options.sizeBytes !== undefined && isSectorAligned(options.sizeBytes));
-      ftruncateSync(this.fd, options.sizeBytes);
+      assert(options.sizeBytes !== undefined);
+      createDataFile(path, options.sizeBytes);
     }
+    this.fd = openSync(path, "r+");
     const zones = config.zones;
     this.zoneOffsets = [zones.superblock.offset, zones.walHeaders.offset, zones.walPrepares.offset,
       zones.clientReplies.offset, zones.gridOffset];
@@ -67,7 +69,7 @@ export class FileStorage implements Storage {
     this.pending += 1;
     const position = this.zoneOffsets[zone]! + offset;
     this.positionalRead(this.fd, buffer, 0, buffer.length, position, (error, bytesRead) => {
-      if (error?.code === "EIO") return this.narrowReadError(buffer, position, () => this.complete(callback));
+      if (error?.code === "EIO") return this.narrow(buffer, position, () => this.complete(callback));
       if (error) throw error;
       // Past the end of the file reads as zeros, like a fresh sparse file.
       if (bytesRead < buffer.length) buffer.fill(0, bytesRead);
@@ -76,33 +78,19 @@ export class FileStorage implements Storage {
   }
 
   /** Re-reads a read that failed with EIO one sector at a time; a sector that fails alone reads as zeros. */
-  private narrowReadError(buffer: Uint8Array, position: number, done: () => void): void {
-    let sector = 0;
-    let unreadable = 0;
-    let firstUnreadable = -1;
-    const next = (): void => {
-      if (sector === buffer.length / sectorSize) {
-        if (unreadable > 0) {
-          this.sectorsUnreadable += unreadable;
-          this.options.onUnreadable?.(firstUnreadable, unreadable);
-        }
-        return done();
-      }
-      const at = sector * sectorSize;
+  private narrow(buffer: Uint8Array, position: number, done: () => void): void {
+    const readSector = (at: number, sectorDone: (bytesRead: number) => void): void =>
       this.positionalRead(this.fd, buffer, at, sectorSize, position + at, (error, bytesRead) => {
         if (error !== null && error.code !== "EIO") throw error;
-        if (error !== null) {
-          buffer.fill(0, at, at + sectorSize);
-          if (firstUnreadable < 0) firstUnreadable = position + at;
-          unreadable += 1;
-        } else if (bytesRead < sectorSize) {
-          buffer.fill(0, at + bytesRead, at + sectorSize);
-        }
-        sector += 1;
-        next();
+        sectorDone(error === null ? bytesRead : -1);
       });
-    };
-    next();
+    narrowReadError(buffer, position, readSector, (firstUnreadable, unreadable) => {
+      if (unreadable > 0) {
+        this.sectorsUnreadable += unreadable;
+        this.options.onUnreadable?.(firstUnreadable, unreadable);
+      }
+      done();
+    });
   }
 
   write(zone: Zone, offset: number, buffer: Uint8Array, callback: () => void): void {
@@ -164,11 +152,4 @@ export class FileStorage implements Storage {
   get zoneConfig(): Config {
     return this.config;
   }
-}
-
-/** A full disk is the operator's to fix, not a bug: a one-line fatal error. Others stay as they are. */
-function writeError(error: NodeJS.ErrnoException): Error {
-  if (error.code !== "ENOSPC" && error.code !== "EDQUOT") return error;
-  return new FatalError(`the disk holding the data file is full (${error.code}); free space and restart ` +
-    "(nothing acknowledged is lost: the WAL replays it)");
 }
