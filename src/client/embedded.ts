@@ -9,8 +9,8 @@ import type {
   Account, AccountBalance, AccountFilter, CreateAccountResult, CreateTransferResult, QueryFilter,
   Transfer,
 } from "../core/layouts.js";
-import { batchEventsMax } from "../core/config.js";
 import { ErrorCodes, RequestError } from "./errors.js";
+import { batchError } from "./validation.js";
 import { RealTime } from "../io/real_time.js";
 
 export interface LedgerOptions {
@@ -42,30 +42,36 @@ export function openLedger(options: LedgerOptions = {}): Ledger {
   const pulseTimer = setInterval(() => ledger.pulse(), options.pulseIntervalMs ?? 100);
   pulseTimer.unref(); // an idle embedded ledger must not keep the process alive
 
-  // Each call runs synchronously but answers through a promise, as a remote client would; errors
-  // (closed ledger, oversized batch, malformed objects) reject instead of throwing.
-  function call<T>(size: number, run: () => T): Promise<T> {
+  // Each call runs synchronously but answers through a promise, as a remote client would. Errors
+  // reject, never throw, and are those of tigerbeetle-node in its order: closed, then the batch
+  // argument (validation.ts), then each event's fields as it is encoded.
+  function call<T>(batch: unknown, run: () => T): Promise<T> {
     if (closed) return Promise.reject(new RequestError(ErrorCodes.ERR_CLIENT_CLOSED));
-    if (size > batchEventsMax) return Promise.reject(new RequestError(ErrorCodes.ERR_TOO_MUCH_DATA));
+    const error = batchError(batch);
+    return error !== null ? Promise.reject(error) : answer(run);
+  }
+  // A filter is a batch of one, so it has no array checks; its limit is capped by the ledger.
+  function filterCall<T>(run: () => T): Promise<T> {
+    if (closed) return Promise.reject(new RequestError(ErrorCodes.ERR_CLIENT_CLOSED));
+    return answer(run);
+  }
+  function answer<T>(run: () => T): Promise<T> {
     try {
       return Promise.resolve(run());
     } catch (error) {
       return Promise.reject(error);
     }
   }
-  function filterCall<T>(limit: number, run: () => T): Promise<T> {
-    return call(limit > batchEventsMax ? limit : 1, run);
-  }
 
   return {
-    createAccounts: (batch) => call(batch.length, () => ledger.createAccounts(batch)),
-    createTransfers: (batch) => call(batch.length, () => ledger.createTransfers(batch)),
-    lookupAccounts: (batch) => call(batch.length, () => ledger.lookupAccounts(batch)),
-    lookupTransfers: (batch) => call(batch.length, () => ledger.lookupTransfers(batch)),
-    getAccountTransfers: (filter) => filterCall(filter.limit, () => ledger.getAccountTransfers(filter)),
-    getAccountBalances: (filter) => filterCall(filter.limit, () => ledger.getAccountBalances(filter)),
-    queryAccounts: (filter) => filterCall(filter.limit, () => ledger.queryAccounts(filter)),
-    queryTransfers: (filter) => filterCall(filter.limit, () => ledger.queryTransfers(filter)),
+    createAccounts: (batch) => call(batch, () => ledger.createAccounts(batch)),
+    createTransfers: (batch) => call(batch, () => ledger.createTransfers(batch)),
+    lookupAccounts: (batch) => call(batch, () => ledger.lookupAccounts(batch)),
+    lookupTransfers: (batch) => call(batch, () => ledger.lookupTransfers(batch)),
+    getAccountTransfers: (filter) => filterCall(() => ledger.getAccountTransfers(filter)),
+    getAccountBalances: (filter) => filterCall(() => ledger.getAccountBalances(filter)),
+    queryAccounts: (filter) => filterCall(() => ledger.queryAccounts(filter)),
+    queryTransfers: (filter) => filterCall(() => ledger.queryTransfers(filter)),
     destroy: () => {
       closed = true;
       clearInterval(pulseTimer);

@@ -28,8 +28,9 @@ export class RequestError extends Error {
       case ErrorCodes.ERR_CLIENT_EVICTED: return "Client was evicted.";
       case ErrorCodes.ERR_CLIENT_RELEASE_TOO_LOW: return "Client was evicted: release too old.";
       case ErrorCodes.ERR_CLIENT_RELEASE_TOO_HIGH: return "Client was evicted: release too new.";
-      case ErrorCodes.ERR_TOO_MUCH_DATA: return "Too much data provided on this batch.";
+      case ErrorCodes.ERR_TOO_MUCH_DATA: return "Too much data was sent or requested in this batch.";
       case ErrorCodes.ERR_CLUSTER_MISMATCH: return "A replica belongs to another cluster.";
+      default: throw new Error("Unknown error code."); // as the official client, for a code it does not know
     }
   }
 }

@@ -5,20 +5,20 @@
 // retry forever against a replica of another cluster: it fails every call with
 // ERR_CLUSTER_MISMATCH, naming the replica and both clusters.
 import { randomBytes } from "node:crypto";
-import { batchEventsMax, headerSize, productionConfig, releaseCurrent } from "../core/config.js";
+import { headerSize, productionConfig, releaseCurrent } from "../core/config.js";
 import { EvictionReason } from "../core/command.js";
 import type {
   Account, AccountBalance, AccountFilter, CreateAccountResult, CreateTransferResult, QueryFilter,
   Transfer,
 } from "../core/layouts.js";
 import { Prng } from "../core/prng.js";
-import {
-  decodeResults, encodeEvents, operationCodecs, type OperationCodec,
-} from "../core/ledger/object_codec.js";
+import { decodeResults, encodeBatch, operationCodecs, type OperationCodec } from "../core/ledger/object_codec.js";
+import { encodeMultiBatch } from "../core/multi_batch.js";
 import { VsrClient, type ClientFailure } from "../replica/client.js";
 import { RealTime } from "../io/real_time.js";
-import { formatAddress, parseAddress, TcpClientBus, type Address } from "../io/tcp_client_bus.js";
+import { formatAddress, TcpClientBus, type Address } from "../io/tcp_client_bus.js";
 import { ErrorCodes, RequestError } from "./errors.js";
+import { batchError, parseClientArgs } from "./validation.js";
 
 export interface ClientInitArgs {
   cluster_id: bigint;
@@ -51,11 +51,7 @@ function failureError(failure: ClientFailure): RequestError {
 }
 
 export function createClient(args: ClientInitArgs): Client {
-  if (typeof args?.cluster_id !== "bigint") throw new TypeError("cluster_id must be a bigint");
-  if (!Array.isArray(args.replica_addresses) || args.replica_addresses.length === 0 || args.replica_addresses.length > 6) {
-    throw new TypeError("replica_addresses must list 1 to 6 addresses");
-  }
-  const addresses = args.replica_addresses.map(parseAddress);
+  const { addresses } = parseClientArgs(args);
   const time = new RealTime();
   let vsr: VsrClient | null = null;
   /** Set when a replica turns out to be of another cluster: every call fails with it. */
@@ -104,14 +100,16 @@ export function createClient(args: ClientInitArgs): Client {
     return failure === "closed" && mismatch !== null && !destroyed ? mismatch : failureError(failure);
   }
 
-  function call<Event, Result>(codec: OperationCodec<Event, Result>, events: readonly Event[]): Promise<Result[]> {
+  /** Checks as the official client does, in its order; a filter is a batch of one, not checked as an array. */
+  function call<Event, Result>(codec: OperationCodec<Event, Result>, events: readonly Event[], isBatch = true): Promise<Result[]> {
     if (client.failure !== null) return Promise.reject(errorOf(client.failure));
-    if (events.length > batchEventsMax) return Promise.reject(new RequestError(ErrorCodes.ERR_TOO_MUCH_DATA));
+    const error = isBatch ? batchError(events) : null;
+    if (error !== null) return Promise.reject(error);
     let body: Uint8Array;
     try {
-      body = encodeEvents(codec, [events]);
-    } catch (error) {
-      return Promise.reject(error);
+      body = encodeMultiBatch([encodeBatch(codec, events)], codec.eventSize);
+    } catch (thrown) {
+      return Promise.reject(thrown);
     }
     if (headerSize + body.length > productionConfig.messageSizeMax) {
       return Promise.reject(new RequestError(ErrorCodes.ERR_TOO_MUCH_DATA));
@@ -130,8 +128,7 @@ export function createClient(args: ClientInitArgs): Client {
     });
   }
   function filterCall<Filter extends AccountFilter | QueryFilter, Result>(codec: OperationCodec<Filter, Result>, filter: Filter): Promise<Result[]> {
-    if (filter.limit > batchEventsMax) return Promise.reject(new RequestError(ErrorCodes.ERR_TOO_MUCH_DATA));
-    return call(codec, [filter]);
+    return call(codec, [filter], false); // any limit: the cluster caps it
   }
 
   return {

@@ -225,20 +225,40 @@ export interface QueryFilter {
 }
 
 const u64Max = 0xffff_ffff_ffff_ffffn;
+const u128Limit = 1n << 128n;
 
+// Field checks of the API edge. They convert, word and order their errors as tigerbeetle-node
+// 0.17.9's native encoder does (its N-API conversions), so that both clients reject the same
+// inputs with the same plain Error: bigints are checked, numbers are wrapped to a u32 as
+// napi_get_value_uint32 does (ToUint32: -1 becomes 2^32 - 1, 1.5 becomes 1, NaN becomes 0), and
+// only u16 fields are range-checked after that. Messages are built on the error path only.
+
+/** A u128 field (napi_get_value_bigint_words). Exported for lookup ids ("lookup"). */
+export function checkU128(value: bigint, field: string): bigint {
+  if (typeof value !== "bigint") throw new Error(`${field} must be a BigInt`);
+  if (value < 0n) throw new Error(`${field} must be positive`);
+  if (value >= u128Limit) throw new Error(`${field} must fit in 128 bits`);
+  return value;
+}
+
+/** A u64 field (napi_get_value_bigint_uint64: out of range is "lossy"). */
 function checkU64(value: bigint, field: string): bigint {
-  if (typeof value !== "bigint" || value < 0n || value > u64Max) throw new TypeError(`${field} must be a u64 bigint`);
+  if (typeof value !== "bigint") throw new Error(`${field} must be an unsigned 64-bit BigInt`);
+  if (value < 0n || value > u64Max) throw new Error(`${field} conversion was lossy`);
   return value;
 }
 
-function checkUint(value: number, bits: 16 | 32, field: string): number {
-  if (!Number.isInteger(value) || value < 0 || value >= 2 ** bits) throw new TypeError(`${field} must be a u${bits}`);
-  return value;
+/** A u32 field: any number, wrapped modulo 2^32. */
+function toU32(value: number, field: string): number {
+  if (typeof value !== "number") throw new Error(`${field} must be a number`);
+  return value >>> 0;
 }
 
-function checkU128(value: bigint, field: string): bigint {
-  if (typeof value !== "bigint" || value < 0n || value >= 1n << 128n) throw new TypeError(`${field} must be a u128 bigint`);
-  return value;
+/** A u16 field: a u32 as above that must also fit in 16 bits. */
+function toU16(value: number, field: string): number {
+  const wrapped = toU32(value, field);
+  if (wrapped > 0xffff) throw new Error(`${field} must be a u16.`);
+  return wrapped;
 }
 
 export function encodeAccount(view: DataView, offset: number, a: Account): void {
@@ -250,11 +270,11 @@ export function encodeAccount(view: DataView, offset: number, a: Account): void 
   writeU128(view, offset + o.credits_posted, checkU128(a.credits_posted, "credits_posted"));
   writeU128(view, offset + o.user_data_128, checkU128(a.user_data_128, "user_data_128"));
   view.setBigUint64(offset + o.user_data_64, checkU64(a.user_data_64, "user_data_64"), true);
-  view.setUint32(offset + o.user_data_32, checkUint(a.user_data_32, 32, "user_data_32"), true);
-  view.setUint32(offset + o.reserved, checkUint(a.reserved, 32, "reserved"), true);
-  view.setUint32(offset + o.ledger, checkUint(a.ledger, 32, "ledger"), true);
-  view.setUint16(offset + o.code, checkUint(a.code, 16, "code"), true);
-  view.setUint16(offset + o.flags, checkUint(a.flags, 16, "flags"), true);
+  view.setUint32(offset + o.user_data_32, toU32(a.user_data_32, "user_data_32"), true);
+  view.setUint32(offset + o.reserved, toU32(a.reserved, "reserved"), true);
+  view.setUint32(offset + o.ledger, toU32(a.ledger, "ledger"), true);
+  view.setUint16(offset + o.code, toU16(a.code, "code"), true);
+  view.setUint16(offset + o.flags, toU16(a.flags, "flags"), true);
   view.setBigUint64(offset + o.timestamp, checkU64(a.timestamp, "timestamp"), true);
 }
 
@@ -286,11 +306,11 @@ export function encodeTransfer(view: DataView, offset: number, t: Transfer): voi
   writeU128(view, offset + o.pending_id, checkU128(t.pending_id, "pending_id"));
   writeU128(view, offset + o.user_data_128, checkU128(t.user_data_128, "user_data_128"));
   view.setBigUint64(offset + o.user_data_64, checkU64(t.user_data_64, "user_data_64"), true);
-  view.setUint32(offset + o.user_data_32, checkUint(t.user_data_32, 32, "user_data_32"), true);
-  view.setUint32(offset + o.timeout, checkUint(t.timeout, 32, "timeout"), true);
-  view.setUint32(offset + o.ledger, checkUint(t.ledger, 32, "ledger"), true);
-  view.setUint16(offset + o.code, checkUint(t.code, 16, "code"), true);
-  view.setUint16(offset + o.flags, checkUint(t.flags, 16, "flags"), true);
+  view.setUint32(offset + o.user_data_32, toU32(t.user_data_32, "user_data_32"), true);
+  view.setUint32(offset + o.timeout, toU32(t.timeout, "timeout"), true);
+  view.setUint32(offset + o.ledger, toU32(t.ledger, "ledger"), true);
+  view.setUint16(offset + o.code, toU16(t.code, "code"), true);
+  view.setUint16(offset + o.flags, toU16(t.flags, "flags"), true);
   view.setBigUint64(offset + o.timestamp, checkU64(t.timestamp, "timestamp"), true);
 }
 
@@ -334,13 +354,13 @@ export function encodeAccountFilter(view: DataView, offset: number, f: AccountFi
   writeU128(view, offset + o.account_id, checkU128(f.account_id, "account_id"));
   writeU128(view, offset + o.user_data_128, checkU128(f.user_data_128, "user_data_128"));
   view.setBigUint64(offset + o.user_data_64, checkU64(f.user_data_64, "user_data_64"), true);
-  view.setUint32(offset + o.user_data_32, checkUint(f.user_data_32, 32, "user_data_32"), true);
-  view.setUint16(offset + o.code, checkUint(f.code, 16, "code"), true);
+  view.setUint32(offset + o.user_data_32, toU32(f.user_data_32, "user_data_32"), true);
+  view.setUint16(offset + o.code, toU16(f.code, "code"), true);
   for (let i = 0; i < accountFilterReservedSize; i++) view.setUint8(offset + o.reserved + i, 0);
   view.setBigUint64(offset + o.timestamp_min, checkU64(f.timestamp_min, "timestamp_min"), true);
   view.setBigUint64(offset + o.timestamp_max, checkU64(f.timestamp_max, "timestamp_max"), true);
-  view.setUint32(offset + o.limit, checkUint(f.limit, 32, "limit"), true);
-  view.setUint32(offset + o.flags, checkUint(f.flags, 32, "flags"), true);
+  view.setUint32(offset + o.limit, toU32(f.limit, "limit"), true);
+  view.setUint32(offset + o.flags, toU32(f.flags, "flags"), true);
 }
 
 /** Encodes a QueryFilter; reserved bytes are written as zero. */
@@ -348,14 +368,14 @@ export function encodeQueryFilter(view: DataView, offset: number, f: QueryFilter
   const o = QueryFilterOffset;
   writeU128(view, offset + o.user_data_128, checkU128(f.user_data_128, "user_data_128"));
   view.setBigUint64(offset + o.user_data_64, checkU64(f.user_data_64, "user_data_64"), true);
-  view.setUint32(offset + o.user_data_32, checkUint(f.user_data_32, 32, "user_data_32"), true);
-  view.setUint32(offset + o.ledger, checkUint(f.ledger, 32, "ledger"), true);
-  view.setUint16(offset + o.code, checkUint(f.code, 16, "code"), true);
+  view.setUint32(offset + o.user_data_32, toU32(f.user_data_32, "user_data_32"), true);
+  view.setUint32(offset + o.ledger, toU32(f.ledger, "ledger"), true);
+  view.setUint16(offset + o.code, toU16(f.code, "code"), true);
   for (let i = 0; i < queryFilterReservedSize; i++) view.setUint8(offset + o.reserved + i, 0);
   view.setBigUint64(offset + o.timestamp_min, checkU64(f.timestamp_min, "timestamp_min"), true);
   view.setBigUint64(offset + o.timestamp_max, checkU64(f.timestamp_max, "timestamp_max"), true);
-  view.setUint32(offset + o.limit, checkUint(f.limit, 32, "limit"), true);
-  view.setUint32(offset + o.flags, checkUint(f.flags, 32, "flags"), true);
+  view.setUint32(offset + o.limit, toU32(f.limit, "limit"), true);
+  view.setUint32(offset + o.flags, toU32(f.flags, "flags"), true);
 }
 
 assert(AccountOffset.timestamp + 8 === accountSize && TransferOffset.timestamp + 8 === transferSize);

@@ -3,7 +3,7 @@
 // ledger, the network client and tests, so there is one encoding of every operation.
 import { Operation } from "../command.js";
 import {
-  accountBalanceSize, accountFilterSize, accountSize, createResultSize, decodeAccount,
+  accountBalanceSize, accountFilterSize, accountSize, checkU128, createResultSize, decodeAccount,
   decodeAccountBalance, decodeCreateResult, decodeTransfer, encodeAccount, encodeAccountFilter,
   encodeQueryFilter, encodeTransfer, idSize, queryFilterSize, transferSize,
 } from "../layouts.js";
@@ -18,29 +18,51 @@ export interface OperationCodec<Event, Result> {
   readonly decode: (view: DataView, offset: number) => Result;
 }
 
-const writeId = (view: DataView, offset: number, id: bigint): void => writeU128(view, offset, id);
+// Lookup ids are named "lookup" in errors, as tigerbeetle-node 0.17.9 names them.
+const writeId = (view: DataView, offset: number, id: bigint): void => writeU128(view, offset, checkU128(id, "lookup"));
+
+/**
+ * Objects (accounts, transfers, filters) must not be null or undefined: tigerbeetle-node reads
+ * their fields with napi_get_named_property, which fails with this TypeError of V8's ToObject;
+ * any other value (a number, a string, an array) is read for fields and fails on the first one.
+ */
+function objectEncoder<Event>(encode: (view: DataView, offset: number, event: Event) => void) {
+  return (view: DataView, offset: number, event: Event): void => {
+    if (event === null || event === undefined) throw new TypeError("Cannot convert undefined or null to object");
+    encode(view, offset, event);
+  };
+}
+const encodeAccountObject = objectEncoder(encodeAccount);
+const encodeTransferObject = objectEncoder(encodeTransfer);
+const encodeAccountFilterObject = objectEncoder(encodeAccountFilter);
+const encodeQueryFilterObject = objectEncoder(encodeQueryFilter);
 
 /** One entry per client method, named as in tigerbeetle-node. */
 export const operationCodecs = {
-  createAccounts: { operation: Operation.create_accounts, eventSize: accountSize, encode: encodeAccount, resultSize: createResultSize, decode: decodeCreateResult },
-  createTransfers: { operation: Operation.create_transfers, eventSize: transferSize, encode: encodeTransfer, resultSize: createResultSize, decode: decodeCreateResult },
+  createAccounts: { operation: Operation.create_accounts, eventSize: accountSize, encode: encodeAccountObject, resultSize: createResultSize, decode: decodeCreateResult },
+  createTransfers: { operation: Operation.create_transfers, eventSize: transferSize, encode: encodeTransferObject, resultSize: createResultSize, decode: decodeCreateResult },
   lookupAccounts: { operation: Operation.lookup_accounts, eventSize: idSize, encode: writeId, resultSize: accountSize, decode: decodeAccount },
   lookupTransfers: { operation: Operation.lookup_transfers, eventSize: idSize, encode: writeId, resultSize: transferSize, decode: decodeTransfer },
-  getAccountTransfers: { operation: Operation.get_account_transfers, eventSize: accountFilterSize, encode: encodeAccountFilter, resultSize: transferSize, decode: decodeTransfer },
-  getAccountBalances: { operation: Operation.get_account_balances, eventSize: accountFilterSize, encode: encodeAccountFilter, resultSize: accountBalanceSize, decode: decodeAccountBalance },
-  queryAccounts: { operation: Operation.query_accounts, eventSize: queryFilterSize, encode: encodeQueryFilter, resultSize: accountSize, decode: decodeAccount },
-  queryTransfers: { operation: Operation.query_transfers, eventSize: queryFilterSize, encode: encodeQueryFilter, resultSize: transferSize, decode: decodeTransfer },
+  getAccountTransfers: { operation: Operation.get_account_transfers, eventSize: accountFilterSize, encode: encodeAccountFilterObject, resultSize: transferSize, decode: decodeTransfer },
+  getAccountBalances: { operation: Operation.get_account_balances, eventSize: accountFilterSize, encode: encodeAccountFilterObject, resultSize: accountBalanceSize, decode: decodeAccountBalance },
+  queryAccounts: { operation: Operation.query_accounts, eventSize: queryFilterSize, encode: encodeQueryFilterObject, resultSize: accountSize, decode: decodeAccount },
+  queryTransfers: { operation: Operation.query_transfers, eventSize: queryFilterSize, encode: encodeQueryFilterObject, resultSize: transferSize, decode: decodeTransfer },
 } as const;
+
+/**
+ * Encodes one batch of events (validating each, in order: the first bad field throws). A hole in
+ * a sparse array is read as undefined, as the official client reads it, never skipped.
+ */
+export function encodeBatch<Event>(codec: OperationCodec<Event, unknown>, batch: readonly Event[]): Uint8Array {
+  const bytes = new Uint8Array(batch.length * codec.eventSize);
+  const view = new DataView(bytes.buffer);
+  for (let i = 0; i < batch.length; i++) codec.encode(view, i * codec.eventSize, batch[i]!);
+  return bytes;
+}
 
 /** Encodes batches of events as one multi-batch request body (wire.md §8). */
 export function encodeEvents<Event>(codec: OperationCodec<Event, unknown>, batches: readonly (readonly Event[])[]): Uint8Array {
-  const encoded = batches.map((batch) => {
-    const bytes = new Uint8Array(batch.length * codec.eventSize);
-    const view = new DataView(bytes.buffer);
-    batch.forEach((event, i) => codec.encode(view, i * codec.eventSize, event));
-    return bytes;
-  });
-  return encodeMultiBatch(encoded, codec.eventSize);
+  return encodeMultiBatch(batches.map((batch) => encodeBatch(codec, batch)), codec.eventSize);
 }
 
 /** Decodes a multi-batch reply body into result objects per batch; a string when malformed. */
