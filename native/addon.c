@@ -1,13 +1,16 @@
 /*
  * Scarab's native addon (plain C, Node-API only so one binary works across Node versions).
- * Everything here is a pure function with a TypeScript twin (src/core/native_addon.ts): the addon
- * only makes the same results faster, so it can never affect determinism.
+ * The checksum functions are pure with a TypeScript twin (src/core/native_addon.ts): the addon only
+ * makes the same results faster, so it can never affect determinism. The I/O functions (file lock,
+ * io_uring) serve production hosts only; the simulator never loads them.
  *
  * Exports:
  *   aegisMac(data: Uint8Array, out: Uint8Array, outOffset: number): void
  *   aegisMacPortable(...)  the same, forcing the portable C path (for tests)
  *   aesni(): boolean       true when aegisMac uses AES-NI on this CPU
  *   flockExclusive(fd: number): number   0 once the file is locked, else errno (file_lock.c)
+ *   uringCreate, uringRead, ... fallocateFile   the data file's io_uring ring (io_uring.c); not
+ *                          pure functions: I/O, used only by the production storage backend
  *
  * Bad arguments throw TypeError/RangeError; nothing here may crash the process.
  */
@@ -21,6 +24,7 @@
 
 #include "aegis.h"
 #include "file_lock.h"
+#include "io_uring.h"
 #include "memory.h"
 
 typedef void (*mac_function)(const uint8_t *data, size_t length, uint8_t tag[16]);
@@ -145,5 +149,6 @@ NAPI_MODULE_INIT() {
       napi_ok) {
     return NULL;
   }
+  if (scarab_io_uring_define(env, exports) != napi_ok) return NULL;
   return exports;
 }

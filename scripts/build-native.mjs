@@ -1,21 +1,28 @@
 #!/usr/bin/env node
 // Builds the optional native addon (native/, binding.gyp) during `npm install`.
 //
-// The addon only makes checksums faster; the TypeScript fallback gives identical results. So a
-// failed build must never fail the install: every failure path prints one line and exits 0.
+// The addon makes checksums faster (the TypeScript fallback gives identical results) and carries
+// the io_uring storage backend (the portable node:fs backend works without it). So a failed build
+// must never fail the install: every failure path prints one line and exits 0.
+//
+// The addon is one binary; whether io_uring works is decided at run time (a container may refuse
+// it). Its self-test runs apart from the checksum one: io_uring unavailable on the build machine
+// is only reported, and an io_uring part that misbehaves is switched off (a marker file beside
+// the addon, read by src/core/native_addon.ts) without losing the checksum path.
 // node-gyp's own output is captured and shown only with SCARAB_NATIVE_VERBOSE=1.
 //
 // Nothing is downloaded: node-gyp is the copy bundled with npm, and the Node headers come from
 // npm's `nodedir` config (or are found next to the node binary). Without local headers we skip the
 // build rather than let node-gyp fetch a headers tarball.
 import { spawnSync } from "node:child_process";
-import { existsSync, rmSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 
 const root = dirname(dirname(fileURLToPath(import.meta.url)));
 const addonPath = join(root, "build", "Release", "scarab_native.node");
+const ioUringOffPath = join(root, "build", "Release", "scarab_native.io_uring_off");
 const verbose = process.env["SCARAB_NATIVE_VERBOSE"] === "1";
 const buildTimeoutMs = 10 * 60 * 1000;
 
@@ -54,7 +61,8 @@ function build() {
     throw new BuildSkipped(summariseFailure(`${result.stdout ?? ""}\n${result.stderr ?? ""}`));
   }
   if (!existsSync(addonPath)) throw new BuildSkipped("node-gyp produced no scarab_native.node");
-  return verifyAddon();
+  const checksum = verifyAddon();
+  return `${checksum}; ${verifyIoUring()}`;
 }
 
 /**
@@ -124,6 +132,66 @@ function verifyAddon() {
   return result.stdout.trim();
 }
 
+/**
+ * A ring round trip in a child process: write, fdatasync, read back, a timed wait, close. Returns
+ * the status for the install line. A ring that misbehaves (wrong bytes, a crash) turns io_uring
+ * off for this build; one the kernel refuses (EPERM, ENOSYS: seccomp, a sysctl) is left on, since
+ * the machine that runs Scarab may allow it, and it is checked again at every start.
+ */
+function verifyIoUring() {
+  rmSync(ioUringOffPath, { force: true });
+  const check = `
+    const fs = require("node:fs"), os = require("node:os"), path = require("node:path");
+    const addon = require(${JSON.stringify(addonPath)});
+    const completions = new Int32Array(8);
+    const results = [];
+    let ring;
+    try {
+      ring = addon.uringCreate(4, completions, (count) => {
+        for (let i = 0; i < count; i++) results.push([completions[2 * i], completions[2 * i + 1]]);
+      }, 1);
+    } catch (error) {
+      process.stdout.write("refused: " + error.message);
+      process.exit(0);
+    }
+    const directory = fs.mkdtempSync(path.join(os.tmpdir(), "scarab-io-uring-"));
+    const fd = fs.openSync(path.join(directory, "check"), "w+");
+    try {
+      const data = new Uint8Array(8192).map((_, i) => (i * 7) % 251);
+      addon.uringWrite(ring, fd, data, 4096, 0);
+      while (results.length < 1) addon.uringWait(ring, 5e9);
+      addon.uringFsync(ring, fd, 1);
+      const back = new Uint8Array(16384).fill(255);
+      addon.uringRead(ring, fd, back, 0, 2);
+      while (results.length < 3) addon.uringWait(ring, 5e9);
+      const expected = JSON.stringify([[0, 8192], [1, 0], [2, 12288]]);
+      // The fsync and the read were in flight together: either may complete first.
+      results.sort((a, b) => a[0] - b[0]);
+      if (JSON.stringify(results) !== expected) throw new Error("completions " + JSON.stringify(results));
+      if (back.subarray(0, 4096).some((b) => b !== 0) || back.subarray(12288).some((b) => b !== 0) ||
+        Buffer.compare(back.subarray(4096, 12288), data) !== 0) throw new Error("read back the wrong bytes");
+      const start = process.hrtime.bigint();
+      addon.uringWait(ring, 20e6);
+      if (process.hrtime.bigint() - start < 19e6) throw new Error("an idle wait returned before its deadline");
+      addon.uringClose(ring);
+      process.stdout.write("ok");
+    } finally {
+      fs.closeSync(fd);
+      fs.rmSync(directory, { recursive: true, force: true });
+    }
+  `;
+  const result = spawnSync(process.execPath, ["-e", check], { encoding: "utf8", stdio: "pipe", timeout: 60_000 });
+  const out = (result.stdout ?? "").trim();
+  if (result.status === 0 && out === "ok") return "io_uring ok";
+  if (result.status === 0 && out.startsWith("refused: ")) {
+    return `io_uring refused here (${truncate(out.slice("refused: ".length))}): the portable storage backend is used`;
+  }
+  const thrown = (result.stderr ?? "").split("\n").map((line) => line.trim()).find((line) => /^\w*Error: /.test(line));
+  const detail = thrown ?? `exit status ${result.status ?? result.signal}`;
+  writeFileSync(ioUringOffPath, `io_uring failed its self-test at install: ${detail}\n`);
+  return `io_uring failed its self-test (${truncate(detail)}) and is off: the portable storage backend is used`;
+}
+
 /** The most useful short line of node-gyp's output: a compiler error, else node-gyp's own. */
 function summariseFailure(output) {
   const lines = output.split("\n").map((line) => line.trim());
@@ -155,6 +223,7 @@ function truncate(text) {
 function removeStaleAddon() {
   try {
     rmSync(addonPath, { force: true });
+    rmSync(ioUringOffPath, { force: true });
   } catch {
     // Best effort: a leftover file is still loaded and checked by src/core/native_addon.ts.
   }
