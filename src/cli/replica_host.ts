@@ -1,11 +1,13 @@
-// Runs one replica in this process on the portable backends (node:fs data file, node:net
-// transport): the host loop of DESIGN.md, `replica.tick()` every 10 ms with IO completing in
-// between. Used by `scarab start` and by the end-to-end client tests.
+// Runs one replica in this process: the data file on io_uring + O_DIRECT where available, else
+// node:fs (src/io/data_file/open_storage.ts), and node:net for the network. The host loop of
+// DESIGN.md, `replica.tick()` every 10 ms, with IO completing in between through Node's event loop
+// (the ring wakes it; the replica's sockets share the loop, so the host does not block inside
+// io_uring). Used by `scarab start` and by the end-to-end client tests.
 import { randomBytes } from "node:crypto";
 import { readSync } from "node:fs";
 import { headerSize, productionConfig, releaseCurrent, testConfig, type Config } from "../core/config.js";
 import { Prng } from "../core/prng.js";
-import { FileStorage } from "../io/file_storage.js";
+import { openDataFileStorage, StorageSelectionError, storageLogLine, type DataFileStorage } from "../io/data_file/open_storage.js";
 import { RealTime } from "../io/real_time.js";
 import { tickMs } from "../io/time.js";
 import type { Address } from "../io/tcp_client_bus.js";
@@ -71,7 +73,7 @@ export function dataFileSize(config: Config): number {
 }
 
 function replicaOptions(
-  identity: { cluster: bigint; replica: number; replicaCount: number }, config: Config, storage: FileStorage,
+  identity: { cluster: bigint; replica: number; replicaCount: number }, config: Config, storage: DataFileStorage,
   bus: MessageBus, time: RealTime, observers: { logger?: Logger; metrics?: ReplicaMetrics; limitStorageBytes?: number; cacheGridBytes?: number } = {},
 ): ReplicaOptions {
   const { logger, metrics, limitStorageBytes, cacheGridBytes } = observers;
@@ -141,10 +143,10 @@ const silentBus: MessageBus = { sendToReplica: () => {}, sendToClient: () => {} 
 /** Creates (never over an existing file), locks and formats a data file. */
 export function formatDataFile(options: FormatOptions, callback: (error: Error | null) => void): void {
   const config = options.config ?? productionConfig;
-  let storage: FileStorage;
+  let storage: DataFileStorage;
   let lock: DataFileLock;
   try {
-    storage = new FileStorage(options.path, config, { create: true, sizeBytes: dataFileSize(config) });
+    storage = openDataFileStorage(options.path, config, { create: true, sizeBytes: dataFileSize(config) }).storage;
     lock = lockDataFile(options.path);
   } catch (error) {
     return callback(fileError(options.path, error));
@@ -195,12 +197,14 @@ export function startReplica(options: HostOptions, callback: (error: Error | nul
       lock.release();
       return callback(listenError ?? new StartAborted(), null);
     }
-    let storage: FileStorage;
+    let storage: DataFileStorage;
     try {
-      storage = new FileStorage(options.path, config, {
+      const opened = openDataFileStorage(options.path, config, {
         onUnreadable: (offset, sectors) => options.logger?.warn({ replica: options.replica, offset, sectors },
           `the disk failed to read ${sectors} sector(s) from offset ${offset} (EIO): treated as corrupt and repaired from a peer where there is one`),
       });
+      storage = opened.storage;
+      options.logger?.info({ replica: identity.replica, backend: opened.backend }, storageLogLine(opened));
     } catch (error) {
       bus.close();
       lock.release();
@@ -214,7 +218,7 @@ export function startReplica(options: HostOptions, callback: (error: Error | nul
 
 interface HostResources {
   readonly bus: TcpServerBus;
-  readonly storage: FileStorage;
+  readonly storage: DataFileStorage;
   readonly lock: DataFileLock;
   readonly time: RealTime;
   readonly path: string;
@@ -292,7 +296,7 @@ function readSuperblockCopies(fd: number, config: Config): Uint8Array[] {
 }
 
 function fileError(path: string, error: unknown): Error {
-  if (error instanceof DataFileLockError) return error;
+  if (error instanceof DataFileLockError || error instanceof StorageSelectionError) return error;
   const code = (error as NodeJS.ErrnoException).code;
   if (code === "EEXIST") return new Error(`${path} already exists; refusing to overwrite a data file`);
   if (code === "ENOENT") return new Error(`${path} does not exist; create it with 'scarab format'`);
