@@ -4,9 +4,9 @@
 // (call_queue.ts): while a request is in flight, calls wait, and calls of one operation travel
 // together as the batches of one multi-batch request.
 //
-// Unlike the official client, it does not retry forever against a replica of another cluster:
-// every call fails with ERR_CLUSTER_MISMATCH (Scarab's own code), naming the replica and both
-// clusters.
+// Differences from the official client, both Scarab's own error codes: it does not retry forever
+// against a replica of another cluster (every call fails with ERR_CLUSTER_MISMATCH, naming the
+// replica and both clusters), and it offers an opt-in per-call timeout (ERR_REQUEST_TIMEOUT).
 import { randomBytes } from "node:crypto";
 import { headerSize, productionConfig, releaseCurrent } from "../core/config.js";
 import { EvictionReason } from "../core/command.js";
@@ -28,6 +28,14 @@ import { batchError, parseClientArgs } from "./validation.js";
 export interface ClientInitArgs {
   cluster_id: bigint;
   replica_addresses: Array<string | number>;
+  /**
+   * Scarab only, opt-in; the default (undefined) is no timeout, as in tigerbeetle-node. A call
+   * not answered within this many milliseconds rejects with ERR_REQUEST_TIMEOUT. If its request
+   * was already sent, the outcome is unknown: a VSR session has one request in flight and must
+   * not skip it, so the client keeps that request going in the background (it may still commit)
+   * and later calls queue behind it. A call still waiting to be sent is dropped: it never runs.
+   */
+  request_timeout_ms?: number;
 }
 
 export interface Client {
@@ -56,6 +64,7 @@ interface Call extends QueuedCall {
   readonly resolve: (results: unknown[]) => void;
   readonly reject: (error: Error) => void;
   state: CallState;
+  timer: ReturnType<typeof setTimeout> | null;
 }
 
 function failureError(failure: ClientFailure): RequestError {
@@ -65,6 +74,14 @@ function failureError(failure: ClientFailure): RequestError {
     case EvictionReason.client_release_too_high: return new RequestError(ErrorCodes.ERR_CLIENT_RELEASE_TOO_HIGH);
     default: return new RequestError(ErrorCodes.ERR_CLIENT_EVICTED);
   }
+}
+
+function checkTimeout(value: unknown): number | null {
+  if (value === undefined) return null;
+  if (typeof value !== "number" || !(value > 0) || !Number.isFinite(value)) {
+    throw new TypeError("request_timeout_ms must be a positive number of milliseconds, or undefined for no timeout");
+  }
+  return value;
 }
 
 /** Results a call may produce: one per event for create and lookup, min(limit, max) for a query. */
@@ -90,7 +107,7 @@ class NetworkClient {
   private mismatch: RequestError | null = null;
   private destroyed = false;
 
-  constructor(private readonly cluster: bigint, addresses: Address[]) {
+  constructor(private readonly cluster: bigint, addresses: Address[], private readonly timeoutMs: number | null) {
     this.bus = new TcpClientBus({
       addresses, messageSizeMax: productionConfig.messageSizeMax, cluster,
       onMessage: (message) => this.onMessage(message),
@@ -141,10 +158,11 @@ class NetworkClient {
     const call: Call = {
       operation: codec.operation, eventSize: codec.eventSize, resultSize: codec.resultSize, events,
       resultCountExpected: resultCountExpected(shape, events, eventCount), codec, shape, eventCount,
-      resolve, reject, state: "registering",
+      resolve, reject, state: "registering", timer: null,
     };
     this.outstanding += 1;
     if (this.outstanding === 1) this.updateRef();
+    if (this.timeoutMs !== null) call.timer = setTimeout(() => this.onTimeout(call), this.timeoutMs);
     if (this.queue === null) this.waiting.push(call);
     else this.admit(call);
     this.pump();
@@ -218,9 +236,25 @@ class NetworkClient {
     }
   }
 
+  private onTimeout(call: Call): void {
+    call.timer = null;
+    if (call.state === "done" || this.destroyed) return;
+    const ms = this.timeoutMs;
+    if (call.state === "sent") {
+      return this.settle(call, new RequestError(ErrorCodes.ERR_REQUEST_TIMEOUT, `Request timed out after ${ms} ms: ` +
+        "its outcome is unknown, it may still commit (the client keeps it in flight, later calls wait for it)."), null);
+    }
+    if (call.state === "registering") this.waiting.splice(this.waiting.indexOf(call), 1);
+    else this.queue!.remove(call);
+    this.settle(call, new RequestError(ErrorCodes.ERR_REQUEST_TIMEOUT,
+      `Request timed out after ${ms} ms before it was sent: it did not execute.`), null);
+  }
+
   private settle(call: Call, error: Error | null, results: unknown[] | null): void {
-    if (call.state === "done") return;
+    if (call.state === "done") return; // timed out already
     call.state = "done";
+    if (call.timer !== null) clearTimeout(call.timer);
+    call.timer = null;
     this.outstanding -= 1;
     if (this.outstanding === 0) this.updateRef();
     if (error !== null) call.reject(error);
@@ -269,7 +303,7 @@ class NetworkClient {
 
 export function createClient(args: ClientInitArgs): Client {
   const { cluster, addresses } = parseClientArgs(args);
-  const client = new NetworkClient(cluster, addresses);
+  const client = new NetworkClient(cluster, addresses, checkTimeout(args.request_timeout_ms));
   const codecs = operationCodecs;
   const batchCall = (codec: AnyCodec) => (batch: unknown) => client.call(codec, batch as unknown[], true);
   // A filter is a batch of one (the official client wraps it: [filter]), so no array checks.

@@ -1,7 +1,7 @@
 // How calls travel, against a real in-process replica (test config: 4 KiB messages, so a request
 // holds at most 29 transfers) behind a recording proxy (wire_proxy.ts), side by side with the
 // official tigerbeetle-node 0.17.9 client: coalescing of concurrent calls into multi-batch
-// requests, destroy() with calls in flight, and eviction.
+// requests, destroy() with calls in flight, and our opt-in per-call timeout.
 import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
@@ -212,4 +212,45 @@ describe("eviction", () => {
     expect(outcomes.ours).toEqual([evicted, evicted, evicted, closed]);
     expect(outcomes.ours).toEqual(outcomes.official);
   }, 30_000);
+});
+
+describe("request_timeout_ms (Scarab only)", () => {
+  test("a call in flight times out with its outcome unknown and still commits; a queued one never runs", async () => {
+    // Long enough for the first call, which waits for registration (about 0.6 s, as the official).
+    const client = createClient({ cluster_id: 0n, replica_addresses: [String(proxy.port)], request_timeout_ms: 2_000 });
+    try {
+      await client.lookupAccounts([1n]);
+      proxy.pause();
+      const [sent, queued] = [transfer({ id: 8001n, debit_account_id: 1n, credit_account_id: 2n, amount: 1n, ledger: 1, code: 1 }),
+        transfer({ id: 8002n, debit_account_id: 1n, credit_account_id: 2n, amount: 1n, ledger: 1, code: 1 })];
+      const first = client.createTransfers([sent]); // in flight, unanswered
+      const second = client.createTransfers([queued]); // waits behind it
+      const timedOut = (message: RegExp) => ({ code: ErrorCodes.ERR_REQUEST_TIMEOUT, message: expect.stringMatching(message) });
+      await Promise.all([
+        expect(first).rejects.toMatchObject(timedOut(/outcome is unknown, it may still commit/)),
+        expect(second).rejects.toMatchObject(timedOut(/before it was sent: it did not execute/)),
+      ]);
+      proxy.resume(); // the first request reaches the replica at last, and later calls follow it
+      const found = await client.lookupTransfers([8001n, 8002n]);
+      expect(found.map((t) => t.id)).toEqual([8001n]);
+    } finally {
+      proxy.resume();
+      client.destroy();
+    }
+  }, 30_000);
+
+  test("before registration (nothing answers), and no timeout by default", async () => {
+    const withTimeout = createClient({ cluster_id: 0n, replica_addresses: ["127.0.0.1:1"], request_timeout_ms: 200 });
+    const without = createClient({ cluster_id: 0n, replica_addresses: ["127.0.0.1:1"] });
+    let settled = false;
+    without.lookupAccounts([1n]).then(() => { settled = true; }, () => { settled = true; });
+    const startMs = performance.now();
+    await expect(withTimeout.lookupAccounts([1n])).rejects.toMatchObject({ code: ErrorCodes.ERR_REQUEST_TIMEOUT, name: "RequestError" });
+    expect(performance.now() - startMs).toBeGreaterThanOrEqual(190);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(settled).toBe(false);
+    withTimeout.destroy();
+    without.destroy();
+    expect(() => createClient({ cluster_id: 0n, replica_addresses: ["3000"], request_timeout_ms: 0 })).toThrow(/request_timeout_ms/);
+  });
 });

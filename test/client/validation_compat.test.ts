@@ -217,7 +217,7 @@ describe("createClient arguments, errors and codes are identical to tigerbeetle-
       expect(RequestError.errorMessage(code as ErrorCodes)).toBe(official.RequestError.errorMessage(code));
     }
     const ownCodes = Object.keys(ErrorCodes).filter((key) => !(key in official.ErrorCodes));
-    expect(ownCodes).toEqual(["ERR_CLUSTER_MISMATCH"]);
+    expect(ownCodes).toEqual(["ERR_CLUSTER_MISMATCH", "ERR_REQUEST_TIMEOUT"]);
     expect(() => official.RequestError.errorMessage("ERR_NONE")).toThrow("Unknown error code.");
     expect(() => RequestError.errorMessage("ERR_NONE" as ErrorCodes)).toThrow("Unknown error code.");
   });
