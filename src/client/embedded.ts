@@ -1,5 +1,7 @@
-// The embedded ledger: the state machine in the calling process, behind the same methods and
-// result shapes as a tigerbeetle-node client. Useful for tests, tools and single-process apps.
+// The embedded ledger, behind the same methods and result shapes as a tigerbeetle-node client:
+// - openLedger({ path }): durable, like SQLite: a one-replica Scarab on a data file in this
+//   process (durable_ledger.ts);
+// - openLedger(): the state machine alone, in memory, for tests, tools and throwaway work.
 //
 // This is the edge where the deterministic core meets the real world: the cluster clock is the
 // wall clock (made monotonic), and a real timer runs the pulse so that pending transfers with a
@@ -12,11 +14,21 @@ import type {
 import { ErrorCodes, RequestError } from "./errors.js";
 import { batchError } from "./validation.js";
 import { RealTime } from "../io/real_time.js";
+import { openDurableLedger } from "./durable_ledger.js";
 
 export interface LedgerOptions {
-  /** Initial capacity of the accounts table; it grows as needed (transfers grow by pages). */
+  /**
+   * The data file of a durable ledger, formatted on first use (about 1.1 GiB, sparse, plus the
+   * ledger's growth). Without it the ledger is in memory and gone when the process ends.
+   */
+  path?: string;
+  /** Durable only: bytes of grid pages cached in memory (default 64 MiB). */
+  cacheGridBytes?: number;
+  /** Durable only: the most the data file may grow to, in bytes (default: 16 TiB of grid). */
+  limitStorageBytes?: number;
+  /** In memory only: initial capacity of the accounts table; it grows as needed. */
   accountsCapacity?: number;
-  /** How often to check for expired pending transfers, in ms (default 100, as a replica). */
+  /** In memory only: how often to expire pending transfers, in ms (default 100, as a replica). */
   pulseIntervalMs?: number;
 }
 
@@ -30,9 +42,12 @@ export interface Ledger {
   queryAccounts(filter: QueryFilter): Promise<Account[]>;
   queryTransfers(filter: QueryFilter): Promise<Transfer[]>;
   destroy(): void;
+  /** destroy(), then resolves once a durable ledger's file is closed and unlocked. */
+  close(): Promise<void>;
 }
 
 export function openLedger(options: LedgerOptions = {}): Ledger {
+  if (options.path !== undefined) return openDurable(options);
   const time = new RealTime();
   const ledger = new SyncLedger({
     ...(options.accountsCapacity !== undefined && { accountsCapacity: options.accountsCapacity }),
@@ -72,9 +87,29 @@ export function openLedger(options: LedgerOptions = {}): Ledger {
     getAccountBalances: (filter) => filterCall(() => ledger.getAccountBalances(filter)),
     queryAccounts: (filter) => filterCall(() => ledger.queryAccounts(filter)),
     queryTransfers: (filter) => filterCall(() => ledger.queryTransfers(filter)),
-    destroy: () => {
-      closed = true;
-      clearInterval(pulseTimer);
+    destroy,
+    close: () => {
+      destroy();
+      return Promise.resolve();
     },
   };
+  function destroy(): void {
+    closed = true;
+    clearInterval(pulseTimer);
+  }
+}
+
+function openDurable(options: LedgerOptions): Ledger {
+  if (typeof options.path !== "string" || options.path === "") throw new TypeError("path must be a non-empty string");
+  for (const name of ["cacheGridBytes", "limitStorageBytes"] as const) {
+    const value = options[name];
+    if (value !== undefined && !(Number.isSafeInteger(value) && value > 0)) {
+      throw new TypeError(`${name} must be a positive integer number of bytes`);
+    }
+  }
+  return openDurableLedger({
+    path: options.path,
+    ...(options.cacheGridBytes !== undefined && { cacheGridBytes: options.cacheGridBytes }),
+    ...(options.limitStorageBytes !== undefined && { limitStorageBytes: options.limitStorageBytes }),
+  });
 }
