@@ -18,7 +18,14 @@ export function readU128(view: DataView, offset: number): bigint {
 
 export function writeU128(view: DataView, offset: number, value: bigint): void {
   assert(value >= 0n && value <= u128Max, "u128 out of range");
-  view.setBigUint64(offset, value & 0xffff_ffff_ffff_ffffn, true);
+  if (value <= 0xffff_ffffn) {
+    // Zero fields and amounts, most of a batch: no BigInt arithmetic, which allocates.
+    view.setUint32(offset, Number(value), true);
+    view.setUint32(offset + 4, 0, true);
+    view.setBigUint64(offset + 8, 0n, true);
+    return;
+  }
+  view.setBigUint64(offset, BigInt.asUintN(64, value), true);
   view.setBigUint64(offset + 8, value >> 64n, true);
 }
 
