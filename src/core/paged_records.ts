@@ -148,6 +148,10 @@ export class PagedRecords implements PageSpace {
     this.dirty.fill(0);
   }
 
+  clearDirtyPage(page: number): void {
+    if (page < this.dirty.length) this.dirty[page] = 0;
+  }
+
   /** Installs page `page` read back from the grid (clean). False when its size is wrong. */
   install(page: number, body: Uint8Array): boolean {
     if (page >= this.pageCount() || body.length !== this.pageUsedBytes(page)) return false;

@@ -22,6 +22,8 @@ export interface PageSpace {
   /** True when page `page` changed since the last clearDirty(). */
   isDirty(page: number): boolean;
   clearDirty(): void;
+  /** Lazy spaces: forgets page `page`'s change (the grid wrote it before the bar's end). */
+  clearDirtyPage?(page: number): void;
   /** Installs a page read back from the grid; false when its size is not the expected one. */
   install(page: number, body: Uint8Array): boolean;
   /**

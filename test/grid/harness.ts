@@ -139,9 +139,11 @@ export class LedgerDriver {
   readonly checkpointEveryOps: number;
   /** Whether checkpointDurable() follows each checkpoint at once. */
   durable: boolean;
+  /** Whether ops inside a bar write the pages behind the tails, as a replica does (flushBehindTails). */
+  readonly midBarFlush: boolean;
 
   constructor(readonly grid: Grid, readonly storage: MemoryStorage, options: {
-    machine?: StateMachine; op?: number; checkpointEveryOps?: number; durable?: boolean;
+    machine?: StateMachine; op?: number; checkpointEveryOps?: number; durable?: boolean; midBarFlush?: boolean;
   } = {}) {
     this.machine = options.machine ?? new StateMachine({ pagePool: grid.pagePool });
     this.ledger = new SyncLedger({
@@ -151,6 +153,7 @@ export class LedgerDriver {
     this.op = options.op ?? 0;
     this.checkpointEveryOps = options.checkpointEveryOps ?? 4 * barOps;
     this.durable = options.durable ?? true;
+    this.midBarFlush = options.midBarFlush ?? true;
   }
 
   execute(request: Request): void {
@@ -159,7 +162,10 @@ export class LedgerDriver {
     else if (request.kind === "transfers") this.ledger.createTransfersBatches(request.batches);
     else this.ledger.pulse();
     const op = this.op++;
-    if ((op + 1) % barOps !== 0) return;
+    if ((op + 1) % barOps !== 0) {
+      if (this.midBarFlush) this.grid.flushBehindTails(this.machine.spaces());
+      return;
+    }
     if ((op + 1) % this.checkpointEveryOps === 0) this.checkpoint(op);
     else this.grid.flush(this.machine.spaces());
   }

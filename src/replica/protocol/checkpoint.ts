@@ -10,10 +10,14 @@ import { decodeSessions, encodeSessions } from "../client_sessions.js";
 import type { Replica } from "../replica.js";
 import { checkpointId, type CheckpointState } from "../superblock/superblock.js";
 
-/** Called after each commit: at the end of a bar, the grid writes the pages the bar changed. */
+/**
+ * Called after each commit: at the end of a bar, the grid writes the pages the bar changed; inside
+ * one, those that appends have left behind (grid.flushBehindTails), so the bar end has less to do.
+ */
 export function flushIfBarEnd(replica: Replica, op: number): void {
-  if ((op + 1) % replica.config.lsmCompactionOps !== 0) return;
-  replica.grid.flush(replica.stateMachine.persistent.spaces());
+  const spaces = replica.stateMachine.persistent.spaces();
+  if ((op + 1) % replica.config.lsmCompactionOps === 0) replica.grid.flush(spaces);
+  else replica.grid.flushBehindTails(spaces);
 }
 
 /** Called after each commit: starts the checkpoint if `op` is the next checkpoint op. */
