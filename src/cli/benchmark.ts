@@ -50,6 +50,10 @@ Options:
   --transfer-count N       transfers created (default 1000000)
   --transfer-batch-size N  transfers per request, 1..${batchEventsMax} (default ${batchEventsMax}; ${developmentBatchMax} with --development)
   --clients N              concurrent clients, each with one request in flight, 1..${productionConfig.clientsMax} (default 1)
+  --calls-per-client N     calls each client keeps outstanding, 1..8 (default 1): with 2, the next
+                           batch is encoded and queued in the client while the current one is in
+                           flight (still one request at a time per client), so encoding leaves the
+                           critical path; latency then includes the wait behind the call before
   --id-order ORDER         sequential: ids from id(), time-ordered as TigerBeetle recommends;
                            random: uniformly random u128 ids (default sequential)
   --seed N                 seed (u64) for account choice, amounts and random ids (default 42)
@@ -68,6 +72,7 @@ interface ClusterOptions {
   readonly transferCount: number;
   readonly transferBatchSize: number;
   readonly clients: number;
+  readonly callsPerClient: number;
   readonly idOrder: IdOrder;
   readonly seed: bigint;
   readonly json: boolean;
@@ -77,6 +82,7 @@ const flags = {
   addresses: { type: "string" }, metrics: { type: "string" }, cluster: { type: "string" },
   "replica-count": { type: "string" }, development: { type: "boolean" }, "account-count": { type: "string" },
   "transfer-count": { type: "string" }, "transfer-batch-size": { type: "string" }, clients: { type: "string" },
+  "calls-per-client": { type: "string" },
   "id-order": { type: "string" }, seed: { type: "string" }, json: { type: "boolean" }, embedded: { type: "boolean" },
   help: { type: "boolean" },
 } as const;
@@ -131,7 +137,7 @@ export function parseBenchmarkArgs(args: string[]): ClusterOptions | { embedded:
   const transferCount = integer(values["transfer-count"], "transfer-count", 1_000_000, 1, 1e12);
   const transferBatchSize = integer(values["transfer-batch-size"], "transfer-batch-size", batchMax, 1, batchMax);
   if (values.embedded) {
-    refuse(values, ["addresses", "metrics", "cluster", "replica-count", "development", "clients", "id-order", "seed", "json"],
+    refuse(values, ["addresses", "metrics", "cluster", "replica-count", "development", "clients", "calls-per-client", "id-order", "seed", "json"],
       "with --embedded (it runs in process and always prints JSON)");
     return { embedded: true, accountCount, transferCount, batchSize: transferBatchSize };
   }
@@ -149,6 +155,7 @@ export function parseBenchmarkArgs(args: string[]): ClusterOptions | { embedded:
     cluster: unsigned(values.cluster, "cluster", 0n, 128),
     replicaCount: addresses?.length ?? integer(values["replica-count"], "replica-count", 1, 1, 6),
     clients: integer(values.clients, "clients", 1, 1, (development ? testConfig : productionConfig).clientsMax),
+    callsPerClient: integer(values["calls-per-client"], "calls-per-client", 1, 1, 8),
     seed: unsigned(values.seed, "seed", 42n, 64),
     json: values.json === true,
   };
@@ -210,8 +217,11 @@ async function runCluster(options: ClusterOptions): Promise<number> {
     }
     const milestones = new Milestones(options.transferCount, sampler.figures);
     log(`${replicaAddresses.join(",")}: ${options.accountCount} accounts, then ${options.transferCount} transfers ` +
-      `in batches of ${options.transferBatchSize}, ${options.clients} client(s), ids ${options.idOrder}`);
-    const load = await stop.race(runLoad(clients, {
+      `in batches of ${options.transferBatchSize}, ${options.clients} client(s) with ${options.callsPerClient} ` +
+      `call(s) outstanding each, ids ${options.idOrder}`);
+    // Each client runs callsPerClient load loops: its calls queue in it, one request in flight.
+    const loops = clients.flatMap((client) => Array.from({ length: options.callsPerClient }, () => client));
+    const load = await stop.race(runLoad(loops, {
       accountCount: options.accountCount, transferCount: options.transferCount, transferBatchSize: options.transferBatchSize,
       batchEventsMax: options.development ? developmentBatchMax : batchEventsMax, idOrder: options.idOrder, seed: options.seed,
       onTransfersStart: () => {
@@ -227,7 +237,7 @@ async function runCluster(options: ClusterOptions): Promise<number> {
     await sampler.stop();
     const report = {
       cluster: cluster === null ? "existing" as const : "temporary" as const, replicaCount: options.replicaCount,
-      clients: options.clients, idOrder: options.idOrder, accountCount: options.accountCount,
+      clients: options.clients, callsPerClient: options.callsPerClient, idOrder: options.idOrder, accountCount: options.accountCount,
       transferCount: options.transferCount, transferBatchSize: options.transferBatchSize, load,
       replicas: sampler.figures, milestones: milestones.passed,
       dataFiles: sampler.figures.map((figures) => cluster?.dataFileSize(figures.replica) ?? null),

@@ -15,6 +15,7 @@ export interface BenchmarkReport {
   readonly cluster: "temporary" | "existing";
   readonly replicaCount: number;
   readonly clients: number;
+  readonly callsPerClient: number;
   readonly idOrder: string;
   readonly accountCount: number;
   readonly transferCount: number;
@@ -59,6 +60,7 @@ export function reportLines(report: BenchmarkReport): string[] {
     `${report.accountCount} accounts created in ${load.accountSeconds.toFixed(2)} s`,
     `${load.batches} batches in ${load.transferSeconds.toFixed(2)} s`,
     `transfer batch size = ${report.transferBatchSize} txs`,
+    `clients = ${report.clients}, calls outstanding per client = ${report.callsPerClient}`,
     `transfers created = ${load.transfersCreated}`,
     `load accepted = ${loadAccepted(report)} tx/s`,
     ...percentiles.map((p) => `batch latency p${p} = ${load.latency.percentileMs(p).toFixed(1)} ms`),
@@ -96,6 +98,7 @@ export function reportJson(report: BenchmarkReport): string {
   const checkpointBytes = summary(replicas.flatMap((r) => r.checkpointBytesSamples));
   return JSON.stringify({
     system: "scarab", cluster: report.cluster, replicas: report.replicaCount, clients: report.clients,
+    calls_per_client: report.callsPerClient,
     id_order: report.idOrder, accounts: report.accountCount, transfers: report.transferCount,
     transfers_created: load.transfersCreated, transfer_batch_size: report.transferBatchSize, batches: load.batches,
     account_seconds: round(load.accountSeconds, 3), seconds: round(load.transferSeconds, 3),

@@ -49,8 +49,10 @@ describe("flags", () => {
   test("defaults: a temporary 1-replica cluster, 10000 accounts, batches of 8189, one client, id() ids", () => {
     expect(parseBenchmarkArgs([])).toMatchObject({
       addresses: null, replicaCount: 1, accountCount: 10_000, transferCount: 1_000_000, transferBatchSize: 8189,
-      clients: 1, idOrder: "sequential", seed: 42n, json: false, cluster: 0n,
+      clients: 1, callsPerClient: 1, idOrder: "sequential", seed: 42n, json: false, cluster: 0n,
     });
+    expect(parseBenchmarkArgs(["--calls-per-client=2"])).toMatchObject({ clients: 1, callsPerClient: 2 });
+    expect(() => parseBenchmarkArgs(["--calls-per-client=0"])).toThrow(/calls-per-client/);
     expect(parseBenchmarkArgs(["--help"])).toBeNull();
     expect(parseBenchmarkArgs(["--addresses=3000,127.0.0.1:3001", "--metrics=9100,9101"])).toMatchObject({
       replicaCount: 2, addresses: [{ host: "127.0.0.1", port: 3000 }, { host: "127.0.0.1", port: 3001 }],
@@ -120,7 +122,7 @@ describe.skipIf(!existsSync(dist))("runs", () => {
     const { code, stdout, stderr } = await benchmark(["--transfer-count=20000", "--account-count=100", "--clients=2", "--json"]);
     expect(code, stderr).toBe(0);
     const figures = JSON.parse(stdout) as Record<string, unknown> & { replica: Record<string, number | null>[] };
-    expect(figures).toMatchObject({ system: "scarab", cluster: "temporary", replicas: 1, clients: 2, transfers_created: 20_000, batches: 3 });
+    expect(figures).toMatchObject({ system: "scarab", cluster: "temporary", replicas: 1, clients: 2, calls_per_client: 1, transfers_created: 20_000, batches: 3 });
     expect(figures.transfers_per_second).toBeGreaterThan(0);
     const [p50, p99, p100] = [figures.batch_p50_ms, figures.batch_p99_ms, figures.batch_p100_ms] as number[];
     expect(p50).toBeGreaterThan(0);
