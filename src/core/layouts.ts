@@ -242,20 +242,20 @@ export function checkU128(value: bigint, field: string): bigint {
 }
 
 /** A u64 field (napi_get_value_bigint_uint64: out of range is "lossy"). */
-function checkU64(value: bigint, field: string): bigint {
+export function checkU64(value: bigint, field: string): bigint {
   if (typeof value !== "bigint") throw new Error(`${field} must be an unsigned 64-bit BigInt`);
   if (value < 0n || value > u64Max) throw new Error(`${field} conversion was lossy`);
   return value;
 }
 
 /** A u32 field: any number, wrapped modulo 2^32. */
-function toU32(value: number, field: string): number {
+export function toU32(value: number, field: string): number {
   if (typeof value !== "number") throw new Error(`${field} must be a number`);
   return value >>> 0;
 }
 
 /** A u16 field: a u32 as above that must also fit in 16 bits. */
-function toU16(value: number, field: string): number {
+export function toU16(value: number, field: string): number {
   const wrapped = toU32(value, field);
   if (wrapped > 0xffff) throw new Error(`${field} must be a u16.`);
   return wrapped;
