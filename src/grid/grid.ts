@@ -583,6 +583,19 @@ export class Grid {
     return false;
   }
 
+  /** True, with each page touched as prefetch() does, when every named page is resident; else false and nothing changes. */
+  touchIfResident(spaces: readonly PageSpace[], needs: PageNeeds): boolean {
+    assert(needs.length % 2 === 0);
+    for (let i = 0; i < needs.length; i += 2) if (!spaces[needs[i]!]!.isResident(needs[i + 1]!)) return false;
+    for (let i = 0; i < needs.length; i += 2) this.cache.touch(needs[i]!, needs[i + 1]!);
+    return true;
+  }
+
+  /** Changes whenever a page may have left memory (page_cache.ts epoch). */
+  get residencyEpoch(): number {
+    return this.cache.epoch;
+  }
+
   /** Drops the least recently used clean pages beyond the cache's budget (between prepares). */
   evict(spaces: readonly PageSpace[]): void {
     this.cache.evict(spaces);

@@ -17,6 +17,11 @@ const spacesMax = 16;
 export class PageCache {
   private readonly lru = new Map<number, true>();
   evictions = 0;
+  /**
+   * Bumped whenever a page may have left memory (an eviction, a clear): a prefetch round that
+   * found every page resident still holds while it is unchanged (Replica.warmPrefetch).
+   */
+  epoch = 0;
 
   constructor(readonly pagesMax: number) {
     assert(Number.isInteger(pagesMax) && pagesMax >= 1, "page cache: at least one page");
@@ -35,6 +40,7 @@ export class PageCache {
 
   clear(): void {
     this.lru.clear();
+    this.epoch += 1;
   }
 
   /** Drops the least recently used clean pages until at most pagesMax are tracked. */
@@ -48,6 +54,7 @@ export class PageCache {
         if (space.isDirty(page)) continue; // written at the next flush, then evictable
         space.evict(page);
         this.evictions += 1;
+        this.epoch += 1;
       }
       this.lru.delete(key);
     }

@@ -22,6 +22,12 @@ export interface Storage {
   write(zone: Zone, offset: number, buffer: Uint8Array, callback: () => void): void;
   /** Runs `callback` later, never inside this call. */
   nextTick(callback: () => void): void;
+  /**
+   * Starts the IO queued so far now. A backend that gathers submissions until the end of the
+   * event-loop turn (io_uring) would otherwise let a long synchronous job delay them; one that
+   * starts each IO when it is called has nothing to do and need not implement it.
+   */
+  submitQueued?(): void;
 }
 
 export function isSectorAligned(value: number): boolean {

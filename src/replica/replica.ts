@@ -70,6 +70,8 @@ export class Replica extends ReplicaState {
 
   /** The commit loop is waiting for a journal read or a checkpoint. */
   committing = false;
+  /** The next op's prefetch round, run early and found resident (warmPrefetch), or null. */
+  private warmed: { op: number; checksum: bigint; epoch: number } | null = null;
   /** Ticks since grid repair last asked peers for blocks (protocol/sync.ts). */
   gridRepairTicks = 0;
   /**
@@ -553,9 +555,33 @@ export class Replica extends ReplicaState {
     return resident;
   }
 
+  /**
+   * Primary: runs the prefetch round of the op that executes next while its prepare is being
+   * written and replicated, so the walk's CPU work (about 2 ms of a 15 ms batch at full load)
+   * overlaps that wait instead of following it. When it finds every page resident, the commit
+   * skips its own round, provided nothing executed since (commitMin) and no page left memory
+   * since (the cache's epoch): the round would name the same resident pages. Otherwise the commit
+   * runs its rounds as ever. Deterministic, like everything the rounds decide.
+   */
+  warmPrefetch(prepare: Uint8Array): void {
+    if (this.committing || this.syncing !== null || this.checkpointing) return;
+    const header = new PrepareHeader(prepare, 0);
+    if (header.op !== this.commitMin + 1) return;
+    const operation = header.operation;
+    if (operation !== Operation.pulse && !this.stateMachine.isOperation(operation)) return;
+    this.options.storage.submitQueued?.(); // the WAL write starts now, not after this walk
+    const needs = this.stateMachine.prefetch(operation, header.timestamp, prepare.subarray(headerSize, header.size));
+    if (!this.grid.touchIfResident(this.stateMachine.persistent.spaces(), needs)) return;
+    this.warmed = { op: header.op, checksum: header.checksum, epoch: this.grid.residencyEpoch };
+  }
+
   /** Prefetch rounds until a round finds every page resident: true when the first one does. */
   private prefetchPages(header: PrepareHeader, prepare: Uint8Array, callback: () => void): boolean {
     const operation = header.operation;
+    const warmed = this.warmed;
+    this.warmed = null;
+    if (warmed !== null && warmed.op === header.op && warmed.checksum === header.checksum &&
+      warmed.epoch === this.grid.residencyEpoch && header.op === this.commitMin + 1) return true;
     if (operation !== Operation.pulse && !this.stateMachine.isOperation(operation)) return true;
     const body = prepare.subarray(headerSize, header.size);
     const needs = this.stateMachine.prefetch(operation, header.timestamp, body);

@@ -39,3 +39,33 @@ describe("ledger", () => {
     expect(statuses).toEqual([[{ timestamp: expect.any(BigInt), status: CreateTransferStatus.created }]]);
   });
 });
+
+describe("warm prefetch (Replica.warmPrefetch)", () => {
+  test("the primary walks the next op's pages while its prepare replicates, and commits it without a second round", () => {
+    const t = scenario({ replicas: 3, stateMachine: "ledger" });
+    const c0 = t.client("C0");
+    c0.send(createAccounts.operation, encodeEvents(createAccounts, [[acct(1n), acct(2n)]]));
+    t.runUntilQuiet();
+    const primary = ["R0", "R1", "R2"].map((name) => t.replica(name).replica).find((replica) => replica.isPrimary)!;
+    expect(primary).toBeDefined();
+    // Each prefetch round of the primary, with what was committed when it ran.
+    const rounds: { commitMax: number; commitMin: number }[] = [];
+    const machine = primary.stateMachine;
+    const prefetch = machine.prefetch.bind(machine);
+    machine.prefetch = (operation, timestamp, body) => {
+      rounds.push({ commitMax: primary.commitMax, commitMin: primary.commitMin });
+      return prefetch(operation, timestamp, body);
+    };
+    const before = primary.commitMin;
+    for (let k = 0; k < 5; k++) {
+      c0.send(createTransfers.operation, encodeEvents(createTransfers, [[xfer(100n + BigInt(k), 1n, 2n, 10n)]]));
+      t.runUntilQuiet();
+    }
+    expect(primary.commitMin).toBe(before + 5);
+    // One round per op, run while the op was not yet committed (the prepare was replicating).
+    expect(rounds.length).toBe(5);
+    rounds.forEach((round, k) => expect(round).toEqual({ commitMax: before + k, commitMin: before + k }));
+    const [debit, credit] = lookup(t, [1n, 2n]);
+    expect([debit!.debits_posted, credit!.credits_posted]).toEqual([50n, 50n]);
+  });
+});

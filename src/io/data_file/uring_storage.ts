@@ -126,6 +126,11 @@ export class UringStorage implements Storage {
     setImmediate(callback);
   }
 
+  /** Hands the queued submissions to the kernel now, not at the end of this event-loop turn. */
+  submitQueued(): void {
+    if (!this.closed) this.ring.submit();
+  }
+
   /**
    * Refuses new IO, lets what is in flight land, then closes the ring and the file. `callback`
    * runs once they are closed.

@@ -28,6 +28,7 @@ export function prepareAndReplicate(replica: Replica, prepare: Uint8Array): void
   replica.prepareCache.put(prepare);
   writeAndAck(replica, prepare);
   replica.broadcast(prepare);
+  replica.warmPrefetch(prepare); // while the WAL write and the replication are in flight
   if (!replica.timeouts.prepare.ticking) replica.timeouts.prepare.start();
   assert(replica.op === header.op && replica.pipeline.at(-1)!.op === header.op);
 }
