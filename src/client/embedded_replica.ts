@@ -3,12 +3,13 @@
 // scrubber) with the wall clock and a real 10 ms tick. Clients reach it through an in-process
 // bus instead of TCP; everything else is the cluster an operator would run.
 //
-// The file is formatted on first use, atomically: formatting writes `<path>.formatting` and
-// renames it into place once it is durable, so a process killed while formatting leaves either
-// no data file or a whole one, never a half-formatted file that the next open cannot identify.
+// The file is formatted on first use, atomically: formatting writes `<path>.formatting-<pid>-<n>` and
+// links it into place once it is durable, so a process killed while formatting leaves either no
+// data file or a whole one, never a half-formatted file that the next open cannot identify; of
+// two processes formatting at once, the first to link wins and both open its file.
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, fsyncSync, openSync, readSync, renameSync, rmSync } from "node:fs";
-import { dirname } from "node:path";
+import { closeSync, existsSync, fsyncSync, linkSync, openSync, readdirSync, readSync, renameSync, rmSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { productionConfig, releaseCurrent, type Config } from "../core/config.js";
 import { Prng } from "../core/prng.js";
 import { DataFileLockError, lockDataFile, type DataFileLock } from "../io/data_file_lock.js";
@@ -158,12 +159,16 @@ function replicaOptions(options: EmbeddedReplicaOptions, config: Config, storage
   };
 }
 
-/** Formats `<path>.formatting`, makes it durable, then renames it to `path` (see the header). */
+/**
+ * Formats `<path>.formatting-<pid>-<n>`, makes it durable, then links it to `path`, which fails if
+ * `path` appeared meanwhile (another process formatted it first: its file wins, ours goes).
+ */
 function formatAtomically(options: EmbeddedReplicaOptions, config: Config, callback: (error: Error | null) => void): void {
-  const staging = `${options.path}.formatting`;
+  formatsStarted += 1;
+  const staging = `${options.path}.formatting-${process.pid}-${formatsStarted}`;
   let storage: DataFileStorage;
   try {
-    rmSync(staging, { force: true }); // left by a process killed while formatting: never a ledger
+    removeAbandonedStaging(options.path);
     storage = openDataFileStorage(staging, config, { create: true, sizeBytes: config.zones.gridOffset }).storage;
   } catch (error) {
     return callback(openError(options.path, error));
@@ -172,19 +177,57 @@ function formatAtomically(options: EmbeddedReplicaOptions, config: Config, callb
   Replica.format(replicaOptions(options, config, storage, bus, new RealTime()), () => {
     storage.close(() => {
       try {
-        if (existsSync(options.path)) throw new EmbeddedOpenError(`${options.path} appeared while formatting it`);
-        renameSync(staging, options.path);
+        linkOrRename(staging, options.path);
         syncDirectory(dirname(options.path));
-        callback(null);
       } catch (error) {
-        rmSync(staging, { force: true });
-        callback(openError(options.path, error));
+        if ((error as NodeJS.ErrnoException).code !== "EEXIST") {
+          rmSync(staging, { force: true });
+          return callback(openError(options.path, error));
+        }
       }
+      rmSync(staging, { force: true });
+      callback(null);
     });
   });
 }
 
-/** Makes a rename durable: the directory entry is metadata of the directory. */
+/** Formats begun by this process: each has its own staging file. */
+let formatsStarted = 0;
+
+/** Links `from` to `to` (EEXIST if `to` exists); where hard links are refused, a checked rename. */
+function linkOrRename(from: string, to: string): void {
+  try {
+    linkSync(from, to);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "EPERM" && code !== "ENOTSUP" && code !== "EOPNOTSUPP") throw error;
+    if (existsSync(to)) throw Object.assign(new Error(`${to} exists`), { code: "EEXIST" });
+    renameSync(from, to);
+  }
+}
+
+/** Staging files of processes that died while formatting (never a ledger: safe to delete). */
+function removeAbandonedStaging(path: string): void {
+  const prefix = `${basename(path)}.formatting-`;
+  for (const name of readdirSync(dirname(path))) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(name.slice(prefix.length).split("-")[0]);
+    // Ours are in progress (a failed one removes its own); another live process's too.
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || processAlive(pid)) continue;
+    rmSync(join(dirname(path), name), { force: true });
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM"; // alive, another user's
+  }
+}
+
+/** Makes a new link durable: the directory entry is metadata of the directory. */
 function syncDirectory(directory: string): void {
   const fd = openSync(directory, "r");
   try {

@@ -2,7 +2,7 @@
 // transfer back after kill -9 of the process that wrote it, refusal of a file in use or of
 // another cluster's file, and the in-memory openLedger() unchanged.
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -58,7 +58,7 @@ describe("openLedger({ path })", () => {
     const base = 1_000_000n;
     const acked = await writeThenKill(path, base, 500, 20_000);
     expect(acked).toBeGreaterThanOrEqual(20_000);
-    expect(existsSync(`${path}.formatting`)).toBe(false);
+    expect(readdirSync(directory).filter((name) => name.includes(".formatting"))).toEqual([]);
 
     const ledger = openLedger({ path });
     try {
@@ -97,6 +97,21 @@ describe("openLedger({ path })", () => {
       await first.close();
     }
     // Closed: it opens again.
+    const again = openLedger({ path });
+    await expect(again.lookupAccounts([1n])).resolves.toEqual([]);
+    await again.close();
+  });
+
+  test("two ledgers opening a new file at once: one formats it, the other finds it in use; a dead process's staging file goes", async () => {
+    const path = join(directory, "raced.scarab");
+    writeFileSync(`${path}.formatting-999999999-1`, "left by a process killed while formatting");
+    const [first, second] = [openLedger({ path }), openLedger({ path })];
+    const outcomes = await Promise.allSettled([first.lookupAccounts([1n]), second.lookupAccounts([1n])]);
+    expect(outcomes.map((o) => o.status).sort()).toEqual(["fulfilled", "rejected"]);
+    const refused = outcomes.find((o) => o.status === "rejected") as PromiseRejectedResult;
+    expect(String(refused.reason)).toMatch(/in use|locked/);
+    await Promise.all([first.close(), second.close()]);
+    expect(readdirSync(directory).filter((name) => name.includes(".formatting"))).toEqual([]);
     const again = openLedger({ path });
     await expect(again.lookupAccounts([1n])).resolves.toEqual([]);
     await again.close();
