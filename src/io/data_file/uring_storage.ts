@@ -91,9 +91,15 @@ export class UringStorage implements Storage {
     try {
       if (options.create) createDataFile(path, options.sizeBytes!);
       this.fd = openDirect(path, this.dsync);
+    } catch (error) {
+      this.ring.close();
+      throw error;
+    }
+    try {
       this.fdDsync = this.dsync ? this.fd : openDirect(path, true);
     } catch (error) {
       this.ring.close();
+      closeSync(this.fd);
       throw error;
     }
     this.fallocate = addon!.fallocateFile;
