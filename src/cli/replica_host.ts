@@ -4,9 +4,9 @@
 // (the ring wakes it; the replica's sockets share the loop, so the host does not block inside
 // io_uring). Used by `scarab start` and by the end-to-end client tests.
 import { randomBytes } from "node:crypto";
-import { readSync } from "node:fs";
 import { headerSize, productionConfig, releaseCurrent, testConfig, type Config } from "../core/config.js";
 import { Prng } from "../core/prng.js";
+import { readSuperblockCopies } from "../io/data_file/disk.js";
 import { openDataFileStorage, StorageSelectionError, storageLogLine, type DataFileStorage } from "../io/data_file/open_storage.js";
 import { RealTime } from "../io/real_time.js";
 import { tickMs } from "../io/time.js";
@@ -286,14 +286,6 @@ function identify(options: HostOptions, config: Config, fd: number): DataFileIde
   return identity;
 }
 
-function readSuperblockCopies(fd: number, config: Config): Uint8Array[] {
-  const size = config.superblockCopySize;
-  return [0, 1, 2, 3].map((copy) => {
-    const bytes = new Uint8Array(size);
-    const read = readSync(fd, bytes, 0, size, config.zones.superblock.offset + copy * size);
-    return read === size ? bytes : new Uint8Array(0);
-  });
-}
 
 function fileError(path: string, error: unknown): Error {
   if (error instanceof DataFileLockError || error instanceof StorageSelectionError) return error;

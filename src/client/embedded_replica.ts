@@ -8,11 +8,12 @@
 // data file or a whole one, never a half-formatted file that the next open cannot identify; of
 // two processes formatting at once, the first to link wins and both open its file.
 import { randomBytes } from "node:crypto";
-import { closeSync, existsSync, fsyncSync, linkSync, openSync, readdirSync, readSync, renameSync, rmSync } from "node:fs";
+import { closeSync, existsSync, fsyncSync, linkSync, openSync, readdirSync, renameSync, rmSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
 import { productionConfig, releaseCurrent, type Config } from "../core/config.js";
 import { Prng } from "../core/prng.js";
 import { DataFileLockError, lockDataFile, type DataFileLock } from "../io/data_file_lock.js";
+import { readSuperblockCopies } from "../io/data_file/disk.js";
 import { openDataFileStorage, type DataFileStorage } from "../io/data_file/open_storage.js";
 import type { MessageBus, MessageHandler } from "../io/message_bus.js";
 import { RealTime } from "../io/real_time.js";
@@ -238,13 +239,7 @@ function syncDirectory(directory: string): void {
 }
 
 function checkIdentity(path: string, config: Config, fd: number): void {
-  const size = config.superblockCopySize;
-  const copies = [0, 1, 2, 3].map((copy) => {
-    const bytes = new Uint8Array(size);
-    const read = readSync(fd, bytes, 0, size, config.zones.superblock.offset + copy * size);
-    return read === size ? bytes : new Uint8Array(0);
-  });
-  const identification = identifyDataFile(copies, config);
+  const identification = identifyDataFile(readSuperblockCopies(fd, config), config);
   if (identification.kind === "unidentified") throw new EmbeddedOpenError(`${path}: ${identification.reason}`);
   const mismatch = identityMismatch(identification.identity, { cluster, replica: 0, replicaCount: 1 });
   if (mismatch !== null) {

@@ -1,10 +1,10 @@
 // What the two data-file backends (FileStorage on node:fs, UringStorage on io_uring) share, so that
 // they behave the same where it matters: how the file is created, how a read that fails with EIO
 // is narrowed to the sectors that are really bad, and how a full disk is reported.
-import { closeSync, ftruncateSync, openSync, type PathLike } from "node:fs";
+import { closeSync, ftruncateSync, openSync, readSync, type PathLike } from "node:fs";
 import { constants } from "node:os";
 import { assert, FatalError } from "../../core/assert.js";
-import { sectorSize } from "../../core/config.js";
+import { sectorSize, type Config } from "../../core/config.js";
 import { isSectorAligned } from "../storage.js";
 
 /** Creates the data file (never over an existing one: EEXIST) and sizes it. Sparse until written. */
@@ -16,6 +16,19 @@ export function createDataFile(path: PathLike, sizeBytes: number): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/**
+ * The four superblock copies read through `fd` (a short read gives an empty copy), for
+ * identifyDataFile before anything opens the file for writing.
+ */
+export function readSuperblockCopies(fd: number, config: Config): Uint8Array[] {
+  const size = config.superblockCopySize;
+  return [0, 1, 2, 3].map((copy) => {
+    const bytes = new Uint8Array(size);
+    const read = readSync(fd, bytes, 0, size, config.zones.superblock.offset + copy * size);
+    return read === size ? bytes : new Uint8Array(0);
+  });
 }
 
 /** A sector's re-read: `bytesRead`, or -1 when it failed with EIO on its own. */
@@ -69,3 +82,37 @@ export function errnoError(result: number, syscall: string): NodeJS.ErrnoExcepti
 
 /** -EIO, as io_uring reports a latent sector error. */
 export const resultEio = -constants.errno.EIO;
+
+/**
+ * Group sync: a write that lands joins the writes waiting for durability, and one fdatasync,
+ * started after all of them landed, releases them all; writes landing meanwhile wait for the
+ * next. `start` begins one fdatasync, whose completion calls synced().
+ */
+export class GroupSync {
+  private waiting: (() => void)[] = [];
+  private syncing: (() => void)[] | null = null;
+
+  constructor(private readonly start: () => void) {}
+
+  /** A write landed: `callback` runs (through the owner) once an fdatasync after it is done. */
+  landed(callback: () => void): void {
+    this.waiting.push(callback);
+    if (this.syncing === null) this.begin();
+  }
+
+  /** The fdatasync begun last is done: returns its writes' callbacks (the next one has begun if any waited). */
+  synced(): (() => void)[] {
+    assert(this.syncing !== null, "group sync: no fdatasync in flight");
+    const batch = this.syncing;
+    this.syncing = null;
+    if (this.waiting.length > 0) this.begin();
+    return batch;
+  }
+
+  private begin(): void {
+    assert(this.syncing === null && this.waiting.length > 0);
+    this.syncing = this.waiting;
+    this.waiting = [];
+    this.start();
+  }
+}

@@ -15,7 +15,7 @@ import { closeSync, fdatasync, openSync, read as fsRead, write, type PathLike } 
 import { assert } from "../../core/assert.js";
 import { sectorSize, type Config } from "../../core/config.js";
 import { isSectorAligned, Zone, type Storage } from "../storage.js";
-import { createDataFile, narrowReadError, writeError } from "./disk.js";
+import { createDataFile, GroupSync, narrowReadError, writeError } from "./disk.js";
 
 /** node:fs's positional read, replaceable in tests (to inject EIO). */
 export type PositionalRead = (fd: number, buffer: Uint8Array, offset: number, length: number, position: number,
@@ -44,8 +44,10 @@ export class FileStorage implements Storage {
   private closed = false;
   private onDrained: (() => void) | null = null;
   /** Writes landed, waiting for the next fdatasync. */
-  private unsynced: (() => void)[] = [];
-  private syncing = false;
+  private readonly group = new GroupSync(() => fdatasync(this.fd, (error) => {
+    if (error) throw writeError(error);
+    for (const callback of this.group.synced()) this.complete(callback);
+  }));
 
   /**
    * Opens (or with `create`, creates — never over an existing file — and sizes) the data file.
@@ -99,22 +101,7 @@ export class FileStorage implements Storage {
     this.pending += 1;
     write(this.fd, buffer, 0, buffer.length, this.zoneOffsets[zone]! + offset, (error) => {
       if (error) throw writeError(error);
-      this.unsynced.push(callback);
-      if (!this.syncing) this.sync();
-    });
-  }
-
-  /** One fdatasync for every write landed so far; the writes landing meanwhile wait for the next. */
-  private sync(): void {
-    assert(!this.syncing && this.unsynced.length > 0);
-    const batch = this.unsynced;
-    this.unsynced = [];
-    this.syncing = true;
-    fdatasync(this.fd, (syncError) => {
-      if (syncError) throw writeError(syncError);
-      this.syncing = false;
-      if (this.unsynced.length > 0) this.sync();
-      for (const callback of batch) this.complete(callback);
+      this.group.landed(callback);
     });
   }
 

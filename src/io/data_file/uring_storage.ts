@@ -25,7 +25,7 @@ import { assert } from "../../core/assert.js";
 import { sectorSize, type Config } from "../../core/config.js";
 import { nativeIoUringOff, type NativeAddon } from "../../core/native_addon.js";
 import { isSectorAligned, Zone, type Storage } from "../storage.js";
-import { createDataFile, errnoError, narrowReadError, resultEio, writeError } from "./disk.js";
+import { createDataFile, errnoError, GroupSync, narrowReadError, resultEio, writeError } from "./disk.js";
 import { uringAddon, UringRing } from "./uring_ring.js";
 
 /** io_uring or O_DIRECT cannot be used for this file: the reason says which and why. */
@@ -77,8 +77,8 @@ export class UringStorage implements Storage {
   private closing = false;
   private closed = false;
   private onDrained: (() => void) | null = null;
-  private unsynced: (() => void)[] = [];
-  private syncing: (() => void)[] | null = null;
+  /** Grid writes landed, waiting for the next fdatasync (the O_DSYNC ones never wait). */
+  private readonly group = new GroupSync(() => this.ring.fsync(this.fd, Purpose.sync, null));
 
   /** Opens (or creates) the data file with O_DIRECT on a new ring. Throws UringUnavailable if either fails. */
   constructor(path: PathLike, private readonly config: Config, addon: NativeAddon | null,
@@ -250,24 +250,12 @@ export class UringStorage implements Storage {
       return this.ring.write(dsync ? this.fdDsync : this.fd, buffer.subarray(result), position + result, purpose, callback);
     }
     if (dsync) return this.complete(callback); // O_DSYNC: durable when it completes
-    this.unsynced.push(callback);
-    if (this.syncing === null) this.sync();
-  }
-
-  /** One fdatasync for every write landed so far; the writes landing meanwhile wait for the next. */
-  private sync(): void {
-    assert(this.syncing === null && this.unsynced.length > 0);
-    this.syncing = this.unsynced;
-    this.unsynced = [];
-    this.ring.fsync(this.fd, Purpose.sync, null);
+    this.group.landed(callback);
   }
 
   private syncDone(result: number): void {
     if (result < 0) throw writeError(errnoError(result, "fdatasync"));
-    const batch = this.syncing!;
-    this.syncing = null;
-    if (this.unsynced.length > 0) this.sync();
-    for (const callback of batch) this.complete(callback);
+    for (const callback of this.group.synced()) this.complete(callback);
   }
 
   private complete(callback: () => void): void {
