@@ -8,6 +8,7 @@ import { commandName, Operation } from "../../core/command.js";
 import { headerSize, releaseCurrent, testConfig } from "../../core/config.js";
 import { PrepareHeader, ReplyHeader } from "../../core/header.js";
 import { Prng } from "../../core/prng.js";
+import type { ProbeCounts } from "../../core/probes.js";
 import type { PlantedBugs } from "../../replica/bugs.js";
 import { recoverView } from "../../replica/quorums.js";
 import type { NoticeEvent } from "../../replica/replica.js";
@@ -58,6 +59,8 @@ export interface SimulationResult {
   readonly faults: FaultCounts;
   readonly repairs: RepairCounts;
   readonly requestsReplied: number;
+  /** Coverage probes hit in this run (src/core/probes.ts), with their hit counts. */
+  readonly probes: ProbeCounts;
 }
 
 export const ticksMaxRequestsDefault = 40_000_000;
@@ -86,6 +89,8 @@ class Simulator implements ClusterObserver {
   requestsReplied = 0;
   readonly faults: FaultCounts = noFaults();
   readonly repairs: RepairCounts = noRepairs();
+  /** Coverage probe hits (src/core/probes.ts). */
+  readonly probes: ProbeCounts = {};
   private cluster: Cluster | null = null;
   private readonly workload: Workload;
   private readonly trace = new TraceHash();
@@ -146,6 +151,7 @@ class Simulator implements ClusterObserver {
     return {
       exitCode, ticks: this.ticks, outcome, details, parameters: this.parameters(),
       traceHash: this.trace.digest, faults, repairs: { ...this.repairs }, requestsReplied: this.requestsReplied,
+      probes: { ...this.probes },
     };
   }
 
