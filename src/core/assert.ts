@@ -9,6 +9,14 @@ export function assert(condition: boolean, message?: string): asserts condition 
   if (!condition) throw new AssertionError(message ?? "assertion failed");
 }
 
+/**
+ * Throws an AssertionError whose message is built only on failure: `if (!ok) assertFailed(`…${x}`)`.
+ * Hot paths use it instead of `assert(ok, `…${x}`)`, which formats the message on every call.
+ */
+export function assertFailed(message: string): never {
+  throw new AssertionError(message);
+}
+
 /** Marks code that must not be reached; the argument makes `switch` exhaustiveness a type error. */
 export function unreachable(value?: never, message?: string): never {
   throw new AssertionError(message ?? `unreachable: ${String(value)}`);

@@ -8,7 +8,7 @@
 // One block holds the root, so references are bounded by the block: 159 with the simulator's 4 KiB
 // blocks, 21,834 with production's 512 KiB blocks (each directory block then covers 21,834 pages
 // of 512 KiB: about 11 GiB of a table).
-import { assert } from "../core/assert.js";
+import { assert, assertFailed } from "../core/assert.js";
 import { readReference, referenceSize, writeReference, type BlockReference } from "./block.js";
 
 export const manifestMagic = 0x4d44_5247; // the bytes "GRDM"
@@ -47,7 +47,7 @@ export function encodeManifest(manifest: Manifest, bodySizeMax: number): Uint8Ar
   assert(manifest.blobs.length === blobCount);
   const size = manifestSize(manifest);
   // Grows only with the ledger's size, far beyond this machine's disks in production.
-  assert(size <= bodySizeMax, `grid manifest full: ${size} bytes of references in a ${bodySizeMax}-byte block`);
+  if (size > bodySizeMax) assertFailed(`grid manifest full: ${size} bytes of references in a ${bodySizeMax}-byte block`);
   const body = new Uint8Array(size);
   const view = new DataView(body.buffer);
   view.setUint32(0, manifestMagic, true);

@@ -1,6 +1,6 @@
 // Checkpoint arithmetic (spec/vsr.md §9). Every function is pure and derives from one Config, so
 // the simulator (checkpoints at 19, 39, 59…) and production (959, 1919…) share one code path.
-import { assert } from "../core/assert.js";
+import { assert, assertFailed } from "../core/assert.js";
 import type { Config } from "../core/config.js";
 
 export interface CheckpointMath {
@@ -43,7 +43,7 @@ export function checkpointMath(config: Config): CheckpointMath {
   }
 
   function checkpointAfter(c: number): number {
-    assert(checkpointValid(c), `checkpointAfter: ${c} is not a valid checkpoint`);
+    if (!checkpointValid(c)) assertFailed(`checkpointAfter: ${c} is not a valid checkpoint`);
     // The root checkpoint (0) is not at the end of a bar, so the first interval is one shorter.
     const result = c === 0 ? checkpointOps - 1 : c + checkpointOps;
     assert(checkpointValid(result) && result > c);
@@ -51,7 +51,7 @@ export function checkpointMath(config: Config): CheckpointMath {
   }
 
   function triggerForCheckpoint(c: number): number | null {
-    assert(checkpointValid(c), `triggerForCheckpoint: ${c} is not a valid checkpoint`);
+    if (!checkpointValid(c)) assertFailed(`triggerForCheckpoint: ${c} is not a valid checkpoint`);
     // The checkpoint is written once the first bar after it has been compacted.
     return c === 0 ? null : c + compactionOps;
   }
@@ -93,5 +93,5 @@ export function checkpointMath(config: Config): CheckpointMath {
 }
 
 function assertOp(op: number): void {
-  assert(Number.isSafeInteger(op) && op >= 0, `checkpoint math: bad op ${op}`);
+  if (!(Number.isSafeInteger(op) && op >= 0)) assertFailed(`checkpoint math: bad op ${op}`);
 }

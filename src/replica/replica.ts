@@ -12,11 +12,11 @@
 //   protocol/sync.ts         state sync: get_blocks and block
 //   protocol/checkpoint.ts   writing and restoring checkpoints
 //   protocol/ping.ts         pings, pongs and the cluster clock
-import { assert, FatalError } from "../core/assert.js";
+import { assert, assertFailed, FatalError } from "../core/assert.js";
 import { headerSize } from "../core/config.js";
 import { Command, commandName, Operation } from "../core/command.js";
 import {
-  buildReplyFromPrepare, Header, PrepareHeader, validateHeader, verifyBodyChecksum,
+  buildReplyFromPrepare, FrameField, Header, PrepareField, PrepareHeader, validateHeader, verifyBodyChecksum,
   verifyHeaderChecksum,
 } from "../core/header.js";
 import type { Storage } from "../io/storage.js";
@@ -610,7 +610,7 @@ export class Replica extends ReplicaState {
     // Down to the link onto the last executed op, which must hold too.
     while (op > this.commitMin) {
       const below = this.headerAt(op - 1);
-      if (below === null || below.checksum !== header.parent) return op;
+      if (below === null || !below.u128Equals(FrameField.checksum, header, PrepareField.parent)) return op;
       header = below;
       op -= 1;
     }
@@ -622,7 +622,9 @@ export class Replica extends ReplicaState {
     const header = new PrepareHeader(prepare, 0);
     const op = header.op;
     assert(op === this.commitMin + 1, "commits are in op order");
-    assert(header.parent === this.commitHeaderAccessor.checksum, `commit ${op}: hash chain broken`);
+    if (!header.u128Equals(PrepareField.parent, this.commitHeaderAccessor, FrameField.checksum)) {
+      assertFailed(`commit ${op}: hash chain broken`);
+    }
     assert(header.timestamp > this.commitTimestamp || header.operation === Operation.root,
       "timestamps increase in op order");
     assert(!this.checkpointing && this.syncing === null, "committing while the state is being saved or replaced");

@@ -7,7 +7,7 @@
 // the transitions below, each of which asserts the status it comes from and that view, log_view
 // and commits never go back. `invariants()` states what holds between any two events; the
 // simulator runs it after every message and every tick.
-import { assert } from "../core/assert.js";
+import { assert, assertFailed } from "../core/assert.js";
 import { headerSize, type Config } from "../core/config.js";
 import { PrepareHeader } from "../core/header.js";
 import type { Prng } from "../core/prng.js";
@@ -227,8 +227,15 @@ export abstract class ReplicaState {
 
   /** The highest op this replica may prepare before the next checkpoint is durable (vsr.md §9). */
   get opPrepareMax(): number {
-    return this.math.opPrepareMax(this.opCheckpointValue);
+    // Memoised per checkpoint: invariants() reads it after every message and tick.
+    if (this.opPrepareMaxCheckpoint !== this.opCheckpointValue) {
+      this.opPrepareMaxValue = this.math.opPrepareMax(this.opCheckpointValue);
+      this.opPrepareMaxCheckpoint = this.opCheckpointValue;
+    }
+    return this.opPrepareMaxValue;
   }
+  private opPrepareMaxCheckpoint = -1;
+  private opPrepareMaxValue = 0;
 
   // ---- events and trace ----
 
@@ -354,7 +361,7 @@ export abstract class ReplicaState {
 
   /** Open found the head of the WAL uncertain: wait for a view from the cluster (vsr.md §11.4). */
   protected toRecoveringHead(): void {
-    assert(this.statusValue === "recovering", `toRecoveringHead from ${this.statusValue}`);
+    if (this.statusValue !== "recovering") assertFailed(`toRecoveringHead from ${this.statusValue}`);
     assert(!this.isSolo, "a solo replica has nobody to learn its head from");
     this.statusValue = "recovering_head";
     this.timeouts.enterRecoveringHead();

@@ -1,7 +1,7 @@
 // Timeouts measured in ticks (spec/vsr.md §16). The replica ticks every timeout once per tick and
 // acts on those that fired; acting means resetting, backing off or stopping the timeout in the
 // same tick, or the next tick panics instead of sending a thundering herd of messages.
-import { assert } from "../core/assert.js";
+import { assert, assertFailed } from "../core/assert.js";
 import type { Prng } from "../core/prng.js";
 
 /** backoff_min = 10 ms = 1 tick. */
@@ -82,7 +82,7 @@ export class Timeout {
 
   /** Restarts the period of a running timeout, forgetting any backoff. */
   reset(): void {
-    assert(this.ticking, `timeout ${this.name}: reset while stopped`);
+    if (!this.ticking) assertFailed(`timeout ${this.name}: reset while stopped`);
     this.attempts = 0;
     this.ticks = 0;
     this.currentAfterTicks = this.afterTicks;
@@ -96,7 +96,7 @@ export class Timeout {
 
   /** Restarts the period after a failed attempt, backing off exponentially with jitter. */
   backoff(prng: Prng): void {
-    assert(this.ticking, `timeout ${this.name}: backoff while stopped`);
+    if (!this.ticking) assertFailed(`timeout ${this.name}: backoff while stopped`);
     this.ticks = 0;
     // Wrap rather than saturate, so round-robin retries keyed on attempts never get stuck.
     this.attempts = (this.attempts + 1) & attemptsMax;
@@ -104,7 +104,7 @@ export class Timeout {
   }
 
   setRtt(rttTicks: number): void {
-    assert(Number.isInteger(rttTicks) && rttTicks > 0, `timeout ${this.name}: bad rtt`);
+    if (!(Number.isInteger(rttTicks) && rttTicks > 0)) assertFailed(`timeout ${this.name}: bad rtt`);
     this.rttTicks = rttTicks;
   }
 

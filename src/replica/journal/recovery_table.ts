@@ -1,6 +1,6 @@
 // WAL recovery decisions (spec/vsr.md §11.3–11.4), as pure functions over what was read from a
 // slot's redundant header and prepare. The journal reads the slots; these functions decide.
-import { AssertionError, assert } from "../../core/assert.js";
+import { AssertionError, assert, assertFailed } from "../../core/assert.js";
 
 export type RecoveryCaseLabel =
   | "A" | "B" | "C" | "D" | "E" | "F" | "G" | "H"
@@ -80,7 +80,7 @@ export const recoveryConditionNames = [
 function row(label: RecoveryCaseLabel, decisionCluster: RecoveryDecision,
   decisionSolo: RecoveryDecision | "unreachable", pattern: string): RecoveryCase {
   const matchers = pattern.trim().split(/\s+/) as Matcher[];
-  assert(matchers.length === recoveryConditionNames.length, `case ${label}: bad pattern`);
+  if (matchers.length !== recoveryConditionNames.length) assertFailed(`case ${label}: bad pattern`);
   return { label, decisionCluster, decisionSolo, pattern: matchers };
 }
 
@@ -127,7 +127,7 @@ export function recoveryCasesMatching(conditions: RecoveryConditions): RecoveryC
 /** The one case of the table for these conditions; throws AssertionError on a contradiction. */
 export function recoveryCase(conditions: RecoveryConditions): RecoveryCase {
   const matching = recoveryCasesMatching(conditions);
-  assert(matching.length === 1, `recovery table: ${matching.length} cases match`);
+  if (matching.length !== 1) assertFailed(`recovery table: ${matching.length} cases match`);
   const match = matching[0]!;
   match.pattern.forEach((matcher, i) => {
     const name = recoveryConditionNames[i]!;

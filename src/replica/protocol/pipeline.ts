@@ -2,7 +2,7 @@
 // (op + 1, chained to the head, stamped with cluster time), is written locally and sent to every
 // replica; replicas acknowledge once it is durable; the primary commits, in op order, each op that
 // a replication quorum holds. Backups use writeAndAck/ack for the prepares they receive.
-import { assert } from "../../core/assert.js";
+import { assert, assertFailed } from "../../core/assert.js";
 import { headerSize } from "../../core/config.js";
 import { Command, Operation } from "../../core/command.js";
 import {
@@ -161,7 +161,7 @@ export interface PrepareParams {
 export function buildPrepare(replica: Replica, params: PrepareParams): Uint8Array {
   const op = replica.op + 1;
   const parent = replica.checksumOf(replica.op);
-  assert(parent !== null, `no header at head op ${replica.op}`);
+  if (parent === null) assertFailed(`no header at head op ${replica.op}`);
   assert(params.events >= 0 && params.body.length <= replica.config.messageBodySizeMax);
   // Timestamps increase along the log, whoever prepared it: a new primary inherits uncommitted ops
   // stamped by its predecessor's clock, which may run ahead of ours (vsr.md §14), so the head's
