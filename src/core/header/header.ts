@@ -1,5 +1,5 @@
-// Hot-path design: a `Header` wraps (buffer, offset) with a DataView over the buffer; accessors
-// read and write the bytes in place, so they neither copy nor allocate. u8/u16/u32 fields are
+// Hot-path design: a `Header` wraps (buffer, offset); accessors read and write the bytes in place,
+// so they neither copy nor allocate (BigInt fields make one DataView per accessor). u8/u16/u32 fields are
 // numbers. u64 fields that count ops, commits or sessions (always < 2^53) are numbers under the
 // spec name, with a `<name>_bigint` twin for the API edge; other u64 fields (timestamps, bitsets)
 // and all u128 fields are BigInt, which allocates, so hot paths compare and copy u128 regions with
@@ -14,30 +14,57 @@ import {
   RequestField, ViewField, safeIntegerHighWordLimit, u128Max, u64Max,
 } from "./fields.js";
 
+/** Little-endian u32 at bytes[at..at+4). */
+function readU32(bytes: Uint8Array, at: number): number {
+  return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
+}
+
+function writeU32(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value;
+  bytes[at + 1] = value >>> 8;
+  bytes[at + 2] = value >>> 16;
+  bytes[at + 3] = value >>> 24;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Header: zero-copy accessors over (buffer, offset).
 // ---------------------------------------------------------------------------------------------
 
 export class Header {
-  buffer!: Uint8Array;
+  // Declared, and assigned in the constructor: class-field initializers (define semantics) cost
+  // several times more per construction once a dozen subclasses share them, and the handlers
+  // make an accessor per message.
+  declare buffer: Uint8Array;
   /** Absolute offset of the header inside `buffer`. */
-  offset = 0;
-  /** Over the whole of `buffer`; field reads add `offset`. */
-  dataView!: DataView;
+  declare offset: number;
+  /**
+   * Over the whole of `buffer`, made on first use by a u64/u128 BigInt field: u8–u32 fields are
+   * read from the bytes, so the accessors made per message (most read only those) allocate no view.
+   */
+  private declare bigView: DataView | null;
 
   constructor(buffer: Uint8Array, offset = 0) {
-    this.reset(buffer, offset);
+    assert(Number.isInteger(offset) && offset >= 0 && offset + headerSize <= buffer.length, "header out of bounds");
+    this.buffer = buffer;
+    this.offset = offset;
+    this.bigView = null;
   }
 
-  /** Re-points this accessor; allocates a DataView only when the buffer object changes. */
+  /** Re-points this accessor. */
   reset(buffer: Uint8Array, offset = 0): this {
     assert(Number.isInteger(offset) && offset >= 0 && offset + headerSize <= buffer.length, "header out of bounds");
     if (this.buffer !== buffer) {
       this.buffer = buffer;
-      this.dataView = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+      this.bigView = null;
     }
     this.offset = offset;
     return this;
+  }
+
+  /** The DataView over `buffer`, for BigInt fields. */
+  get dataView(): DataView {
+    const buffer = this.buffer;
+    return this.bigView ??= new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   }
 
   // ---- frame fields ----
@@ -68,15 +95,20 @@ export class Header {
     assert(Number.isInteger(value) && value >= 0 && value <= 0xff, "u8 out of range");
     this.buffer[this.offset + field] = value;
   }
-  getU16(field: number): number { return this.dataView.getUint16(this.offset + field, true); }
+  getU16(field: number): number {
+    const at = this.offset + field;
+    return this.buffer[at]! | (this.buffer[at + 1]! << 8);
+  }
   setU16(field: number, value: number): void {
     assert(Number.isInteger(value) && value >= 0 && value <= 0xffff, "u16 out of range");
-    this.dataView.setUint16(this.offset + field, value, true);
+    const at = this.offset + field;
+    this.buffer[at] = value;
+    this.buffer[at + 1] = value >>> 8;
   }
-  getU32(field: number): number { return this.dataView.getUint32(this.offset + field, true); }
+  getU32(field: number): number { return readU32(this.buffer, this.offset + field); }
   setU32(field: number, value: number): void {
     assert(Number.isInteger(value) && value >= 0 && value <= 0xffff_ffff, "u32 out of range");
-    this.dataView.setUint32(this.offset + field, value, true);
+    writeU32(this.buffer, this.offset + field, value);
   }
   getU64(field: number): bigint { return this.dataView.getBigUint64(this.offset + field, true); }
   setU64(field: number, value: bigint): void {
@@ -85,14 +117,14 @@ export class Header {
   }
   /** A u64 known to be below 2^53 (validity guarantees it for `u64n` fields of valid headers). */
   getU64Number(field: number): number {
-    const high = this.dataView.getUint32(this.offset + field + 4, true);
+    const high = readU32(this.buffer, this.offset + field + 4);
     assert(high < safeIntegerHighWordLimit, "u64 does not fit in a safe integer");
-    return high * 0x1_0000_0000 + this.dataView.getUint32(this.offset + field, true);
+    return high * 0x1_0000_0000 + readU32(this.buffer, this.offset + field);
   }
   setU64Number(field: number, value: number): void {
     assert(Number.isSafeInteger(value) && value >= 0, "u64 number out of range");
-    this.dataView.setUint32(this.offset + field, value >>> 0, true);
-    this.dataView.setUint32(this.offset + field + 4, Math.floor(value / 0x1_0000_0000), true);
+    writeU32(this.buffer, this.offset + field, value >>> 0);
+    writeU32(this.buffer, this.offset + field + 4, Math.floor(value / 0x1_0000_0000));
   }
   getU128(field: number): bigint {
     const at = this.offset + field;
@@ -112,9 +144,9 @@ export class Header {
     const start = this.offset + field;
     const end = start + size;
     const words = start + (size & ~3);
-    const dataView = this.dataView;
+    const buffer = this.buffer;
     let i = start;
-    for (; i < words; i += 4) if (dataView.getUint32(i, true) !== 0) return false;
+    for (; i < words; i += 4) if ((buffer[i]! | buffer[i + 1]! | buffer[i + 2]! | buffer[i + 3]!) !== 0) return false;
     for (; i < end; i++) if (this.buffer[i] !== 0) return false;
     return true;
   }
@@ -139,11 +171,11 @@ export class Header {
   /** u128 at `field` into words[index .. index + 4), word 0 least significant (u128.ts form). */
   readU128Words(field: number, words: Uint32Array, index: number): void {
     const at = this.offset + field;
-    for (let w = 0; w < 4; w++) words[index + w] = this.dataView.getUint32(at + 4 * w, true);
+    for (let w = 0; w < 4; w++) words[index + w] = readU32(this.buffer, at + 4 * w);
   }
   writeU128Words(field: number, words: Uint32Array, index: number): void {
     const at = this.offset + field;
-    for (let w = 0; w < 4; w++) this.dataView.setUint32(at + 4 * w, words[index + w]!, true);
+    for (let w = 0; w < 4; w++) writeU32(this.buffer, at + 4 * w, words[index + w]!);
   }
 
   // ---- message views and checksums (size taken from the header) ----
