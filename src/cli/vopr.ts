@@ -15,6 +15,7 @@ import { runFleet, startWorker, type FleetOptions, type RunSeed } from "./vopr_f
 
 export const voprHelp = `Usage: scarab vopr [options] [SEED]
        scarab vopr --seeds N [--jobs J] [--from SEED] [options]
+       scarab vopr shrink SEED [options]   (the smallest run that fails the same way; shrink --help)
 
 Runs the VOPR, the deterministic cluster simulator. One u64 seed decides everything; the same
 seed and code replay a run byte for byte. SEED is a decimal u64 or a 40-hex-digit commit hash
@@ -245,6 +246,10 @@ class LineWriter {
 
 /** `scarab vopr …`: exit code per spec/vopr.md §13.1; misuse prints one line and the usage. */
 export async function runVopr(argv: string[]): Promise<number> {
+  if (argv[0] === "shrink") {
+    const vopr = { parse: parseVoprArgs, replay: replayCommand, load: loadSimulation };
+    return (await import("./vopr_shrink.js")).runShrink(argv.slice(1), vopr);
+  }
   let args: VoprArgs;
   let simulate: RunSeed;
   try {
