@@ -9,10 +9,13 @@ import type { SimulationOptions } from "../sim/runner/simulator.js";
 import { describeCounts } from "../sim/runner/fault_counts.js";
 import type { WorkloadFactory } from "../sim/workloads/workload.js";
 import { UsageError } from "./usage_error.js";
+import { plantBugs, plantedBugNames, type PlantedBugName } from "../replica/bugs.js";
+import { faultClasses, isFaultClass, type FaultClass } from "../sim/runner/fault_classes.js";
 import { runFleet, startWorker, type FleetOptions, type RunSeed } from "./vopr_fleet.js";
 
 export const voprHelp = `Usage: scarab vopr [options] [SEED]
        scarab vopr --seeds N [--jobs J] [--from SEED] [options]
+       scarab vopr shrink SEED [options]   (the smallest run that fails the same way; shrink --help)
 
 Runs the VOPR, the deterministic cluster simulator. One u64 seed decides everything; the same
 seed and code replay a run byte for byte. SEED is a decimal u64 or a 40-hex-digit commit hash
@@ -22,6 +25,7 @@ Options:
   --lite                     3 replicas, no standbys, no liveness phase
   --performance              6 replicas, no faults, 256 requests; prints message counts
   --replicas N               override the drawn replica count (1..6)
+  --clients N                override the drawn client count (1..13)
   --requests-max=N           replies to wait for in the safety phase (default 96)
   --ticks-max=N              both budgets below at once
   --ticks-max-requests=N     safety-phase budget of ticks without a new reply (default 40000000)
@@ -29,6 +33,9 @@ Options:
   --packet-loss-ratio=A/B    override the drawn packet loss probability
   --crash-ratio=A/B          override the replica crash probability per tick (2/10000000)
   --restart-ratio=A/B        override the crashed replica's restart probability per tick (2/1000000)
+  --faults-off=CLASS,...     switch fault classes off after the draws (other parameters keep theirs):
+                             ${faultClasses.join(", ")}
+  --plant-bug NAME           plant a protocol bug, for testing the VOPR itself (src/replica/bugs.ts)
   --state-machine NAME       accounting (the ledger, default) or testing (echo)
   --log MODE                 short (state transitions), full (every message) or none
   --seeds N                  run N seeds derived from --from (or a random base) and summarise
@@ -46,12 +53,15 @@ export interface VoprArgs {
   lite: boolean;
   performance: boolean;
   replicaCount?: number;
+  clientCount?: number;
   requestsMax?: number;
   ticksMaxRequests?: number;
   ticksMaxConvergence?: number;
   packetLoss?: { numerator: number; denominator: number };
   crashRatio?: { numerator: number; denominator: number };
   restartRatio?: { numerator: number; denominator: number };
+  faultsOff?: FaultClass[];
+  plantBug?: PlantedBugName;
   stateMachine: "accounting" | "testing";
   log: "full" | "short" | "none";
   seeds?: number;
@@ -63,7 +73,7 @@ export interface VoprArgs {
 const booleanFlags = new Set(["lite", "performance", "help"]);
 const valueFlags = new Set([
   "replicas", "requests-max", "ticks-max", "ticks-max-requests", "ticks-max-convergence", "packet-loss-ratio",
-  "crash-ratio", "restart-ratio", "state-machine", "log", "seeds", "jobs", "from",
+  "crash-ratio", "restart-ratio", "state-machine", "log", "seeds", "jobs", "from", "clients", "faults-off", "plant-bug",
 ]);
 const unsupportedFlags = new Set(["replica-missing", "replica-missing-until-request"]);
 
@@ -105,6 +115,12 @@ export function parseVoprArgs(args: readonly string[]): VoprArgs {
 function applyValue(parsed: VoprArgs, name: string, value: string): void {
   switch (name) {
     case "replicas": parsed.replicaCount = integer(name, value, 1, 6); break;
+    case "clients": parsed.clientCount = integer(name, value, 1, 13); break;
+    case "faults-off": parsed.faultsOff = faultsOffArg(value); break;
+    case "plant-bug":
+      if (!(plantedBugNames as readonly string[]).includes(value)) throw new UsageError(`--plant-bug must be one of ${plantedBugNames.join(", ")} (got '${value}')`);
+      parsed.plantBug = value as PlantedBugName;
+      break;
     case "requests-max": parsed.requestsMax = integer(name, value, 1, 1_000_000_000); break;
     case "ticks-max":
       // Shorthand for both budgets.
@@ -143,6 +159,15 @@ function integer(name: string, text: string, min: number, max: number): number {
   return value;
 }
 
+/** `--faults-off=a,b`: known classes, each once, kept in the canonical order of faultClasses. */
+function faultsOffArg(text: string): FaultClass[] {
+  const names = text.split(",");
+  for (const name of names) {
+    if (!isFaultClass(name)) throw new UsageError(`--faults-off: unknown fault class '${name}' (valid: ${faultClasses.join(", ")})`);
+  }
+  return faultClasses.filter((name) => names.includes(name));
+}
+
 function ratioArg(name: string, text: string): { numerator: number; denominator: number } {
   const match = /^([0-9]+)\/([0-9]+)$/.exec(text);
   const numerator = match ? Number(match[1]) : Number.NaN;
@@ -159,13 +184,16 @@ export function runFlags(args: VoprArgs): string[] {
   if (args.lite) flags.push("--lite");
   if (args.performance) flags.push("--performance");
   if (args.replicaCount !== undefined) flags.push(`--replicas=${args.replicaCount}`);
+  if (args.clientCount !== undefined) flags.push(`--clients=${args.clientCount}`);
   if (args.requestsMax !== undefined) flags.push(`--requests-max=${args.requestsMax}`);
   if (args.ticksMaxRequests !== undefined) flags.push(`--ticks-max-requests=${args.ticksMaxRequests}`);
   if (args.ticksMaxConvergence !== undefined) flags.push(`--ticks-max-convergence=${args.ticksMaxConvergence}`);
   if (args.packetLoss !== undefined) flags.push(`--packet-loss-ratio=${args.packetLoss.numerator}/${args.packetLoss.denominator}`);
   if (args.crashRatio !== undefined) flags.push(`--crash-ratio=${args.crashRatio.numerator}/${args.crashRatio.denominator}`);
   if (args.restartRatio !== undefined) flags.push(`--restart-ratio=${args.restartRatio.numerator}/${args.restartRatio.denominator}`);
+  if (args.faultsOff !== undefined && args.faultsOff.length > 0) flags.push(`--faults-off=${args.faultsOff.join(",")}`);
   if (args.stateMachine !== defaultStateMachine) flags.push(`--state-machine=${args.stateMachine}`);
+  if (args.plantBug !== undefined) flags.push(`--plant-bug=${args.plantBug}`);
   return flags;
 }
 
@@ -186,7 +214,8 @@ export async function loadSimulation(args: VoprArgs): Promise<RunSeed> {
       ticksMaxRequests: args.ticksMaxRequests, ticksMaxConvergence: args.ticksMaxConvergence,
       requestsMax: args.requestsMax, packetLoss: args.packetLoss, crashRatio: args.crashRatio,
       restartRatio: args.restartRatio, log, stateMachine: args.stateMachine,
-      workloadFactory: factory, write,
+      workloadFactory: factory, write, clientCount: args.clientCount, faultsOff: args.faultsOff,
+      bugs: args.plantBug === undefined ? undefined : plantBugs(args.plantBug),
     };
     return runSimulation(seed, options);
   };
@@ -217,6 +246,10 @@ class LineWriter {
 
 /** `scarab vopr …`: exit code per spec/vopr.md §13.1; misuse prints one line and the usage. */
 export async function runVopr(argv: string[]): Promise<number> {
+  if (argv[0] === "shrink") {
+    const vopr = { parse: parseVoprArgs, replay: replayCommand, load: loadSimulation };
+    return (await import("./vopr_shrink.js")).runShrink(argv.slice(1), vopr);
+  }
   let args: VoprArgs;
   let simulate: RunSeed;
   try {

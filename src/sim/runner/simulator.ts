@@ -21,12 +21,15 @@ import { chooseCore, convergence, explainNoConvergence } from "../checkers/liven
 import { chance, type Ratio } from "../ratio.js";
 import { CorrectnessError } from "../checkers/state_checker.js";
 import { describeSwarm, drawSwarm, type SwarmParameters } from "./swarm.js";
+import { activeFaultClasses, type FaultClass } from "./fault_classes.js";
 import { echoWorkloadFactory, type Workload, type WorkloadFactory } from "../workloads/workload.js";
 
 export interface SimulationOptions {
   readonly lite?: boolean;
   readonly performance?: boolean;
   readonly replicaCount?: number;
+  /** `--clients N`: overrides the drawn client count. */
+  readonly clientCount?: number;
   /** The safety phase's no-progress budget (§6.1), default 40,000,000 ticks. */
   readonly ticksMaxRequests?: number;
   /** The liveness phase's budget (§6.2), default 10,000,000 ticks. */
@@ -37,6 +40,8 @@ export interface SimulationOptions {
   /** `--crash-ratio=a/b` and `--restart-ratio=a/b`: override the fixed process faults (§3.4). */
   readonly crashRatio?: Ratio;
   readonly restartRatio?: Ratio;
+  /** `--faults-off=CLASS,...`: zeroed after the draws (fault_classes.ts). */
+  readonly faultsOff?: readonly FaultClass[];
   readonly log: "full" | "short" | "none";
   readonly stateMachine: "accounting" | "testing";
   /** Default: the accounting workload (ledger) or the echo workload (testing). */
@@ -75,8 +80,9 @@ export function runSimulation(seed: bigint, options: SimulationOptions): Simulat
   }
   const mode = options.performance ? "performance" : options.lite ? "lite" : "default";
   const { swarm, prng } = drawSwarm(seed, testConfig, {
-    mode, replicaCount: options.replicaCount, requestsMax: options.requestsMax, packetLoss: options.packetLoss,
-    crashRatio: options.crashRatio, restartRatio: options.restartRatio,
+    mode, replicaCount: options.replicaCount, clientCount: options.clientCount, requestsMax: options.requestsMax,
+    packetLoss: options.packetLoss, crashRatio: options.crashRatio, restartRatio: options.restartRatio,
+    faultsOff: options.faultsOff,
   });
   const simulator = new Simulator(swarm, prng, factory, options);
   return simulator.run();
@@ -421,7 +427,7 @@ class Simulator implements ClusterObserver {
     return {
       seed: s.seed.toString(), mode: s.mode, state_machine: this.factory.stateMachine,
       replicas: s.replicaCount, standbys: s.standbyCount, clients: s.clientCount, requests_max: s.requestsMax,
-      batch_size_limit: s.batchSizeLimit,
+      batch_size_limit: s.batchSizeLimit, fault_classes: activeFaultClasses(s).join(","),
     };
   }
 }

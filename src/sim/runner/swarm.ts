@@ -1,11 +1,12 @@
 // Swarm parameters (spec/vopr.md §3) and the modes of §4. One seed draws everything, in the fixed
 // order cluster → network → storage → workload (§1); each group ends with its sub-seed. Overrides
-// (--lite, --replicas, --performance) are applied after the draws, so that the same seed keeps
-// every other parameter when only an override changes.
+// (--lite, --replicas, --clients, --performance, --faults-off) are applied after the draws, so that
+// the same seed keeps every other parameter when only an override changes.
 import { sectorSize, type Config } from "../../core/config.js";
 import { Prng } from "../../core/prng.js";
 import { idealClock, type ClockOffset } from "../world/time_sim.js";
 import { describeClocks, drawClocks } from "./swarm_clocks.js";
+import { switchFaultsOff, type FaultClass } from "./fault_classes.js";
 import {
   describeNetworkOptions, performanceNetworkOptions, swarmNetworkOptions, type PacketSimulatorOptions,
 } from "../world/network_options.js";
@@ -19,12 +20,15 @@ export type SimulationMode = "default" | "lite" | "performance";
 export interface SwarmOverrides {
   readonly mode: SimulationMode;
   readonly replicaCount?: number;
+  readonly clientCount?: number;
   readonly requestsMax?: number;
   readonly packetLoss?: Ratio;
   /** Per tick per replica, replacing the fixed crash probability (×10 with writes pending stays). */
   readonly crashRatio?: Ratio;
   /** Per tick per crashed replica, replacing the fixed restart probability. */
   readonly restartRatio?: Ratio;
+  /** Zeroed after every draw, over any ratio override above (fault_classes.ts). */
+  readonly faultsOff?: readonly FaultClass[];
 }
 
 /** §3.4: per tick per replica, fixed; stabilities are minimum durations in ticks. */
@@ -114,7 +118,7 @@ export function drawSwarm(seed: bigint, config: Config, overrides: SwarmOverride
     warmupTicks: performance ? 500 : 0,
     clocks: performance ? drawnClocks.map(() => idealClock) : drawnClocks,
   };
-  return { swarm, prng };
+  return { swarm: switchFaultsOff(swarm, overrides.faultsOff ?? []), prng };
 }
 
 type ClusterDraw = Pick<SwarmParameters, "replicaCount" | "standbyCount" | "clientCount" | "batchSizeLimit" |
@@ -146,7 +150,7 @@ function drawCluster(prng: Prng, config: Config, overrides: SwarmOverrides): Clu
   return {
     replicaCount,
     standbyCount,
-    clientCount: mode === "performance" ? 4 : drawnClients,
+    clientCount: overrides.clientCount ?? (mode === "performance" ? 4 : drawnClients),
     batchSizeLimit,
     multiBatchPerRequestLimit,
     storageSizeBytes,
