@@ -432,7 +432,7 @@ export class Replica extends ReplicaState {
     const reason = this.ignoreFrame(message);
     if (reason !== null) return this.ignored("message", reason);
     const header = this.scratchHeader.reset(message, 0);
-    assert(header.size === message.length && header.cluster === this.cluster);
+    assert(header.size === message.length && header.u128EqualsBytes(FrameField.cluster, this.clusterBytes, 0));
     // While opening, only grid blocks are taken: the checkpoint being loaded may wait for one.
     if (this.status === "recovering" && header.command !== Command.block) return this.ignored("message", "still opening");
     this.dispatch(header.command, message);
@@ -445,7 +445,7 @@ export class Replica extends ReplicaState {
     const header = this.scratchHeader.reset(message, 0);
     if (header.size !== message.length) return "size does not match the frame";
     if (!verifyBodyChecksum(message, 0)) return "bad body checksum";
-    if (header.cluster !== this.cluster) return "another cluster";
+    if (!header.u128EqualsBytes(FrameField.cluster, this.clusterBytes, 0)) return "another cluster";
     return validateHeader(header, this.config.messageSizeMax);
   }
 
@@ -477,7 +477,7 @@ export class Replica extends ReplicaState {
   frame(header: Header, command: number, size: number, view: number = this.view): void {
     assert(size >= headerSize && size <= this.config.messageSizeMax, "a message of impossible size");
     header.command = command;
-    header.cluster = this.cluster;
+    header.buffer.set(this.clusterBytes, header.offset + FrameField.cluster);
     header.size = size;
     header.view = view;
     header.release = this.release;

@@ -4,7 +4,7 @@
 import { assert } from "../../core/assert.js";
 import { headerSize } from "../../core/config.js";
 import {
-  PingField, PingHeader, PongHeader, setChecksums,
+  PingField, PingHeader, PongField, PongHeader, setChecksums,
 } from "../../core/header.js";
 import { Command } from "../../core/command.js";
 import type { Replica } from "../replica.js";
@@ -58,7 +58,7 @@ export function onPing(replica: Replica, message: Uint8Array): void {
   const reply = new Uint8Array(headerSize);
   const pong = new PongHeader(reply, 0);
   replica.frame(pong, Command.pong, headerSize, replica.viewDurable);
-  pong.ping_timestamp_monotonic = ping.getU64(PingField.ping_timestamp_monotonic);
+  pong.copyBytes(PongField.ping_timestamp_monotonic, ping, PingField.ping_timestamp_monotonic, 8); // echoed as is
   pong.pong_timestamp_wall = replica.time.realtime();
   setChecksums(reply, 0, headerSize);
   replica.sendToReplica(ping.replica, reply);

@@ -287,12 +287,10 @@ export class DurabilityChecker {
       // exactly, either as written (a lost write, which the replica cannot know of, is not its
       // bug) or as a read sees it (a lost write that a crash cut off before its header sector
       // shows the old bytes, which recovery rightly took: restart-heavy seed 73).
-      const holds = (zone: Zone, offset: number, at: number): boolean =>
-        [storage.pristineSector(zone, offset), storage.visibleSector(zone, offset)]
-          .some((disk) => disk !== null && bytesEqual(disk, at, memory.buffer, memory.offset, headerSize));
-      const redundantHolds = holds(Zone.wal_headers, Math.floor(slot / perSector) * sectorSize, (slot % perSector) * headerSize);
+      const redundantHolds = sectorHolds(storage, Zone.wal_headers, Math.floor(slot / perSector) * sectorSize,
+        (slot % perSector) * headerSize, memory);
       const prepareOffset = slot * this.config.messageSizeMax;
-      const prepareHolds = holds(Zone.wal_prepares, prepareOffset, 0);
+      const prepareHolds = sectorHolds(storage, Zone.wal_prepares, prepareOffset, 0, memory);
       if (!redundantHolds || !prepareHolds) {
         this.fail(`node ${node}: clean WAL slot ${slot} (op ${memory.op}) holds ${redundantHolds ? "its" : "another"} ` +
           `redundant header and ${prepareHolds ? "its" : "another"} prepare on disk`);
@@ -314,4 +312,12 @@ export class DurabilityChecker {
   private fail(message: string): never {
     throw new CorrectnessError(`durability checker: ${message}`);
   }
+}
+
+/** Whether the sector at `offset` of `zone`, as written or as a read sees it, holds `header` at `at`. */
+function sectorHolds(storage: StorageSim, zone: Zone, offset: number, at: number, header: PrepareHeader): boolean {
+  const pristine = storage.pristineSector(zone, offset);
+  if (pristine !== null && bytesEqual(pristine, at, header.buffer, header.offset, headerSize)) return true;
+  const visible = storage.visibleSector(zone, offset);
+  return visible !== null && bytesEqual(visible, at, header.buffer, header.offset, headerSize);
 }
