@@ -1,6 +1,6 @@
 // `scarab vopr`: run the deterministic cluster simulator (spec/vopr.md §13). One seed, replayable
 // with the printed command; or a fleet of seeds over worker threads with a summary (--seeds N),
-// sharded over machines (--shard) and written as JSON lines (--json).
+// sharded over machines (--shard) and written as JSON lines (--json) for `scarab vopr report`.
 // The simulator is imported lazily, so `--help` and flag errors never load the replica.
 import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
@@ -17,6 +17,7 @@ import {
 
 export const voprHelp = `Usage: scarab vopr [options] [SEED]
        scarab vopr --seeds N [--jobs J] [--from SEED | --seed-from-commit [HASH]] [--shard I/N] [--json FILE] [options]
+       scarab vopr report FILE... [--html OUT]
 
 Runs the VOPR, the deterministic cluster simulator. One u64 seed decides everything; the same
 seed and code replay a run byte for byte. SEED is a decimal u64 or a 40-hex-digit commit hash
@@ -40,11 +41,15 @@ Options:
   --from SEED                base of the derived seeds for --seeds
   --seed-from-commit [HASH]  base the seeds on a commit: HASH, else $GITHUB_SHA, else this checkout's HEAD
   --shard I/N                run only the seeds k (of the N derived) with k mod N = I; shards never overlap
-  --json FILE                append one JSON line per seed as it ends, then a fleet line
+  --json FILE                append one JSON line per seed as it ends, then a fleet line (for vopr report)
   --seed-timeout SECONDS     stop a seed after this much wall clock: exit 124, fleet goes on (default 1800)
   --recheck-ratio A/B        run a fixed A/B of the seeds (chosen by a hash of the seed) twice and compare
                              their trace digests; a difference is exit 127 (default 1/20; 0: off)
   --help                     print this help
+
+Subcommands:
+  report FILE... [--html OUT]  merge fleet JSON lines (of one or many shards) into a report; see
+                               'scarab vopr report --help'
 
 Exit codes: 0 passed, 1 misuse, 124 seed timed out (fleets), 127 crash or nondeterministic recheck,
 128 liveness, 129 correctness. A fleet exits with its most severe seed's code.`;
@@ -238,6 +243,7 @@ class LineWriter {
 
 /** `scarab vopr …`: exit code per spec/vopr.md §13.1; misuse prints one line and the usage. */
 export async function runVopr(argv: string[]): Promise<number> {
+  if (argv[0] === "report") return (await import("./vopr_report.js")).runVoprReport(argv.slice(1));
   let args: VoprArgs;
   let simulate: RunSeed;
   let commit: { hash: string; base: bigint } | undefined;

@@ -1,6 +1,6 @@
 // Real VOPR fleets through the `scarab` binary (dist/, built by `npm install`): the JSON lines of a
-// small fleet, a replay of one of its seeds, rechecks, and a seed stopped by --seed-timeout while
-// the fleet goes on.
+// small fleet, a replay of one of its seeds, shards merged by `vopr report` into the same totals as
+// the unsharded fleet, rechecks, and a seed stopped by --seed-timeout while the fleet goes on.
 // Tiny budgets (the echo state machine, 5 requests, 20000 ticks) keep each seed well under a second.
 import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, test } from "vitest";
 import { fleetSeeds, installationCommit } from "../../src/cli/vopr_fleet_plan.js";
+import { mergeFleetFiles, type FleetReport } from "../../src/cli/vopr_report_merge.js";
 import type { FleetLine, SeedLine } from "../../src/cli/vopr_seed_line.js";
 import { parseSeed } from "../../src/core/prng.js";
 
@@ -26,6 +27,14 @@ function scarab(args: readonly string[]): { status: number | null; stdout: strin
 
 function readLines(file: string): (SeedLine | FleetLine)[] {
   return readFileSync(file, "utf8").trim().split("\n").map((line) => JSON.parse(line) as SeedLine | FleetLine);
+}
+
+/** What a merge says about the seeds themselves (not about wall time or rechecks). */
+function seedTotals(report: FleetReport) {
+  return {
+    seeds: report.seeds, outcomes: report.outcomes, ticks: [...report.ticks.sorted], faults: report.faults,
+    repairs: report.repairs, probes: report.probes, simulatedMs: report.simulatedMs, failures: report.failures.length,
+  };
 }
 
 describe.skipIf(!existsSync(dist))("scarab vopr fleets", () => {
@@ -58,6 +67,25 @@ describe.skipIf(!existsSync(dist))("scarab vopr fleets", () => {
     const replay = scarab(["vopr", "--log", "none", ...seeds[0]!.replay.split(" ").slice(2)]);
     expect(replay.status).toBe(0);
     expect(replay.stdout).toContain(`PASSED (${seeds[0]!.ticks} ticks)`);
+  });
+
+  test("two shards merge into the same totals as the unsharded fleet", async () => {
+    const shards = [0, 1].map((index) => join(directory, `shard-${index}.jsonl`));
+    for (const [index, file] of shards.entries()) {
+      const run = scarab(["vopr", "--seeds", "4", "--jobs", "1", "--from", "11", ...tiny, "--recheck-ratio=0", "--shard", `${index}/2`, "--json", file]);
+      expect(run.status, run.stderr).toBe(0);
+      expect(run.stdout).toContain(`--shard ${index}/2`);
+    }
+    const merged = await mergeFleetFiles(shards);
+    const single = await mergeFleetFiles([whole]);
+    expect(seedTotals(merged)).toEqual(seedTotals(single));
+    expect(merged.warnings).toEqual([]);
+    expect(merged.fleets.map((fleet) => fleet.shard).sort()).toEqual(["0/2", "1/2"]);
+    // Only one shard: the report says which is missing.
+    expect((await mergeFleetFiles([shards[0]!])).warnings).toEqual(["fleet of 4 seeds from base 11: no fleet line for shard(s) 1/2"]);
+    const report = scarab(["vopr", "report", ...shards]);
+    expect(report.status, report.stderr).toBe(0);
+    expect(report.stdout).toContain("no failures: all 4 seed(s) passed");
   });
 
   test("a seed past --seed-timeout is exit 124 with its replay command, and the fleet goes on", () => {
