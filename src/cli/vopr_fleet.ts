@@ -73,10 +73,12 @@ export async function runFleet(options: FleetOptions): Promise<number> {
     if (line.exitCode !== 0) progress.note(`vopr: seed ${line.seed} failed (exit ${line.exitCode}): ${line.outcome}\n  replay: ${line.replay}`);
   };
   try {
-    if (total > 0) await runPool({ workerUrl: options.workerUrl, argv: options.argv, jobs, timeoutS: seedTimeoutS, next, done });
+    const startFailed = (reason: string): void => progress.note(`vopr: a worker failed to start: ${reason}`);
+    if (total > 0) await new WorkerPool({ workerUrl: options.workerUrl, argv: options.argv, jobs, timeoutS: seedTimeoutS, next, done, startFailed }).run();
   } finally {
     progress.stop();
   }
+  if (lines.length < total) process.stderr.write(`vopr: ${total - lines.length} seed(s) not run: no worker could start\n`);
   const wallMs = Math.max(1, Math.round(performance.now() - start));
   json?.write(fleetLine(options, origin, lines, { total, jobs, startedAt, wallMs }));
   json?.close();
@@ -137,75 +139,126 @@ interface PoolOptions {
   /** The next seed to run, or null when the shard is exhausted. */
   readonly next: () => Task | null;
   readonly done: (task: Task, run: SeedRun) => void;
+  /** A worker died before it could run a seed (a broken build): it is not replaced. */
+  readonly startFailed: (reason: string) => void;
 }
 
 /** Runs tasks on `jobs` workers until `next` runs dry; resolves when every worker has exited. */
-function runPool(options: PoolOptions): Promise<void> {
-  return new Promise((resolve) => {
-    let live = 0;
-    let exhausted = false;
-    const spawn = (): void => {
-      live += 1;
-      const worker = new Worker(options.workerUrl, { workerData: { voprWorker: true, argv: options.argv } });
-      let current: Task | null = null;
-      let startMs = 0;
-      let timer: NodeJS.Timeout | null = null;
-      // A retired worker is being (or has been) terminated: whatever it still says is ignored.
-      let retired = false;
-      const settle = (run: SeedRun): void => {
-        if (timer !== null) clearTimeout(timer);
-        timer = null;
-        const task = current!;
-        current = null;
-        options.done(task, run);
-      };
-      const retire = (replace: boolean): void => {
-        retired = true;
-        if (timer !== null) clearTimeout(timer);
-        void worker.terminate();
-        if (replace && !exhausted) spawn();
-      };
-      const timeOut = (): void => {
-        if (retired || current === null) return;
-        settle(abortedRun(current.seed, exitTimeout, `timeout: over ${options.timeoutS} s of wall clock`, performance.now() - startMs));
-        retire(true);
-      };
-      const dispatch = (): void => {
-        const task = options.next();
-        if (task === null) {
-          exhausted = true;
-          retire(false);
-          return;
-        }
-        current = task;
-        startMs = performance.now();
-        // The limit is per run: a rechecked seed runs twice.
-        timer = setTimeout(timeOut, options.timeoutS * 1000 * (task.recheck ? 2 : 1));
-        const request: SeedRequest = { seed: task.seed.toString(), recheck: task.recheck };
-        worker.postMessage(request);
-      };
-      worker.on("message", (message: WorkerMessage) => {
-        if (retired) return;
-        if (!("ready" in message)) settle(message);
-        dispatch();
-      });
-      worker.on("error", (error) => {
-        // A harness error outside runSimulation's catch (out of memory, say): record, replace.
-        if (retired) return;
-        if (current !== null) settle(abortedRun(current.seed, 127, `worker crashed: ${String(error)}`, performance.now() - startMs));
-        retire(true);
-      });
-      worker.on("exit", (code) => {
-        if (!retired) {
-          if (current !== null) settle(abortedRun(current.seed, 127, `worker exited with code ${code}`, performance.now() - startMs));
-          retire(true);
-        }
-        live -= 1;
-        if (live === 0) resolve();
-      });
-    };
-    for (let job = 0; job < options.jobs; job++) spawn();
-  });
+class WorkerPool {
+  private live = 0;
+  private exhausted = false;
+  private resolve: () => void = () => {};
+
+  constructor(readonly options: PoolOptions) {}
+
+  run(): Promise<void> {
+    return new Promise((resolve) => {
+      this.resolve = resolve;
+      for (let job = 0; job < this.options.jobs; job++) this.spawn();
+    });
+  }
+
+  nextTask(): Task | null {
+    const task = this.exhausted ? null : this.options.next();
+    if (task === null) this.exhausted = true;
+    return task;
+  }
+
+  /** A worker was stopped (timeout) or died while seeds remain: start another. */
+  replace(): void {
+    if (!this.exhausted) this.spawn();
+  }
+
+  exited(): void {
+    this.live -= 1;
+    if (this.live === 0) this.resolve();
+  }
+
+  private spawn(): void {
+    this.live += 1;
+    new PoolWorker(this);
+  }
+}
+
+/** One worker thread: runs one seed at a time under the wall-clock limit. */
+class PoolWorker {
+  private readonly worker: Worker;
+  private current: Task | null = null;
+  private startMs = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private started = false;
+  /** Being (or already) terminated: whatever it still says is ignored. */
+  private retired = false;
+
+  constructor(private readonly pool: WorkerPool) {
+    const { workerUrl, argv } = pool.options;
+    this.worker = new Worker(workerUrl, { workerData: { voprWorker: true, argv } });
+    this.worker.on("message", (message: WorkerMessage) => this.onMessage(message));
+    // A harness error outside runSimulation's catch (out of memory, say): record the seed, replace.
+    this.worker.on("error", (error) => this.onFailure(`worker crashed: ${String(error)}`));
+    this.worker.on("exit", (code) => {
+      this.onFailure(`worker exited with code ${code}`);
+      this.pool.exited();
+    });
+  }
+
+  private onMessage(message: WorkerMessage): void {
+    if (this.retired) return;
+    if ("ready" in message) this.started = true;
+    else this.settle(message);
+    this.dispatch();
+  }
+
+  private dispatch(): void {
+    const task = this.pool.nextTask();
+    if (task === null) {
+      this.retire(false);
+      return;
+    }
+    this.current = task;
+    this.startMs = performance.now();
+    // The limit is per run: a rechecked seed runs twice.
+    this.timer = setTimeout(() => this.onTimeout(), this.pool.options.timeoutS * 1000 * (task.recheck ? 2 : 1));
+    const request: SeedRequest = { seed: task.seed.toString(), recheck: task.recheck };
+    this.worker.postMessage(request);
+  }
+
+  private onTimeout(): void {
+    if (this.retired || this.current === null) return;
+    this.abort(exitTimeout, `timeout: over ${this.pool.options.timeoutS} s of wall clock`);
+    this.retire(true);
+  }
+
+  private onFailure(reason: string): void {
+    if (this.retired) return;
+    if (!this.started) {
+      this.pool.options.startFailed(reason);
+      this.retire(false);
+      return;
+    }
+    if (this.current !== null) this.abort(127, reason);
+    this.retire(true);
+  }
+
+  private settle(run: SeedRun): void {
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.timer = null;
+    const task = this.current!;
+    this.current = null;
+    this.pool.options.done(task, run);
+  }
+
+  /** Records the current seed as not finished. */
+  private abort(exitCode: number, outcome: string): void {
+    this.settle(abortedRun(this.current!.seed, exitCode, outcome, performance.now() - this.startMs));
+  }
+
+  private retire(replace: boolean): void {
+    this.retired = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    void this.worker.terminate();
+    if (replace) this.pool.replace();
+  }
 }
 
 /** A seed whose run did not finish: no ticks, parameters or digest to report. */
