@@ -16,7 +16,7 @@ import {
 } from "./vopr_fleet_plan.js";
 
 export const voprHelp = `Usage: scarab vopr [options] [SEED]
-       scarab vopr --seeds N [--jobs J] [--from SEED | --seed-from-commit [HASH]] [--shard I/N] [--json FILE] [options]
+       scarab vopr --seeds N [--jobs J] [--from SEED] [--shard I/N] [--json FILE] [options]
        scarab vopr report FILE... [--html OUT]
 
 Runs the VOPR, the deterministic cluster simulator. One u64 seed decides everything; the same
@@ -39,11 +39,12 @@ Options:
   --seeds N                  run N seeds derived from --from (or a random base) and summarise
   --jobs J                   worker threads for --seeds (default: available cores)
   --from SEED                base of the derived seeds for --seeds
-  --seed-from-commit [HASH]  base the seeds on a commit: HASH, else $GITHUB_SHA, else this checkout's HEAD
-  --shard I/N                run only the seeds k (of the N derived) with k mod N = I; shards never overlap
-  --json FILE                append one JSON line per seed as it ends, then a fleet line (for vopr report)
-  --seed-timeout SECONDS     stop a seed after this much wall clock: exit 124, fleet goes on (default 1800)
-  --recheck-ratio A/B        run a fixed A/B of the seeds (chosen by a hash of the seed) twice and compare
+  --seed-from-commit [HASH]  base for --seeds from a commit: HASH, else $GITHUB_SHA, else git HEAD
+  --shard I/N                run only the derived seeds k with k mod N = I (shards never overlap)
+  --json FILE                append a JSON line per seed as it ends, then a fleet line (vopr report)
+  --seed-timeout SECONDS     stop a seed after this much wall clock: exit 124; the fleet goes on
+                             (default 1800)
+  --recheck-ratio A/B        run A/B of the seeds (chosen by a hash of the seed) twice and compare
                              their trace digests; a difference is exit 127 (default 1/20; 0: off)
   --help                     print this help
 
