@@ -1,5 +1,6 @@
 // `scarab vopr`: run the deterministic cluster simulator (spec/vopr.md §13). One seed, replayable
-// with the printed command; or a fleet of seeds over worker threads with a summary (--seeds N).
+// with the printed command; or a fleet of seeds over worker threads with a summary (--seeds N),
+// sharded over machines (--shard) and written as JSON lines (--json) for `scarab vopr report`.
 // The simulator is imported lazily, so `--help` and flag errors never load the replica.
 import { randomBytes } from "node:crypto";
 import { availableParallelism } from "node:os";
@@ -12,9 +13,13 @@ import { UsageError } from "./usage_error.js";
 import { plantBugs, plantedBugNames, type PlantedBugName } from "../replica/bugs.js";
 import { faultClasses, isFaultClass, type FaultClass } from "../sim/runner/fault_classes.js";
 import { runFleet, startWorker, type FleetOptions, type RunSeed } from "./vopr_fleet.js";
+import {
+  applyFleetFlag, commitBase, defaultFleetFlags, fleetFlagsGiven, fleetValueFlags, isCommitHash, type FleetFlags,
+} from "./vopr_fleet_plan.js";
 
 export const voprHelp = `Usage: scarab vopr [options] [SEED]
-       scarab vopr --seeds N [--jobs J] [--from SEED] [options]
+       scarab vopr --seeds N [--jobs J] [--from SEED] [--shard I/N] [--json FILE] [options]
+       scarab vopr report FILE... [--html OUT]
        scarab vopr shrink SEED [options]   (the smallest run that fails the same way; shrink --help)
 
 Runs the VOPR, the deterministic cluster simulator. One u64 seed decides everything; the same
@@ -41,9 +46,21 @@ Options:
   --seeds N                  run N seeds derived from --from (or a random base) and summarise
   --jobs J                   worker threads for --seeds (default: available cores)
   --from SEED                base of the derived seeds for --seeds
+  --seed-from-commit [HASH]  base for --seeds from a commit: HASH, else $GITHUB_SHA, else git HEAD
+  --shard I/N                run only the derived seeds k with k mod N = I (shards never overlap)
+  --json FILE                append a JSON line per seed as it ends, then a fleet line (vopr report)
+  --seed-timeout SECONDS     stop a seed after this much wall clock: exit 124; the fleet goes on
+                             (default 1800)
+  --recheck-ratio A/B        run A/B of the seeds (chosen by a hash of the seed) twice and compare
+                             their trace digests; a difference is exit 127 (default 1/20; 0: off)
   --help                     print this help
 
-Exit codes: 0 passed, 1 misuse, 127 crash, 128 liveness, 129 correctness.`;
+Subcommands:
+  report FILE... [--html OUT]  merge fleet JSON lines (of one or many shards) into a report; see
+                               'scarab vopr report --help'
+
+Exit codes: 0 passed, 1 misuse, 124 seed timed out (fleets), 127 crash or nondeterministic recheck,
+128 liveness, 129 correctness. A fleet exits with its most severe seed's code.`;
 
 /** The default state machine: the ledger (spec/vopr.md §4). */
 const defaultStateMachine: "accounting" | "testing" = "accounting";
@@ -67,6 +84,8 @@ export interface VoprArgs {
   seeds?: number;
   jobs?: number;
   from?: bigint;
+  /** --shard, --seed-from-commit, --json, --seed-timeout, --recheck-ratio (cli/vopr_fleet_plan.ts). */
+  fleet: FleetFlags;
   help: boolean;
 }
 
@@ -79,7 +98,7 @@ const unsupportedFlags = new Set(["replica-missing", "replica-missing-until-requ
 
 /** Parses `scarab vopr` arguments; a mistake throws a UsageError (one line, exit 1). */
 export function parseVoprArgs(args: readonly string[]): VoprArgs {
-  const parsed: VoprArgs = { seed: null, lite: false, performance: false, stateMachine: defaultStateMachine, log: "short", help: false };
+  const parsed: VoprArgs = { seed: null, lite: false, performance: false, stateMachine: defaultStateMachine, log: "short", fleet: defaultFleetFlags(), help: false };
   for (let index = 0; index < args.length; index++) {
     const arg = args[index]!;
     if (!arg.startsWith("--")) {
@@ -99,16 +118,24 @@ export function parseVoprArgs(args: readonly string[]): VoprArgs {
       else parsed.performance = true;
       continue;
     }
-    if (!valueFlags.has(name)) throw new UsageError(`unknown option '${arg}'`);
+    if (name === "seed-from-commit") {
+      // The hash is optional: take the next argument only if it is one.
+      const hash = equals !== -1 ? arg.slice(equals + 1) : isCommitHash(args[index + 1] ?? "") ? args[++index]! : "";
+      applyFleetFlag(parsed.fleet, name, hash);
+      continue;
+    }
+    if (!valueFlags.has(name) && !fleetValueFlags.has(name)) throw new UsageError(`unknown option '${arg}'`);
     let value = equals === -1 ? args[++index] : arg.slice(equals + 1);
     if (value === undefined || value === "") throw new UsageError(`--${name} needs a value`);
-    applyValue(parsed, name, value);
+    if (fleetValueFlags.has(name)) applyFleetFlag(parsed.fleet, name, value);
+    else applyValue(parsed, name, value);
   }
   if (parsed.lite && parsed.performance) throw new UsageError("--lite and --performance exclude each other");
   if (parsed.seeds !== undefined && parsed.seed !== null) throw new UsageError("with --seeds, give the base seed as --from SEED");
-  if (parsed.seeds === undefined && (parsed.jobs !== undefined || parsed.from !== undefined)) {
-    throw new UsageError("--jobs and --from only apply with --seeds N");
+  if (parsed.seeds === undefined && (parsed.jobs !== undefined || parsed.from !== undefined || fleetFlagsGiven(parsed.fleet))) {
+    throw new UsageError("--jobs, --from, --shard, --seed-from-commit, --json, --seed-timeout and --recheck-ratio only apply with --seeds N");
   }
+  if (parsed.from !== undefined && parsed.fleet.seedFromCommit !== null) throw new UsageError("--from and --seed-from-commit exclude each other");
   return parsed;
 }
 
@@ -246,18 +273,21 @@ class LineWriter {
 
 /** `scarab vopr …`: exit code per spec/vopr.md §13.1; misuse prints one line and the usage. */
 export async function runVopr(argv: string[]): Promise<number> {
+  if (argv[0] === "report") return (await import("./vopr_report.js")).runVoprReport(argv.slice(1));
   if (argv[0] === "shrink") {
     const vopr = { parse: parseVoprArgs, replay: replayCommand, load: loadSimulation };
     return (await import("./vopr_shrink.js")).runShrink(argv.slice(1), vopr);
   }
   let args: VoprArgs;
   let simulate: RunSeed;
+  let commit: { hash: string; base: bigint } | undefined;
   try {
     args = parseVoprArgs(argv);
     if (args.help) {
       console.log(voprHelp);
       return 0;
     }
+    if (args.fleet.seedFromCommit !== null) commit = commitBase(args.fleet.seedFromCommit);
     simulate = await loadSimulation(args);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
@@ -268,9 +298,9 @@ export async function runVopr(argv: string[]): Promise<number> {
   Error.stackTraceLimit = 50;
   if (args.seeds !== undefined) {
     const fleet: FleetOptions = {
-      seeds: args.seeds, jobs: args.jobs ?? availableParallelism(), base: args.from ?? randomSeed(),
+      seeds: args.seeds, jobs: args.jobs ?? availableParallelism(), base: commit?.base ?? args.from ?? randomSeed(),
       argv, flags: runFlags(args), replay: (seed) => replayCommand(seed, args),
-      workerUrl: new URL(import.meta.url), run: simulate,
+      workerUrl: new URL(import.meta.url), fleet: args.fleet, commitHash: commit?.hash,
     };
     return runFleet(fleet);
   }

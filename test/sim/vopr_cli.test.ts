@@ -63,11 +63,12 @@ describe("scarab vopr --seeds", () => {
     const faults = { ...noFaults(), crashes: 1, partitions: 3, packetsDropped: 9, packetsReplayed: 2, latentErrors: 4 };
     const repairs = { ...noRepairs(), gridBlocks: 3 };
     const reports = [
-      { seed: "1", exitCode: 0, ticks: 1000, outcome: "passed", replicas: 3, standbys: 0, faults, repairs },
-      { seed: "2", exitCode: 129, ticks: 500, outcome: "correctness: boom", replicas: 5, standbys: 1, faults, repairs: noRepairs() },
+      { seed: "1", exitCode: 0, ticks: 1000, outcome: "passed", parameters: { replicas: 3, standbys: 0 }, faults, repairs,
+        rechecked: true, replay: "scarab vopr --lite 1" },
+      { seed: "2", exitCode: 129, ticks: 500, outcome: "correctness: boom", parameters: { replicas: 5, standbys: 1 }, faults,
+        repairs: noRepairs(), rechecked: false, replay: "scarab vopr --lite 2" },
     ];
-    const lines = summary({ base: 9n, flags: ["--lite"], seeds: 2, replay: (seed) => `scarab vopr --lite ${seed}` },
-      reports, 2000, 2);
+    const lines = summary({ base: 9n, flags: ["--lite"], seeds: 4, shard: { index: 1, count: 2 } }, reports, 2000, 2);
     const text = lines.join("\n");
     expect(text).toContain("2 seeds in 2.0 s");
     expect(text).toContain("simulated 1500 ticks");
@@ -80,6 +81,7 @@ describe("scarab vopr --seeds", () => {
     expect(text).toContain("FAILED: 1 seed(s)");
     expect(text).toContain("seed 2 exit 129: correctness: boom");
     expect(text).toContain("replay: scarab vopr --lite 2");
-    expect(text).toContain("again: scarab vopr --seeds 2 --from 9 --lite");
+    expect(text).toContain("again: scarab vopr --seeds 4 --from 9 --shard 1/2 --lite");
+    expect(text).toContain("rechecked: 1 seed(s) run twice, trace digests equal");
   });
 });
