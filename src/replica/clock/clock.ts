@@ -15,6 +15,10 @@ export const clockWindowMinNs = 2_000 * nsPerMs;
 export const clockWindowMaxNs = 20_000 * nsPerMs;
 export const clockToleranceMaxNs = 10_000 * nsPerMs;
 export const clockEpochMaxNs = 60_000 * nsPerMs;
+// The same as BigInts, made once: the clock ticks on every tick of every replica.
+const clockWindowMinNsBig = BigInt(clockWindowMinNs);
+const clockWindowMaxNsBig = BigInt(clockWindowMaxNs);
+const clockEpochMaxNsBig = BigInt(clockEpochMaxNs);
 /** Asymmetric-delay correction ignores offset changes within this margin (§14.1). */
 export const clockErrorMarginNs = 10 * nsPerMs;
 /** Tolerance halves each round; 10 s reaches 0 in 35 rounds, so 64 only guards runaway. */
@@ -43,6 +47,11 @@ export interface ClockTickResult {
    * epoch_max while no window synchronises, whether or not the epoch ever was synchronised. */
   readonly epochExpired: boolean;
 }
+
+/** The result of most ticks (nothing happened), shared: the clock ticks on every tick. */
+const tickQuiet: ClockTickResult = Object.freeze({ synchronized: null, windowExpired: null, epochExpired: false });
+const windowWaiting: Pick<ClockTickResult, "synchronized" | "windowExpired"> =
+  Object.freeze({ synchronized: null, windowExpired: null });
 
 /** A window collects samples; once synchronised it becomes the epoch that clock readings use. */
 class Epoch {
@@ -127,7 +136,7 @@ export class Clock {
     // A ping sent before this window began belongs to samples already discarded.
     if (m0 < this.window.monotonic) return "rejected_m0_before_window";
     // Delayed packets from before a restart can carry arbitrary monotonic readings.
-    const windowEndNs = this.window.monotonic + BigInt(clockWindowMaxNs);
+    const windowEndNs = this.window.monotonic + clockWindowMaxNsBig;
     if (m0 > windowEndNs || m2 > windowEndNs) return "rejected_window_expired";
 
     const rttNs = Number(m2 - m0);
@@ -165,15 +174,16 @@ export class Clock {
   /** Runs every tick: synchronise the window when ready, expire the epoch when stale (§14.2). */
   tick(monotonic: bigint, realtime: bigint): ClockTickResult {
     if (this.synchronizationDisabled) {
-      return { synchronized: null, windowExpired: null, epochExpired: false };
+      return tickQuiet;
     }
     const { synchronized, windowExpired } = this.synchronize(monotonic, realtime);
     // Drift makes an epoch unusable after a while, even when no window could replace it.
     let epochExpired = false;
-    if (this.epoch.elapsedNs(monotonic) >= BigInt(clockEpochMaxNs)) {
+    if (this.epoch.elapsedNs(monotonic) >= clockEpochMaxNsBig) {
       this.epoch.reset(this.replica, monotonic, realtime);
       epochExpired = true;
     }
+    if (synchronized === null && windowExpired === null && !epochExpired) return tickQuiet;
     return { synchronized, windowExpired, epochExpired };
   }
 
@@ -182,18 +192,18 @@ export class Clock {
     assert(this.window.synchronized === null);
     const elapsedNs = this.window.elapsedNs(monotonic);
     // Wait for enough samples to pick the most accurate ones.
-    if (elapsedNs < BigInt(clockWindowMinNs)) return { synchronized: null, windowExpired: null };
-    if (elapsedNs >= BigInt(clockWindowMaxNs)) {
+    if (elapsedNs < clockWindowMinNsBig) return windowWaiting;
+    if (elapsedNs >= clockWindowMaxNsBig) {
       // Stale samples are worse than none: start a fresh window.
       const partitioned = this.window.sourcesSampled() <= Math.floor(this.replicaCount / 2);
       this.window.reset(this.replica, monotonic, realtime);
       return { synchronized: null, windowExpired: partitioned ? "partitioned" : "no_agreement" };
     }
-    if (!this.window.learned) return { synchronized: null, windowExpired: null };
+    if (!this.window.learned) return windowWaiting;
     this.window.learned = false;
 
     const interval = this.agreedInterval();
-    if (interval === null) return { synchronized: null, windowExpired: null };
+    if (interval === null) return windowWaiting;
     // The window becomes the epoch; the old epoch's storage becomes the new window.
     this.window.synchronized = interval;
     const windowNext = this.epoch;
