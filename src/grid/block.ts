@@ -68,6 +68,19 @@ export function verifyBlockAt(block: Uint8Array, address: number, cluster: bigin
   return intactAt(block, address, cluster, null);
 }
 
+/**
+ * True when a block that failed verifyBlock is nonetheless an intact block of this cluster, only
+ * not the one referenced: another address's, or an older block of this address. That is what a
+ * lost or misdirected write leaves behind (the new block landed elsewhere), as opposed to bytes
+ * that are simply corrupt. Called only on the failure path.
+ */
+export function misplacedBlock(block: Uint8Array, reference: BlockReference, cluster: bigint): boolean {
+  if (block.length < headerSize || !verifyHeaderChecksum(block, 0)) return false;
+  const header = new BlockHeader(block, 0);
+  if (header.cluster !== cluster || header.command !== Command.block) return false;
+  return header.address !== reference.address || header.checksum !== reference.checksum;
+}
+
 /** verifyBlock without the body checksum: only for the planted bug gridReadWithoutBodyChecksum. */
 export function verifyBlockHeader(block: Uint8Array, reference: BlockReference, cluster: bigint): boolean {
   if (block.length < headerSize || !verifyHeaderChecksum(block, 0)) return false;

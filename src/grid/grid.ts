@@ -15,12 +15,12 @@ import { headerSize, type Config } from "../core/config.js";
 import type { PageNeeds, PageSpace, PersistentState } from "../core/persistent_state.js";
 import { Zone, type Storage } from "../io/storage.js";
 import {
-  BlockType, blockBody, blockChecksum, blockType, buildBlock, referenceSize, sealBlock, verifyBlock, verifyBlockAt,
-  verifyBlockHeader,
+  BlockType, blockBody, blockChecksum, blockType, buildBlock, misplacedBlock, referenceSize, sealBlock, verifyBlock,
+  verifyBlockAt, verifyBlockHeader,
   type BlockReference,
 } from "./block.js";
 import { FreeSet } from "./free_set.js";
-import { GridRepair } from "./grid_repair.js";
+import { GridRepair, type RepairedFault } from "./grid_repair.js";
 import { emptyGridStats, type GridStats } from "./grid_stats.js";
 import { Blob, decodeManifest, encodeManifest, type BlobReference, type Manifest } from "./manifest.js";
 import { PagePool } from "../core/page_pool.js";
@@ -370,38 +370,44 @@ export class Grid {
    */
   read(reference: BlockReference, callback: (block: Uint8Array | null) => void): void {
     const generation = this.generation;
-    this.readAt(reference.address, reference, (block) => {
+    this.readAt(reference.address, reference, (block, misplaced) => {
       // A read issued before a reset is for a state that is gone: never repair for it.
       const repairable = block === null && this.repair !== null && this.generation === generation;
-      if (!repairable || !this.repair!.want(reference, callback)) callback(block);
+      if (!repairable || !this.repair!.want(reference, callback, false, misplaced)) callback(block);
     });
   }
 
-  /** Reads the block at reference.address if it is intact and the one referenced; never repairs. */
-  readLocal(reference: BlockReference, callback: (block: Uint8Array | null) => void): void {
+  /**
+   * Reads the block at reference.address if it is intact and the one referenced; never repairs.
+   * `misplaced` (with a null block): what we hold there is another intact block (misplacedBlock).
+   */
+  readLocal(reference: BlockReference, callback: (block: Uint8Array | null, misplaced: boolean) => void): void {
     this.readAt(reference.address, reference, callback);
   }
 
   /**
    * A block a peer served: if a read is waiting for it, it is written back home and handed to
-   * every waiting read. False when no read wants it (or it is not the block wanted).
+   * every waiting read. Returns what our copy was (grid_repair.ts RepairedFault), or null when no
+   * read wants it (or it is not the block wanted).
    */
-  receiveRepair(block: Uint8Array): boolean {
+  receiveRepair(block: Uint8Array): RepairedFault | null {
     const taken = this.repair?.receive(block) ?? null;
-    if (taken === null) return false;
+    if (taken === null) return null;
     const { reference, waiters } = taken;
     assert(block.length === this.config.blockSize, "a repaired block of the wrong size");
     this.write(reference.address, block);
     for (const waiter of waiters) waiter(block.slice());
-    return true;
+    return taken.misplaced ? "misplaced" : "faulty";
   }
 
   /**
    * Reads the block stored at `address`, which must be the one `reference` names (null if not):
    * `address` differs from the reference's only where state sync staged a block (sync_moves.ts).
-   * A null reference takes any intact block of this cluster written for `address`.
+   * A null reference takes any intact block of this cluster written for `address`. A null block
+   * comes with `misplaced` (block.ts misplacedBlock), which only says why it is not ours.
    */
-  readAt(address: number, reference: BlockReference | null, callback: (block: Uint8Array | null) => void): void {
+  readAt(address: number, reference: BlockReference | null,
+    callback: (block: Uint8Array | null, misplaced: boolean) => void): void {
     const verify = (block: Uint8Array): boolean =>
       reference === null ? verifyBlockAt(block, address, this.cluster)
         : this.verifyBodies ? verifyBlock(block, reference, this.cluster) : verifyBlockHeader(block, reference, this.cluster);
@@ -409,11 +415,12 @@ export class Grid {
     if (writing !== undefined) {
       // A page flushed and then evicted while its write is in flight: the disk may not hold it yet.
       const copy = writing.slice();
-      return this.storage.nextTick(() => callback(verify(copy) ? copy : null));
+      return this.storage.nextTick(() => callback(verify(copy) ? copy : null, false));
     }
     const block = new Uint8Array(this.config.blockSize);
     this.storage.read(Zone.grid, (address - 1) * this.config.blockSize, block, () => {
-      callback(verify(block) ? block : null);
+      if (verify(block)) return callback(block, false);
+      callback(null, reference !== null && misplacedBlock(block, reference, this.cluster));
     });
   }
 
@@ -548,8 +555,8 @@ export class Grid {
    * Fetches `reference` from peers and writes it home, with no read waiting for it (the scrubber
    * found our copy faulty). False without peers to ask, or while a state sync replaces the state.
    */
-  repairInBackground(reference: BlockReference): boolean {
-    return this.repair?.want(reference, () => {}, true) ?? false;
+  repairInBackground(reference: BlockReference, misplaced = false): boolean {
+    return this.repair?.want(reference, () => {}, true, misplaced) ?? false;
   }
 
   // ---- the block cache ----

@@ -16,7 +16,12 @@ interface Wanted {
   readonly waiters: ((block: Uint8Array | null) => void)[];
   /** No read waits for it (the scrubber's find): dropped when a checkpoint becomes durable. */
   background: boolean;
+  /** Our copy read back as another intact block (block.ts misplacedBlock), not as corrupt bytes. */
+  misplaced: boolean;
 }
+
+/** What a repaired block replaced: another intact block (a lost or misdirected write), or corrupt bytes. */
+export type RepairedFault = "misplaced" | "faulty";
 
 export class GridRepair {
   private readonly wanted = new Map<number, Wanted>();
@@ -36,7 +41,8 @@ export class GridRepair {
    * A read of `reference` found our copy faulty: `callback` gets the block once a peer has served
    * it. False when repair is suspended (the caller fails the read instead).
    */
-  want(reference: BlockReference, callback: (block: Uint8Array | null) => void, background = false): boolean {
+  want(reference: BlockReference, callback: (block: Uint8Array | null) => void, background = false,
+    misplaced = false): boolean {
     if (this.suspended) return false;
     const known = this.wanted.get(reference.address);
     if (known !== undefined) {
@@ -44,9 +50,10 @@ export class GridRepair {
       if (known.reference.checksum !== reference.checksum) return false;
       known.waiters.push(callback);
       known.background &&= background;
+      known.misplaced ||= misplaced;
       return true;
     }
-    this.wanted.set(reference.address, { reference, waiters: [callback], background });
+    this.wanted.set(reference.address, { reference, waiters: [callback], background, misplaced });
     this.order.push(reference.address);
     return true;
   }
@@ -71,7 +78,9 @@ export class GridRepair {
    * Takes a block a peer served if it is one we want, verified against our reference. Returns the
    * waiters to hand it to (the caller writes it back first), or null when it is not wanted.
    */
-  receive(block: Uint8Array): { reference: BlockReference; waiters: ((block: Uint8Array | null) => void)[] } | null {
+  receive(block: Uint8Array): {
+    reference: BlockReference; waiters: ((block: Uint8Array | null) => void)[]; misplaced: boolean;
+  } | null {
     const address = new BlockHeader(block, 0).address;
     const entry = this.wanted.get(address);
     if (entry === undefined || !verifyBlock(block, entry.reference, this.cluster)) return null;

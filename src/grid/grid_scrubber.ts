@@ -50,7 +50,7 @@ export class GridScrubber {
     if (reference === null) return;
     const position = { space: this.space, index: this.index - 1 };
     this.reading = true;
-    this.grid.readLocal(reference, (block) => {
+    this.grid.readLocal(reference, (block, misplaced) => {
       this.reading = false;
       this.stats.blocksScrubbed += 1;
       if (block !== null) return;
@@ -58,7 +58,7 @@ export class GridScrubber {
       // is still ours is worth repairing.
       if (!sameReference(this.referenceAt(position.space, position.index), reference)) return;
       this.stats.faultsFound += 1;
-      onFault({ reference, repairing: this.grid.repairInBackground(reference) });
+      onFault({ reference, repairing: this.grid.repairInBackground(reference, misplaced) });
     });
   }
 

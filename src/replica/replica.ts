@@ -236,6 +236,7 @@ export class Replica extends ReplicaState {
       assert(this.status === "recovering" && this.superblock.working !== null);
       const repaired = this.superblock.copiesRepaired;
       if (repaired.length > 0) {
+        this.probe("superblock_copy_repaired");
         this.notice("repair_superblock", () => `rewrote superblock cop${repaired.length === 1 ? "y" : "ies"} ` +
           `${repaired.join(", ")} from the 2-of-4 quorum (damaged, or left behind by a crash mid-update)`);
       }
@@ -246,11 +247,14 @@ export class Replica extends ReplicaState {
         this.journal.recover({ opCheckpoint: this.opCheckpoint, opPrepareMax: this.opPrepareMax }, (result) => {
           if (typeof result === "string") return callback(`journal: ${result}`);
           assert(result.opMax <= this.opPrepareMax, "the journal recovered ops beyond its capacity");
+          if (result.torn > 0) this.probe("wal_torn_write_truncated");
+          if (result.faultyCount > 0) this.probe("wal_faulty_slot_recovered");
           this.openFinish(result.opMax, result.headCertain, callback);
         });
       };
       this.openWithoutState = () => {
         this.stateLoaded = false;
+        this.probe("open_without_state");
         this.notice("state_deferred", () => `checkpoint ${this.opCheckpoint}: grid blocks still unrepaired after ` +
           `${openRepairTicksMax / 100} s; joining the cluster without executing until they are, or until a state sync`);
         recoverJournal();
@@ -662,7 +666,7 @@ export class Replica extends ReplicaState {
       const result = new Uint8Array(64);
       result.set(body.subarray(0, 4), 0);
       const reply = buildReplyFromPrepare(new Header(prepare, 0), result);
-      this.sessions.register(header.client, header.request_release, reply);
+      if (this.sessions.register(header.client, header.request_release, reply) !== null) this.probe("client_session_evicted");
       this.clientReplies.write(this.sessions.get(header.client)!.slot, reply);
       this.replyToClient(header.client, reply);
       return reply;

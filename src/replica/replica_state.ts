@@ -12,6 +12,7 @@ import { writeU128 } from "../core/u128.js";
 import { headerSize, type Config } from "../core/config.js";
 import { PrepareHeader } from "../core/header.js";
 import type { Prng } from "../core/prng.js";
+import { noProbe, type ProbeSink } from "../core/probes.js";
 import type { MessageBus } from "../io/message_bus.js";
 import type { Storage } from "../io/storage.js";
 import type { GridSync } from "../grid/grid_sync.js";
@@ -77,6 +78,11 @@ export interface ReplicaOptions {
   readonly reserveGridCache?: boolean;
   /** Planted protocol bugs, for the VOPR's self-check only (bugs.ts). Default: none. */
   readonly bugs?: PlantedBugs;
+  /**
+   * Coverage probes (core/probes.ts): called with a literal name at each probe point. The VOPR
+   * counts the hits; production passes none. It must not change the run.
+   */
+  readonly probe?: ProbeSink;
 }
 
 /** A prepare the primary has sent and not yet committed, with the replicas that acked it. */
@@ -125,6 +131,8 @@ export abstract class ReplicaState {
   readonly timeouts: ReplicaTimeouts;
   readonly options: ReplicaOptions;
   readonly bugs: PlantedBugs;
+  /** Reports a coverage probe hit (core/probes.ts); a no-op unless the VOPR counts them. */
+  readonly probe: ProbeSink;
   private readonly traceSink: TraceSink | null;
 
   // ---- protocol state: read anywhere, written only by the transitions below ----
@@ -173,6 +181,7 @@ export abstract class ReplicaState {
     this.bugs = options.bugs ?? noBugs;
     assert(Object.isFrozen(this.bugs), "planted bugs are passed frozen");
     this.traceSink = options.trace ?? null;
+    this.probe = options.probe ?? noProbe;
     this.cluster = options.cluster;
     writeU128(new DataView(this.clusterBytes.buffer), 0, options.cluster);
     this.replica = options.replica;
@@ -369,6 +378,7 @@ export abstract class ReplicaState {
     assert(!this.isSolo, "a solo replica has nobody to learn its head from");
     this.statusValue = "recovering_head";
     this.timeouts.enterRecoveringHead();
+    this.probe("recovering_head_entered");
     this.emit("status");
   }
 
@@ -442,6 +452,7 @@ export abstract class ReplicaState {
   syncCancel(): void {
     assert(this.syncingValue !== null && !this.syncingValue.writing, "syncCancel without a cancellable sync");
     this.syncingValue = null;
+    this.probe("state_sync_cancelled");
     this.emit("sync_cancel");
   }
 
@@ -464,6 +475,7 @@ export abstract class ReplicaState {
     this.logDiscardedValue = true; // until the view that asked for the sync is re-applied
     // Join_views collected before the sync (our own among them) describe logs we no longer hold.
     this.joinViews.clear();
+    this.probe("state_sync_done");
     this.emit("sync_done");
   }
 

@@ -10,6 +10,7 @@ import { expect } from "vitest";
 import { Command } from "../../src/core/command.js";
 import { headerSize, releaseCurrent, testConfig } from "../../src/core/config.js";
 import { PrepareHeader } from "../../src/core/header.js";
+import { StateMachine } from "../../src/core/ledger/state_machine.js";
 import { Prng } from "../../src/core/prng.js";
 import { Zone } from "../../src/io/storage.js";
 import type { PlantedBugs } from "../../src/replica/bugs.js";
@@ -50,7 +51,7 @@ const ticksMaxDefault = 40_000;
 /** The cluster only builds state machines; ledger stories write their requests by hand. */
 const ledgerFactory: WorkloadFactory = {
   stateMachine: "accounting",
-  createStateMachine: () => new LedgerStateMachine(),
+  createStateMachine: (probe) => new LedgerStateMachine(new StateMachine({ probe })),
   createWorkload: () => { throw new Error("scenario tests send their own requests"); },
 };
 
@@ -63,6 +64,8 @@ export class Scenario implements ClusterObserver {
   /** Per node, across restarts: trace lines (`ignored <command>: <reason>`, …) and events. */
   readonly traces: string[][];
   readonly events: string[][];
+  /** Coverage probe hits (src/core/probes.ts) of every replica and its state machine, by name. */
+  readonly probes: Record<string, number> = {};
   private readonly deliveryCounts = new Map<string, number>();
 
   constructor(options: ScenarioOptions) {
@@ -84,6 +87,7 @@ export class Scenario implements ClusterObserver {
       storageSeed: seed + 1n, storageSizeBytes: options.storageSizeBytes ?? 64 * 1024 * 1024,
       workload: options.stateMachine === "ledger" ? ledgerFactory : echoWorkloadFactory,
       observer: this, trace: true, bugs: options.bugs, clocks: options.clocks,
+      probe: (name) => { this.probes[name] = (this.probes[name] ?? 0) + 1; },
     });
     this.cluster.start();
   }

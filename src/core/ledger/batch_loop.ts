@@ -76,6 +76,7 @@ export class CreateBatchLoop {
         if (chainStart !== -1 && !chainBroken) {
           chainBroken = true;
           context.undo.rollback(context.state);
+          if (i > chainStart) context.probe("linked_chain_rolled_back"); // events were created, then undone
           // Earlier members keep their timestamps (§5: "rolled back … unchanged").
           for (let j = chainStart; j < i; j++) results[resultsFirst + j * 4 + 2] = linkedEventFailed;
         }

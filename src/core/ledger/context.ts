@@ -5,6 +5,7 @@ import { AccountFlags, TransferFlags } from "../layouts.js";
 import { u128Sub } from "../u128.js";
 import { LedgerState, SW, type LedgerOptions } from "./state.js";
 import { UndoLog } from "./undo_log.js";
+import { noProbe, type ProbeSink } from "../probes.js";
 import { AW, TW, rowWords } from "./words.js";
 
 const closedFlag = AccountFlags.closed << 16;
@@ -24,8 +25,11 @@ export class ExecutionContext {
   /** Scratch u128 registers: [0,4) amount, [4,8) and [8,12) sums, [12,14) expires_at. */
   readonly scratch = new Uint32Array(16);
 
-  /** A fresh state from options, or an existing one (a restored snapshot, snapshot.ts). */
-  constructor(stateOrOptions?: LedgerState | LedgerOptions) {
+  /**
+   * A fresh state from options, or an existing one (a restored snapshot, snapshot.ts); `probe`
+   * reports coverage probes (core/probes.ts).
+   */
+  constructor(stateOrOptions?: LedgerState | LedgerOptions, readonly probe: ProbeSink = noProbe) {
     this.state = stateOrOptions instanceof LedgerState ? stateOrOptions : new LedgerState(stateOrOptions);
   }
 

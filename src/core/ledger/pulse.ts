@@ -64,6 +64,7 @@ export class PulseExecutor {
     const creditRow = state.sideField(pRow, SW.creditRow);
     context.releasePending(pRow, debitRow, creditRow, true);
     state.setPendingState(pRow, PendingState.expired);
+    context.probe("pending_transfer_expired");
     context.recordHistory(pRow, debitRow, creditRow, tsHi, tsLo, false);
   }
 

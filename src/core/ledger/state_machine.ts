@@ -9,6 +9,7 @@ import { PulseExecutor } from "./pulse.js";
 import { QueryExecutor } from "./queries.js";
 import type { PagePool } from "../page_pool.js";
 import type { PageNeeds, PageSpace, PersistentState } from "../persistent_state.js";
+import { noProbe, type ProbeSink } from "../probes.js";
 import { LedgerPrefetcher, PageNeedsCollector } from "./prefetch.js";
 import {
   beginLedgerRestore, encodeLedgerMeta, finishLedgerRestore, ledgerSpaces, restoreSpaces, type LedgerRestore,
@@ -19,6 +20,11 @@ import { hiOf, joinTimestamp, loOf, timestampMax } from "./timestamps.js";
 import * as validate from "./validate.js";
 
 export type { LedgerOptions } from "./state.js";
+
+export interface StateMachineOptions extends LedgerOptions {
+  /** Coverage probes (core/probes.ts): an expiry, a rolled-back chain. Default: none. */
+  readonly probe?: ProbeSink;
+}
 
 const two32 = 0x1_0000_0000;
 
@@ -39,18 +45,20 @@ export class StateMachine implements PersistentState {
   private timestampLast = 0n;
   /** Between restoreBegin() and restoreFinish(): the state being restored. */
   private restoring: LedgerRestore | null = null;
+  private readonly probe: ProbeSink;
 
-  constructor(options: LedgerOptions = {}) {
+  constructor(options: StateMachineOptions = {}) {
     this.capacities = {
       accountsCapacity: options.accountsCapacity, pageBytes: options.pageBytes, pagePool: options.pagePool,
     };
+    this.probe = options.probe ?? noProbe;
     this.install(new LedgerState(options));
   }
 
   private install(state: LedgerState): void {
     // The replaced state is dropped here (nothing else holds it): its pages go back to the pool.
     if (this.context !== undefined && this.context.state !== state) this.context.state.releasePages();
-    this.context = new ExecutionContext(state);
+    this.context = new ExecutionContext(state, this.probe);
     this.batchLoop = new CreateBatchLoop(this.context);
     this.pulseExecutor = new PulseExecutor(this.context);
     this.queries = new QueryExecutor(this.context.state);

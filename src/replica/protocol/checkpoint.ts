@@ -57,6 +57,7 @@ export function checkpointIfDue(replica: Replica, prepare: Uint8Array): void {
         replica.checkpointDurable(op, id);
         assert(replica.opCheckpoint === op && replica.checkpointId() === id, "the durable checkpoint is ours");
         replica.checkpointing = false;
+        replica.probe("checkpoint_done");
         replica.emit("checkpoint_done");
         done();
         replica.afterCheckpoint();

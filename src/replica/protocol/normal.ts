@@ -106,6 +106,7 @@ export function repairFromPrepare(replica: Replica, message: Uint8Array): void {
     replica.prepareCache.put(copy);
     if (!replica.journal.isDirty(op)) ack(replica, prepare);
     else if (!replica.journal.isWriting(op, prepare.checksum)) {
+      replica.probe("wal_prepare_repaired");
       replica.notice("repair_prepare", () => `repaired prepare op ${op} (view ${prepare.view}) from replica ${prepare.replica}`);
       writeAndAck(replica, copy);
     }
@@ -116,6 +117,7 @@ export function repairFromPrepare(replica: Replica, message: Uint8Array): void {
     assert(op > replica.commitMin && prepare.view === replica.view, "only uncommitted ops of our view are replaced");
     const copy = message.slice();
     replica.prepareCache.put(copy);
+    replica.probe("wal_prepare_repaired");
     replica.notice("repair_prepare", () => `replaced prepare op ${op} with the primary's (view ${prepare.view})`);
     writeAndAck(replica, copy);
   } else {
@@ -201,6 +203,7 @@ export function tickNormal(replica: Replica): void {
       // Prepares are waiting and no prepare_ok came for 10 s: stop heartbeating so that the
       // backups depose us, even if we can still send small messages (vsr.md §5.6).
       replica.abdicating = replica.pipeline.length > 0;
+      if (replica.abdicating) replica.probe("primary_abdicated");
     }
     if (timeouts.commitMessage.fired()) {
       timeouts.commitMessage.reset();
@@ -208,6 +211,7 @@ export function tickNormal(replica: Replica): void {
     }
   } else if (timeouts.normalHeartbeat.fired()) {
     timeouts.normalHeartbeat.reset();
+    if (!replica.isStandby) replica.probe("view_change_by_timeout");
     voteToExitView(replica);
   }
 }

@@ -71,6 +71,7 @@ export function onPong(replica: Replica, message: Uint8Array): void {
   if (pong.replica === replica.replica) return replica.ignored("pong", "from ourselves");
   assert(!replica.isStandby && pong.replica < replica.replicaCount);
   assert(replica.replicaCount >= 2 && message.length === headerSize, "a pong is a bare header from a peer");
-  replica.clock.learn(pong.replica, pong.ping_timestamp_monotonic, pong.pong_timestamp_wall,
+  const learned = replica.clock.learn(pong.replica, pong.ping_timestamp_monotonic, pong.pong_timestamp_wall,
     replica.time.monotonic());
+  if (learned !== "learned") replica.probe("clock_sample_rejected");
 }

@@ -21,6 +21,7 @@ export function prepareAndReplicate(replica: Replica, prepare: Uint8Array): void
   assert(header.view === replica.view, "a prepare of another view");
   assert(replica.pipeline.length < replica.config.pipelinePrepareQueueMax, "pipeline full");
   replica.advanceHead(header.op);
+  if (header.op % replica.journal.slotCount === 0) replica.probe("wal_wrapped"); // over op − slot_count
   replica.pipeline.push({
     message: prepare, op: header.op, checksum: header.checksum, client: header.client,
     operation: header.operation, okFrom: 0,

@@ -197,6 +197,7 @@ export function onHeaders(replica: Replica, message: Uint8Array): void {
     installed += 1;
   }
   if (installed > 0) {
+    replica.probe("wal_header_repaired");
     replica.notice("repair_headers", () => `repaired ${installed} WAL header(s) from replica ${frameHeader.replica}`);
     requestMissingPrepares(replica);
   }

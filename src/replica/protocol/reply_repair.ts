@@ -20,7 +20,10 @@ export function sendStoredReply(replica: Replica, entry: ClientSession): void {
   replica.clientReplies.read(slot, replyChecksum, replySize, (reply) => {
     // The client may have moved on (or been evicted) while we read: only its latest reply is sent.
     if (replica.sessions.get(client)?.replyChecksum !== replyChecksum) return;
-    if (reply !== null) return replica.bus.sendToClient(client, reply);
+    if (reply !== null) {
+      replica.probe("duplicate_request_replied");
+      return replica.bus.sendToClient(client, reply);
+    }
     replica.clientReplies.markFaulty(slot, replyChecksum);
     if (replica.replicaCount + replica.standbyCount === 1) {
       return replica.notice("reply_faulty", () => `the stored reply to client ${client} (slot ${slot}) is corrupt: ` +
@@ -66,6 +69,7 @@ export function onReplyRepair(replica: Replica, message: Uint8Array): void {
   }
   const reply = message.slice();
   replica.clientReplies.write(entry.slot, reply);
+  replica.probe("reply_repaired");
   replica.notice("repair_reply", () => `repaired the stored reply to client ${header.client} (op ${header.op}, ` +
     `slot ${entry.slot}): our copy was corrupt, misdirected or stale`);
   if (replica.status === "normal") replica.bus.sendToClient(header.client, reply);

@@ -118,6 +118,7 @@ export function tickGridRepair(replica: Replica): void {
 export function tickScrubber(replica: Replica): void {
   if (!replica.stateLoaded || replica.syncing !== null) return;
   replica.scrubber.tick(({ reference, repairing }) => {
+    replica.probe("scrubber_fault_found");
     replica.notice("scrub_fault", () => `grid block ${reference.address} read back corrupt or misdirected by the ` +
       `scrubber: ${repairing ? "repairing it from a peer" : "no peer to repair it from"}`);
   });
@@ -180,7 +181,10 @@ export function onBlock(replica: Replica, message: Uint8Array): void {
   if (message.length > replica.config.blockSize) return replica.ignored("block", "larger than a block");
   const block = new Uint8Array(replica.config.blockSize);
   block.set(message, 0);
-  if (replica.grid.receiveRepair(block)) {
+  const repaired = replica.grid.receiveRepair(block);
+  if (repaired !== null) {
+    replica.probe("grid_block_repaired");
+    if (repaired === "misplaced") replica.probe("misdirected_write_repaired");
     const address = new BlockHeader(block, 0).address;
     replica.notice("repair_block", () => `repaired grid block ${address}: our copy was corrupt or misdirected`);
     return;

@@ -234,13 +234,16 @@ export function onJoinView(replica: Replica, message: Uint8Array): void {
   if (replica.joinViews.size < replica.quorum.viewChange) return;
   assert(replica.joinViews.size <= replica.replicaCount);
   if (forfeit(replica)) return;
+  const jvs = [...replica.joinViews.values()].map(decodeJoinView);
   const choice = chooseLog({
     replicaCount: replica.replicaCount,
     pipelinePrepareQueueMax: replica.config.pipelinePrepareQueueMax,
-    jvs: [...replica.joinViews.values()].map(decodeJoinView),
+    jvs,
     bugs: replica.bugs,
   });
   if (choice.kind !== "complete") return replica.trace(`log choice ${choice.kind} at op ${choice.op}`);
+  // Some replica held ops above the chosen head: the view change discards them (never committed).
+  if (jvs.some((jv) => jv.op > choice.headOp)) replica.probe("view_change_truncated");
   assert(choice.commitMax <= choice.headOp && choice.headers.length === choice.headOp - choice.commitMax);
   installLog(replica, choice.headers, choice.headOp, choice.commitMax);
   assert(replica.viewLogChosen && replica.logView === replica.view && replica.op === choice.headOp);
@@ -272,6 +275,7 @@ function forfeit(replica: Replica): boolean {
     checkpointMax = Math.max(checkpointMax, new JoinViewMessage(message, 0).checkpoint_op);
   }
   if (checkpointMax <= replica.opCheckpoint) return false;
+  replica.probe("primary_forfeited");
   replica.joinViews.clear();
   voteToExitView(replica);
   assert(replica.status === "view_change" && !replica.viewLogChosen);
@@ -507,6 +511,8 @@ export function onView(replica: Replica, message: Uint8Array): void {
 function installView(replica: Replica, message: Uint8Array, headersOffset: number): void {
   const view = new ViewHeader(message, 0);
   assert(replica.syncing === null && view.op <= replica.opPrepareMax);
+  // Only an answer to a get_view carries a nonce: we lagged behind the view, and asked for it.
+  if (view.nonce !== 0n) replica.probe("view_adopted_by_laggard");
   for (let offset = headersOffset; offset < view.size; offset += headerSize) {
     const header = new PrepareHeader(message, offset);
     if (header.op <= replica.commitMin) continue;

@@ -3,12 +3,12 @@
 // core until convergence. Exit codes: 0 pass (or a legitimate/unimplemented non-liveness),
 // 127 crash (any assertion failure or other error thrown by replica or harness code),
 // 128 unexplained non-convergence, 129 correctness (state checker, sequencer, workload).
-import { AssertionError } from "../../core/assert.js";
+import { AssertionError, assert } from "../../core/assert.js";
 import { commandName, Operation } from "../../core/command.js";
 import { headerSize, releaseCurrent, testConfig } from "../../core/config.js";
 import { PrepareHeader, ReplyHeader } from "../../core/header.js";
 import { Prng } from "../../core/prng.js";
-import type { ProbeCounts } from "../../core/probes.js";
+import { describeProbes, isProbeName, type ProbeCounts, type ProbeName } from "../../core/probes.js";
 import type { PlantedBugs } from "../../replica/bugs.js";
 import { recoverView } from "../../replica/quorums.js";
 import type { NoticeEvent } from "../../replica/replica.js";
@@ -152,6 +152,7 @@ class Simulator implements ClusterObserver {
     }
     const faults = this.faultCounts();
     this.write(describeCounts(faults, this.repairs));
+    this.write(describeProbes(this.probes));
     if (exitCode === 0) this.write(`PASSED (${this.ticks} ticks)${outcome === "passed" ? "" : ` — ${outcome}`}`);
     else this.write(`FAILED exit=${exitCode} after ${this.ticks} ticks: ${outcome}${details ? `\n${details}` : ""}`);
     return {
@@ -168,7 +169,7 @@ class Simulator implements ClusterObserver {
       clientCount: swarm.clientCount, config: testConfig, release: releaseCurrent, seed: swarm.clusterSeed,
       network: swarm.network, storage: swarm.storage, storageSeed: swarm.storageSeed,
       storageSizeBytes: swarm.storageSizeBytes, gridCachePages: swarm.gridCachePages, workload: this.factory, observer: this,
-      trace: this.full, bugs: this.options.bugs, clocks: swarm.clocks,
+      trace: this.full, bugs: this.options.bugs, clocks: swarm.clocks, probe: this.probeHit,
     });
     this.cluster = cluster;
     cluster.start();
@@ -308,6 +309,20 @@ class Simulator implements ClusterObserver {
       this.pauseTick[index] = this.ticks;
     }
   }
+
+  /**
+   * Counts a coverage probe hit. Counting only: a probe never feeds the trace hash, the log or a
+   * PRNG, so a run is the same with and without it. A name outside the catalog is our bug.
+   */
+  private readonly probeHit = (name: ProbeName): void => {
+    const count = this.probes[name];
+    if (count !== undefined) {
+      this.probes[name] = count + 1;
+      return;
+    }
+    assert(isProbeName(name), `probe '${name}' is not in the catalog (src/core/probes.ts)`);
+    this.probes[name] = 1;
+  };
 
   // ClusterObserver.
 

@@ -8,6 +8,7 @@
 // each replica's state machine, so the pair always matches.
 import { assert } from "../../core/assert.js";
 import type { Prng } from "../../core/prng.js";
+import type { ProbeSink } from "../../core/probes.js";
 import type { ReplicaStateMachine } from "../../replica/state_machine.js";
 import { echoOperation, EchoStateMachine } from "./echo_state_machine.js";
 
@@ -40,8 +41,11 @@ export interface WorkloadOptions {
 
 export interface WorkloadFactory {
   readonly stateMachine: "accounting" | "testing";
-  /** A fresh state machine for a replica; called again on every restart (memory is lost). */
-  createStateMachine(): ReplicaStateMachine;
+  /**
+   * A fresh state machine for a replica; called again on every restart (memory is lost). `probe`
+   * receives its coverage probes (core/probes.ts), if it has any.
+   */
+  createStateMachine(probe?: ProbeSink): ReplicaStateMachine;
   /** Draws its options from `prng` (the workload sub-PRNG, §1: drawn last). */
   createWorkload(prng: Prng, options: WorkloadOptions): Workload;
 }

@@ -11,6 +11,7 @@ import { Command } from "../../core/command.js";
 import type { Config } from "../../core/config.js";
 import { FrameField, PrepareField, PrepareHeader, PrepareOkField } from "../../core/header.js";
 import { Prng } from "../../core/prng.js";
+import type { ProbeSink } from "../../core/probes.js";
 import type { MessageBus } from "../../io/message_bus.js";
 import { rootPrepare } from "../../replica/journal/prepare_headers.js";
 import { quorums } from "../../replica/quorums.js";
@@ -67,6 +68,8 @@ export interface ClusterOptions {
   readonly bugs?: PlantedBugs;
   /** Each node's clock offset model (time_sim.ts), by node index; default the ideal clock. */
   readonly clocks?: readonly ClockOffset[];
+  /** Receives every replica's (and its state machine's) coverage probe hits; default none. */
+  readonly probe?: ProbeSink;
 }
 
 /**
@@ -192,7 +195,8 @@ export class Cluster {
   private format(index: number, recoverView = 0): void {
     const storage = this.storages[index]!;
     let done = false;
-    const options = { ...this.replicaOptions(index), onCommit: undefined, onEvent: undefined };
+    // Formatting is set-up, not under test: it reports nothing.
+    const options = { ...this.replicaOptions(index), onCommit: undefined, onEvent: undefined, probe: undefined };
     Replica.format(options, () => { done = true; }, recoverView);
     // Drive this storage alone; its clock may run ahead of the others (only its own IO uses it).
     for (let rounds = 0; !done; rounds++) {
@@ -206,11 +210,12 @@ export class Cluster {
       cluster: this.options.cluster, replica: index, replicaCount: this.replicaCount,
       standbyCount: this.standbyCount, config: this.config, release: this.options.release,
       time: this.times[index]!, storage: this.storages[index]!, bus: this.buses[index]!, prng: this.prng.split(),
-      stateMachine: this.options.workload.createStateMachine(),
+      stateMachine: this.options.workload.createStateMachine(this.options.probe),
       onCommit: (replica, prepare, reply) => this.onCommit(replica, prepare, reply),
       onEvent: (replica, event, detail) => this.onEvent(replica, event, detail),
       trace: this.options.trace === true ? (replica, line) => this.observer.traced?.(replica, line) : undefined,
       bugs: this.options.bugs,
+      probe: this.options.probe,
       gridBlocksLimit: Math.floor((this.options.storageSizeBytes - this.config.zones.gridOffset) / this.config.blockSize),
       gridCacheBytes: this.options.gridCachePages === undefined ? undefined : this.options.gridCachePages * this.config.blockSize,
     };

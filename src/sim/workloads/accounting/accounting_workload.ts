@@ -9,6 +9,7 @@ import { assert } from "../../../core/assert.js";
 import { testConfig } from "../../../core/config.js";
 import { transferSize } from "../../../core/layouts.js";
 import type { Prng } from "../../../core/prng.js";
+import { StateMachine } from "../../../core/ledger/state_machine.js";
 import { LedgerStateMachine } from "../../../replica/state_machine.js";
 import type { Workload, WorkloadFactory, WorkloadOptions } from "../workload.js";
 import { AccountingAuditor } from "./auditor.js";
@@ -23,7 +24,7 @@ export function createAccountingWorkload(prng: Prng, options: WorkloadOptions): 
 
 export const accountingWorkloadFactory: WorkloadFactory = {
   stateMachine: "accounting",
-  createStateMachine: () => new LedgerStateMachine(),
+  createStateMachine: (probe) => new LedgerStateMachine(new StateMachine({ probe })),
   createWorkload: (prng, options) => createAccountingWorkload(prng, options),
 };
 
