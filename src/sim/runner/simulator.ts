@@ -459,6 +459,16 @@ function chanceSmall(prng: Prng, r: Ratio): boolean {
   const limit = Math.floor(2 ** 53 / denominator) * denominator;
   for (;;) {
     const x = prng.next53();
-    if (x < limit) return x % denominator < r.numerator;
+    if (x < limit) return remainder53(x, denominator) < r.numerator;
   }
+}
+
+/**
+ * x % d for integers 0 ≤ x < floor(2^53 / d)·d, without the slow floating-point `%` (fmod), and
+ * exact: the rounded quotient is at most one above the true one, q·d ≤ floor(2^53 / d)·d ≤ 2^53
+ * is then exact, and a negative difference means the quotient was one too high.
+ */
+function remainder53(x: number, d: number): number {
+  const remainder = x - Math.floor(x / d) * d;
+  return remainder < 0 ? remainder + d : remainder;
 }
