@@ -7,19 +7,10 @@ import { decodeResults, encodeEvents, operationCodecs } from "../../src/core/led
 import { BlockType, blockType, verifyBlockAt } from "../../src/grid/block.js";
 import { Zone } from "../../src/io/storage.js";
 import { acct } from "../ledger/helpers.js";
-import { scenario, type Scenario, type ScenarioReplica } from "./scenario_harness.js";
+import { scenario, type ScenarioReplica } from "./scenario_harness.js";
+import { createMany } from "./stories.js";
 
 const { createAccounts, lookupAccounts } = operationCodecs;
-
-/** `count` requests of 20 new accounts each, ids from `first`. */
-function createMany(t: Scenario, first: number, count: number): void {
-  const client = t.client("C0");
-  for (let request = 0; request < count; request++) {
-    const ids = Array.from({ length: 20 }, (_, i) => BigInt(first + request * 20 + i));
-    client.send(createAccounts.operation, encodeEvents(createAccounts, [ids.map((id) => acct(id))]));
-  }
-  t.runUntilQuiet();
-}
 
 /**
  * Every grid block the replica's checkpoint holds (or only its pages), corrupted (checksum bytes

@@ -4,6 +4,7 @@
 import { describe, expect, test } from "vitest";
 import { idealClock } from "../../src/sim/world/time_sim.js";
 import { scenario } from "./scenario_harness.js";
+import { nackQuorumStory } from "./stories.js";
 
 const second = 1_000_000_000n;
 
@@ -76,13 +77,7 @@ describe("view change", () => {
 
   test("a nack quorum truncates an op only the old primary wrote, with the op a backup held above it", () => {
     const t = scenario({ replicas: 3, clients: 2 });
-    t.runUntilQuiet().expectCommit(2);
-    const [a0, b1, b2] = [t.replica("A0"), t.replica("B1"), t.replica("B2")];
-    t.drop(a0.name, b2.name, "prepare").dropPrepare(a0.name, b1.name, 3).drop(b1.name, a0.name, "prepare_ok");
-    t.client("C0").request();
-    t.runUntil(() => a0.op === 3).tick(2);
-    t.client("C1").request();
-    t.runUntil(() => b1.op === 4).tick(5);
+    const [a0, b1] = nackQuorumStory(t);
     const original = [a0.checksumOf(3), a0.checksumOf(4)];
     expect(b1.checksumOf(4)).toBe(original[1]);
     a0.stop();
