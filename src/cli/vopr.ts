@@ -2,14 +2,17 @@
 // with the printed command; or a fleet of seeds over worker threads with a summary (--seeds N).
 // The simulator is imported lazily, so `--help` and flag errors never load the replica.
 import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { parseSeed } from "../core/prng.js";
-import type { SimulationOptions } from "../sim/runner/simulator.js";
+import type { SimulationOptions, SimulationResult } from "../sim/runner/simulator.js";
+import type { TimelineRecorder } from "../sim/runner/timeline.js";
 import { describeCounts } from "../sim/runner/fault_counts.js";
 import type { WorkloadFactory } from "../sim/workloads/workload.js";
 import { UsageError } from "./usage_error.js";
-import { runFleet, startWorker, type FleetOptions, type RunSeed } from "./vopr_fleet.js";
+import { runFleet, startWorker, type FleetOptions } from "./vopr_fleet.js";
+import { checkTracePath } from "./vopr_trace_path.js";
 
 export const voprHelp = `Usage: scarab vopr [options] [SEED]
        scarab vopr --seeds N [--jobs J] [--from SEED] [options]
@@ -31,6 +34,8 @@ Options:
   --restart-ratio=A/B        override the crashed replica's restart probability per tick (2/1000000)
   --state-machine NAME       accounting (the ledger, default) or testing (echo)
   --log MODE                 short (state transitions), full (every message) or none
+  --trace FILE               also write the run's timeline to FILE, one self-contained HTML page
+                             (replicas × ticks: status, view, commits, faults, drop reasons)
   --seeds N                  run N seeds derived from --from (or a random base) and summarise
   --jobs J                   worker threads for --seeds (default: available cores)
   --from SEED                base of the derived seeds for --seeds
@@ -57,13 +62,15 @@ export interface VoprArgs {
   seeds?: number;
   jobs?: number;
   from?: bigint;
+  /** `--trace FILE`: the timeline viewer's output (single seed only). */
+  trace?: string;
   help: boolean;
 }
 
 const booleanFlags = new Set(["lite", "performance", "help"]);
 const valueFlags = new Set([
   "replicas", "requests-max", "ticks-max", "ticks-max-requests", "ticks-max-convergence", "packet-loss-ratio",
-  "crash-ratio", "restart-ratio", "state-machine", "log", "seeds", "jobs", "from",
+  "crash-ratio", "restart-ratio", "state-machine", "log", "seeds", "jobs", "from", "trace",
 ]);
 const unsupportedFlags = new Set(["replica-missing", "replica-missing-until-request"]);
 
@@ -99,6 +106,7 @@ export function parseVoprArgs(args: readonly string[]): VoprArgs {
   if (parsed.seeds === undefined && (parsed.jobs !== undefined || parsed.from !== undefined)) {
     throw new UsageError("--jobs and --from only apply with --seeds N");
   }
+  if (parsed.seeds !== undefined && parsed.trace !== undefined) throw new UsageError("--trace records one seed: it does not apply with --seeds");
   return parsed;
 }
 
@@ -125,6 +133,10 @@ function applyValue(parsed: VoprArgs, name: string, value: string): void {
     case "log":
       if (value !== "full" && value !== "short" && value !== "none") throw new UsageError(`--log must be full, short or none (got '${value}')`);
       parsed.log = value;
+      break;
+    case "trace":
+      if (value.startsWith("-")) throw new UsageError(`--trace needs a file name (got '${value}')`);
+      parsed.trace = value;
       break;
     case "from": {
       const seed = parseSeed(value);
@@ -173,20 +185,24 @@ export function replayCommand(seed: bigint, args: VoprArgs): string {
   return ["scarab vopr", ...runFlags(args), seed.toString()].join(" ");
 }
 
+/** A RunSeed that can also record the run's timeline (--trace). */
+type RunSeedTraced = (seed: bigint, write: (line: string) => void, log: "full" | "short" | "none",
+  timeline?: TimelineRecorder) => SimulationResult;
+
 /** Loads the simulator (and the replica) only when a run starts. */
-export async function loadSimulation(args: VoprArgs): Promise<RunSeed> {
+export async function loadSimulation(args: VoprArgs): Promise<RunSeedTraced> {
   // The workloads the CLI can choose from (§4): the ledger's or the echo machine's.
   const [{ runSimulation }, { echoWorkloadFactory }, { accountingWorkloadFactory }] = await Promise.all([
     import("../sim/runner/simulator.js"), import("../sim/workloads/workload.js"), import("../sim/workloads/accounting/accounting_workload.js"),
   ]);
   const factory: WorkloadFactory = args.stateMachine === "accounting" ? accountingWorkloadFactory : echoWorkloadFactory;
-  return (seed, write, log) => {
+  return (seed, write, log, timeline) => {
     const options: SimulationOptions = {
       lite: args.lite, performance: args.performance, replicaCount: args.replicaCount,
       ticksMaxRequests: args.ticksMaxRequests, ticksMaxConvergence: args.ticksMaxConvergence,
       requestsMax: args.requestsMax, packetLoss: args.packetLoss, crashRatio: args.crashRatio,
       restartRatio: args.restartRatio, log, stateMachine: args.stateMachine,
-      workloadFactory: factory, write,
+      workloadFactory: factory, write, timeline,
     };
     return runSimulation(seed, options);
   };
@@ -218,13 +234,14 @@ class LineWriter {
 /** `scarab vopr …`: exit code per spec/vopr.md §13.1; misuse prints one line and the usage. */
 export async function runVopr(argv: string[]): Promise<number> {
   let args: VoprArgs;
-  let simulate: RunSeed;
+  let simulate: RunSeedTraced;
   try {
     args = parseVoprArgs(argv);
     if (args.help) {
       console.log(voprHelp);
       return 0;
     }
+    if (args.trace !== undefined) checkTracePath(args.trace);
     simulate = await loadSimulation(args);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
@@ -244,11 +261,12 @@ export async function runVopr(argv: string[]): Promise<number> {
   return runOne(args, simulate);
 }
 
-function runOne(args: VoprArgs, simulate: RunSeed): number {
+async function runOne(args: VoprArgs, simulate: RunSeedTraced): Promise<number> {
   const seed = args.seed ?? randomSeed();
   const out = new LineWriter();
   if (args.log === "none") out.write(`SEED=${seed}`);
-  const result = simulate(seed, out.write, args.log);
+  const timeline = args.trace === undefined ? undefined : new (await import("../sim/runner/timeline.js")).TimelineRecorder();
+  const result = simulate(seed, out.write, args.log, timeline);
   if (args.log === "none") {
     const note = result.outcome === "passed" ? "" : ` — ${result.outcome}`;
     out.write(describeCounts(result.faults, result.repairs));
@@ -256,8 +274,20 @@ function runOne(args: VoprArgs, simulate: RunSeed): number {
     if (result.details !== "") out.write(result.details);
   }
   if (result.exitCode !== 0) out.write(`replay: ${replayCommand(seed, args)}`);
+  if (timeline !== undefined) out.write(await writeTrace(args.trace!, timeline, result, replayCommand(seed, args)));
   out.flush();
   return result.exitCode;
+}
+
+/** Renders the recorded timeline into `path`; returns the line to print. */
+async function writeTrace(path: string, timeline: TimelineRecorder, result: SimulationResult, replay: string): Promise<string> {
+  const { renderTraceHtml } = await import("./trace_viewer/page.js");
+  const html = renderTraceHtml(timeline.finish(result.ticks), {
+    replay, exitCode: result.exitCode, outcome: result.outcome, details: result.details,
+    faults: result.faults, repairs: result.repairs, requestsReplied: result.requestsReplied,
+  });
+  writeFileSync(path, html);
+  return `trace: ${path} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB)`;
 }
 
 // A fleet worker: this module, loaded by vopr_fleet.ts's Worker (see runWorker there).
