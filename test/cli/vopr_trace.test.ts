@@ -63,7 +63,8 @@ describe("the timeline recorder", () => {
     const down = data.statusNames.indexOf("down");
     expect(data.nodes.some((node) => node.states.status.includes(down))).toBe(true);
     expect(data.partitions.start.length).toBe(result.faults.partitions);
-    expect(data.partitions.end.length).toBe(data.partitions.start.length);
+    expect(data.partitions.length.length).toBe(data.partitions.start.length);
+    expect(data.partitions.length.every((ticks) => ticks > 0)).toBe(true);
     expect(data.partitions.side.every((mask) => mask > 0 && mask < 0b111)).toBe(true);
     expect(seriesTotal(data, "client", "replies")).toBe(result.requestsReplied);
     expect(seriesTotal(data, "drop")).toBeGreaterThan(0);

@@ -103,8 +103,8 @@ function traceModel(data) {
     }
   }
   const p = data.partitions;
-  const partitions = p.start.map(function (start, i) {
-    return { start: start, end: p.end[i] === undefined ? data.ticks : p.end[i], side: p.side[i], sending: p.sending[i] };
+  const partitions = traceUndelta(p.start).map(function (start, i) {
+    return { start: start, end: start + p.length[i], side: p.side[i], sending: p.sending[i] };
   });
   const clientMarks = data.clientMarks.tick.map(function (tick, i) {
     return { tick: tick, client: data.clientMarks.client[i], kind: data.clientMarks.kind[i] };

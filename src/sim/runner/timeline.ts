@@ -79,6 +79,7 @@ export class TimelineRecorder {
   private readonly buckets = new TimelineBuckets();
   private readonly reasons: string[] = [];
   private readonly reasonIds = new Map<string, number>();
+  /** Partitions as parallel columns; `end` lags `start` by one while a partition lasts. */
   private readonly partitions = { start: [] as number[], end: [] as number[], side: [] as number[], sending: [] as number[] };
   private readonly phases: { tick: number; name: string; detail: string }[] = [];
   private readonly clientMarks = { tick: [] as number[], client: [] as number[], kind: [] as string[] };
@@ -88,7 +89,7 @@ export class TimelineRecorder {
   private replies: BucketSeries | null = null;
   private requestsSeen = 0;
   private partitioned = false;
-  private healedClocks = new Set<number>();
+  private readonly healedClocks = new Set<number>();
 
   /** Called once the cluster exists, before it starts (its opens happen at tick 0). */
   attach(cluster: TimelineCluster, start: TimelineStart): void {
@@ -117,7 +118,8 @@ export class TimelineRecorder {
         track.storageSeen[kind] = value;
       }
       const clock = this.start!.clocks[node];
-      if (clock?.model === "step" && tick === clock.afterTicks + 1 && !this.healedClocks.has(node)) {
+      // TimeSim ticks before the replicas read it: tick `afterTicks` is the first with the jump.
+      if (clock?.model === "step" && tick === clock.afterTicks && !this.healedClocks.has(node)) {
         this.mark(tick, node, "clock_jump");
       }
     }
@@ -185,7 +187,8 @@ export class TimelineRecorder {
   finish(ticks: number): TimelineData {
     const start = this.start ?? { seed: 0n, swarm: [], standbyCount: 0, clientCount: 0, clocks: [] };
     const cluster = this.cluster ?? { replicaCount: 0 };
-    const ends = this.partitioned ? [...this.partitions.end, ticks] : [...this.partitions.end];
+    const ends = this.partitioned ? [...this.partitions.end, ticks] : this.partitions.end;
+    const starts = this.partitions.start;
     const nodes: TimelineNode[] = this.nodes.map((track, index) => ({
       index, standby: index >= cluster.replicaCount, clock: clockLabel(start.clocks[index]),
       states: {
@@ -199,7 +202,7 @@ export class TimelineRecorder {
       version: 1, seed: start.seed.toString(), swarm: [...start.swarm], ticks,
       replicaCount: cluster.replicaCount, standbyCount: start.standbyCount, clientCount: start.clientCount,
       bucketTicks: this.buckets.bucketTicks, statusNames, roleNames, markNames, reasons: [...this.reasons],
-      nodes, partitions: { start: [...this.partitions.start], end: ends,
+      nodes, partitions: { start: deltas(starts), length: starts.map((start, index) => ends[index]! - start),
         side: [...this.partitions.side], sending: [...this.partitions.sending] },
       phases: [...this.phases],
       clientMarks: { tick: [...this.clientMarks.tick], client: [...this.clientMarks.client], kind: [...this.clientMarks.kind] },

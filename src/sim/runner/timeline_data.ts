@@ -62,8 +62,11 @@ export interface TimelineData {
   /** Trace lines with their numbers folded to #: the drop reasons. */
   readonly reasons: string[];
   readonly nodes: TimelineNode[];
-  /** Partitions: [start, end) ticks, the nodes on side 1 as a bit mask, the side that can still send (−1 symmetric). */
-  readonly partitions: { readonly start: number[]; readonly end: number[]; readonly side: number[]; readonly sending: number[] };
+  /**
+   * Partitions: the first tick (delta-coded) and the length in ticks, the nodes on side 1 as a bit
+   * mask, and the side that can still send to the other (−1: symmetric).
+   */
+  readonly partitions: { readonly start: number[]; readonly length: number[]; readonly side: number[]; readonly sending: number[] };
   readonly phases: { readonly tick: number; readonly name: string; readonly detail: string }[];
   /** Client evictions. */
   readonly clientMarks: { readonly tick: number[]; readonly client: number[]; readonly kind: string[] };
@@ -78,7 +81,7 @@ export function clockLabel(clock: ClockOffset | undefined): string {
     case "linear":
       if (clock.offsetNs === 0n && clock.driftNsPerTick === 0n) return "ideal";
       return `${clock.offsetNs >= 0n ? "+" : ""}${ms(clock.offsetNs)}, drift ${clock.driftNsPerTick}ns/tick`;
-    case "step": return `jumps ${clock.stepNs >= 0n ? "+" : ""}${ms(clock.stepNs)} at tick ${clock.afterTicks + 1}`;
+    case "step": return `jumps ${clock.stepNs >= 0n ? "+" : ""}${ms(clock.stepNs)} at tick ${clock.afterTicks}`;
     case "periodic": return `swings ±${ms(clock.amplitudeNs)} every ${clock.periodTicks} ticks`;
     default: return `${clock.model} ±${ms(clock.amplitudeNs)}`;
   }
