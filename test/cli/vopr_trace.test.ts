@@ -10,6 +10,7 @@ import { UsageError } from "../../src/cli/usage_error.js";
 import { runSimulation, type SimulationOptions, type SimulationResult } from "../../src/sim/runner/simulator.js";
 import { TimelineRecorder, type TimelineData } from "../../src/sim/runner/timeline.js";
 import { decodeCounts } from "../../src/sim/runner/timeline_buckets.js";
+import { decodeStates } from "../../src/sim/runner/timeline_data.js";
 import { chromiumAvailable, withPage } from "../helpers/chromium.js";
 
 // Lite (3 replicas) with frequent crashes: seed 8 crashes 5 times and partitions 42 times in
@@ -54,14 +55,16 @@ describe("the timeline recorder", () => {
     expect(result.faults.partitions).toBeGreaterThan(0);
     expect(data.nodes.map((node) => node.index)).toEqual([0, 1, 2]);
     expect(data.ticks).toBe(result.ticks);
-    for (const node of data.nodes) {
-      expect(node.states.tick.length).toBeGreaterThan(1);
-      expect(node.states.tick[0]).toBe(0); // opened at tick 0
+    const states = data.nodes.map((node) => decodeStates(node.states));
+    for (const columns of states) {
+      expect(columns.tick.length).toBeGreaterThan(1);
+      expect(columns.tick[0]).toBe(0); // opened at tick 0
+      expect(columns.commitMin.at(-1)).toBeGreaterThan(0);
     }
     expect(marks(data, "crash")).toBe(result.faults.crashes);
     expect(marks(data, "restart") + marks(data, "reformat")).toBe(result.faults.restarts);
     const down = data.statusNames.indexOf("down");
-    expect(data.nodes.some((node) => node.states.status.includes(down))).toBe(true);
+    expect(states.some((columns) => columns.status.includes(down))).toBe(true);
     expect(data.partitions.start.length).toBe(result.faults.partitions);
     expect(data.partitions.length.length).toBe(data.partitions.start.length);
     expect(data.partitions.length.every((ticks) => ticks > 0)).toBe(true);

@@ -57,13 +57,30 @@ function traceCheckpointRuns(marks, names, end) {
   return runs;
 }
 
+/** timeline_data.ts decodeStates: records of tick delta, changed-field mask, changed values. */
+function traceDecodeStates(encoded) {
+  const fields = ["status", "role", "paused", "view", "op", "commitMin", "commitMax", "checkpoint"];
+  const columns = { tick: [] };
+  for (const field of fields) columns[field] = [];
+  let at = 0;
+  while (at < encoded.length) {
+    const first = columns.tick.length === 0;
+    columns.tick.push((first ? 0 : columns.tick[columns.tick.length - 1]) + encoded[at++]);
+    const mask = encoded[at++];
+    for (let k = 0; k < fields.length; k++) {
+      const values = columns[fields[k]];
+      const previous = first ? 0 : values[values.length - 1];
+      if ((mask & (1 << k)) === 0) values.push(previous);
+      else values.push(k < 3 ? encoded[at++] : previous + encoded[at++]);
+    }
+  }
+  return columns;
+}
+
 function traceDecodeNode(node, data) {
-  const s = node.states;
-  const tick = traceUndelta(s.tick);
-  const columns = {
-    tick: tick, status: s.status, role: s.role, paused: s.paused, view: traceUndelta(s.view), op: traceUndelta(s.op),
-    commitMin: traceUndelta(s.commitMin), commitMax: traceUndelta(s.commitMax), checkpoint: traceUndelta(s.checkpoint),
-  };
+  const columns = traceDecodeStates(node.states);
+  const s = columns;
+  const tick = columns.tick;
   const marks = { tick: traceUndelta(node.marks.tick), kind: node.marks.kind };
   const end = data.ticks;
   return {
@@ -174,7 +191,7 @@ function traceFormatTime(ticks) {
 
 /** Shipped in the page's script, in this order. */
 export const modelFunctions = [
-  traceUndelta, traceDecodeCounts, traceRuns, traceCheckpointRuns, traceDecodeNode, traceAddInto, traceModel,
+  traceUndelta, traceDecodeCounts, traceDecodeStates, traceRuns, traceCheckpointRuns, traceDecodeNode, traceAddInto, traceModel,
   traceFloorIndex, traceFirstRun, tracePartitionAt, traceSideNodes, traceTopCounts, traceFormatTicks,
   traceFormatTime,
 ];

@@ -15,7 +15,9 @@ import type { ClockOffset } from "../world/time_sim.js";
 import type { ClusterEvent } from "../world/cluster.js";
 import type { LoggedReplica } from "./cluster_log.js";
 import { encodeCounts, TimelineBuckets, type BucketSeries } from "./timeline_buckets.js";
-import { clockLabel, markNames, roleNames, statusNames, type TimelineData, type TimelineNode } from "./timeline_data.js";
+import {
+  clockLabel, encodeStates, markNames, roleNames, statusNames, type StateColumns, type TimelineData, type TimelineNode,
+} from "./timeline_data.js";
 
 export type { TimelineData } from "./timeline_data.js";
 
@@ -55,7 +57,7 @@ const statusCodes = new Map<string, number>(statusNames.map((name, code) => [nam
 const markCodes = new Map<string, number>(markNames.map((name, code) => [name, code]));
 
 /** A node's recorded intervals: parallel columns, one entry per change. */
-class NodeTrack {
+class NodeTrack implements StateColumns {
   readonly tick: number[] = [];
   readonly status: number[] = [];
   readonly role: number[] = [];
@@ -191,11 +193,7 @@ export class TimelineRecorder {
     const starts = this.partitions.start;
     const nodes: TimelineNode[] = this.nodes.map((track, index) => ({
       index, standby: index >= cluster.replicaCount, clock: clockLabel(start.clocks[index]),
-      states: {
-        tick: deltas(track.tick), status: track.status, role: track.role, paused: track.paused, view: deltas(track.view),
-        op: deltas(track.op), commitMin: deltas(track.commitMin), commitMax: deltas(track.commitMax),
-        checkpoint: deltas(track.checkpoint),
-      },
+      states: encodeStates(track),
       marks: { tick: deltas(track.markTick), kind: track.markKind },
     }));
     return {

@@ -1,6 +1,7 @@
-// The shape of a recorded VOPR timeline (timeline.ts records it, src/cli/vopr_trace_html.ts
-// embeds it as JSON in the trace viewer). Plain numbers and strings only. Columns of ticks and of
-// growing counters are delta-coded (each entry minus the previous one) to keep long runs small.
+// The shape of a recorded VOPR timeline (timeline.ts records it, src/cli/trace_viewer/ embeds it as
+// JSON in the trace page). Plain numbers and strings only. Columns of ticks and of growing counters
+// are delta-coded (each entry minus the previous one), and a replica's states store only the
+// fields that changed, to keep long runs small (12M ticks: about 2 MB).
 import type { ClockOffset } from "../world/time_sim.js";
 
 /** Status codes: the replica's status, or down (crashed). */
@@ -15,23 +16,70 @@ export const markNames = [
   "sync_resumed", "repair_superblock", "reply_faulty",
 ] as const;
 
+/** A replica's state from a tick on; status and role index statusNames and roleNames, paused is 0 or 1. */
+export interface StateColumns {
+  readonly tick: number[];
+  readonly status: number[];
+  readonly role: number[];
+  readonly paused: number[];
+  readonly view: number[];
+  readonly op: number[];
+  readonly commitMin: number[];
+  readonly commitMax: number[];
+  readonly checkpoint: number[];
+}
+
+/** The fields after the tick, in the order of the change mask's bits. */
+export const stateFields = ["status", "role", "paused", "view", "op", "commitMin", "commitMax", "checkpoint"] as const;
+/** Codes are stored as they are; counters as the difference from the previous record. */
+const codeFields = 3;
+
+/**
+ * Flat records `tick − previous tick, mask, value…`: bit k of mask says field stateFields[k]
+ * changed, and only those fields follow. Half the size of one array per field, since a record
+ * usually changes one or two fields (a commit, a view change).
+ */
+export function encodeStates(columns: StateColumns): number[] {
+  const out: number[] = [];
+  for (let index = 0; index < columns.tick.length; index++) {
+    out.push(columns.tick[index]! - (index === 0 ? 0 : columns.tick[index - 1]!), 0);
+    const maskAt = out.length - 1;
+    for (let field = 0; field < stateFields.length; field++) {
+      const values = columns[stateFields[field]!];
+      const value = values[index]!;
+      const previous = index === 0 ? (field < codeFields ? -1 : 0) : values[index - 1]!;
+      if (value === previous) continue;
+      out[maskAt]! |= 1 << field;
+      out.push(field < codeFields ? value : value - previous);
+    }
+  }
+  return out;
+}
+
+export function decodeStates(encoded: readonly number[]): StateColumns {
+  const columns: StateColumns = { tick: [], status: [], role: [], paused: [], view: [], op: [], commitMin: [], commitMax: [], checkpoint: [] };
+  let at = 0;
+  while (at < encoded.length) {
+    const first = columns.tick.length === 0;
+    columns.tick.push((first ? 0 : columns.tick[columns.tick.length - 1]!) + encoded[at++]!);
+    const mask = encoded[at++]!;
+    for (let field = 0; field < stateFields.length; field++) {
+      const values = columns[stateFields[field]!];
+      const previous = first ? 0 : values[values.length - 1]!;
+      if ((mask & (1 << field)) === 0) values.push(previous);
+      else values.push(field < codeFields ? encoded[at++]! : previous + encoded[at++]!);
+    }
+  }
+  return columns;
+}
+
 export interface TimelineNode {
   readonly index: number;
   readonly standby: boolean;
   /** The node's clock model in short ("ideal", "step +6207ms after tick 45321", …). */
   readonly clock: string;
-  /** One entry per state change: the state from that tick on. `tick`, `view`, ops: delta-coded. */
-  readonly states: {
-    readonly tick: number[];
-    readonly status: number[];
-    readonly role: number[];
-    readonly paused: number[];
-    readonly view: number[];
-    readonly op: number[];
-    readonly commitMin: number[];
-    readonly commitMax: number[];
-    readonly checkpoint: number[];
-  };
+  /** One record per state change, the state from that tick on: encodeStates() below. */
+  readonly states: number[];
   /** Point marks: tick (delta-coded) and index into markNames. */
   readonly marks: { readonly tick: number[]; readonly kind: number[] };
 }
