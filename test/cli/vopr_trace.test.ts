@@ -70,6 +70,11 @@ describe("the timeline recorder", () => {
     expect(data.partitions.length.every((ticks) => ticks > 0)).toBe(true);
     expect(data.partitions.side.every((mask) => mask > 0 && mask < 0b111)).toBe(true);
     expect(seriesTotal(data, "client", "replies")).toBe(result.requestsReplied);
+    // Counters read once per bucket still add up to the run's totals.
+    const f = result.faults;
+    expect(seriesTotal(data, "storage")).toBe(f.latentErrors + f.writeCorruptions + f.misdirectedWrites + f.tornWrites);
+    expect(["droppedLoss", "droppedFilter", "droppedCapacity", "droppedDisabled"]
+      .reduce((sum, name) => sum + seriesTotal(data, "network", name), 0)).toBe(f.packetsDropped);
     expect(seriesTotal(data, "drop")).toBeGreaterThan(0);
     expect(data.reasons.some((reason) => reason.startsWith("ignored "))).toBe(true);
     expect(data.phases.map((phase) => phase.name)).toEqual(["safety"]);

@@ -54,6 +54,15 @@ const markedNotices = new Set<string>([
   "sync_resumed", "repair_superblock", "reply_faulty",
 ]);
 const statusCodes = new Map<string, number>(statusNames.map((name, code) => [name, code]));
+const statusDown = statusCodes.get("down")!;
+const statusOther = statusCodes.get("other")!;
+
+/** Sampled for every node on every tick: the common statuses without a map lookup. */
+function statusCode(status: string): number {
+  if (status === "normal") return 0;
+  if (status === "view_change") return 1;
+  return statusCodes.get(status) ?? statusOther;
+}
 const markCodes = new Map<string, number>(markNames.map((name, code) => [name, code]));
 
 /** A node's recorded intervals: parallel columns, one entry per change. */
@@ -107,22 +116,32 @@ export class TimelineRecorder {
     this.replies = this.buckets.seriesOf("client", -1, "replies");
   }
 
-  /** After each simulator tick: state changes, storage and network counters, partitions. */
+  /** After each simulator tick: state changes, partitions, clock jumps; counters once a bucket. */
   tick(tick: number): void {
     const cluster = this.cluster!;
     for (let node = 0; node < cluster.nodeCount; node++) {
       this.sample(tick, node);
+      const clock = this.start!.clocks[node];
+      // TimeSim ticks before the replicas read it: tick `afterTicks` is the first with the jump.
+      if (clock?.model === "step" && tick === clock.afterTicks && !this.healedClocks.has(node)) {
+        this.mark(tick, node, "clock_jump");
+      }
+    }
+    this.samplePartition(tick);
+    // The counters only feed buckets: reading them as each bucket ends is exact and costs less.
+    if ((tick + 1) % this.buckets.bucketTicks === 0) this.readCounters(tick);
+  }
+
+  /** Adds what the storage, network and client counters gained since the last read to `tick`'s bucket. */
+  private readCounters(tick: number): void {
+    const cluster = this.cluster!;
+    for (let node = 0; node < cluster.nodeCount; node++) {
       const track = this.nodes[node]!;
       const stats = cluster.storages[node]!.stats;
       for (let kind = 0; kind < storageKinds.length; kind++) {
         const value = stats[storageKinds[kind]!];
         this.buckets.add(track.storage[kind]!, tick, value - track.storageSeen[kind]!);
         track.storageSeen[kind] = value;
-      }
-      const clock = this.start!.clocks[node];
-      // TimeSim ticks before the replicas read it: tick `afterTicks` is the first with the jump.
-      if (clock?.model === "step" && tick === clock.afterTicks && !this.healedClocks.has(node)) {
-        this.mark(tick, node, "clock_jump");
       }
     }
     const stats = cluster.network.stats;
@@ -133,7 +152,6 @@ export class TimelineRecorder {
     }
     this.buckets.add(this.requests!, tick, cluster.clients.requestsSent - this.requestsSeen);
     this.requestsSeen = cluster.clients.requestsSent;
-    this.samplePartition(tick);
   }
 
   event(tick: number, node: number, event: ClusterEvent): void {
@@ -187,6 +205,7 @@ export class TimelineRecorder {
 
   /** The recorded run, as plain JSON-ready data (an empty cluster if the run failed before it had one). */
   finish(ticks: number): TimelineData {
+    if (this.cluster !== null && ticks > 0) this.readCounters(ticks - 1);
     const start = this.start ?? { seed: 0n, swarm: [], standbyCount: 0, clientCount: 0, clocks: [] };
     const cluster = this.cluster ?? { replicaCount: 0 };
     const ends = this.partitioned ? [...this.partitions.end, ticks] : this.partitions.end;
@@ -214,7 +233,7 @@ export class TimelineRecorder {
     const cluster = this.cluster!;
     const track = this.nodes[node]!;
     const replica = cluster.replicas[node] ?? null;
-    const status = replica === null ? statusCodes.get("down")! : statusCodes.get(replica.status) ?? statusCodes.get("other")!;
+    const status = replica === null ? statusDown : statusCode(replica.status);
     const role = replica === null ? 4 : replica.syncing !== null && replica.syncing !== undefined ? 3
       : replica.isStandby ? 2 : replica.isPrimary ? 0 : 1;
     const paused = cluster.paused[node] ? 1 : 0;

@@ -4,7 +4,7 @@
 // fields that changed, to keep long runs small (12M ticks: about 2 MB).
 import type { ClockOffset } from "../world/time_sim.js";
 
-/** Status codes: the replica's status, or down (crashed). */
+/** Status codes: the replica's status, or down (crashed). timeline.ts statusCode() knows 0 and 1. */
 export const statusNames = ["normal", "view_change", "recovering", "recovering_head", "down", "other"] as const;
 /** Role codes, as §13.2's L column: primary, backup, standby, syncing (state sync), down. */
 export const roleNames = ["primary", "backup", "standby", "syncing", "down"] as const;
