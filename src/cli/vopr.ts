@@ -3,19 +3,22 @@
 // sharded over machines (--shard) and written as JSON lines (--json) for `scarab vopr report`.
 // The simulator is imported lazily, so `--help` and flag errors never load the replica.
 import { randomBytes } from "node:crypto";
+import { writeFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import { parseSeed } from "../core/prng.js";
-import type { SimulationOptions } from "../sim/runner/simulator.js";
+import type { SimulationOptions, SimulationResult } from "../sim/runner/simulator.js";
+import type { TimelineRecorder } from "../sim/runner/timeline.js";
 import { describeCounts } from "../sim/runner/fault_counts.js";
 import type { WorkloadFactory } from "../sim/workloads/workload.js";
 import { UsageError } from "./usage_error.js";
 import { plantBugs, plantedBugNames, type PlantedBugName } from "../replica/bugs.js";
 import { faultClasses, isFaultClass, type FaultClass } from "../sim/runner/fault_classes.js";
-import { runFleet, startWorker, type FleetOptions, type RunSeed } from "./vopr_fleet.js";
+import { runFleet, startWorker, type FleetOptions } from "./vopr_fleet.js";
 import {
   applyFleetFlag, commitBase, defaultFleetFlags, fleetFlagsGiven, fleetValueFlags, isCommitHash, type FleetFlags,
 } from "./vopr_fleet_plan.js";
+import { checkTracePath } from "./vopr_trace_path.js";
 
 export const voprHelp = `Usage: scarab vopr [options] [SEED]
        scarab vopr --seeds N [--jobs J] [--from SEED] [--shard I/N] [--json FILE] [options]
@@ -43,6 +46,8 @@ Options:
   --plant-bug NAME           plant a protocol bug, for testing the VOPR itself (src/replica/bugs.ts)
   --state-machine NAME       accounting (the ledger, default) or testing (echo)
   --log MODE                 short (state transitions), full (every message) or none
+  --trace FILE               also write the run's timeline to FILE, one self-contained HTML page
+                             (replicas × ticks: status, view, commits, faults, drop reasons)
   --seeds N                  run N seeds derived from --from (or a random base) and summarise
   --jobs J                   worker threads for --seeds (default: available cores)
   --from SEED                base of the derived seeds for --seeds
@@ -86,6 +91,8 @@ export interface VoprArgs {
   from?: bigint;
   /** --shard, --seed-from-commit, --json, --seed-timeout, --recheck-ratio (cli/vopr_fleet_plan.ts). */
   fleet: FleetFlags;
+  /** `--trace FILE`: the timeline viewer's output (single seed only). */
+  trace?: string;
   help: boolean;
 }
 
@@ -93,6 +100,7 @@ const booleanFlags = new Set(["lite", "performance", "help"]);
 const valueFlags = new Set([
   "replicas", "requests-max", "ticks-max", "ticks-max-requests", "ticks-max-convergence", "packet-loss-ratio",
   "crash-ratio", "restart-ratio", "state-machine", "log", "seeds", "jobs", "from", "clients", "faults-off", "plant-bug",
+  "trace",
 ]);
 const unsupportedFlags = new Set(["replica-missing", "replica-missing-until-request"]);
 
@@ -136,6 +144,7 @@ export function parseVoprArgs(args: readonly string[]): VoprArgs {
     throw new UsageError("--jobs, --from, --shard, --seed-from-commit, --json, --seed-timeout and --recheck-ratio only apply with --seeds N");
   }
   if (parsed.from !== undefined && parsed.fleet.seedFromCommit !== null) throw new UsageError("--from and --seed-from-commit exclude each other");
+  if (parsed.seeds !== undefined && parsed.trace !== undefined) throw new UsageError("--trace records one seed: it does not apply with --seeds");
   return parsed;
 }
 
@@ -168,6 +177,10 @@ function applyValue(parsed: VoprArgs, name: string, value: string): void {
     case "log":
       if (value !== "full" && value !== "short" && value !== "none") throw new UsageError(`--log must be full, short or none (got '${value}')`);
       parsed.log = value;
+      break;
+    case "trace":
+      if (value.startsWith("-")) throw new UsageError(`--trace needs a file name (got '${value}')`);
+      parsed.trace = value;
       break;
     case "from": {
       const seed = parseSeed(value);
@@ -228,20 +241,24 @@ export function replayCommand(seed: bigint, args: VoprArgs): string {
   return ["scarab vopr", ...runFlags(args), seed.toString()].join(" ");
 }
 
+/** A RunSeed that can also record the run's timeline (--trace). */
+type RunSeedTraced = (seed: bigint, write: (line: string) => void, log: "full" | "short" | "none",
+  timeline?: TimelineRecorder) => SimulationResult;
+
 /** Loads the simulator (and the replica) only when a run starts. */
-export async function loadSimulation(args: VoprArgs): Promise<RunSeed> {
+export async function loadSimulation(args: VoprArgs): Promise<RunSeedTraced> {
   // The workloads the CLI can choose from (§4): the ledger's or the echo machine's.
   const [{ runSimulation }, { echoWorkloadFactory }, { accountingWorkloadFactory }] = await Promise.all([
     import("../sim/runner/simulator.js"), import("../sim/workloads/workload.js"), import("../sim/workloads/accounting/accounting_workload.js"),
   ]);
   const factory: WorkloadFactory = args.stateMachine === "accounting" ? accountingWorkloadFactory : echoWorkloadFactory;
-  return (seed, write, log) => {
+  return (seed, write, log, timeline) => {
     const options: SimulationOptions = {
       lite: args.lite, performance: args.performance, replicaCount: args.replicaCount,
       ticksMaxRequests: args.ticksMaxRequests, ticksMaxConvergence: args.ticksMaxConvergence,
       requestsMax: args.requestsMax, packetLoss: args.packetLoss, crashRatio: args.crashRatio,
       restartRatio: args.restartRatio, log, stateMachine: args.stateMachine,
-      workloadFactory: factory, write, clientCount: args.clientCount, faultsOff: args.faultsOff,
+      workloadFactory: factory, write, clientCount: args.clientCount, faultsOff: args.faultsOff, timeline,
       bugs: args.plantBug === undefined ? undefined : plantBugs(args.plantBug),
     };
     return runSimulation(seed, options);
@@ -279,7 +296,7 @@ export async function runVopr(argv: string[]): Promise<number> {
     return (await import("./vopr_shrink.js")).runShrink(argv.slice(1), vopr);
   }
   let args: VoprArgs;
-  let simulate: RunSeed;
+  let simulate: RunSeedTraced;
   let commit: { hash: string; base: bigint } | undefined;
   try {
     args = parseVoprArgs(argv);
@@ -288,6 +305,7 @@ export async function runVopr(argv: string[]): Promise<number> {
       return 0;
     }
     if (args.fleet.seedFromCommit !== null) commit = commitBase(args.fleet.seedFromCommit);
+    if (args.trace !== undefined) checkTracePath(args.trace);
     simulate = await loadSimulation(args);
   } catch (error) {
     if (!(error instanceof UsageError)) throw error;
@@ -307,11 +325,12 @@ export async function runVopr(argv: string[]): Promise<number> {
   return runOne(args, simulate);
 }
 
-function runOne(args: VoprArgs, simulate: RunSeed): number {
+async function runOne(args: VoprArgs, simulate: RunSeedTraced): Promise<number> {
   const seed = args.seed ?? randomSeed();
   const out = new LineWriter();
   if (args.log === "none") out.write(`SEED=${seed}`);
-  const result = simulate(seed, out.write, args.log);
+  const timeline = args.trace === undefined ? undefined : new (await import("../sim/runner/timeline.js")).TimelineRecorder();
+  const result = simulate(seed, out.write, args.log, timeline);
   if (args.log === "none") {
     const note = result.outcome === "passed" ? "" : ` — ${result.outcome}`;
     out.write(describeCounts(result.faults, result.repairs));
@@ -319,8 +338,20 @@ function runOne(args: VoprArgs, simulate: RunSeed): number {
     if (result.details !== "") out.write(result.details);
   }
   if (result.exitCode !== 0) out.write(`replay: ${replayCommand(seed, args)}`);
+  if (timeline !== undefined) out.write(await writeTrace(args.trace!, timeline, result, replayCommand(seed, args)));
   out.flush();
   return result.exitCode;
+}
+
+/** Renders the recorded timeline into `path`; returns the line to print. */
+async function writeTrace(path: string, timeline: TimelineRecorder, result: SimulationResult, replay: string): Promise<string> {
+  const { renderTraceHtml } = await import("./trace_viewer/page.js");
+  const html = renderTraceHtml(timeline.finish(result.ticks), {
+    replay, exitCode: result.exitCode, outcome: result.outcome, details: result.details,
+    faults: result.faults, repairs: result.repairs, requestsReplied: result.requestsReplied,
+  });
+  writeFileSync(path, html);
+  return `trace: ${path} (${(Buffer.byteLength(html) / 1024).toFixed(0)} KiB)`;
 }
 
 // A fleet worker: this module, loaded by vopr_fleet.ts's Worker (see runWorker there).

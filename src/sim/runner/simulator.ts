@@ -22,6 +22,7 @@ import { chance, type Ratio } from "../ratio.js";
 import { CorrectnessError } from "../checkers/state_checker.js";
 import { describeSwarm, drawSwarm, type SwarmParameters } from "./swarm.js";
 import { activeFaultClasses, type FaultClass } from "./fault_classes.js";
+import type { TimelineRecorder } from "./timeline.js";
 import { echoWorkloadFactory, type Workload, type WorkloadFactory } from "../workloads/workload.js";
 
 export interface SimulationOptions {
@@ -49,6 +50,8 @@ export interface SimulationOptions {
   readonly write: (line: string) => void;
   /** Planted protocol bugs (the VOPR's self-check, test/sim/vopr_planted_bugs.test.ts). */
   readonly bugs?: PlantedBugs;
+  /** `--trace FILE`: records the run's timeline (timeline.ts); it only observes. */
+  readonly timeline?: TimelineRecorder;
 }
 
 
@@ -114,6 +117,7 @@ class Simulator implements ClusterObserver {
   private readonly lastLines: string[] = [];
   private readonly prepare = new PrepareHeader(new Uint8Array(headerSize));
   private readonly reply = new ReplyHeader(new Uint8Array(headerSize));
+  private readonly timeline: TimelineRecorder | undefined;
 
   constructor(
     private readonly swarm: SwarmParameters,
@@ -123,6 +127,7 @@ class Simulator implements ClusterObserver {
   ) {
     this.write = options.log === "none" ? () => {} : options.write;
     this.full = options.log === "full";
+    this.timeline = options.timeline;
     const nodes = swarm.replicaCount + swarm.standbyCount;
     this.processTick = new Array<number>(nodes).fill(0);
     this.pauseTick = new Array<number>(nodes).fill(0);
@@ -169,11 +174,17 @@ class Simulator implements ClusterObserver {
       clientCount: swarm.clientCount, config: testConfig, release: releaseCurrent, seed: swarm.clusterSeed,
       network: swarm.network, storage: swarm.storage, storageSeed: swarm.storageSeed,
       storageSizeBytes: swarm.storageSizeBytes, gridCachePages: swarm.gridCachePages, workload: this.factory, observer: this,
-      trace: this.full, bugs: this.options.bugs, clocks: swarm.clocks, probe: this.probeHit,
+      // Trace lines are never hashed: routing them to the timeline does not change the run.
+      trace: this.full || this.timeline !== undefined, bugs: this.options.bugs, clocks: swarm.clocks, probe: this.probeHit,
     });
     this.cluster = cluster;
+    this.timeline?.attach(cluster, {
+      seed: swarm.seed, swarm: describeSwarm(swarm, this.factory.stateMachine), standbyCount: swarm.standbyCount,
+      clientCount: swarm.clientCount, clocks: swarm.clocks,
+    });
     cluster.start();
     for (let tick = 0; tick < swarm.warmupTicks; tick++) this.tick(false);
+    this.timeline?.phase(this.ticks, "safety");
     const safetyFinished = this.safetyPhase(cluster);
     if (cluster.clients.allEvicted) return { exitCode: 0, outcome: "unimplemented: all clients evicted" };
     if (swarm.mode === "performance") {
@@ -202,6 +213,7 @@ class Simulator implements ClusterObserver {
   private livenessPhase(cluster: Cluster, safetyFinished: boolean): Ending {
     const core = chooseCore(this.prng, cluster, safetyFinished);
     this.faultsEnabled = false;
+    this.timeline?.phase(this.ticks, "liveness", core);
     cluster.healCore(core);
     this.write(`liveness: core=[${core.join(",")}] (${safetyFinished ? "random" : "full: safety phase ran out of ticks"})`);
     const budget = this.options.ticksMaxConvergence ?? ticksMaxConvergenceDefault;
@@ -230,6 +242,7 @@ class Simulator implements ClusterObserver {
       this.tickCrash(cluster);
       this.tickPause(cluster);
     }
+    this.timeline?.tick(this.ticks);
     this.ticks += 1;
     const partitioned = cluster.network.isPartitioned;
     if (partitioned && !this.wasPartitioned) this.faults.partitions += 1;
@@ -327,6 +340,7 @@ class Simulator implements ClusterObserver {
   // ClusterObserver.
 
   replicaEvent(replica: number, event: ClusterEvent): void {
+    this.timeline?.event(this.ticks, replica, event);
     if (event === "crash") this.faults.crashes += 1;
     else if (event === "restart" || event === "reformat") this.faults.restarts += 1;
     else if (event === "pause") this.faults.pauses += 1;
@@ -344,7 +358,8 @@ class Simulator implements ClusterObserver {
     this.log(line);
   }
 
-  replicaNotice(_replica: number, event: NoticeEvent): void {
+  replicaNotice(replica: number, event: NoticeEvent): void {
+    this.timeline?.notice(this.ticks, replica, event);
     if (event === "repair_headers") this.repairs.walHeaders += 1;
     else if (event === "repair_prepare") this.repairs.walPrepares += 1;
     else if (event === "repair_block") this.repairs.gridBlocks += 1;
@@ -370,6 +385,7 @@ class Simulator implements ClusterObserver {
   clientReply(clientIndex: number, reply: Uint8Array): void {
     this.requestsReplied += 1;
     this.ticksWithoutProgress = 0;
+    this.timeline?.reply(this.ticks);
     // Replies clients receive are only counted (§11.2), but each must be the canonical one.
     const header = this.reply.reset(reply, 0);
     const canonical = this.cluster!.checker.replyChecksumAt(header.op);
@@ -382,12 +398,14 @@ class Simulator implements ClusterObserver {
 
   clientEvicted(clientIndex: number, reason: string | number): void {
     this.faults.evictions += 1;
+    this.timeline?.clientEvicted(this.ticks, clientIndex, String(reason));
     this.cluster!.checker.onEviction();
     this.log(`client ${clientIndex}: evicted (${reason})`);
   }
 
   traced(replica: number, line: string): void {
-    this.write(`  ${replica}: ${line}`);
+    this.timeline?.traced(this.ticks, replica, line);
+    if (this.full) this.write(`  ${replica}: ${line}`);
   }
 
   delivered(source: number, target: number, message: Uint8Array): void {

@@ -21,6 +21,8 @@ export class NetworkPartition {
   /** 0 or 1 per replica node while partitioned. */
   private readonly side: Uint8Array;
   private readonly order: number[] = [];
+  /** Asymmetric partitions: the side (0 or 1) that can still send to the other; −1 otherwise. */
+  private sending = -1;
 
   constructor(
     private readonly count: number,
@@ -42,6 +44,11 @@ export class NetworkPartition {
   sideOf(node: number): number {
     assert(node >= 0 && node < this.count, "partition: not a replica node");
     return this.partitioned ? this.side[node]! : 0;
+  }
+
+  /** While partitioned asymmetrically, the side that can still send to the other; else −1. */
+  get sendingSide(): number {
+    return this.partitioned ? this.sending : -1;
   }
 
   /** Liveness phase (§6.2): the current state, partitioned or not, becomes permanent. */
@@ -83,6 +90,7 @@ export class NetworkPartition {
         this.setFilter(source, target, open ? commandMaskAll : commandMaskNone);
       }
     }
+    this.sending = sendingSide;
     this.partitioned = true;
     return true;
   }

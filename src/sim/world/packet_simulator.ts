@@ -252,6 +252,11 @@ export class PacketSimulator {
     return this.partitions.sideOf(node);
   }
 
+  /** While partitioned asymmetrically, the side that can still send to the other; else −1. */
+  get partitionSendingSide(): number {
+    return this.partitions.sendingSide;
+  }
+
   /** Splits replicas and standbys into two sides now (see NetworkPartition.partition). */
   partition(mode: PartitionMode, symmetry: PartitionSymmetry): boolean {
     return this.partitions.partition(mode, symmetry);
