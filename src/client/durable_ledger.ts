@@ -53,7 +53,7 @@ class EmbeddedTransport implements ClientTransport {
       }
       this.replica = replica!;
       if (this.closing) return replica!.close(() => this.settle());
-      this.toReplica = replica!.connect({ onMessage: handlers.onMessage });
+      this.toReplica = replica!.connect({ onMessage: handlers.onMessage }, handlers.fail);
       replica!.setRef(this.ref);
       for (const message of this.opening.splice(0)) this.toReplica.sendToReplica(0, message);
     });

@@ -16,6 +16,7 @@ import { DataFileLockError, lockDataFile, type DataFileLock } from "../io/data_f
 import { readSuperblockCopies } from "../io/data_file/disk.js";
 import { openDataFileStorage, type DataFileStorage } from "../io/data_file/open_storage.js";
 import type { MessageBus, MessageHandler } from "../io/message_bus.js";
+import type { Storage } from "../io/storage.js";
 import { RealTime } from "../io/real_time.js";
 import { tickMs } from "../io/time.js";
 import { Replica, type ReplicaOptions } from "../replica/replica.js";
@@ -42,6 +43,20 @@ export class EmbeddedOpenError extends Error {
 }
 
 /**
+ * The embedded replica stopped for good while running: the disk is full, the storage limit is
+ * reached, an IO failed, or (a bug) an assertion failed. The host process goes on; every call
+ * fails with this error, and what was acknowledged before is durable in the file.
+ */
+export class LedgerStoppedError extends Error {
+  override name = "LedgerStoppedError";
+
+  constructor(path: string, readonly reason: Error) {
+    super(`the ledger in ${path} stopped: ${reason.message}. Calls acknowledged before are durable; ` +
+      "it was closed and can be reopened once the cause is removed");
+  }
+}
+
+/**
  * Delivers messages between the replica and the one embedded client, never inside the send call
  * (both sides must see a callback-free send, as over TCP), copying at the boundary as the
  * MessageBus contract says.
@@ -51,20 +66,62 @@ class InProcessBus {
   client: MessageHandler | null = null;
   closed = false;
 
+  /** Messages to the replica are handled inside `barrier`. */
+  constructor(private readonly barrier: FaultBarrier) {}
+
   readonly replicaSide: MessageBus = {
     sendToReplica: () => {}, // a one-replica cluster has no peer
     sendToClient: (_client, message) => this.deliver(this.client, message),
   };
 
   readonly clientSide: MessageBus = {
-    sendToReplica: (_replica, message) => this.deliver(this.replica, message),
+    sendToReplica: (_replica, message) => this.deliver(this.replica, message, this.barrier),
     sendToClient: () => {},
   };
 
-  private deliver(handler: MessageHandler | null, message: Uint8Array): void {
+  private deliver(handler: MessageHandler | null, message: Uint8Array, barrier?: FaultBarrier): void {
     if (handler === null || this.closed) return; // like a message sent before the connection is up
     const copy = message.slice();
-    setImmediate(() => !this.closed && handler.onMessage(copy));
+    setImmediate(() => {
+      if (this.closed) return;
+      if (barrier === undefined) return handler.onMessage(copy);
+      barrier.run(() => handler.onMessage(copy));
+    });
+  }
+}
+
+/**
+ * Runs replica code and catches what it throws, so that a failure inside the embedded replica
+ * stops the ledger, not the host process. Every way into the replica goes through it: the tick,
+ * delivered messages and storage completions.
+ */
+class FaultBarrier {
+  stopped: Error | null = null;
+  onStop: ((error: Error) => void) | null = null;
+
+  run(body: () => void): void {
+    if (this.stopped !== null) return; // a stopped replica runs nothing more
+    try {
+      body();
+    } catch (error) {
+      this.stop(error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  stop(error: Error): void {
+    if (this.stopped !== null) return;
+    this.stopped = error;
+    this.onStop?.(error);
+  }
+
+  /** `storage` with every completion run inside the barrier. */
+  guard(storage: Storage): Storage {
+    return {
+      read: (zone, offset, buffer, callback) => storage.read(zone, offset, buffer, () => this.run(callback)),
+      write: (zone, offset, buffer, callback) => storage.write(zone, offset, buffer, () => this.run(callback)),
+      nextTick: (callback) => storage.nextTick(() => this.run(callback)),
+      submitQueued: () => storage.submitQueued?.(),
+    };
   }
 }
 
@@ -73,8 +130,11 @@ export class EmbeddedReplica {
 
   private constructor(
     readonly replica: Replica, private readonly bus: InProcessBus, private readonly storage: DataFileStorage,
-    private readonly lock: DataFileLock, private readonly timer: NodeJS.Timeout,
-  ) {}
+    private readonly lock: DataFileLock, private readonly timer: NodeJS.Timeout, private readonly barrier: FaultBarrier,
+    private readonly path: string,
+  ) {
+    barrier.onStop = (error) => this.stopped(error);
+  }
 
   /**
    * Formats the file if it does not exist, locks it, checks it is an embedded ledger's, and
@@ -94,6 +154,7 @@ export class EmbeddedReplica {
     callback: (error: Error | null, replica: EmbeddedReplica | null) => void): void {
     let lock: DataFileLock;
     let storage: DataFileStorage;
+    const barrier = new FaultBarrier();
     try {
       lock = lockDataFile(options.path);
     } catch (error) {
@@ -101,30 +162,60 @@ export class EmbeddedReplica {
     }
     try {
       checkIdentity(options.path, config, lock.fd);
-      storage = openDataFileStorage(options.path, config).storage;
+      storage = openDataFileStorage(options.path, config, { onError: (error) => barrier.stop(error) }).storage;
     } catch (error) {
       lock.release();
       return callback(openError(options.path, error), null);
     }
-    const bus = new InProcessBus();
+    const bus = new InProcessBus(barrier);
     const time = new RealTime();
-    const replica = new Replica(replicaOptions(options, config, storage, bus.replicaSide, time));
+    const replica = new Replica({
+      ...replicaOptions(options, config, barrier.guard(storage), bus.replicaSide, time),
+      // A server refuses creations near its storage limit until an operator restarts it with a
+      // larger one, while clients retry; an embedded caller would wait forever: stop, and say why.
+      onEvent: (_replica, event, detail) => {
+        if (event === "storage_full") barrier.stop(new Error(`storage limit reached (limitStorageBytes): ${detail}`));
+      },
+    });
     bus.replica = replica;
-    const timer = setInterval(() => {
+    const timer = setInterval(() => barrier.run(() => {
       time.tick();
       replica.tick();
-    }, tickMs);
-    const embedded = new EmbeddedReplica(replica, bus, storage, lock, timer);
+    }), tickMs);
+    const embedded = new EmbeddedReplica(replica, bus, storage, lock, timer, barrier, options.path);
     embedded.setRef(false);
-    replica.open((error) => {
+    // Stopped while opening (an IO error reading the WAL): the open fails with the cause.
+    embedded.openFailure = (error) => callback(new EmbeddedOpenError(`cannot open ${options.path}: ${error.message}`), null);
+    barrier.run(() => replica.open((error) => {
+      embedded.openFailure = null;
       if (error === null) return callback(null, embedded);
       embedded.close(() => callback(new EmbeddedOpenError(`cannot open ${options.path}: ${error}`), null));
-    });
+    }));
   }
 
-  /** The bus of the one embedded client (messages to it go to `handler`). */
-  connect(handler: MessageHandler): MessageBus {
+  /** Set while opening: a stop before the replica opened fails the open instead. */
+  private openFailure: ((error: Error) => void) | null = null;
+  private onStop: ((error: LedgerStoppedError) => void) | null = null;
+
+  private stopped(error: Error): void {
+    clearInterval(this.timer);
+    this.bus.closed = true;
+    const openFailure = this.openFailure;
+    if (openFailure !== null) {
+      this.openFailure = null;
+      return this.close(() => openFailure(error));
+    }
+    this.onStop?.(new LedgerStoppedError(this.path, error));
+  }
+
+  /**
+   * The bus of the one embedded client (messages to it go to `handler`); `onStop` is told if the
+   * replica stops for good while running (LedgerStoppedError).
+   */
+  connect(handler: MessageHandler, onStop: (error: LedgerStoppedError) => void): MessageBus {
     this.bus.client = handler;
+    this.onStop = onStop;
+    if (this.barrier.stopped !== null) onStop(new LedgerStoppedError(this.path, this.barrier.stopped));
     return this.bus.clientSide;
   }
 
@@ -147,7 +238,7 @@ export class EmbeddedReplica {
   }
 }
 
-function replicaOptions(options: EmbeddedReplicaOptions, config: Config, storage: DataFileStorage, bus: MessageBus,
+function replicaOptions(options: EmbeddedReplicaOptions, config: Config, storage: Storage, bus: MessageBus,
   time: RealTime): ReplicaOptions {
   return {
     cluster, replica: 0, replicaCount: 1, standbyCount: 0, config, release: releaseCurrent, time, storage, bus,

@@ -12,6 +12,7 @@ export { ErrorCodes, RequestError } from "./errors.js";
 export { id } from "./id.js";
 export { createClient, type Client, type ClientInitArgs } from "./network_client.js";
 export { openLedger, type Ledger, type LedgerOptions } from "./embedded.js";
+export { EmbeddedOpenError, LedgerStoppedError } from "./embedded_replica.js";
 
 /** The largest u128 amount: post the full pending amount, or balance "everything available". */
 export const amount_max: bigint = (1n << 128n) - 1n;

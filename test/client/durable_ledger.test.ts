@@ -7,7 +7,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, test } from "vitest";
-import { openLedger, type Ledger, type Transfer } from "../../src/client/index.js";
+import {
+  CreateAccountStatus, CreateTransferStatus, LedgerStoppedError, openLedger, type Ledger, type Transfer,
+} from "../../src/client/index.js";
+import { productionConfig } from "../../src/core/config.js";
 
 const directory = mkdtempSync(join(tmpdir(), "scarab-durable-"));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -125,4 +128,54 @@ describe("openLedger({ path })", () => {
     ledger.destroy();
     expect(existsSync(path)).toBe(true);
   });
+
+  test("a ledger that reaches its storage limit stops, not the process: calls fail clearly, acknowledged ones stay", async () => {
+    const path = join(directory, "full.scarab");
+    const gridBlocks = 256; // 128 MiB of grid: refuses after a few hundred thousand transfers
+    const limitStorageBytes = productionConfig.zones.gridOffset + gridBlocks * productionConfig.blockSize;
+    const ledger = openLedger({ path, limitStorageBytes });
+    const accounts = Array.from({ length: accountCount }, (_, a) => ({
+      id: BigInt(a + 1), debits_pending: 0n, debits_posted: 0n, credits_pending: 0n, credits_posted: 0n,
+      user_data_128: 0n, user_data_64: 0n, user_data_32: 0, reserved: 0, ledger: 1, code: 1, flags: 0, timestamp: 0n,
+    }));
+    expect((await ledger.createAccounts(accounts)).every((result) => result.status === CreateAccountStatus.created)).toBe(true);
+    const base = 5_000_000n;
+    let acked = 0;
+    let stopped: unknown = null;
+    while (stopped === null && acked < 20_000_000) {
+      const batch = Array.from({ length: 8189 }, (_, j) => transfer(base + BigInt(acked + j), acked + j));
+      try {
+        const results = await ledger.createTransfers(batch);
+        expect(results.every((result) => result.status === CreateTransferStatus.created)).toBe(true);
+        acked += batch.length;
+      } catch (error) {
+        stopped = error;
+      }
+    }
+    expect(stopped).toBeInstanceOf(LedgerStoppedError);
+    expect(String(stopped)).toMatch(/full\.scarab stopped: storage limit reached/);
+    expect(acked).toBeGreaterThan(0);
+    // Stopped for good: later calls fail with the same error, and close() resolves (the file is unlocked).
+    await expect(ledger.lookupAccounts([1n])).rejects.toBeInstanceOf(LedgerStoppedError);
+    await ledger.close();
+
+    const reopened = openLedger({ path, limitStorageBytes: limitStorageBytes * 2 });
+    try {
+      const found = await lookupAll(reopened, base, acked);
+      expect(found.length).toBe(acked);
+      expect(found.every((t, k) => t.id === base + BigInt(k) && t.amount === BigInt(1 + (k % 7)))).toBe(true);
+    } finally {
+      await reopened.close();
+    }
+  });
 });
+
+/** Transfer k of the storage-limit test: account k mod N to k + 1 mod N, amount 1 + k mod 7. */
+function transfer(id: bigint, k: number): Transfer {
+  return {
+    id, debit_account_id: BigInt((k % accountCount) + 1), credit_account_id: BigInt(((k + 1) % accountCount) + 1),
+    amount: BigInt(1 + (k % 7)), pending_id: 0n, user_data_128: 0n, user_data_64: 0n, user_data_32: 0, timeout: 0,
+    ledger: 1, code: 1, flags: 0, timestamp: 0n,
+  };
+}
+

@@ -203,6 +203,22 @@ describe.skipIf(!built)(`UringStorage${skipReason}`, () => {
     }
   });
 
+  test("with onError, a full disk is reported, not thrown: the write's callback never runs and close() completes", async () => {
+    const reported: Error[] = [];
+    const { storage } = createStorage({
+      injectResult: (kind, _position, _length, result) => (kind === "write" ? -constants.errno.ENOSPC : result),
+      onError: (error) => reported.push(error),
+    });
+    let called = false;
+    storage.write(Zone.grid, 0, new Uint8Array(sectorSize), () => { called = true; });
+    storage.waitForIo(5e9);
+    expect(reported).toHaveLength(1);
+    expect(reported[0]).toBeInstanceOf(FatalError);
+    expect(reported[0]!.message).toMatch(/disk holding the data file is full \(ENOSPC\)/);
+    expect(called).toBe(false);
+    await io((done) => storage.close(done));
+  });
+
   test("with O_DSYNC instead of grouped fdatasync, the contract is the same", async () => {
     const { storage } = createStorage({ durability: "dsync" });
     const data = pattern(3 * sectorSize, 5);

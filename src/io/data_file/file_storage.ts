@@ -27,6 +27,8 @@ export interface FileStorageOptions {
   sizeBytes?: number;
   /** Told of sectors that failed with EIO even when read alone (absolute file offset, sector count). */
   onUnreadable?: (offset: number, sectors: number) => void;
+  /** As UringStorageOptions.onError: a failed IO is reported here instead of thrown. */
+  onError?: (error: Error) => void;
   /** Tests only: the read to use instead of node:fs's. */
   read?: PositionalRead;
 }
@@ -45,7 +47,7 @@ export class FileStorage implements Storage {
   private onDrained: (() => void) | null = null;
   /** Writes landed, waiting for the next fdatasync. */
   private readonly group = new GroupSync(() => fdatasync(this.fd, (error) => {
-    if (error) throw writeError(error);
+    if (error) return this.ioFailed(writeError(error), this.group.synced().length);
     for (const callback of this.group.synced()) this.complete(callback);
   }));
 
@@ -72,7 +74,7 @@ export class FileStorage implements Storage {
     const position = this.zoneOffsets[zone]! + offset;
     this.positionalRead(this.fd, buffer, 0, buffer.length, position, (error, bytesRead) => {
       if (error?.code === "EIO") return this.narrow(buffer, position, () => this.complete(callback));
-      if (error) throw error;
+      if (error) return this.ioFailed(error, 1);
       // Past the end of the file reads as zeros, like a fresh sparse file.
       if (bytesRead < buffer.length) buffer.fill(0, bytesRead);
       this.complete(callback);
@@ -83,7 +85,7 @@ export class FileStorage implements Storage {
   private narrow(buffer: Uint8Array, position: number, done: () => void): void {
     const readSector = (at: number, sectorDone: (bytesRead: number) => void): void =>
       this.positionalRead(this.fd, buffer, at, sectorSize, position + at, (error, bytesRead) => {
-        if (error !== null && error.code !== "EIO") throw error;
+        if (error !== null && error.code !== "EIO") return this.ioFailed(error, 1);
         sectorDone(error === null ? bytesRead : -1);
       });
     narrowReadError(buffer, position, readSector, (firstUnreadable, unreadable) => {
@@ -100,9 +102,17 @@ export class FileStorage implements Storage {
     if (this.closing) return; // shutting down: like a crash, the write never happened
     this.pending += 1;
     write(this.fd, buffer, 0, buffer.length, this.zoneOffsets[zone]! + offset, (error) => {
-      if (error) throw writeError(error);
+      if (error) return this.ioFailed(writeError(error), 1);
       this.group.landed(callback);
     });
+  }
+
+  /** `ios` IOs failed with `error`: thrown, or with onError, reported and counted as done (no callback). */
+  private ioFailed(error: Error, ios: number): void {
+    if (this.options.onError === undefined) throw error;
+    this.pending -= ios;
+    this.options.onError(error);
+    if (this.closing && this.pending === 0 && !this.closed) this.finishClose();
   }
 
   private complete(callback: () => void): void {

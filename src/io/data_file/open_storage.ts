@@ -34,6 +34,8 @@ export interface OpenStorageOptions {
   readonly sizeBytes?: number;
   /** Told of sectors that failed with EIO even when read alone (absolute file offset, sector count). */
   readonly onUnreadable?: (offset: number, sectors: number) => void;
+  /** A failed IO is reported here instead of thrown (UringStorageOptions.onError). */
+  readonly onError?: (error: Error) => void;
   /** The environment to read SCARAB_IO from (default process.env). */
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** Tests only: the addon to use (null: as if it were not built). */
@@ -51,14 +53,15 @@ export function openDataFileStorage(path: string, config: Config, options: OpenS
   }
   // Created first, portably: a filesystem that then refuses O_DIRECT still gets its file.
   if (options.create) createDataFile(path, options.sizeBytes!);
-  const onUnreadable = options.onUnreadable;
+  const { onUnreadable, onError } = options;
+  const backendOptions = { ...(onUnreadable && { onUnreadable }), ...(onError && { onError }) };
   const portable = (reason: string): OpenedStorage =>
-    ({ storage: new FileStorage(path, config, { ...(onUnreadable && { onUnreadable }) }), backend: "portable", reason });
+    ({ storage: new FileStorage(path, config, backendOptions), backend: "portable", reason });
   if (requested === "portable") return portable("SCARAB_IO=portable");
   const addon = options.addon === undefined ? nativeAddon : options.addon;
   try {
     if (addon === null) throw new UringUnavailable(nativeAddon === null ? `native addon ${nativeAddonStatus}` : "native addon not used");
-    const storage = new UringStorage(path, config, addon, { ...(onUnreadable && { onUnreadable }) });
+    const storage = new UringStorage(path, config, addon, backendOptions);
     return { storage, backend: "io_uring", reason: `io_uring + O_DIRECT (wait: ${storage.waitMethod})` };
   } catch (error) {
     if (!(error instanceof UringUnavailable)) throw error;

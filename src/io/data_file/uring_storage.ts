@@ -41,6 +41,12 @@ export interface UringStorageOptions {
   readonly durability?: "fdatasync" | "dsync";
   /** The file grows in steps of this many bytes, one fallocate each, ahead of the grid's writes (0: as written). */
   readonly growStepBytes?: number;
+  /**
+   * Where a failed IO (a full disk, an IO error) is reported instead of thrown from the completion
+   * handler. That IO's callback never runs; close() still drains and closes. For a host that must
+   * survive it (the embedded ledger); a server lets the error end the process.
+   */
+  readonly onError?: (error: Error) => void;
   /** Tests only: replaces an IO's result (bytes or -errno), e.g. -EIO for a read over a bad sector. */
   readonly injectResult?: (kind: "read" | "write", position: number, length: number, result: number) => number;
   /** Tests only: the ring waits with IORING_OP_TIMEOUT (the pre-5.11 kernel path). */
@@ -220,7 +226,7 @@ export class UringStorage implements Storage {
   private readDone(result: number, buffer: Uint8Array, position: number, callback: () => void): void {
     // The addon has already zeroed what a short read (past the end of the file) left unread.
     if (result === resultEio) return this.narrow(buffer, position, () => this.complete(callback));
-    if (result < 0) throw errnoError(result, "read");
+    if (result < 0) return this.ioFailed(errnoError(result, "read"), 1);
     this.complete(callback);
   }
 
@@ -229,7 +235,7 @@ export class UringStorage implements Storage {
     const readSector = (at: number, sectorDone: (bytesRead: number) => void): void => {
       const sector = buffer.subarray(at, at + sectorSize);
       this.ring.read(this.fd, sector, position + at, Purpose.sectorRead, (result: number) => {
-        if (result < 0 && result !== resultEio) throw errnoError(result, "read");
+        if (result < 0 && result !== resultEio) return this.ioFailed(errnoError(result, "read"), 1);
         sectorDone(result < 0 ? -1 : result);
       });
     };
@@ -243,7 +249,7 @@ export class UringStorage implements Storage {
   }
 
   private writeDone(result: number, buffer: Uint8Array, position: number, purpose: number, callback: () => void): void {
-    if (result < 0) throw writeError(errnoError(result, "write"));
+    if (result < 0) return this.ioFailed(writeError(errnoError(result, "write")), 1);
     const dsync = purpose === Purpose.writeDsync;
     if (result < buffer.length) {
       // A short write (rare: the disk filling up): write the rest; its error, if any, says why.
@@ -254,8 +260,16 @@ export class UringStorage implements Storage {
   }
 
   private syncDone(result: number): void {
-    if (result < 0) throw writeError(errnoError(result, "fdatasync"));
+    if (result < 0) return this.ioFailed(writeError(errnoError(result, "fdatasync")), this.group.synced().length);
     for (const callback of this.group.synced()) this.complete(callback);
+  }
+
+  /** `ios` IOs failed with `error`: thrown, or with onError, reported and counted as done (no callback). */
+  private ioFailed(error: Error, ios: number): void {
+    if (this.options.onError === undefined) throw error;
+    this.pending -= ios;
+    this.options.onError(error);
+    if (this.closing && this.pending === 0 && !this.closed) this.finishClose();
   }
 
   private complete(callback: () => void): void {
