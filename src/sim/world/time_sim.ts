@@ -74,8 +74,15 @@ export class TimeSim implements Time {
   }
 
   monotonic(): bigint {
-    return BigInt(this.ticksElapsed) * this.resolutionNs;
+    // Read many times per tick (clock, pings, timeouts): one BigInt per tick, not per read.
+    if (this.monotonicTick !== this.ticksElapsed) {
+      this.monotonicTick = this.ticksElapsed;
+      this.monotonicNs = BigInt(this.ticksElapsed) * this.resolutionNs;
+    }
+    return this.monotonicNs;
   }
+  private monotonicTick = -1;
+  private monotonicNs = 0n;
 
   realtime(): bigint {
     return this.epochNs + this.monotonic() - this.offsetNs(this.ticksElapsed);
