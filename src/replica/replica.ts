@@ -34,9 +34,9 @@ import { onPing, onPong, tickPing } from "./protocol/ping.js";
 import { Clock } from "./clock/clock.js";
 import { PrepareCache } from "./prepare_cache.js";
 import { Grid, gridBlocksLimitDefault } from "../grid/grid.js";
-import { GridScrubber, scrubTicksPerRead } from "../grid/grid_scrubber.js";
+import { GridScrubber, scrubTicksPerRead, type ScrubFault } from "../grid/grid_scrubber.js";
 import { checkpointIfDue, flushIfBarEnd, restoreCheckpoint } from "./protocol/checkpoint.js";
-import { onBlock, onGetBlocks, tickGridRepair, tickScrubber } from "./protocol/sync.js";
+import { onBlock, onGetBlocks, scrubFaultHandler, tickGridRepair, tickScrubber } from "./protocol/sync.js";
 import { onGetReply, onReplyRepair } from "./protocol/reply_repair.js";
 import { ackJournal, refillPipeline } from "./protocol/pipeline.js";
 import { ReplicaState, type ReplicaOptions } from "./replica_state.js";
@@ -63,6 +63,8 @@ export class Replica extends ReplicaState {
   readonly grid: Grid;
   /** Reads cold grid blocks at a bounded rate and repairs the faulty ones (protocol/sync.ts). */
   readonly scrubber: GridScrubber;
+  /** Told of each faulty block the scrubber finds (protocol/sync.ts). */
+  readonly onScrubFault: (fault: ScrubFault) => void;
   private opened = false;
   private readonly checkpointHeaderAccessor = new PrepareHeader(new Uint8Array(headerSize));
   private readonly scratchHeader = new Header(new Uint8Array(headerSize));
@@ -119,6 +121,7 @@ export class Replica extends ReplicaState {
     this.grid = new Grid(storage, options.config, options.cluster, options.gridBlocksLimit ?? gridBlocksLimitDefault(options.config),
       options.gridCacheBytes);
     this.scrubber = new GridScrubber(this.grid, scrubTicksPerRead(options.config.name));
+    this.onScrubFault = scrubFaultHandler(this);
     this.stateMachine.persistent.configurePages(this.grid.pagePool);
     if (options.reserveGridCache === true) this.grid.reserveCache();
     // With a peer to ask, a faulty block of our state is repaired rather than fatal.

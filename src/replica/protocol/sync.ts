@@ -6,6 +6,7 @@
 // replica points its superblock at the target, opens it like a restart would, and re-applies the
 // `view` to install the log suffix above the checkpoint. While syncing it commits nothing and
 // withholds prepare_oks.
+import type { ScrubFault } from "../../grid/grid_scrubber.js";
 import { assert } from "../../core/assert.js";
 import { headerSize } from "../../core/config.js";
 import { Command } from "../../core/command.js";
@@ -117,11 +118,16 @@ export function tickGridRepair(replica: Replica): void {
  */
 export function tickScrubber(replica: Replica): void {
   if (!replica.stateLoaded || replica.syncing !== null) return;
-  replica.scrubber.tick(({ reference, repairing }) => {
+  replica.scrubber.tick(replica.onScrubFault);
+}
+
+/** What the replica does when its scrubber finds a faulty block (made once: the scrubber ticks every tick). */
+export function scrubFaultHandler(replica: Replica): (fault: ScrubFault) => void {
+  return ({ reference, repairing }) => {
     replica.probe("scrubber_fault_found");
     replica.notice("scrub_fault", () => `grid block ${reference.address} read back corrupt or misdirected by the ` +
       `scrubber: ${repairing ? "repairing it from a peer" : "no peer to repair it from"}`);
-  });
+  };
 }
 
 function sendGetBlocks(replica: Replica, target: number, wanted: readonly BlockReference[]): void {
