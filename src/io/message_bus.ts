@@ -5,6 +5,11 @@
 export interface MessageBus {
   sendToReplica(replica: number, message: Uint8Array): void;
   sendToClient(client: bigint, message: Uint8Array): void;
+  /**
+   * Optional: sendToReplica for a message the caller never modifies again, which the bus may keep
+   * without copying (a broadcast prepare is up to 1 MiB per backup). Buses without it copy.
+   */
+  sendToReplicaShared?(replica: number, message: Uint8Array): void;
 }
 
 /** Implemented by whoever owns a bus endpoint (a replica or a client). */

@@ -141,9 +141,12 @@ export class Connection {
     this.open();
   }
 
-  /** Queues the message, or drops it (counted) while disconnected or while the send queue is full. */
-  send(message: Uint8Array): void {
-    if (this.connected && this.link !== null) this.link.send(message);
+  /**
+   * Queues the message (uncopied when `shared`, see TcpLink.send), or drops it (counted) while
+   * disconnected or while the send queue is full.
+   */
+  send(message: Uint8Array, shared = false): void {
+    if (this.connected && this.link !== null) this.link.send(message, shared);
   }
 
   setRef(ref: boolean): void {

@@ -114,8 +114,11 @@ export class TcpLink {
 
   constructor(readonly socket: Socket, private readonly limits: TcpLimits, private readonly stats: TransportStats) {}
 
-  /** Queues a copy of `message`, or drops it if the send queue would exceed its bound. */
-  send(message: Uint8Array): boolean {
+  /**
+   * Queues a copy of `message` (or `message` itself when `shared`: the caller never modifies it
+   * again), or drops it if the send queue would exceed its bound.
+   */
+  send(message: Uint8Array, shared = false): boolean {
     const queued = this.socket.writableLength;
     if (queued > 0 && queued + message.length > this.limits.sendQueueBytesMax) {
       this.droppedMessages += 1;
@@ -125,7 +128,7 @@ export class TcpLink {
       return false;
     }
     if (queued === 0) this.sentAtMs = nowMs();
-    this.socket.write(message.slice(), this.onWritten);
+    this.socket.write(shared ? message : message.slice(), this.onWritten);
     return true;
   }
 

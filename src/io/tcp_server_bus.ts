@@ -93,6 +93,10 @@ export class TcpServerBus implements MessageBus {
     this.peers[replica]?.send(message);
   }
 
+  sendToReplicaShared(replica: number, message: Uint8Array): void {
+    this.peers[replica]?.send(message, true);
+  }
+
   sendToClient(client: bigint, message: Uint8Array): void {
     const connection = this.clients.get(client);
     if (connection !== undefined && !connection.link.socket.destroyed) connection.link.send(message);

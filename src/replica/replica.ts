@@ -498,9 +498,17 @@ export class Replica extends ReplicaState {
   }
 
   /** To every other active replica and every standby. */
+  /**
+   * Sends `message` to every other replica (and standby). Broadcast messages are built for the
+   * broadcast and never modified after, so a bus that can send them uncopied does (a prepare).
+   */
   broadcast(message: Uint8Array, includeStandbys = true): void {
     const nodes = this.replicaCount + (includeStandbys ? this.standbyCount : 0);
-    for (let node = 0; node < nodes; node++) this.sendToReplica(node, message);
+    const shared = this.bus.sendToReplicaShared;
+    for (let node = 0; node < nodes; node++) {
+      if (shared === undefined) this.sendToReplica(node, message);
+      else if (node !== this.replica) shared.call(this.bus, node, message);
+    }
   }
 
   // ---- the commit loop ----
