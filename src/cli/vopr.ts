@@ -63,6 +63,8 @@ Options:
 Subcommands:
   report FILE... [--html OUT]  merge fleet JSON lines (of one or many shards) into a report; see
                                'scarab vopr report --help'
+  shrink SEED [options]        search for the smallest run of a failing seed that fails the same
+                               way; see 'scarab vopr shrink --help'
 
 Exit codes: 0 passed, 1 misuse, 124 seed timed out (fleets), 127 crash or nondeterministic recheck,
 128 liveness, 129 correctness. A fleet exits with its most severe seed's code.`;
