@@ -85,7 +85,7 @@ function throughputText(report: FleetReport): string[] {
   const wall = report.spanMs === null ? "wall time unknown (no fleet line)" : `${formatMs(report.spanMs)} of wall clock`;
   const fixed = (value: number | null, digits: number): string => (value === null ? "?" : value.toFixed(digits));
   return [
-    `throughput: ${report.seeds} seeds in ${wall} on ${jobs} job(s) in all: ${fixed(figures.seedsPerS, 2)} seeds/s, ` +
+    `throughput: ${report.seeds} seeds in ${wall} (${jobs} job(s) summed over the shards): ${fixed(figures.seedsPerS, 2)} seeds/s, ` +
       `${fixed(figures.seedsPerCoreHour, 0)} seeds per core-hour`,
     `simulated time: ${formatSimulated(report.simulatedMs)}; ${fixed(figures.ratioPerCore, 0)}x real time per core ` +
       `(simulated / summed per-seed wall time), ${fixed(figures.ratioOverall, 0)}x overall`,

@@ -108,7 +108,7 @@ describe("the report", () => {
     expect(text).toMatch(/view_change_truncated +9 +14 +a view change truncated the log/);
     expect(text).toMatch(/renamed_probe +1 +4 +\(not in this build's catalog\)/);
     expect(text).toContain("never hit (1): torn_write_recovered");
-    expect(text).toContain("throughput: 11 seeds in 1000 ms of wall clock on 2 job(s) in all: 11.00 seeds/s");
+    expect(text).toContain("throughput: 11 seeds in 1000 ms of wall clock (2 job(s) summed over the shards): 11.00 seeds/s");
     expect(text).toMatch(/x real time per core \(simulated \/ summed per-seed wall time\), \d+x overall/);
   });
 
