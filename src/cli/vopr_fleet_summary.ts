@@ -41,13 +41,24 @@ export function summary(fleet: SummaryFleet, lines: readonly SummaryLine[], wall
   return summaryLines;
 }
 
-/** "key total (seeds with any)", for each key. */
+/** A count summed over seeds: its total, and how many seeds had any. */
+export interface CountTotal {
+  readonly name: string;
+  readonly total: number;
+  readonly seeds: number;
+}
+
+/** "name total (N seeds)", comma-separated: the fleet summary's and the report's form. */
+export function formatCountTotals(counts: readonly CountTotal[]): string {
+  return counts.map((count) => `${count.name} ${count.total} (${count.seeds} seeds)`).join(", ");
+}
+
 function countSummary<T>(keys: readonly (keyof T)[], counts: readonly T[]): string {
-  return keys.map((key) => {
-    const total = counts.reduce((sum, entry) => sum + Number(entry[key] ?? 0), 0);
-    const seeds = counts.filter((entry) => Number(entry[key] ?? 0) > 0).length;
-    return `${String(key)} ${total} (${seeds} seeds)`;
-  }).join(", ");
+  return formatCountTotals(keys.map((key) => ({
+    name: String(key),
+    total: counts.reduce((sum, entry) => sum + Number(entry[key] ?? 0), 0),
+    seeds: counts.filter((entry) => Number(entry[key] ?? 0) > 0).length,
+  })));
 }
 
 /** "passed", "no liveness: core_missing_prepare", … without per-seed details; failures by exit code. */

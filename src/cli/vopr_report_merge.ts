@@ -6,7 +6,7 @@ import { createReadStream } from "node:fs";
 import { createInterface } from "node:readline";
 import { probeCatalog, type ProbeInfo } from "../core/probes.js";
 import { faultCountKeys, repairCountKeys } from "../sim/runner/fault_counts.js";
-import { outcomeKind } from "./vopr_fleet_summary.js";
+import { outcomeKind, type CountTotal } from "./vopr_fleet_summary.js";
 import { exitTimeout, parseFleetFileLine, type FleetFileLine, type FleetLine, type SeedLine } from "./vopr_seed_line.js";
 import { UsageError } from "./usage_error.js";
 
@@ -22,12 +22,7 @@ export interface Distribution {
   readonly sorted: Float64Array;
 }
 
-export interface CountTotal {
-  readonly name: string;
-  readonly total: number;
-  /** Seeds with a count above zero. */
-  readonly seeds: number;
-}
+export type { CountTotal } from "./vopr_fleet_summary.js";
 
 export interface ProbeCoverage {
   readonly name: string;

@@ -2,8 +2,8 @@
 // then what the fleet covered (outcomes, ticks and wall-time distributions, faults, repairs, coverage
 // probes, with the probes no seed hit), then what it cost (seeds/s, seeds per core-hour, and the
 // simulated-to-wall-clock ratio per core and overall).
-import { formatSimulated } from "./vopr_fleet_summary.js";
-import { throughput, type CountTotal, type Distribution, type FleetReport } from "./vopr_report_merge.js";
+import { formatCountTotals, formatSimulated } from "./vopr_fleet_summary.js";
+import { throughput, type Distribution, type FleetReport } from "./vopr_report_merge.js";
 import type { SeedLine } from "./vopr_seed_line.js";
 
 /** The command that shrinks a failing seed to a smaller run that still fails (`vopr shrink`). */
@@ -19,8 +19,8 @@ export function reportText(report: FleetReport): string[] {
     `wall time per seed: ${distributionText(report.wallMs, formatMs)}`,
     `rechecks: ${report.rechecked} seed(s) run twice, ${report.nondeterministic} with different trace digests; ` +
       `timeouts: ${report.timeouts}`,
-    `faults injected: ${countsText(report.faults)}`,
-    `repairs: ${countsText(report.repairs)}`,
+    `faults injected: ${formatCountTotals(report.faults)}`,
+    `repairs: ${formatCountTotals(report.repairs)}`,
     "", ...probeText(report), "", ...throughputText(report), ...slowestText(report),
   ];
 }
@@ -59,9 +59,6 @@ export function formatMs(ms: number): string {
   return ms >= 10_000 ? `${(ms / 1000).toFixed(1)} s` : `${ms.toFixed(0)} ms`;
 }
 
-function countsText(counts: readonly CountTotal[]): string {
-  return counts.map((count) => `${count.name} ${count.total} (${count.seeds} seeds)`).join(", ");
-}
 
 function probeText(report: FleetReport): string[] {
   const catalog = report.probes.filter((probe) => probe.inCatalog);
