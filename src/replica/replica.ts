@@ -65,6 +65,10 @@ export class Replica extends ReplicaState {
   readonly scrubber: GridScrubber;
   /** Told of each faulty block the scrubber finds (protocol/sync.ts). */
   readonly onScrubFault: (fault: ScrubFault) => void;
+  /** A backup's commit once its newest prepare is written and acknowledged (protocol/normal.ts onPrepare). */
+  readonly commitJournalAfterAck = (): void => {
+    if (this.status === "normal") this.commitJournal();
+  };
   private opened = false;
   private readonly checkpointHeaderAccessor = new PrepareHeader(new Uint8Array(headerSize));
   private readonly scratchHeader = new Header(new Uint8Array(headerSize));

@@ -59,8 +59,10 @@ export function onPrepare(replica: Replica, message: Uint8Array): void {
   assert(replica.op === op && replica.op > replica.commitMin);
   const copy = message.slice();
   replica.prepareCache.put(copy);
-  writeAndAck(replica, copy);
-  replica.commitJournal();
+  // The ops this prepare commits execute once its acknowledgement is on its way: the primary
+  // waits for our ack, not for our execution (which blocked the ack by a whole batch's execution
+  // when it ran first). The tick's commitJournal catches up if the write is slow.
+  writeAndAck(replica, copy, replica.commitJournalAfterAck);
 }
 
 /** Why a prepare at or below our head (or from another view) cannot repair our log, or null. */

@@ -36,9 +36,10 @@ export function prepareAndReplicate(replica: Replica, prepare: Uint8Array): void
 
 /**
  * Writes a prepare to the local WAL; once it is durable, acknowledges it to the primary of its
- * view (or counts it, on the primary). A standby never acknowledges.
+ * view (or counts it, on the primary). A standby never acknowledges. `then` runs after that,
+ * whether or not the write landed.
  */
-export function writeAndAck(replica: Replica, prepare: Uint8Array): void {
+export function writeAndAck(replica: Replica, prepare: Uint8Array, then?: () => void): void {
   const header = new PrepareHeader(prepare, 0);
   const op = header.op;
   const checksum = header.checksum;
@@ -46,6 +47,7 @@ export function writeAndAck(replica: Replica, prepare: Uint8Array): void {
   if (replica.bugs.ackBeforeDurable && !replica.isPrimary) ack(replica, header);
   replica.journal.writePrepare(prepare, (written) => {
     if (written && replica.checksumOf(op) === checksum) ack(replica, new PrepareHeader(prepare, 0));
+    then?.();
   });
 }
 
