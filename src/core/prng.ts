@@ -16,6 +16,9 @@ export class Prng {
   // The last output of `step()`.
   private outHi = 0;
   private outLo = 0;
+  // The last mul32 product (fields, not a returned pair: draws are hot in the simulator).
+  private productHi = 0;
+  private productLo = 0;
 
   constructor(seed: bigint | number) {
     let x = BigInt(seed);
@@ -90,22 +93,23 @@ export class Prng {
     assert(Number.isSafeInteger(max) && max >= 0, "intInclusive: bad max");
     if (max >= 0xffff_ffff) return this.intInclusiveLarge(max);
     const s = max + 1;
-    let [hi, lo] = this.mul32(this.nextU32(), s);
-    if (lo < s) {
+    this.mul32(this.nextU32(), s);
+    if (this.productLo < s) {
       const threshold = (two32 - s) % s;
-      while (lo < threshold) [hi, lo] = this.mul32(this.nextU32(), s);
+      while (this.productLo < threshold) this.mul32(this.nextU32(), s);
     }
-    return hi;
+    return this.productHi;
   }
 
-  /** The 64-bit product x·s of two values below 2^32 and 2^32 + 1, as (high32, low32). */
-  private mul32(x: number, s: number): [number, number] {
+  /** The 64-bit product x·s of two values below 2^32 and 2^32 + 1, into (productHi, productLo). */
+  private mul32(x: number, s: number): void {
     const xh = Math.floor(x / 65536);
     const xl = x % 65536;
     const p1 = xl * s; // < 2^49
     const p2 = xh * s; // < 2^49
     const low = (p2 % 65536) * 65536 + p1; // < 2^50
-    return [Math.floor(p2 / 65536) + Math.floor(low / two32), low % two32];
+    this.productHi = Math.floor(p2 / 65536) + Math.floor(low / two32);
+    this.productLo = low % two32;
   }
 
   private intInclusiveLarge(max: number): number {
