@@ -197,13 +197,19 @@ export class VsrClient {
     this.send({ request, number: this.requestNumber, message, checksum: new Header(message, 0).checksum });
   }
 
+  /**
+   * The first send goes to the primary of the latest known view only, as TigerBeetle's client does:
+   * a primary of an older view forwards it, and a primary that is down makes the request time out,
+   * and the retries hedge. Hedging the first send as well cost every request a second copy (1 MiB
+   * for a full batch) to a backup, which forwarded it to the primary as a third.
+   */
   private send(inFlight: InFlight): void {
     this.inFlight = inFlight;
     this.requestTimeout.start();
-    this.sendToPrimaryAndHedge(inFlight.message);
+    this.options.bus.sendToReplica(this.view % this.options.replicaCount, inFlight.message);
   }
 
-  /** To the primary of the latest known view, plus one random other replica (wire.md §9.4). */
+  /** A retry: to the primary of the latest known view, plus one random other replica (wire.md §9.4). */
   private sendToPrimaryAndHedge(message: Uint8Array): void {
     const count = this.options.replicaCount;
     const primary = this.view % count;

@@ -42,25 +42,34 @@ function registerReply(request: Uint8Array, op: number, batchSizeLimit = 3840): 
 }
 
 describe("VsrClient", () => {
-  test("registers first, to the primary plus one hedged backup, and queues requests until then", () => {
+  test("registers first, to the primary only, and queues requests until then", () => {
     const { client, sent } = setup();
-    expect(sent.map((s) => s.replica)[0]).toBe(0);
-    expect(sent).toHaveLength(2);
-    expect(sent[1]!.replica).not.toBe(0);
+    expect(sent.map((s) => s.replica)).toEqual([0]);
     const register = new RequestHeader(sent[0]!.message, 0);
     expect(register.command).toBe(Command.request);
     expect(register.operation).toBe(Operation.register);
     expect(register.size).toBe(512);
 
     client.request(146, new Uint8Array(16), () => {});
-    expect(sent).toHaveLength(2); // still waiting for the register reply
+    expect(sent).toHaveLength(1); // still waiting for the register reply
     client.onMessage(registerReply(sent[0]!.message, 5));
     expect(client.session).toBe(5);
     expect(client.batchSizeLimit).toBe(3840);
-    const first = new RequestHeader(sent[2]!.message, 0);
+    expect(sent.map((s) => s.replica)).toEqual([0, 0]);
+    const first = new RequestHeader(sent[1]!.message, 0);
     expect(first.request).toBe(1);
     expect(first.session).toBe(5);
     expect(first.parent).toBe(new ReplyHeader(registerReply(sent[0]!.message, 5), 0).context);
+  });
+
+  test("a retry goes to the primary plus one hedged backup, byte-identical", () => {
+    const { sent, tick } = setup();
+    expect(sent.map((s) => s.replica)).toEqual([0]);
+    tick(60);
+    expect(sent).toHaveLength(3);
+    expect(sent[1]!.replica).toBe(0);
+    expect(sent[2]!.replica).not.toBe(0);
+    for (const retry of sent.slice(1)) expect(Buffer.from(retry.message).equals(Buffer.from(sent[0]!.message))).toBe(true);
   });
 
   test("retries byte-identical messages after 600 ms, then backs off", () => {
