@@ -7,7 +7,7 @@
     {
       "target_name": "scarab_native",
       "sources": ["native/aegis.c", "native/addon.c", "native/file_lock.c", "native/io_uring.c",
-                  "native/memory.c"],
+                  "native/memory.c", "native/process_exec.c"],
       "defines": ["NAPI_VERSION=8"],
       "cflags": ["-O3", "-std=c11"],
       "xcode_settings": {

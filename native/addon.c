@@ -21,11 +21,13 @@
 
 #include <math.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "aegis.h"
 #include "file_lock.h"
 #include "io_uring.h"
 #include "memory.h"
+#include "process_exec.h"
 
 typedef void (*mac_function)(const uint8_t *data, size_t length, uint8_t tag[16]);
 
@@ -137,6 +139,52 @@ static napi_value advise_huge_pages(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* Copies a JS string into a fresh malloc'd C string; NULL (with a TypeError thrown) if it is not one. */
+static char *dup_string(napi_env env, napi_value value, const char *error) {
+  size_t length = 0;
+  if (napi_get_value_string_utf8(env, value, NULL, 0, &length) != napi_ok) {
+    napi_throw_type_error(env, NULL, error);
+    return NULL;
+  }
+  char *copy = malloc(length + 1);
+  if (copy == NULL || napi_get_value_string_utf8(env, value, copy, length + 1, &length) != napi_ok) {
+    free(copy);
+    napi_throw_error(env, NULL, "execProcess: out of memory");
+    return NULL;
+  }
+  return copy;
+}
+
+/* execProcess(path, args): execv in place; returns errno only if it failed (then nothing changed). */
+static napi_value exec_process(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  bool is_array = false;
+  uint32_t count = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 2 ||
+      napi_is_array(env, argv[1], &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, argv[1], &count) != napi_ok || count == 0) {
+    napi_throw_type_error(env, NULL, "execProcess: a path and a non-empty array of arguments");
+    return NULL;
+  }
+  char *path = dup_string(env, argv[0], "execProcess: path must be a string");
+  char **args = calloc((size_t)count + 1, sizeof *args);
+  int error = path == NULL || args == NULL ? -1 : 0;
+  for (uint32_t i = 0; error == 0 && i < count; i++) {
+    napi_value element;
+    if (napi_get_element(env, argv[1], i, &element) != napi_ok) error = -1;
+    else if ((args[i] = dup_string(env, element, "execProcess: arguments must be strings")) == NULL) error = -1;
+  }
+  if (error == 0) error = scarab_exec(path, args);
+  for (uint32_t i = 0; args != NULL && i < count; i++) free(args[i]);
+  free(args);
+  free(path);
+  if (error < 0) return NULL; /* a TypeError is pending */
+  napi_value result = NULL;
+  napi_create_int32(env, error, &result);
+  return result;
+}
+
 NAPI_MODULE_INIT() {
   napi_property_descriptor properties[] = {
       {"aegisMac", NULL, aegis_mac, NULL, NULL, NULL, napi_enumerable, NULL},
@@ -144,6 +192,7 @@ NAPI_MODULE_INIT() {
       {"aesni", NULL, aesni, NULL, NULL, NULL, napi_enumerable, NULL},
       {"flockExclusive", NULL, flock_exclusive, NULL, NULL, NULL, napi_enumerable, NULL},
       {"adviseHugePages", NULL, advise_huge_pages, NULL, NULL, NULL, napi_enumerable, NULL},
+      {"execProcess", NULL, exec_process, NULL, NULL, NULL, napi_enumerable, NULL},
   };
   if (napi_define_properties(env, exports, sizeof properties / sizeof properties[0], properties) !=
       napi_ok) {

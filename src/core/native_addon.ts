@@ -29,6 +29,8 @@ export interface NativeAddon {
   uringWaitMethod?(ring: UringHandle): "ext_arg" | "timeout_op";
   /** fallocate(2), FALLOC_FL_KEEP_SIZE when keepSize: 0 or errno. */
   fallocateFile?(fd: number, keepSize: boolean, offset: number, length: number): number;
+  /** execv(path, args) in place (same pid): returns errno only when it failed. Absent from older builds. */
+  execProcess?(path: string, args: readonly string[]): number;
   /** The buffer's address modulo 4096 (tests and benchmarks build aligned views with it). */
   bufferAlignment?(buffer: Uint8Array): number;
 }

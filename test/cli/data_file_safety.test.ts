@@ -15,6 +15,7 @@ import { createClient } from "../../src/client/index.js";
 import { testConfig } from "../../src/core/config.js";
 import { formatDataFile, StartAborted, startReplica, type HostOptions, type ReplicaHost } from "../../src/cli/replica_host.js";
 import { runInspect } from "../../src/cli/inspect.js";
+import { nativeAddon } from "../../src/core/native_addon.js";
 import { account } from "../ledger/helpers.js";
 
 const directory = mkdtempSync(join(tmpdir(), "scarab-safety-"));
@@ -166,6 +167,26 @@ describe.runIf(built)("the scarab process", () => {
     expect(Date.now() - killedAt).toBeLessThan(5000);
     agent.destroy();
     expect(stderr).toContain("stopped");
+  }, 20_000);
+
+  test("start re-executes itself in place with the V8 heap options (same pid), and stops cleanly", async () => {
+    const path = join(directory, "heap-options.scarab");
+    await format(path);
+    const port = await freePort();
+    const child = spawn(process.execPath, [bin, "start", "--development", `--addresses=${port}`, path],
+      { stdio: ["ignore", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (chunk) => { stderr += String(chunk); });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    for (let i = 0; i < 200 && !stderr.includes("listening"); i++) await new Promise((r) => setTimeout(r, 25));
+    expect(stderr).toContain("listening");
+    // The pid we spawned is the replica: execv replaced the image, no wrapper process in between.
+    const commandLine = readFileSync(`/proc/${child.pid}/cmdline`, "utf8").split("\0");
+    if (nativeAddon?.execProcess !== undefined) expect(commandLine).toContain("--initial-old-space-size=256");
+    else expect(commandLine.some((arg) => arg.startsWith("--initial-old-space-size"))).toBe(false);
+    expect(commandLine).toContain(bin);
+    child.kill("SIGTERM");
+    expect(await exited).toBe(0);
   }, 20_000);
 
   test("a start aborted before it opened the file releases the lock and port; the file opens again", async () => {
