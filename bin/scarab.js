@@ -9,8 +9,8 @@ if (!existsSync(fileURLToPath(main))) {
   process.exit(1);
 }
 
-// `scarab start` re-executes itself in place (same pid) with V8 heap options it can only be given
-// at start-up (src/cli/heap_options.ts); nothing else has run yet.
+// `scarab start` and `benchmark` re-execute themselves in place (same pid) with V8 heap options
+// that can only be given at start-up (src/cli/heap_options.ts); nothing else has run yet.
 const { reexecWithHeapOptions } = await import(new URL("../dist/src/cli/heap_options.js", import.meta.url).href);
 reexecWithHeapOptions(process.argv, process.execArgv, process.execPath);
 
