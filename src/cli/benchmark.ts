@@ -57,6 +57,9 @@ Options:
   --id-order ORDER         sequential: ids from id(), time-ordered as TigerBeetle recommends;
                            random: uniformly random u128 ids (default sequential)
   --seed N                 seed (u64) for account choice, amounts and random ids (default 42)
+  --rate N                 offer N transfers per second (batch k waits for its time slot; one due
+                           late goes at once), to measure latency at that load; default: as fast as
+                           the cluster answers
   --json                   print one JSON line with every figure instead of the text lines
   --embedded               instead: the pg-ledger workload on the in-process embedded ledger (no
                            cluster, no disk; one JSON line; takes the three count/size flags)
@@ -75,6 +78,8 @@ interface ClusterOptions {
   readonly callsPerClient: number;
   readonly idOrder: IdOrder;
   readonly seed: bigint;
+  /** Transfers per second offered (--rate), or null for as fast as the cluster answers. */
+  readonly rate: number | null;
   readonly json: boolean;
 }
 
@@ -83,7 +88,7 @@ const flags = {
   "replica-count": { type: "string" }, development: { type: "boolean" }, "account-count": { type: "string" },
   "transfer-count": { type: "string" }, "transfer-batch-size": { type: "string" }, clients: { type: "string" },
   "calls-per-client": { type: "string" },
-  "id-order": { type: "string" }, seed: { type: "string" }, json: { type: "boolean" }, embedded: { type: "boolean" },
+  "id-order": { type: "string" }, seed: { type: "string" }, rate: { type: "string" }, json: { type: "boolean" }, embedded: { type: "boolean" },
   help: { type: "boolean" },
 } as const;
 
@@ -137,7 +142,7 @@ export function parseBenchmarkArgs(args: string[]): ClusterOptions | { embedded:
   const transferCount = integer(values["transfer-count"], "transfer-count", 1_000_000, 1, 1e12);
   const transferBatchSize = integer(values["transfer-batch-size"], "transfer-batch-size", batchMax, 1, batchMax);
   if (values.embedded) {
-    refuse(values, ["addresses", "metrics", "cluster", "replica-count", "development", "clients", "calls-per-client", "id-order", "seed", "json"],
+    refuse(values, ["addresses", "metrics", "cluster", "replica-count", "development", "clients", "calls-per-client", "id-order", "seed", "rate", "json"],
       "with --embedded (it runs in process and always prints JSON)");
     return { embedded: true, accountCount, transferCount, batchSize: transferBatchSize };
   }
@@ -157,6 +162,7 @@ export function parseBenchmarkArgs(args: string[]): ClusterOptions | { embedded:
     clients: integer(values.clients, "clients", 1, 1, (development ? testConfig : productionConfig).clientsMax),
     callsPerClient: integer(values["calls-per-client"], "calls-per-client", 1, 1, 8),
     seed: unsigned(values.seed, "seed", 42n, 64),
+    rate: values.rate === undefined ? null : integer(values.rate, "rate", 0, 1, 1e9),
     json: values.json === true,
   };
 }
@@ -224,6 +230,7 @@ async function runCluster(options: ClusterOptions): Promise<number> {
     const load = await stop.race(runLoad(loops, {
       accountCount: options.accountCount, transferCount: options.transferCount, transferBatchSize: options.transferBatchSize,
       batchEventsMax: options.development ? developmentBatchMax : batchEventsMax, idOrder: options.idOrder, seed: options.seed,
+      rate: options.rate,
       onTransfersStart: () => {
         progress.start();
         milestones.start();
@@ -238,7 +245,7 @@ async function runCluster(options: ClusterOptions): Promise<number> {
     const report = {
       cluster: cluster === null ? "existing" as const : "temporary" as const, replicaCount: options.replicaCount,
       clients: options.clients, callsPerClient: options.callsPerClient, idOrder: options.idOrder, accountCount: options.accountCount,
-      transferCount: options.transferCount, transferBatchSize: options.transferBatchSize, load,
+      transferCount: options.transferCount, transferBatchSize: options.transferBatchSize, rate: options.rate, load,
       replicas: sampler.figures, milestones: milestones.passed,
       dataFiles: sampler.figures.map((figures) => cluster?.dataFileSize(figures.replica) ?? null),
     };

@@ -20,6 +20,12 @@ export interface LoadOptions {
   readonly batchEventsMax: number;
   readonly idOrder: IdOrder;
   readonly seed: bigint;
+  /**
+   * Transfers per second offered, or null for as fast as the cluster answers. With a rate, batch k
+   * is not sent before start + (transfers before it) / rate: latency is then measured at that
+   * load (a batch that is due late goes at once, so a slow stretch is caught up, not skipped).
+   */
+  readonly rate: number | null;
   /** Called once the accounts exist and the transfers (the measured part) begin. */
   readonly onTransfersStart: () => void;
   /** Called after every transfer batch with the transfers created so far. */
@@ -53,23 +59,46 @@ export async function runLoad(clients: readonly Client[], options: LoadOptions):
   }));
   const accountSeconds = (performance.now() - accountsStarted) / 1000;
 
+  options.onTransfersStart();
+  const measured = await transferPhase(clients, options.transferCount, options,
+    (size) => buildTransfers(size, accountIds, prng, newId), options.onProgress);
+  return { accountSeconds, ...measured };
+}
+
+interface TransferPhase {
+  readonly transferSeconds: number;
+  readonly batches: number;
+  readonly transfersCreated: number;
+  readonly latency: LatencyHistogram;
+}
+
+/** `count` transfers from every loop, each with one call outstanding, paced by options.rate. */
+async function transferPhase(
+  clients: readonly Client[], count: number, options: LoadOptions, build: (size: number) => Transfer[],
+  onProgress: (created: number) => void,
+): Promise<TransferPhase> {
   const latency = new LatencyHistogram();
   let taken = 0;
   let created = 0;
   let batches = 0;
   let failed = false;
-  const take = (): Transfer[] | null => {
-    if (failed || taken >= options.transferCount) return null;
-    const count = Math.min(options.transferBatchSize, options.transferCount - taken);
-    taken += count;
-    return buildTransfers(count, accountIds, prng, newId);
+  /** The next batch and the number of transfers taken before it, or null at the end. */
+  const take = (): { batch: Transfer[]; before: number } | null => {
+    if (failed || taken >= count) return null;
+    const size = Math.min(options.transferBatchSize, count - taken);
+    const before = taken;
+    taken += size;
+    return { batch: build(size), before };
   };
-  options.onTransfersStart();
-  const transfersStarted = performance.now();
+  const started = performance.now();
   await Promise.all(clients.map(async (client) => {
     let next = take();
     while (next !== null) {
-      const batch = next;
+      const { batch, before } = next;
+      if (options.rate !== null) {
+        const wait = started + (1000 * before) / options.rate - performance.now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+      }
       const sent = performance.now();
       const pending = client.createTransfers(batch);
       next = take();
@@ -85,10 +114,10 @@ export async function runLoad(clients: readonly Client[], options: LoadOptions):
       }
       batches += 1;
       created += batch.length;
-      options.onProgress(created);
+      onProgress(created);
     }
   }));
-  return { accountSeconds, transferSeconds: (performance.now() - transfersStarted) / 1000, batches, transfersCreated: created, latency };
+  return { transferSeconds: (performance.now() - started) / 1000, batches, transfersCreated: created, latency };
 }
 
 async function createAccounts(clients: readonly Client[], ids: readonly bigint[], batchSize: number): Promise<void> {

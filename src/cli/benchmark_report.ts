@@ -20,6 +20,8 @@ export interface BenchmarkReport {
   readonly accountCount: number;
   readonly transferCount: number;
   readonly transferBatchSize: number;
+  /** Transfers per second offered (--rate), or null for as fast as the cluster answers. */
+  readonly rate: number | null;
   readonly load: LoadResult;
   readonly replicas: readonly ReplicaFigures[];
   /** Per replica; null when the file is not on this machine (an existing cluster). */
@@ -62,6 +64,7 @@ export function reportLines(report: BenchmarkReport): string[] {
     `transfer batch size = ${report.transferBatchSize} txs`,
     `clients = ${report.clients}, calls outstanding per client = ${report.callsPerClient}`,
     `transfers created = ${load.transfersCreated}`,
+    ...(report.rate === null ? [] : [`load offered = ${report.rate} tx/s`]),
     `load accepted = ${loadAccepted(report)} tx/s`,
     ...percentiles.map((p) => `batch latency p${p} = ${load.latency.percentileMs(p).toFixed(1)} ms`),
     `rss peak = ${largestText(replicas.map((r) => r.rssPeakBytes), report.replicaCount)}`,
@@ -102,7 +105,7 @@ export function reportJson(report: BenchmarkReport): string {
     id_order: report.idOrder, accounts: report.accountCount, transfers: report.transferCount,
     transfers_created: load.transfersCreated, transfer_batch_size: report.transferBatchSize, batches: load.batches,
     account_seconds: round(load.accountSeconds, 3), seconds: round(load.transferSeconds, 3),
-    transfers_per_second: loadAccepted(report),
+    transfers_per_second: loadAccepted(report), rate: report.rate,
     batch_p50_ms: round(load.latency.percentileMs(50), 2), batch_p99_ms: round(load.latency.percentileMs(99), 2),
     batch_p100_ms: round(load.latency.percentileMs(100), 2),
     rss_peak_bytes: largest(replicas.map((r) => r.rssPeakBytes))?.value ?? null,

@@ -49,8 +49,9 @@ describe("flags", () => {
   test("defaults: a temporary 1-replica cluster, 10000 accounts, batches of 8189, one client, id() ids", () => {
     expect(parseBenchmarkArgs([])).toMatchObject({
       addresses: null, replicaCount: 1, accountCount: 10_000, transferCount: 1_000_000, transferBatchSize: 8189,
-      clients: 1, callsPerClient: 1, idOrder: "sequential", seed: 42n, json: false, cluster: 0n,
+      clients: 1, callsPerClient: 1, idOrder: "sequential", seed: 42n, rate: null, json: false, cluster: 0n,
     });
+    expect(parseBenchmarkArgs(["--rate=250000"])).toMatchObject({ rate: 250_000 });
     expect(parseBenchmarkArgs(["--calls-per-client=2"])).toMatchObject({ clients: 1, callsPerClient: 2 });
     expect(() => parseBenchmarkArgs(["--calls-per-client=0"])).toThrow(/calls-per-client/);
     expect(parseBenchmarkArgs(["--help"])).toBeNull();
@@ -70,6 +71,7 @@ describe("flags", () => {
     [["--replica-count=7"], "--replica-count must be an integer in [1, 6] (got '7')"],
     [["--id-order=reversed"], "--id-order must be sequential or random (got 'reversed')"],
     [["--seed=-1"], "--seed must be a decimal u64 (got '-1')"],
+    [["--rate=0"], "--rate must be an integer in [1, 1000000000] (got '0')"],
     [["--addresses=3000", "--replica-count=3"], "--replica-count cannot be used with --addresses (they describe a temporary cluster)"],
     [["--metrics=9100"], "--metrics needs --addresses (a temporary cluster is always scraped)"],
     [["--addresses=3000,3001", "--metrics=9100"], "--metrics must list one address per replica (2), got 1"],
@@ -163,6 +165,12 @@ describe.skipIf(!existsSync(dist))("runs", () => {
       const second = await benchmark(args);
       expect(second.code).toBe(1);
       expect(second.stderr).toMatch(/scarab benchmark: account \d+ was not created: exists$/m);
+      // --rate: batch k waits for its slot, k·1000/5000 s after the start, so 3 batches take ≥ 0.4 s.
+      const paced = await benchmark([...args.filter((arg) => !arg.startsWith("--seed")), "--seed=10", "--rate=5000"]);
+      expect(paced.code, paced.stderr).toBe(0);
+      expect(paced.stdout).toMatch(/^load offered = 5000 tx\/s$/m);
+      const seconds = Number(/^3 batches in (\d+\.\d\d) s$/m.exec(paced.stdout)?.[1]);
+      expect(seconds).toBeGreaterThanOrEqual(0.4);
     } finally {
       server.close();
       await new Promise<void>((resolve) => host.stop(resolve));
