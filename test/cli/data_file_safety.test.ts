@@ -142,20 +142,29 @@ function freePort(): Promise<number> {
 const bin = new URL("../../bin/scarab.js", import.meta.url).pathname;
 const built = existsSync(new URL("../../dist/src/cli/main.js", import.meta.url));
 
+/** `scarab start` as a child process: its stderr so far, its exit code, and a wait for a log line. */
+function startProcess(args: string[]) {
+  const child = spawn(process.execPath, [bin, "start", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (chunk) => { stderr += String(chunk); });
+  const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+  const waitFor = async (text: string): Promise<void> => {
+    for (let i = 0; i < 200 && !stderr.includes(text); i++) await new Promise((r) => setTimeout(r, 25));
+  };
+  return { child, exited, waitFor, stderr: () => stderr };
+}
+
 describe.runIf(built)("the scarab process", () => {
   test("SIGTERM stops a serving replica cleanly with exit 0, even with a keep-alive metrics scraper", async () => {
     const path = join(directory, "signal.scarab");
     await format(path);
     const port = await freePort();
     const metricsPort = await freePort();
-    const child = spawn(process.execPath, [bin, "start", "--development", `--addresses=${port}`,
-      `--metrics-address=${metricsPort}`, path], { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (chunk) => { stderr += String(chunk); });
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    for (let i = 0; i < 200 && !stderr.includes("listening"); i++) await new Promise((r) => setTimeout(r, 25));
-    expect(stderr).toContain("listening");
-    for (let i = 0; i < 200 && !stderr.includes("metrics:"); i++) await new Promise((r) => setTimeout(r, 25));
+    const { child, exited, waitFor, stderr } = startProcess(["--development", `--addresses=${port}`,
+      `--metrics-address=${metricsPort}`, path]);
+    await waitFor("listening");
+    expect(stderr()).toContain("listening");
+    await waitFor("metrics:");
     // Prometheus keeps its connection open between scrapes.
     const agent = new Agent({ keepAlive: true });
     const scraped = await new Promise<number>((resolve, reject) => get({ host: "127.0.0.1", port: metricsPort, path: "/metrics", agent },
@@ -166,20 +175,16 @@ describe.runIf(built)("the scarab process", () => {
     expect(await exited).toBe(0);
     expect(Date.now() - killedAt).toBeLessThan(5000);
     agent.destroy();
-    expect(stderr).toContain("stopped");
+    expect(stderr()).toContain("stopped");
   }, 20_000);
 
   test("start re-executes itself in place with the V8 heap options (same pid), and stops cleanly", async () => {
     const path = join(directory, "heap-options.scarab");
     await format(path);
     const port = await freePort();
-    const child = spawn(process.execPath, [bin, "start", "--development", `--addresses=${port}`, path],
-      { stdio: ["ignore", "ignore", "pipe"] });
-    let stderr = "";
-    child.stderr.on("data", (chunk) => { stderr += String(chunk); });
-    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
-    for (let i = 0; i < 200 && !stderr.includes("listening"); i++) await new Promise((r) => setTimeout(r, 25));
-    expect(stderr).toContain("listening");
+    const { child, exited, waitFor, stderr } = startProcess(["--development", `--addresses=${port}`, path]);
+    await waitFor("listening");
+    expect(stderr()).toContain("listening");
     // The pid we spawned is the replica: execv replaced the image, no wrapper process in between.
     const commandLine = readFileSync(`/proc/${child.pid}/cmdline`, "utf8").split("\0");
     if (nativeAddon?.execProcess !== undefined) expect(commandLine).toContain("--initial-old-space-size=256");
