@@ -1,8 +1,9 @@
 /*
  * Re-executing the current process in place (execv: same pid, same open descriptors, same parent
- * and supervisor). `scarab start` uses it once, at the very start, to give V8 heap options that
- * can only be set when the process starts (bin/scarab.js, src/cli/heap_options.ts): a wrapper
- * process would have a different pid, which supervisors, kill -9 and the data file lock all see.
+ * and supervisor). `scarab start` and `benchmark` use it once, at the very start, to give V8 heap
+ * options that can only be set when the process starts (bin/scarab.js, src/cli/heap_options.ts):
+ * a wrapper process would have a different pid, which supervisors, kill -9 and the data file lock
+ * all see.
  */
 #include "process_exec.h"
 

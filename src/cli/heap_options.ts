@@ -21,14 +21,14 @@
 // process. Without the native addon it runs as it is, with V8's defaults.
 import { nativeAddon } from "../core/native_addon.js";
 
-const optionsByCommand: Readonly<Record<string, readonly string[]>> = {
-  start: ["--initial-old-space-size=256"],
-  benchmark: ["--max-semi-space-size=64"],
-};
+const optionsByCommand: ReadonlyMap<string, readonly string[]> = new Map([
+  ["start", ["--initial-old-space-size=256"]],
+  ["benchmark", ["--max-semi-space-size=64"]],
+]);
 
 /** The node options a command's process should start with (possibly none). */
 export function heapOptionsFor(command: string | undefined): readonly string[] {
-  return command === undefined ? [] : optionsByCommand[command] ?? [];
+  return command === undefined ? [] : optionsByCommand.get(command) ?? [];
 }
 
 /**

@@ -6,6 +6,7 @@ describe("V8 heap options per command", () => {
     expect(heapOptionsFor("start")).toEqual(["--initial-old-space-size=256"]);
     expect(heapOptionsFor("benchmark")).toEqual(["--max-semi-space-size=64"]);
     expect(heapOptionsFor("format")).toEqual([]);
+    expect(heapOptionsFor("constructor")).toEqual([]); // not an inherited property of a lookup object
     expect(heapOptionsFor(undefined)).toEqual([]);
   });
 

@@ -61,7 +61,7 @@ export function onPrepare(replica: Replica, message: Uint8Array): void {
   replica.prepareCache.put(copy);
   // The ops this prepare commits execute once its acknowledgement is on its way: the primary
   // waits for our ack, not for our execution (which blocked the ack by a whole batch's execution
-  // when it ran first). The tick's commitJournal catches up if the write is slow.
+  // when it ran first). If the write is slow, commit heartbeats and the repair timeout commit.
   writeAndAck(replica, copy, replica.commitJournalAfterAck);
 }
 
