@@ -2,7 +2,7 @@
 // the file is locked while a replica runs, the port is bound before the file is opened for
 // writing, the file says which cluster and replica it belongs to, and a stop lets in-flight IO
 // land. These run the real host in process, and the real `scarab` binary for signals.
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { Agent, get } from "node:http";
@@ -142,9 +142,14 @@ function freePort(): Promise<number> {
 const bin = new URL("../../bin/scarab.js", import.meta.url).pathname;
 const built = existsSync(new URL("../../dist/src/cli/main.js", import.meta.url));
 
+/** Children still running when the tests end (one whose test failed before stopping it) are killed. */
+const children: ChildProcess[] = [];
+afterAll(() => { for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL"); });
+
 /** `scarab start` as a child process: its stderr so far, its exit code, and a wait for a log line. */
 function startProcess(args: string[]) {
   const child = spawn(process.execPath, [bin, "start", ...args], { stdio: ["ignore", "ignore", "pipe"] });
+  children.push(child);
   let stderr = "";
   child.stderr.on("data", (chunk) => { stderr += String(chunk); });
   const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
