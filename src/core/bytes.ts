@@ -6,6 +6,14 @@ export function readU32(bytes: Uint8Array, offset: number): number {
   return (bytes[offset]! | (bytes[offset + 1]! << 8) | (bytes[offset + 2]! << 16) | (bytes[offset + 3]! << 24)) >>> 0;
 }
 
+/** Writes the u32 `value` at `offset`, little-endian. */
+export function writeU32(bytes: Uint8Array, offset: number, value: number): void {
+  bytes[offset] = value;
+  bytes[offset + 1] = value >>> 8;
+  bytes[offset + 2] = value >>> 16;
+  bytes[offset + 3] = value >>> 24;
+}
+
 /** The u64 at `offset`, little-endian, as a number (ops and sizes stay below 2^53). */
 export function readU64AsNumber(bytes: Uint8Array, offset: number): number {
   return readU32(bytes, offset) + readU32(bytes, offset + 4) * 2 ** 32;

@@ -5,7 +5,7 @@
 // and all u128 fields are BigInt, which allocates, so hot paths compare and copy u128 regions with
 // `u128Equals`, `copyBytes`, `readU128Words` and `writeU128Words` instead.
 import { assert } from "../assert.js";
-import { bytesEqual } from "../bytes.js";
+import { bytesEqual, readU32, writeU32 } from "../bytes.js";
 import { headerSize } from "../config.js";
 import { setChecksums, setReplyChecksums, verifyBodyChecksum, verifyHeaderChecksum } from "./checksums.js";
 import {
@@ -13,18 +13,6 @@ import {
   JoinViewField, PingClientField, PingField, PongClientField, PongField, PrepareField, PrepareOkField, ReplyField,
   RequestField, ViewField, safeIntegerHighWordLimit, u128Max, u64Max,
 } from "./fields.js";
-
-/** Little-endian u32 at bytes[at..at+4). */
-function readU32(bytes: Uint8Array, at: number): number {
-  return (bytes[at]! | (bytes[at + 1]! << 8) | (bytes[at + 2]! << 16) | (bytes[at + 3]! << 24)) >>> 0;
-}
-
-function writeU32(bytes: Uint8Array, at: number, value: number): void {
-  bytes[at] = value;
-  bytes[at + 1] = value >>> 8;
-  bytes[at + 2] = value >>> 16;
-  bytes[at + 3] = value >>> 24;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Header: zero-copy accessors over (buffer, offset).

@@ -2,6 +2,7 @@
 // monotonic time; the pong carries the responder's wall clock. The samples feed the cluster clock
 // (Marzullo), which the primary needs before it may stamp prepares.
 import { assert } from "../../core/assert.js";
+import { writeU32 } from "../../core/bytes.js";
 import { headerSize } from "../../core/config.js";
 import {
   PingField, PingHeader, PongField, PongHeader, setChecksums,
@@ -44,7 +45,7 @@ function sendPings(replica: Replica): void {
   ping.setU128(PingField.checkpoint_id, replica.checkpointId());
   ping.setU64Number(PingField.checkpoint_op, replica.opCheckpoint);
   ping.setU16(PingField.release_count, 1);
-  new DataView(message.buffer).setUint32(headerSize, replica.release, true);
+  writeU32(message, headerSize, replica.release);
   assert(ping.size === message.length && ping.view <= replica.view, "a ping advertises only a durable view");
   setChecksums(message, 0, message.length);
   replica.broadcast(message);
