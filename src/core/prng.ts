@@ -6,6 +6,8 @@ import { assert } from "./assert.js";
 
 const two32 = 0x1_0000_0000;
 const mask64 = 0xffff_ffff_ffff_ffffn;
+/** Bounds up to this take intBelowSmall: a u32 times it stays below 2^53. */
+const smallBound = 0x20_0000;
 
 export class Prng {
   // State words s0..s3 as (hi, lo) u32 pairs.
@@ -93,12 +95,31 @@ export class Prng {
     assert(Number.isSafeInteger(max) && max >= 0, "intInclusive: bad max");
     if (max >= 0xffff_ffff) return this.intInclusiveLarge(max);
     const s = max + 1;
+    if (s <= smallBound) return this.intBelowSmall(s);
     this.mul32(this.nextU32(), s);
     if (this.productLo < s) {
       const threshold = (two32 - s) % s;
       while (this.productLo < threshold) this.mul32(this.nextU32(), s);
     }
     return this.productHi;
+  }
+
+  /**
+   * intInclusive for s = max + 1 ≤ 2^21: the product of a u32 and s is below 2^53, exact in a
+   * double, so it needs no split (the same draws and the same results as mul32; about a third of
+   * the time, and most draws are small: accounts, amounts, fault chances).
+   */
+  private intBelowSmall(s: number): number {
+    let product = this.nextU32() * s;
+    let hi = Math.floor(product / two32);
+    if (product - hi * two32 < s) {
+      const threshold = (two32 - s) % s;
+      while (product - hi * two32 < threshold) {
+        product = this.nextU32() * s;
+        hi = Math.floor(product / two32);
+      }
+    }
+    return hi;
   }
 
   /** The 64-bit product x·s of two values below 2^32 and 2^32 + 1, into (productHi, productLo). */
