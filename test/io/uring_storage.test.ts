@@ -105,6 +105,42 @@ describe.skipIf(!built)(`UringStorage${skipReason}`, () => {
     await io((done) => storage.close(done));
   });
 
+  test("grid writes beyond gridWritesInFlightMax wait outside the ring; a WAL write never waits behind them", async () => {
+    const { storage, path } = createStorage({ gridWritesInFlightMax: 2 });
+    const internals = storage as unknown as { ring: UringRing; gridWritesInFlight: number };
+    const ring = internals.ring;
+    const count = 12;
+    const written = Array.from({ length: count }, (_, i) => pattern(4 * sectorSize, i + 40));
+    const landed: number[] = [];
+    let inRingMax = 0; // grid writes in the ring, seen from each one's completion
+    const all = io((done) => {
+      for (let i = 0; i < count; i++) {
+        storage.write(Zone.grid, i * 4 * sectorSize, written[i]!, () => {
+          landed.push(i);
+          inRingMax = Math.max(inRingMax, internals.gridWritesInFlight);
+          if (landed.length === count) done();
+        });
+      }
+    });
+    expect(ring.inFlight).toBe(2);
+    const wal = io((done) => storage.write(Zone.wal_prepares, 0, pattern(sectorSize, 9), done));
+    expect(ring.inFlight).toBe(3); // straight into the ring, beside the two grid writes
+    await Promise.all([all, wal]);
+    expect(inRingMax).toBeLessThanOrEqual(2);
+    expect([...landed].sort((a, b) => a - b)).toEqual(Array.from({ length: count }, (_, i) => i));
+    await io((done) => storage.close(done));
+    const fd = openSync(path, "r");
+    try {
+      for (let i = 0; i < count; i++) {
+        const back = new Uint8Array(4 * sectorSize);
+        readSync(fd, back, 0, back.length, testConfig.zones.gridOffset + i * 4 * sectorSize);
+        expect(back).toEqual(written[i]);
+      }
+    } finally {
+      closeSync(fd);
+    }
+  });
+
   test("reads past the end of the file are zeros, like a fresh sparse file", async () => {
     const { storage, path } = createStorage({ growStepBytes: 0 }); // the file ends at the last write
     await io((done) => storage.write(Zone.grid, 0, pattern(2 * sectorSize, 1), done));
