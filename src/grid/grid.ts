@@ -28,7 +28,7 @@ import { PageCache } from "./page_cache.js";
 import { SpaceMap } from "./space_map.js";
 
 /** Page blocks kept for reuse after their writes complete (grid.write). */
-const spareBlocksMax = 32;
+const spareBlocksMax = 64;
 /** Free blocks always kept for a checkpoint's roots (manifest, directories, blobs, free set). */
 const storageReserveBlocksMin = 64;
 
@@ -108,6 +108,8 @@ export class Grid {
   /** Allocates the cache's pages now, resident (page_pool.ts): a production replica's memory is known from start-up. */
   reserveCache(): void {
     this.pagePool.reserve(this.cache.pagesMax);
+    // A bar's end seals some 40 blocks at once: their buffers are allocated now, not then.
+    while (this.spareBlocks.length < spareBlocksMax) this.spareBlocks.push(new Uint8Array(this.config.blockSize).fill(0));
   }
 
   get referencesPerBlock(): number {
