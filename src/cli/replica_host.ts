@@ -16,6 +16,7 @@ import { DataFileLockError, lockDataFile, type DataFileLock } from "../io/data_f
 import type { MessageBus } from "../io/message_bus.js";
 import { identifyDataFile, identityMismatch, type DataFileIdentity } from "../replica/superblock/identify.js";
 import { Replica, type ReplicaEvent, type ReplicaOptions } from "../replica/replica.js";
+import { warmUpLedger } from "./ledger_warm_up.js";
 import type { Logger } from "./logger.js";
 import type { ReplicaMetrics } from "./metrics.js";
 import { PrepareHeader } from "../core/header.js";
@@ -210,6 +211,8 @@ export function startReplica(options: HostOptions, callback: (error: Error | nul
       lock.release();
       return callback(fileError(options.path, error), null);
     }
+    const warmUpMs = warmUpLedger({ config });
+    options.logger?.info({ replica: identity.replica, ms: Math.round(warmUpMs) }, "ledger code warmed up");
     replica = new Replica(replicaOptions(identity, config, storage, bus, time, options));
     options.metrics?.attach(replica);
     openAndRun(replica, { bus, storage, lock, time, path: options.path, signal: options.signal }, callback);

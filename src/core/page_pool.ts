@@ -12,6 +12,7 @@
 // changes what the state machine computes: determinism does not depend on the pool.
 import { assert } from "./assert.js";
 import { nativeAddon } from "./native_addon.js";
+import { emptyObjectArray } from "./object_array.js";
 
 /**
  * Bytes per slab when reserving. Each slab is advised to use transparent huge pages (the native
@@ -21,7 +22,7 @@ import { nativeAddon } from "./native_addon.js";
 const slabBytes = 64 * 2 ** 20;
 
 export class PagePool {
-  private readonly free: Uint32Array[] = [];
+  private readonly free: Uint32Array[] = emptyObjectArray();
   /** Pages that exist (free or in use). */
   allocated = 0;
 

@@ -13,6 +13,7 @@
 // Canonical bytes: a page's body is exactly its used records, and records past `count` are zero
 // (pop() zeroes what it drops), so equal tables give equal pages whatever their history.
 import { assert } from "./assert.js";
+import { emptyObjectArray } from "./object_array.js";
 import { PagePool } from "./page_pool.js";
 import type { PageSpace } from "./persistent_state.js";
 
@@ -20,8 +21,8 @@ export class PagedRecords implements PageSpace {
   readonly lazy = true;
   readonly perPage: number;
   count = 0;
-  private u32Pages: (Uint32Array | null)[] = [];
-  private i32Pages: (Int32Array | null)[] = [];
+  private u32Pages: (Uint32Array | null)[] = emptyObjectArray();
+  private i32Pages: (Int32Array | null)[] = emptyObjectArray();
   /** One flag per page: changed since the last clearDirty(). */
   private dirty = new Uint8Array(16);
 
