@@ -11,15 +11,25 @@ import {
 
 const nullObject = "Cannot convert undefined or null to object";
 
-/** A checked u128 at word `w` (a multiple of 2). */
-function putU128(words: Uint32Array, longs: BigUint64Array, w: number, value: bigint): void {
-  if (value <= 0xffff_ffffn) { // zero fields and amounts: no BigInt arithmetic at all
+const u128Limit = 1n << 128n;
+
+/**
+ * A u128 field checked as checkU128 checks it (the same errors, in the same order) and stored at
+ * word `w` (a multiple of 2). Zero fields and amounts take the first branch: one comparison and
+ * no BigInt arithmetic; ids take two comparisons, one store of the low 64 bits (a BigUint64Array
+ * keeps them without allocating) and one shift.
+ */
+function putU128(words: Uint32Array, longs: BigUint64Array, w: number, value: bigint, field: string): void {
+  if (typeof value !== "bigint") checkU128(value, field); // throws
+  if (value <= 0xffff_ffffn) {
+    if (value < 0n) checkU128(value, field); // throws
     words[w] = Number(value);
     words[w + 1] = 0;
     words[w + 2] = 0;
     words[w + 3] = 0;
     return;
   }
+  if (value >= u128Limit) checkU128(value, field); // throws
   longs[w >> 1] = value; // the low 64 bits
   longs[(w >> 1) + 1] = value >> 64n;
 }
@@ -46,12 +56,12 @@ export function encodeTransfers(batch: readonly Transfer[]): Uint8Array {
     const t = batch[i]!;
     if (t === null || t === undefined) throw new TypeError(nullObject);
     const w = i * 32;
-    putU128(words, longs, w + T.id, checkU128(t.id, "id"));
-    putU128(words, longs, w + T.debit, checkU128(t.debit_account_id, "debit_account_id"));
-    putU128(words, longs, w + T.credit, checkU128(t.credit_account_id, "credit_account_id"));
-    putU128(words, longs, w + T.amount, checkU128(t.amount, "amount"));
-    putU128(words, longs, w + T.pending, checkU128(t.pending_id, "pending_id"));
-    putU128(words, longs, w + T.ud128, checkU128(t.user_data_128, "user_data_128"));
+    putU128(words, longs, w + T.id, t.id, "id");
+    putU128(words, longs, w + T.debit, t.debit_account_id, "debit_account_id");
+    putU128(words, longs, w + T.credit, t.credit_account_id, "credit_account_id");
+    putU128(words, longs, w + T.amount, t.amount, "amount");
+    putU128(words, longs, w + T.pending, t.pending_id, "pending_id");
+    putU128(words, longs, w + T.ud128, t.user_data_128, "user_data_128");
     longs[(w >> 1) + T.ud64] = checkU64(t.user_data_64, "user_data_64");
     words[w + T.ud32] = toU32(t.user_data_32, "user_data_32");
     words[w + T.timeout] = toU32(t.timeout, "timeout");
@@ -71,12 +81,12 @@ export function encodeAccounts(batch: readonly Account[]): Uint8Array {
     const a = batch[i]!;
     if (a === null || a === undefined) throw new TypeError(nullObject);
     const w = i * 32;
-    putU128(words, longs, w + A.id, checkU128(a.id, "id"));
-    putU128(words, longs, w + A.dp, checkU128(a.debits_pending, "debits_pending"));
-    putU128(words, longs, w + A.dP, checkU128(a.debits_posted, "debits_posted"));
-    putU128(words, longs, w + A.cp, checkU128(a.credits_pending, "credits_pending"));
-    putU128(words, longs, w + A.cP, checkU128(a.credits_posted, "credits_posted"));
-    putU128(words, longs, w + A.ud128, checkU128(a.user_data_128, "user_data_128"));
+    putU128(words, longs, w + A.id, a.id, "id");
+    putU128(words, longs, w + A.dp, a.debits_pending, "debits_pending");
+    putU128(words, longs, w + A.dP, a.debits_posted, "debits_posted");
+    putU128(words, longs, w + A.cp, a.credits_pending, "credits_pending");
+    putU128(words, longs, w + A.cP, a.credits_posted, "credits_posted");
+    putU128(words, longs, w + A.ud128, a.user_data_128, "user_data_128");
     longs[(w >> 1) + A.ud64] = checkU64(a.user_data_64, "user_data_64");
     words[w + A.ud32] = toU32(a.user_data_32, "user_data_32");
     words[w + A.reserved] = toU32(a.reserved, "reserved");
