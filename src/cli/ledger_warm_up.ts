@@ -17,13 +17,16 @@ import { assert } from "../core/assert.js";
 import { decodeResults, encodeEvents, operationCodecs } from "../core/ledger/object_codec.js";
 import { StateMachine } from "../core/ledger/state_machine.js";
 import type { Config } from "../core/config.js";
-import { CreateTransferStatus, type Account, type Transfer } from "../core/layouts.js";
+import { CreateAccountStatus, CreateTransferStatus, type Account, type Transfer } from "../core/layouts.js";
 import { Grid } from "../grid/grid.js";
 import type { Storage } from "../io/storage.js";
 import { Prng } from "../core/prng.js";
 
 /** A pulse consumes this many timestamps (ledger.md §5). */
 const pulseEvents = 8190;
+/** The status of an event created, for either create operation (the same value in both). */
+const created = CreateTransferStatus.created;
+assert(created === (CreateAccountStatus.created as number));
 
 export interface WarmUpOptions {
   /** The replica's configuration: the scratch grid has its block size and bar length. */
@@ -69,11 +72,12 @@ export function warmUpLedger(options: WarmUpOptions): number {
     else grid.flushBehindTails(ledger.spaces());
     return length;
   };
+  type CreateCodec = typeof operationCodecs.createAccounts | typeof operationCodecs.createTransfers;
   /** Every event of a create request was created: the warm-up ran the paths real requests run. */
-  const executeCreate = (codec: typeof operationCodecs.createAccounts | typeof operationCodecs.createTransfers, body: Uint8Array, events: number): void => {
+  const executeCreate = (codec: CreateCodec, body: Uint8Array, events: number): void => {
     const results = decodeResults(codec, reply.subarray(0, execute(codec.operation, events, body)));
     assert(typeof results !== "string" && results.length === 1 && results[0]!.length === events &&
-      results[0]!.every((result) => result.status === CreateTransferStatus.created), "ledger warm-up: an event was not created");
+      results[0]!.every((result) => result.status === created), "ledger warm-up: an event was not created");
   };
   // The replica's first pulse (at start-up: pulse_next starts due) sets pulse_next to "never",
   // 2^32 - 1 in both words: not a small integer, so V8 changes the fields' representation, and

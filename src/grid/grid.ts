@@ -108,7 +108,7 @@ export class Grid {
   /** Allocates the cache's pages now, resident (page_pool.ts): a production replica's memory is known from start-up. */
   reserveCache(): void {
     this.pagePool.reserve(this.cache.pagesMax);
-    // A bar's end seals some 40 blocks at once: their buffers are allocated now, not then.
+    // A bar's end seals some 40 blocks at once: their buffers are allocated (and touched) now, not then.
     while (this.spareBlocks.length < spareBlocksMax) this.spareBlocks.push(new Uint8Array(this.config.blockSize).fill(0));
   }
 

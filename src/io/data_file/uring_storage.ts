@@ -64,7 +64,7 @@ const growStepDefault = 16 * 1024 * 1024;
  * path, waits behind them: 3 replicas on loopback, 250k transfers/s, the WAL writes of the two ops
  * after a bar's end took 12-20 ms on average (max 70 ms) against 4-7 ms for the others. Measured
  * on this VM's disk, a 1 MiB O_DSYNC write behind 60 MiB of 512 KiB direct writes at 4 or 16 in
- * flight took 19-27 ms, behind one at a time 1.0-1.7 ms, and the 60 MiB took as long either way.
+ * flight took 19-27 ms, behind one at a time 1.0-1.7 ms, and the 60 MiB took about as long either way.
  */
 const gridWritesInFlightDefault = 2;
 const probeTimeoutNs = 5e9;
