@@ -286,6 +286,13 @@ export class Replica extends ReplicaState {
 
   private openFinish(opMax: number, headCertain: boolean, callback: (error: string | null) => void): void {
     this.openHead(this.loadViewHeaders(opMax));
+    // The head the WAL and the view headers left us may sit in a faulty slot (a prepare we may
+    // have acknowledged): we can neither vouch for it nor nack it, so we could join no view
+    // change (view_change.ts buildJoinView), and a 2-replica cluster changed views forever
+    // (crash-heavy VOPR seeds 66 and 835791073117046069). Where we would have to join one, we
+    // wait in recovering_head for a view instead, as TigerBeetle's op_head_certain sends a faulty
+    // head slot there (vsr.md §11.5). A backup back in its own view repairs the slot instead.
+    const headFaulty = this.op > this.opCheckpoint && this.journal.isFaulty(this.op);
     const head = this.journal.header(this.op);
     if (head !== null) this.prepareTimestamp = new PrepareHeader(head.bytes(), 0).timestamp;
     this.emit("open");
@@ -299,11 +306,13 @@ export class Replica extends ReplicaState {
         this.startSoloView();
       } else if (!headCertain) {
         this.toRecoveringHead();
-      } else if (this.logView === this.view && this.primaryOf(this.view) === this.replica && !this.isStandby) {
+      } else if (this.logView === this.view && (this.primaryOf(this.view) !== this.replica || this.isStandby)) {
+        this.toNormal(this.view); // a faulty head is repaired from the primary there
+      } else if (headFaulty && !this.isStandby) {
+        this.toRecoveringHead();
+      } else if (this.logView === this.view) {
         // A primary that restarts in its own view may have lost prepares it acked: move on.
         enterViewChange(this, this.view + 1);
-      } else if (this.logView === this.view) {
-        this.toNormal(this.view);
       } else {
         enterViewChange(this, this.view);
       }

@@ -49,6 +49,23 @@ describe("recovery", () => {
     expect(b1.events()).toContainEqual(expect.stringMatching(/^repair_prepare: repaired prepare op 3 \(view 1\) from replica \d$/));
   });
 
+  test("a primary back in its own view with its head in a faulty slot waits in recovering_head, then rejoins", () => {
+    // It can neither vouch for op 3 nor nack it (it acknowledged it), so it could send no
+    // join_view: with two replicas that was a view change forever (VOPR seed 835791073117046069).
+    const t = scenario({ replicas: 3 });
+    t.requests(2).runUntilQuiet().expectCommit(3);
+    const a0 = t.replica("A0").stop();
+    a0.corruptWalPrepare(3);
+    a0.open();
+    t.runUntil(() => a0.status !== "recovering");
+    expect(a0.status).toBe("recovering_head");
+    expect(a0.replica.journal.isFaulty(3)).toBe(true);
+    expect(t.probes.recovering_head_entered).toBe(1);
+    t.requests(2).runUntilQuiet().expectCommit(5);
+    expect(a0.status).toBe("normal");
+    expect(a0.replica.journal.isFaulty(3)).toBe(false);
+  });
+
   test("a corrupt redundant header of the newest prepare is rewritten from the prepare, without peers", () => {
     const t = scenario({ replicas: 3 });
     t.requests(2).runUntilQuiet().expectCommit(3);
