@@ -95,6 +95,8 @@ export interface PipelineEntry {
   readonly client: bigint;
   readonly operation: number;
   okFrom: number; // bitset of replica indexes
+  /** A read of the prepare back from the journal is in flight (pipeline.ts readBackIntoPipeline). */
+  readingBack?: boolean;
 }
 
 /** State sync in progress (vsr.md §8); the fields are owned by protocol/sync.ts. */

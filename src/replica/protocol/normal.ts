@@ -9,7 +9,7 @@ import { headerSize } from "../../core/config.js";
 import { CommitHeader, PrepareHeader, PrepareOkHeader, setChecksums } from "../../core/header.js";
 import { Command } from "../../core/command.js";
 import type { Replica } from "../replica.js";
-import { ack, countPrepareOk, refillPipeline, writeAndAck } from "./pipeline.js";
+import { ack, countPrepareOk, fillPipelineEntry, readBackIntoPipeline, refillPipeline, writeAndAck } from "./pipeline.js";
 import { requestView, startViewIfReady, voteToExitView } from "./view_change.js";
 
 // ---- prepare ----
@@ -226,7 +226,15 @@ function resendPrepares(replica: Replica): void {
   assert(replica.pipeline.length <= replica.config.pipelinePrepareQueueMax);
   timeout.backoff(replica.prng);
   for (const entry of replica.pipeline) {
-    if (entry.message.length === 0) continue; // still being read back from the journal
+    if (entry.message.length === 0) {
+      // Its read-back failed, or is still in flight. Skipped for good, the op was never sent
+      // again and a 2-replica cluster stalled (crash-heavy VOPR seed 9400690418971263029).
+      const cached = replica.prepareCache.get(entry.op, entry.checksum);
+      if (cached !== null) fillPipelineEntry(replica, entry, cached);
+      else if (entry.readingBack !== true && !replica.journal.isDirty(entry.op)) readBackIntoPipeline(replica, entry);
+      // Filling it counted our own prepare_ok, which may have committed it.
+      if (entry.message.length === 0 || entry.op <= replica.commitMin) continue;
+    }
     assert(entry.op > replica.commitMin && entry.op <= replica.op);
     assert(entry.message.length >= headerSize, "a pipeline entry holds a whole prepare");
     for (let node = 0; node < replica.replicaCount + replica.standbyCount; node++) {

@@ -10,7 +10,7 @@ import {
 } from "../../core/header.js";
 import { prepareTimestamp } from "../../core/ledger/timestamps.js";
 import { pipelineCommit } from "../quorums.js";
-import type { Replica } from "../replica.js";
+import type { PipelineEntry, Replica } from "../replica.js";
 
 /** Primary: append a new prepare to the pipeline, write it locally and send it to everyone. */
 export function prepareAndReplicate(replica: Replica, prepare: Uint8Array): void {
@@ -118,6 +118,31 @@ export function countPrepareOk(replica: Replica, op: number, checksum: bigint, f
     replica.commitJournal();
     refillPipeline(replica);
   }
+}
+
+/**
+ * Primary, after a view change: reads a surviving prepare back from the journal into its (empty)
+ * pipeline entry, and counts our own prepare_ok for it. A read that fails leaves it empty: the
+ * prepare timeout fills it from the prepare cache or reads again (normal.ts resendPrepares).
+ */
+export function readBackIntoPipeline(replica: Replica, entry: PipelineEntry): void {
+  assert(entry.message.length === 0 && entry.readingBack !== true);
+  const { op, checksum } = entry;
+  entry.readingBack = true;
+  replica.journal.readPrepare(op, checksum, (prepare) => {
+    entry.readingBack = false;
+    if (prepare === null || !replica.pipeline.includes(entry)) return;
+    fillPipelineEntry(replica, entry, prepare);
+  });
+}
+
+/** Gives an empty pipeline entry its prepare (read back, or found in the cache); our own ack follows. */
+export function fillPipelineEntry(replica: Replica, entry: PipelineEntry, prepare: Uint8Array): void {
+  assert(entry.message.length === 0 && new PrepareHeader(prepare, 0).checksum === entry.checksum,
+    "a pipeline entry filled with another prepare");
+  entry.message = prepare;
+  replica.prepareCache.put(prepare);
+  ack(replica, new PrepareHeader(prepare, 0));
 }
 
 /** Primary: move queued requests into the pipeline as it drains. */

@@ -13,7 +13,7 @@ import { checkpointStateSize, decodeCheckpointState, encodeCheckpointState } fro
 import { cancelSync, startSync, syncNeeded, syncTargetStale } from "./sync.js";
 import type { Replica } from "../replica.js";
 import { countVotes } from "../quorums.js";
-import { ack, ackJournal, refillPipeline } from "./pipeline.js";
+import { ack, ackJournal, readBackIntoPipeline, refillPipeline } from "./pipeline.js";
 
 // ---- exit_view votes ----
 
@@ -409,18 +409,11 @@ function loadPipeline(replica: Replica): void {
       continue;
     }
     // The prepare is durable in our journal: read it back into the pipeline.
-    const checksum = header.checksum;
-    replica.pipeline.push({
-      message: new Uint8Array(0), op, checksum, client: header.client, operation: header.operation, okFrom: 0,
-    });
-    replica.journal.readPrepare(op, checksum, (prepare) => {
-      const entry = replica.pipeline.find((candidate) => candidate.checksum === checksum);
-      if (prepare === null || entry === undefined) return;
-      assert(entry.op === op, "a pipeline entry of another op with the same checksum");
-      entry.message = prepare;
-      replica.prepareCache.put(prepare);
-      ack(replica, new PrepareHeader(prepare, 0));
-    });
+    const entry = {
+      message: new Uint8Array(0), op, checksum: header.checksum, client: header.client, operation: header.operation, okFrom: 0,
+    };
+    replica.pipeline.push(entry);
+    readBackIntoPipeline(replica, entry);
   }
   for (const entry of replica.pipeline) {
     if (entry.message.length > 0) ack(replica, new PrepareHeader(entry.message, 0));
