@@ -8,6 +8,7 @@ import {
 import {
   EvictionHeader, type Header, PingClientHeader, PongClientHeader, ReplyHeader, RequestHeader,
 } from "./header.js";
+import { newMessage } from "../message_slab.js";
 
 // ---------------------------------------------------------------------------------------------
 // Builders for client-facing messages. Each writes a whole message into `out` (from offset 0,
@@ -21,7 +22,7 @@ const scratchPongClient = new PongClientHeader(new Uint8Array(headerSize));
 const scratchEviction = new EvictionHeader(new Uint8Array(headerSize));
 
 function messageBuffer(size: number, output: Uint8Array | undefined): Uint8Array {
-  if (output === undefined) return new Uint8Array(size);
+  if (output === undefined) return newMessage(size);
   assert(output.length >= size, "output buffer too small");
   output.fill(0, 0, headerSize);
   return output;

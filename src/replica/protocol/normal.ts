@@ -11,6 +11,7 @@ import { Command } from "../../core/command.js";
 import type { Replica } from "../replica.js";
 import { ack, countPrepareOk, fillPipelineEntry, readBackIntoPipeline, refillPipeline, writeAndAck } from "./pipeline.js";
 import { requestView, startViewIfReady, voteToExitView } from "./view_change.js";
+import { newMessage } from "../../core/message_slab.js";
 
 // ---- prepare ----
 
@@ -255,7 +256,7 @@ function sendCommitHeartbeat(replica: Replica): void {
   assert(replica.commitMax >= replica.commitMin && replica.commitMax <= replica.op);
   const checksum = replica.checksumOf(replica.commitMax);
   if (checksum === null) return;
-  const message = new Uint8Array(headerSize);
+  const message = newMessage(headerSize);
   const commit = new CommitHeader(message, 0);
   replica.frame(commit, Command.commit, headerSize);
   commit.commit_checksum = checksum;

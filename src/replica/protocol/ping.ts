@@ -10,6 +10,7 @@ import {
 import { Command } from "../../core/command.js";
 import type { Replica } from "../replica.js";
 import { clockEpochMaxNs, clockToleranceMaxNs } from "../clock/clock.js";
+import { newMessage } from "../../core/message_slab.js";
 
 export function tickPing(replica: Replica): void {
   assert(replica.status !== "recovering", "pings start once the replica is open");
@@ -38,7 +39,7 @@ export function tickPing(replica: Replica): void {
 
 function sendPings(replica: Replica): void {
   assert(replica.timeouts.ping.ticking, "pings are sent on the ping timeout");
-  const message = new Uint8Array(headerSize + 4);
+  const message = newMessage(headerSize + 4);
   const ping = new PingHeader(message, 0);
   replica.frame(ping, Command.ping, message.length, replica.viewDurable);
   ping.setU64(PingField.ping_timestamp_monotonic, replica.time.monotonic());
@@ -56,7 +57,7 @@ export function onPing(replica: Replica, message: Uint8Array): void {
   if (ping.replica === replica.replica) return replica.ignored("ping", "from ourselves");
   assert(ping.replica < replica.replicaCount + replica.standbyCount);
   assert(message.length === headerSize + 4 * ping.getU16(PingField.release_count), "a ping lists its releases");
-  const reply = new Uint8Array(headerSize);
+  const reply = newMessage(headerSize);
   const pong = new PongHeader(reply, 0);
   replica.frame(pong, Command.pong, headerSize, replica.viewDurable);
   pong.copyBytes(PongField.ping_timestamp_monotonic, ping, PingField.ping_timestamp_monotonic, 8); // echoed as is

@@ -11,6 +11,7 @@ import {
 import { prepareTimestamp } from "../../core/ledger/timestamps.js";
 import { pipelineCommit } from "../quorums.js";
 import type { PipelineEntry, Replica } from "../replica.js";
+import { newMessage } from "../../core/message_slab.js";
 
 /** Primary: append a new prepare to the pipeline, write it locally and send it to everyone. */
 export function prepareAndReplicate(replica: Replica, prepare: Uint8Array): void {
@@ -85,7 +86,7 @@ export function ackJournal(replica: Replica): void {
 
 function buildPrepareOk(replica: Replica, prepare: PrepareHeader): Uint8Array {
   assert(!replica.isPrimary && prepare.command === Command.prepare);
-  const message = new Uint8Array(headerSize);
+  const message = newMessage(headerSize);
   const ok = new PrepareOkHeader(message, 0);
   replica.frame(ok, Command.prepare_ok, headerSize);
   ok.parent = prepare.parent;

@@ -11,6 +11,7 @@ import { Command } from "../../core/command.js";
 import type { Replica } from "../replica.js";
 import { requestView, startViewIfReady } from "./view_change.js";
 import { tickSync } from "./sync.js";
+import { newMessage } from "../../core/message_slab.js";
 
 /** At most this many get_prepare messages per repair tick, to bound the burst. */
 const prepareRequestsPerTick = 4;
@@ -96,7 +97,7 @@ function requestMissingPrepares(replica: Replica): void {
     if (target === replica.replica) return;
     assert(op > replica.commitMin && op <= replica.op && replica.journal.isDirty(op));
     assert(header.op === op && requested < prepareRequestsPerTick);
-    const message = new Uint8Array(headerSize);
+    const message = newMessage(headerSize);
     const request = new GetPrepareHeader(message, 0);
     replica.frame(request, Command.get_prepare, headerSize);
     request.op = op;
@@ -111,7 +112,7 @@ function sendGetHeaders(replica: Replica, target: number, opMin: number, opMax: 
   if (opMin > opMax) return;
   assert(target !== replica.replica && opMin > replica.commitMin && opMax <= replica.opPrepareMax);
   assert(opMax - opMin < replica.journal.slotCount, "a header range wider than the WAL");
-  const message = new Uint8Array(headerSize);
+  const message = newMessage(headerSize);
   const request = new GetHeadersHeader(message, 0);
   replica.frame(request, Command.get_headers, headerSize);
   request.op_min = opMin;

@@ -13,6 +13,7 @@ import { GetReplyHeader, ReplyHeader, setChecksums } from "../../core/header.js"
 import type { ClientSession } from "../client_sessions.js";
 import type { Replica } from "../replica.js";
 import { anyOtherNode } from "./sync.js";
+import { newMessage } from "../../core/message_slab.js";
 
 /** Sends `entry`'s latest reply to its client, from the zone; a faulty slot is repaired first. */
 export function sendStoredReply(replica: Replica, entry: ClientSession): void {
@@ -34,7 +35,7 @@ export function sendStoredReply(replica: Replica, entry: ClientSession): void {
 }
 
 function requestReply(replica: Replica, entry: ClientSession): void {
-  const message = new Uint8Array(headerSize);
+  const message = newMessage(headerSize);
   const header = new GetReplyHeader(message, 0);
   replica.frame(header, Command.get_reply, headerSize);
   header.reply_checksum = entry.replyChecksum;

@@ -14,6 +14,7 @@ import { cancelSync, startSync, syncNeeded, syncTargetStale } from "./sync.js";
 import type { Replica } from "../replica.js";
 import { countVotes } from "../quorums.js";
 import { ack, ackJournal, readBackIntoPipeline, refillPipeline } from "./pipeline.js";
+import { newMessage } from "../../core/message_slab.js";
 
 // ---- exit_view votes ----
 
@@ -599,7 +600,7 @@ function sendGetView(replica: Replica, target: number, view: number): void {
 
 /** A 256-byte message with only the frame filled (exit_view, get_view before its nonce). */
 function frameOnly(replica: Replica, command: number, view: number): Uint8Array {
-  const message = new Uint8Array(headerSize);
+  const message = newMessage(headerSize);
   replica.frame(new Header(message, 0), command, headerSize, view);
   setChecksums(message, 0, headerSize);
   return message;
