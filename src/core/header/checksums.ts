@@ -1,9 +1,9 @@
 import { assert } from "../assert.js";
-import { readU32 } from "../bytes.js";
+import { bytesEqual, readU32 } from "../bytes.js";
 import { checksumInto, checksumMatches } from "../checksum.js";
 import { Command } from "../command.js";
 import { headerSize } from "../config.js";
-import { FrameField, ReplyField, checksummedStart } from "./fields.js";
+import { FrameField, ReplyField, checksumBodyEmptyBytes, checksummedStart } from "./fields.js";
 
 // ---------------------------------------------------------------------------------------------
 // Checksums (wire.md §6). Each call allocates only the subarray views handed to the MAC.
@@ -16,7 +16,9 @@ export function readSize(buffer: Uint8Array, offset: number): number {
 function setBodyChecksum(buffer: Uint8Array, offset: number, size: number): void {
   assert(size >= headerSize && offset + size <= buffer.length, "message out of bounds");
   assert(readSize(buffer, offset) === size, "size argument differs from header.size");
-  checksumInto(buffer.subarray(offset + headerSize, offset + size), buffer, offset + FrameField.checksum_body);
+  // Most messages are a bare header: their body checksum is a constant (a MAC call saved).
+  if (size === headerSize) buffer.set(checksumBodyEmptyBytes, offset + FrameField.checksum_body);
+  else checksumInto(buffer.subarray(offset + headerSize, offset + size), buffer, offset + FrameField.checksum_body);
 }
 
 export function setHeaderChecksum(buffer: Uint8Array, offset: number): void {
@@ -61,6 +63,7 @@ export function verifyBodyChecksum(buffer: Uint8Array, offset: number): boolean 
   if (offset < 0 || offset + headerSize > buffer.length) return false;
   const size = readSize(buffer, offset);
   if (size < headerSize || offset + size > buffer.length) return false;
+  if (size === headerSize) return bytesEqual(buffer, offset + FrameField.checksum_body, checksumBodyEmptyBytes, 0, 16);
   return checksumMatches(
     buffer.subarray(offset + headerSize, offset + size), buffer, offset + FrameField.checksum_body,
   );
