@@ -383,8 +383,9 @@ export class Grid {
    * Reads the block at reference.address if it is intact and the one referenced; never repairs.
    * `misplaced` (with a null block): what we hold there is another intact block (misplacedBlock).
    */
-  readLocal(reference: BlockReference, callback: (block: Uint8Array | null, misplaced: boolean) => void): void {
-    this.readAt(reference.address, reference, callback);
+  readLocal(reference: BlockReference, callback: (block: Uint8Array | null, misplaced: boolean) => void,
+    into?: Uint8Array): void {
+    this.readAt(reference.address, reference, callback, into);
   }
 
   /**
@@ -406,10 +407,11 @@ export class Grid {
    * Reads the block stored at `address`, which must be the one `reference` names (null if not):
    * `address` differs from the reference's only where state sync staged a block (sync_moves.ts).
    * A null reference takes any intact block of this cluster written for `address`. A null block
-   * comes with `misplaced` (block.ts misplacedBlock), which only says why it is not ours.
+   * comes with `misplaced` (block.ts misplacedBlock), which only says why it is not ours. `into`
+   * (a block-sized buffer the caller reuses, free until the callback) saves the allocation.
    */
   readAt(address: number, reference: BlockReference | null,
-    callback: (block: Uint8Array | null, misplaced: boolean) => void): void {
+    callback: (block: Uint8Array | null, misplaced: boolean) => void, into?: Uint8Array): void {
     const verify = (block: Uint8Array): boolean =>
       reference === null ? verifyBlockAt(block, address, this.cluster)
         : this.verifyBodies ? verifyBlock(block, reference, this.cluster) : verifyBlockHeader(block, reference, this.cluster);
@@ -419,7 +421,9 @@ export class Grid {
       const copy = writing.slice();
       return this.storage.nextTick(() => callback(verify(copy) ? copy : null, false));
     }
-    const block = new Uint8Array(this.config.blockSize);
+    assert(into === undefined || into.length === this.config.blockSize, "a read buffer of the wrong size");
+    // A reused buffer starts zeroed, as a fresh one: no earlier read's bytes can pass for this one.
+    const block = into?.fill(0) ?? new Uint8Array(this.config.blockSize);
     this.storage.read(Zone.grid, (address - 1) * this.config.blockSize, block, () => {
       if (verify(block)) return callback(block, false);
       callback(null, reference !== null && misplacedBlock(block, reference, this.cluster));
