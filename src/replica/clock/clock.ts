@@ -62,6 +62,13 @@ class Epoch {
   synchronized: MarzulloInterval | null = null;
   /** Synchronise only after new samples, so duplicate pongs cannot burn the CPU. */
   learned = false;
+  /**
+   * monotonic + window_min, + window_max and + epoch_max: the clock ticks on every tick, and
+   * comparing against these allocates no BigInt (an elapsed time per comparison did).
+   */
+  windowMinAt = 0n;
+  windowMaxAt = 0n;
+  epochMaxAt = 0n;
 
   constructor(replicaCount: number) {
     this.sources = new Array<ClockSample | null>(replicaCount).fill(null);
@@ -76,6 +83,9 @@ class Epoch {
     this.realtime = realtime;
     this.synchronized = null;
     this.learned = false;
+    this.windowMinAt = monotonic + clockWindowMinNsBig;
+    this.windowMaxAt = monotonic + clockWindowMaxNsBig;
+    this.epochMaxAt = monotonic + clockEpochMaxNsBig;
   }
 
   elapsedNs(monotonic: bigint): bigint {
@@ -136,7 +146,7 @@ export class Clock {
     // A ping sent before this window began belongs to samples already discarded.
     if (m0 < this.window.monotonic) return "rejected_m0_before_window";
     // Delayed packets from before a restart can carry arbitrary monotonic readings.
-    const windowEndNs = this.window.monotonic + clockWindowMaxNsBig;
+    const windowEndNs = this.window.windowMaxAt;
     if (m0 > windowEndNs || m2 > windowEndNs) return "rejected_window_expired";
 
     const rttNs = Number(m2 - m0);
@@ -179,7 +189,8 @@ export class Clock {
     const { synchronized, windowExpired } = this.synchronize(monotonic, realtime);
     // Drift makes an epoch unusable after a while, even when no window could replace it.
     let epochExpired = false;
-    if (this.epoch.elapsedNs(monotonic) >= clockEpochMaxNsBig) {
+    assert(monotonic >= this.epoch.monotonic, "clock: monotonic time went backwards");
+    if (monotonic >= this.epoch.epochMaxAt) {
       this.epoch.reset(this.replica, monotonic, realtime);
       epochExpired = true;
     }
@@ -190,10 +201,10 @@ export class Clock {
   private synchronize(monotonic: bigint, realtime: bigint):
     Pick<ClockTickResult, "synchronized" | "windowExpired"> {
     assert(this.window.synchronized === null);
-    const elapsedNs = this.window.elapsedNs(monotonic);
+    assert(monotonic >= this.window.monotonic, "clock: monotonic time went backwards");
     // Wait for enough samples to pick the most accurate ones.
-    if (elapsedNs < clockWindowMinNsBig) return windowWaiting;
-    if (elapsedNs >= clockWindowMaxNsBig) {
+    if (monotonic < this.window.windowMinAt) return windowWaiting;
+    if (monotonic >= this.window.windowMaxAt) {
       // Stale samples are worse than none: start a fresh window.
       const partitioned = this.window.sourcesSampled() <= Math.floor(this.replicaCount / 2);
       this.window.reset(this.replica, monotonic, realtime);

@@ -85,8 +85,17 @@ export class TimeSim implements Time {
   private monotonicNs = 0n;
 
   realtime(): bigint {
-    return this.epochNs + this.monotonic() - this.offsetNs(this.ticksElapsed);
+    // A pure function of the tick, except for non_ideal clocks (a draw per read): those are not cached.
+    if (this.realtimeTick === this.ticksElapsed) return this.realtimeNs;
+    const realtime = this.epochNs + this.monotonic() - this.offsetNs(this.ticksElapsed);
+    if (this.offsetModel.model !== "non_ideal") {
+      this.realtimeTick = this.ticksElapsed;
+      this.realtimeNs = realtime;
+    }
+    return realtime;
   }
+  private realtimeTick = -1;
+  private realtimeNs = 0n;
 
   /**
    * Replaces the offset model from now on: the liveness phase brings skewed clocks back within
@@ -95,14 +104,15 @@ export class TimeSim implements Time {
   setOffset(model: ClockOffset): void {
     assert(model.model !== "non_ideal", "TimeSim: non_ideal clocks keep their model (their draws)");
     this.offsetModel = model;
+    this.realtimeTick = -1;
   }
 
   /** The clock's error at `ticks`, in nanoseconds (realtime runs this much behind). */
   offsetNs(ticks: number): bigint {
     const model = this.offsetModel;
     switch (model.model) {
-      case "linear":
-        return BigInt(ticks) * model.driftNsPerTick + model.offsetNs;
+      case "linear": // (most clocks are ideal: no BigInt arithmetic for them)
+        return model.driftNsPerTick === 0n ? model.offsetNs : BigInt(ticks) * model.driftNsPerTick + model.offsetNs;
       case "periodic":
         return BigInt(Math.floor(model.amplitudeNs * Math.sin((ticks * 2 * Math.PI) / model.periodTicks)));
       case "step":
