@@ -65,7 +65,22 @@ export interface StorageFaultStats {
 export class StorageSim implements Storage {
   readonly stats: StorageFaultStats = { latentErrors: 0, writeCorruptions: 0, misdirectedWrites: 0, tornWrites: 0 };
   /** Whether faults are visible on reads and read/write faults are injected (§7). */
-  faulty: boolean;
+  get faulty(): boolean {
+    return this.faultyValue;
+  }
+  set faulty(faulty: boolean) {
+    if (faulty !== this.faultyValue) this.changesStamp += 1; // visibleSector changes everywhere
+    this.faultyValue = faulty;
+  }
+  private faultyValue = true;
+  /**
+   * For checkers that re-verify the superblock and WAL zones (durability_checker.ts): per sector
+   * below the client replies zone, a count bumped whenever what pristineSector or visibleSector
+   * show for it may have changed; and `changesStamp`, bumped when they may have changed for every
+   * sector (a wipe, `faulty` toggled). What neither moved needs no second look.
+   */
+  private readonly sectorChanges: Uint32Array;
+  changesStamp = 0;
   /** Superblock writes landed so far (the durability checker re-reads the superblock after one). */
   superblockWritesLanded = 0;
   /** Told of every write when it is submitted (the durability checker). */
@@ -114,7 +129,7 @@ export class StorageSim implements Storage {
     assertRatio(options.writeMisdirectProbability);
     this.sizeBytes = options.sizeBytes;
     this.replicaIndex = options.replicaIndex;
-    this.faulty = options.faulty ?? true;
+    this.faultyValue = options.faulty ?? true;
     this.prng = new Prng(options.seed);
     this.unwrittenSeed = this.prng.nextU32();
     this.atlas = options.faultAtlas;
@@ -128,6 +143,7 @@ export class StorageSim implements Storage {
       options.sizeBytes - zones.gridOffset,
     ];
     this.faults = new SectorFaults(options.sizeBytes / sectorSize);
+    this.sectorChanges = new Uint32Array(zones.clientReplies.offset / sectorSize);
     this.readLatencyMinMs = options.readLatencyMinMs;
     this.readLatencyMeanMs = options.readLatencyMeanMs;
     this.writeLatencyMinMs = options.writeLatencyMinMs;
@@ -223,6 +239,7 @@ export class StorageSim implements Storage {
     const first = this.sectorIndex(Zone.wal_headers, 0);
     for (let sector = first; sector < first + this.zoneSize[Zone.wal_headers]! / sectorSize; sector++) {
       this.overlays.delete(sector);
+      this.changed(sector);
     }
   }
 
@@ -244,6 +261,7 @@ export class StorageSim implements Storage {
     this.memory.clear();
     this.faults.clear();
     this.overlays.clear();
+    this.changesStamp += 1;
     this.superblockWritesLanded += 1; // the superblock changed
   }
 
@@ -316,6 +334,7 @@ export class StorageSim implements Storage {
       const pristine = this.memory.get(Math.floor(at / sectorSize));
       assert(pristine !== undefined, "StorageSim.corruptBytes: sector never written");
       pristine[at % sectorSize] = pristine[at % sectorSize]! ^ 0xff;
+      this.changed(Math.floor(at / sectorSize));
     }
   }
 
@@ -384,6 +403,7 @@ export class StorageSim implements Storage {
       const mistaken = this.sectorIndex(zone, misdirectedTo);
       for (let sector = 0; sector < sectors; sector++) {
         this.overlays.set(mistaken + sector, buffer.slice(sector * sectorSize, (sector + 1) * sectorSize));
+        this.changed(mistaken + sector);
       }
       this.stats.misdirectedWrites += 1;
     } else if (this.overlays.size > 0) {
@@ -397,6 +417,7 @@ export class StorageSim implements Storage {
       }
       pristine.set(sectors === 1 ? buffer : buffer.subarray(sector * sectorSize, (sector + 1) * sectorSize));
       this.faults.unset(first + sector);
+      this.changed(first + sector);
     }
     if (this.faulty && this.injectFault(this.writeFault, zone, offset, buffer.length)) this.stats.writeCorruptions += 1;
     if (zone === Zone.superblock) this.superblockWritesLanded += 1;
@@ -530,6 +551,17 @@ export class StorageSim implements Storage {
     io.buffer = null;
     io.callback = null;
     this.ioPool.push(io);
+  }
+
+  /** The change count of the sector at `offset` of `zone` (see sectorChanges); zones below client replies only. */
+  sectorChangeCount(zone: Zone, offset: number): number {
+    const sector = this.sectorIndex(zone, offset);
+    assert(Number.isInteger(sector) && sector < this.sectorChanges.length, "sectorChangeCount: not a superblock or WAL sector");
+    return this.sectorChanges[sector]!;
+  }
+
+  private changed(sector: number): void {
+    if (sector < this.sectorChanges.length) this.sectorChanges[sector] = this.sectorChanges[sector]! + 1;
   }
 
   private sectorIndex(zone: Zone, offset: number): number {
