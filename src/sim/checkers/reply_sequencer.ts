@@ -57,12 +57,15 @@ export class ReplySequencer {
     if (op < this.next) return this.expectCanonical(op, checksum);
     const stalled = this.stalled.get(op);
     if (stalled !== undefined) {
-      this.expect(new PrepareHeader(stalled.prepare, 0).checksum === checksum,
-        `op ${op} reported with two different prepares`);
+      if (new PrepareHeader(stalled.prepare, 0).checksum !== checksum) {
+        this.fail(`op ${op} reported with two different prepares`);
+      }
       return;
     }
     if (op > this.next) {
-      this.expect(this.stalled.size < this.capacity, `stall queue full (${this.capacity}) waiting for op ${this.next}`);
+      if (!(this.stalled.size < this.capacity)) {
+        this.fail(`stall queue full (${this.capacity}) waiting for op ${this.next}`);
+      }
       this.stalled.set(op, { prepare: prepare.slice(), reply: reply === null ? null : reply.slice() });
       return;
     }
@@ -87,10 +90,10 @@ export class ReplySequencer {
   }
 
   private expectCanonical(op: number, checksum: bigint): void {
-    this.expect(this.canonical(op) === checksum, `op ${op} is not the canonical commit`);
+    if (this.canonical(op) !== checksum) this.fail(`op ${op} is not the canonical commit`);
   }
 
-  private expect(condition: boolean, message: string): asserts condition {
-    if (!condition) throw new CorrectnessError(`reply sequencer: ${message}`);
+  private fail(message: string): never {
+    throw new CorrectnessError(`reply sequencer: ${message}`);
   }
 }

@@ -105,13 +105,13 @@ export class StateChecker {
   }
 
   checksumAt(op: number): bigint {
-    this.expect(op >= 0 && op < this.checksums.length, `no canonical commit at op ${op}`);
+    if (!(op >= 0 && op < this.checksums.length)) this.fail(`no canonical commit at op ${op}`);
     return this.checksums[op]!;
   }
 
   /** checksum_body of the canonical reply at `op`; null for pulses and upgrades. */
   replyChecksumAt(op: number): bigint | null {
-    this.expect(op >= 0 && op < this.checksums.length, `no canonical commit at op ${op}`);
+    if (!(op >= 0 && op < this.checksums.length)) this.fail(`no canonical commit at op ${op}`);
     return this.replyChecksums[op]!;
   }
 
@@ -157,7 +157,7 @@ export class StateChecker {
 
   /** A reformat: the replica starts over from the root state with no promises but its view. */
   onReformat(replica: number): void {
-    this.expect(this.reformatSafe(replica), `replica ${replica}: reformatted before the cluster committed op ` +
+    if (!(this.reformatSafe(replica))) this.fail(`replica ${replica}: reformatted before the cluster committed op ` +
       `${this.opsAcked[replica]} that it acknowledged and ${this.options.recoverNoops} more ` +
       `(the cluster's commit is ${this.commitLatest})`);
     this.opsAcked[replica] = 0;
@@ -175,9 +175,12 @@ export class StateChecker {
   onSyncDone(replica: number, state: CheckedReplica): void {
     const from = this.commitMins[replica]!;
     const to = state.commitMin;
-    this.expect(to <= this.commitLatest, `replica ${replica}: synced to op ${to}, beyond the cluster's commit ${this.commitLatest}`);
-    this.expect(to + this.options.syncBacktrackMax >= from,
-      `replica ${replica}: state sync moved commit_min back from ${from} to ${to}`);
+    if (!(to <= this.commitLatest)) {
+      this.fail(`replica ${replica}: synced to op ${to}, beyond the cluster's commit ${this.commitLatest}`);
+    }
+    if (!(to + this.options.syncBacktrackMax >= from)) {
+      this.fail(`replica ${replica}: state sync moved commit_min back from ${from} to ${to}`);
+    }
     this.commitMins[replica] = to;
     this.restarted[replica] = false;
   }
@@ -189,7 +192,7 @@ export class StateChecker {
   checkCheckpoint(replica: number, opCheckpoint: number, checkpointId: bigint): void {
     const known = this.checkpointIds.get(opCheckpoint);
     if (known === undefined) this.checkpointIds.set(opCheckpoint, checkpointId);
-    else this.expect(known === checkpointId, `replica ${replica}: checkpoint ${opCheckpoint} has id ` +
+    else if (known !== checkpointId) this.fail(`replica ${replica}: checkpoint ${opCheckpoint} has id ` +
       `${hex(checkpointId)}, another replica's is ${hex(known)}`);
   }
 
@@ -197,10 +200,12 @@ export class StateChecker {
   checkState(replica: number, state: CheckedReplica): void {
     if (state.status === "recovering") return; // the superblock is not read yet: nothing to compare
     const view = state.view;
-    this.expect(view >= this.viewsSeen[replica]!,
-      `replica ${replica}: view regressed from ${this.viewsSeen[replica]} to ${view}`);
-    this.expect(view >= this.viewsAcked[replica]!,
-      `replica ${replica}: view ${view} below the view ${this.viewsAcked[replica]} it acked in a prepare_ok`);
+    if (!(view >= this.viewsSeen[replica]!)) {
+      this.fail(`replica ${replica}: view regressed from ${this.viewsSeen[replica]} to ${view}`);
+    }
+    if (!(view >= this.viewsAcked[replica]!)) {
+      this.fail(`replica ${replica}: view ${view} below the view ${this.viewsAcked[replica]} it acked in a prepare_ok`);
+    }
     this.viewsSeen[replica] = view;
     this.checkCommitMin(replica, state.commitMin);
   }
@@ -210,8 +215,9 @@ export class StateChecker {
     if (commitMin === seen) return;
     if (this.restarted[replica]) {
       // Opening sets commit_min to the checkpoint, which the cluster committed long ago.
-      this.expect(commitMin <= this.commitLatest,
-        `replica ${replica}: restarted at commit_min ${commitMin} beyond the cluster's ${this.commitLatest}`);
+      if (!(commitMin <= this.commitLatest)) {
+        this.fail(`replica ${replica}: restarted at commit_min ${commitMin} beyond the cluster's ${this.commitLatest}`);
+      }
       this.commitMins[replica] = commitMin;
       return;
     }
@@ -223,12 +229,13 @@ export class StateChecker {
   onCommit(replica: number, state: CheckedReplica, prepare: Uint8Array, reply: Uint8Array | null): void {
     const header = this.prepare.reset(prepare, 0);
     const op = header.op;
-    this.expect(state.commitMin === op, `replica ${replica}: commit of op ${op} at commit_min ${state.commitMin}`);
+    if (state.commitMin !== op) this.fail(`replica ${replica}: commit of op ${op} at commit_min ${state.commitMin}`);
     if (this.restarted[replica]) {
       this.restarted[replica] = false; // the replay has begun: from now on, one op at a time
     } else {
-      this.expect(op === this.commitMins[replica]! + 1,
-        `replica ${replica}: commit_min jumped from ${this.commitMins[replica]} to ${op}`);
+      if (op !== this.commitMins[replica]! + 1) {
+        this.fail(`replica ${replica}: commit_min jumped from ${this.commitMins[replica]} to ${op}`);
+      }
     }
     this.commitMins[replica] = op;
     const replyChecksum = reply === null ? null : this.reply.reset(reply, 0).checksum_body;
@@ -237,22 +244,29 @@ export class StateChecker {
   }
 
   private checkKnown(replica: number, op: number, checksum: bigint, replyChecksum: bigint | null): void {
-    this.expect(op > 0, `replica ${replica}: committed the root op`);
-    this.expect(checksum === this.checksums[op],
-      `replica ${replica}: op ${op} has checksum ${hex(checksum)}, canonical ${hex(this.checksums[op]!)}`);
+    if (!(op > 0)) this.fail(`replica ${replica}: committed the root op`);
+    if (checksum !== this.checksums[op]) {
+      this.fail(`replica ${replica}: op ${op} has checksum ${hex(checksum)}, canonical ${hex(this.checksums[op]!)}`);
+    }
     // Same prepare, same state: the state machine must answer byte for byte the same.
-    this.expect(replyChecksum === this.replyChecksums[op],
-      `replica ${replica}: op ${op} reply body differs from the canonical reply`);
+    if (replyChecksum !== this.replyChecksums[op]) {
+      this.fail(`replica ${replica}: op ${op} reply body differs from the canonical reply`);
+    }
   }
 
   private appendNew(replica: number, op: number, header: PrepareHeader, replyChecksum: bigint | null): void {
-    this.expect(op === this.checksums.length,
-      `replica ${replica}: committed op ${op} but the cluster's latest commit is ${this.commitLatest} (skipped op)`);
+    if (op !== this.checksums.length) {
+      this.fail(`replica ${replica}: committed op ${op} but the cluster's latest commit is ${this.commitLatest} ` +
+        "(skipped op)");
+    }
     const parent = this.checksums[op - 1]!;
-    this.expect(header.parent === parent,
-      `replica ${replica}: op ${op} parent ${hex(header.parent)} is not the checksum ${hex(parent)} of op ${op - 1}`);
-    this.expect(header.timestamp > this.timestamps[op - 1]!,
-      `replica ${replica}: op ${op} timestamp ${header.timestamp} not after ${this.timestamps[op - 1]}`);
+    if (header.parent !== parent) {
+      this.fail(`replica ${replica}: op ${op} parent ${hex(header.parent)} is not the checksum ${hex(parent)} ` +
+        `of op ${op - 1}`);
+    }
+    if (!(header.timestamp > this.timestamps[op - 1]!)) {
+      this.fail(`replica ${replica}: op ${op} timestamp ${header.timestamp} not after ${this.timestamps[op - 1]}`);
+    }
     this.checkOrigin(replica, op, header, replyChecksum);
     this.checksums.push(header.checksum);
     this.views.push(header.view);
@@ -265,22 +279,29 @@ export class StateChecker {
     const client = header.client;
     if (client === 0n) {
       const operation = header.operation;
-      this.expect(operation === Operation.pulse || operation === Operation.upgrade,
-        `replica ${replica}: op ${op} from client 0 has operation ${operation} (only pulse or upgrade)`);
+      if (!(operation === Operation.pulse || operation === Operation.upgrade)) {
+        this.fail(`replica ${replica}: op ${op} from client 0 has operation ${operation} (only pulse or upgrade)`);
+      }
       return;
     }
-    this.expect(replyChecksum !== null, `replica ${replica}: client op ${op} produced no reply`);
+    if (replyChecksum === null) this.fail(`replica ${replica}: client op ${op} produced no reply`);
     const last = this.clientRequests.get(client) ?? -1;
     // A request executes at most once: again is a lost session or a split brain. Registers are
     // exempt: when other registers evict a session before its client saw the reply, the
     // client's retried register is legitimately new to the primary (vsr.md §13).
-    this.expect(header.request > last || header.operation === Operation.register,
-      `replica ${replica}: op ${op} executes request ${header.request} of client ${hex(client)} again (last ${last})`);
+    if (!(header.request > last || header.operation === Operation.register)) {
+      this.fail(`replica ${replica}: op ${op} executes request ${header.request} of client ${hex(client)} ` +
+        `again (last ${last})`);
+    }
     if (this.clientsExhaustive) {
       const sent = this.options.inFlight(client);
-      this.expect(sent !== null, `replica ${replica}: op ${op} commits a request client ${hex(client)} has not in flight`);
+      if (sent === null) {
+        this.fail(`replica ${replica}: op ${op} commits a request client ${hex(client)} has not in flight`);
+      }
       const mismatch = requestMismatch(sent, header);
-      this.expect(mismatch === null, `replica ${replica}: op ${op} does not match the in-flight request: ${mismatch}`);
+      if (mismatch !== null) {
+        this.fail(`replica ${replica}: op ${op} does not match the in-flight request: ${mismatch}`);
+      }
     }
     this.clientRequests.set(client, Math.max(last, header.request));
     this.requestsCommitted += 1;
@@ -295,13 +316,10 @@ export class StateChecker {
   /** Convergence (§6.2 item 3): the history is a hash chain with non-decreasing views. */
   assertHistory(): void {
     for (let op = 1; op < this.views.length; op++) {
-      this.expect(this.views[op]! >= this.views[op - 1]!,
-        `history: op ${op} in view ${this.views[op]} after view ${this.views[op - 1]}`);
+      if (!(this.views[op]! >= this.views[op - 1]!)) {
+        this.fail(`history: op ${op} in view ${this.views[op]} after view ${this.views[op - 1]}`);
+      }
     }
-  }
-
-  private expect(condition: boolean, message: string): asserts condition {
-    if (!condition) this.fail(message);
   }
 
   private fail(message: string): never {
