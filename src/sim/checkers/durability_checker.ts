@@ -298,7 +298,8 @@ export class DurabilityChecker {
       // exactly, either as written (a lost write, which the replica cannot know of, is not its
       // bug) or as a read sees it (a lost write that a crash cut off before its header sector
       // shows the old bytes, which recovery rightly took: restart-heavy seed 73).
-      const redundantHolds = sectorHolds(storage, Zone.wal_headers, redundantOffset, (slot % perSector) * headerSize, memory);
+      const redundantHolds = sectorHolds(storage, Zone.wal_headers, redundantOffset, (slot % perSector) * headerSize,
+        memory);
       const prepareHolds = sectorHolds(storage, Zone.wal_prepares, prepareOffset, 0, memory);
       if (!redundantHolds || !prepareHolds) {
         this.fail(`node ${node}: clean WAL slot ${slot} (op ${memory.op}) holds ${redundantHolds ? "its" : "another"} ` +
@@ -361,7 +362,8 @@ class SlotsPassed {
     this.valid[slot] = 1;
     this.redundantChanges[slot] = redundantChanges;
     this.prepareChanges[slot] = prepareChanges;
-    this.checksums.set(header.buffer.subarray(header.offset + FrameField.checksum, header.offset + FrameField.checksum + 16), slot * 16);
+    const checksum = header.offset + FrameField.checksum;
+    this.checksums.set(header.buffer.subarray(checksum, checksum + 16), slot * 16);
   }
 }
 

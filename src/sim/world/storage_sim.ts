@@ -556,7 +556,8 @@ export class StorageSim implements Storage {
   /** The change count of the sector at `offset` of `zone` (see sectorChanges); zones below client replies only. */
   sectorChangeCount(zone: Zone, offset: number): number {
     const sector = this.sectorIndex(zone, offset);
-    assert(Number.isInteger(sector) && sector < this.sectorChanges.length, "sectorChangeCount: not a superblock or WAL sector");
+    assert(Number.isInteger(sector) && sector < this.sectorChanges.length,
+      "sectorChangeCount: not a superblock or WAL sector");
     return this.sectorChanges[sector]!;
   }
 
