@@ -53,6 +53,8 @@ interface Acknowledgement {
 export class DurabilityChecker {
   /** Per node: op → the prepare it acknowledged last at that op, its parent, and the view it did so in. */
   private readonly acked: Map<number, Acknowledgement>[];
+  /** Per node: at least the highest op in `acked` (entries age out from the oldest). */
+  private readonly ackedOpMax: number[];
   private readonly sector = new Uint8Array(sectorSize);
   private readonly prepareSector = new Uint8Array(sectorSize);
   /** Per node: its durable superblock as open would pick it, and StorageSim.superblockWritesLanded then. */
@@ -79,6 +81,7 @@ export class DurabilityChecker {
     this.math = checkpointMath(config);
     this.paddingChecked = Array.from({ length: nodeCount }, () => new Array<bigint>(config.journalSlotCount).fill(0n));
     this.acked = Array.from({ length: nodeCount }, () => new Map());
+    this.ackedOpMax = new Array<number>(nodeCount).fill(-1);
     this.slotsPassed = Array.from({ length: nodeCount }, () => new SlotsPassed(config.journalSlotCount));
     this.openPending = new Array<boolean>(nodeCount).fill(false);
     this.durable = Array.from({ length: nodeCount }, () => ({ view: -1, stamp: -1 }));
@@ -102,6 +105,7 @@ export class DurabilityChecker {
   /** The node's data file was lost and formatted anew: it acknowledged nothing in it. */
   onReformat(node: number): void {
     this.acked[node]!.clear();
+    this.ackedOpMax[node] = -1;
   }
 
   /** A message `node` sends to a replica. */
@@ -120,6 +124,7 @@ export class DurabilityChecker {
       view: readU32(message, FrameField.view),
     });
     if (acked.size > ackedOpsKept) acked.delete(acked.keys().next().value!);
+    if (op > this.ackedOpMax[node]!) this.ackedOpMax[node] = op;
   }
 
   /**
@@ -164,8 +169,12 @@ export class DurabilityChecker {
     // (replica.ts headerAt): those ops are committed, so no view change can truncate them.
     const syncOpMax = this.replicas[node]?.superblock.working?.vsr_state.sync_op_max ?? 0;
     const count = message.length / headerSize - 1;
+    const nack = jv.nack_bitset;
+    const nackLow = Number(nack & 0xffff_ffffn);
+    const nackHigh = Number(nack >> 32n);
     for (let i = 0; i < count; i++) {
-      if ((jv.nack_bitset & (1n << BigInt(i))) === 0n) continue;
+      const nacked = i < 32 ? (nackLow >>> i) & 1 : i < 64 ? (nackHigh >>> (i - 32)) & 1 : 0;
+      if (nacked === 0) continue;
       const offset = headerSize * (1 + i);
       const op = jv.op - i;
       const carried = verifyHeaderChecksum(message, offset) ? new PrepareHeader(message, offset).checksum : null;
@@ -178,13 +187,28 @@ export class DurabilityChecker {
           `whose prepare it acknowledged in view ${ack.view} (its log_view is ${jv.log_view})`);
       }
     }
-    // An op above the join_view's head counts as nacked too (log_choice.ts).
+    // An op above the join_view's head counts as nacked too (log_choice.ts). The ops above the head
+    // are usually few: look them up, and walk every acknowledgement kept (up to ackedOpsKept, in
+    // the order that names the first failure) only when one of them must be kept, or when the
+    // range is wider than the map.
+    const above = this.ackedOpMax[node]! - jv.op;
+    if (above <= 0) return;
+    if (above < acked.size && !this.mustKeepAny(node, acked, jv.op + 1, jv.op + above, jv.log_view, syncOpMax)) return;
     for (const [op, ack] of acked) {
       if (op > jv.op && this.mustKeep(node, op, ack, jv.log_view, syncOpMax)) {
         this.fail(`node ${node}: join_view for view ${jv.view} ends at op ${jv.op}, below op ${op}, whose prepare it ` +
           `acknowledged in view ${ack.view} (its log_view is ${jv.log_view})`);
       }
     }
+  }
+
+  private mustKeepAny(node: number, acked: Map<number, Acknowledgement>, opMin: number, opMax: number, logView: number,
+    syncOpMax: number): boolean {
+    for (let op = opMin; op <= opMax; op++) {
+      const ack = acked.get(op);
+      if (ack !== undefined && this.mustKeep(node, op, ack, logView, syncOpMax)) return true;
+    }
+    return false;
   }
 
   /**
