@@ -1,5 +1,5 @@
 // Hot-path design: a `Header` wraps (buffer, offset); accessors read and write the bytes in place,
-// so they neither copy nor allocate (BigInt fields make one DataView per accessor). u8/u16/u32 fields are
+// so they neither copy nor allocate (but for the BigInt a BigInt field returns). u8/u16/u32 fields are
 // numbers. u64 fields that count ops, commits or sessions (always < 2^53) are numbers under the
 // spec name, with a `<name>_bigint` twin for the API edge; other u64 fields (timestamps, bitsets)
 // and all u128 fields are BigInt, which allocates, so hot paths compare and copy u128 regions with
@@ -18,6 +18,17 @@ import {
 // Header: zero-copy accessors over (buffer, offset).
 // ---------------------------------------------------------------------------------------------
 
+/**
+ * BigInt fields are read and written through this one scratch: a DataView made per accessor (the
+ * handlers make an accessor per message) cost more than the field access itself.
+ */
+const scratchBytes = new Uint8Array(16);
+const scratchView = new DataView(scratchBytes.buffer);
+
+function copyRange(from: Uint8Array, fromOffset: number, to: Uint8Array, toOffset: number, length: number): void {
+  for (let i = 0; i < length; i++) to[toOffset + i] = from[fromOffset + i]!;
+}
+
 export class Header {
   // Declared, and assigned in the constructor: class-field initializers (define semantics) cost
   // several times more per construction once a dozen subclasses share them, and the handlers
@@ -25,34 +36,19 @@ export class Header {
   declare buffer: Uint8Array;
   /** Absolute offset of the header inside `buffer`. */
   declare offset: number;
-  /**
-   * Over the whole of `buffer`, made on first use by a u64/u128 BigInt field: u8–u32 fields are
-   * read from the bytes, so the accessors made per message (most read only those) allocate no view.
-   */
-  private declare bigView: DataView | null;
 
   constructor(buffer: Uint8Array, offset = 0) {
     assert(Number.isInteger(offset) && offset >= 0 && offset + headerSize <= buffer.length, "header out of bounds");
     this.buffer = buffer;
     this.offset = offset;
-    this.bigView = null;
   }
 
   /** Re-points this accessor. */
   reset(buffer: Uint8Array, offset = 0): this {
     assert(Number.isInteger(offset) && offset >= 0 && offset + headerSize <= buffer.length, "header out of bounds");
-    if (this.buffer !== buffer) {
-      this.buffer = buffer;
-      this.bigView = null;
-    }
+    this.buffer = buffer;
     this.offset = offset;
     return this;
-  }
-
-  /** The DataView over `buffer`, for BigInt fields. */
-  get dataView(): DataView {
-    const buffer = this.buffer;
-    return this.bigView ??= new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength);
   }
 
   // ---- frame fields ----
@@ -98,10 +94,14 @@ export class Header {
     assert(Number.isInteger(value) && value >= 0 && value <= 0xffff_ffff, "u32 out of range");
     writeU32(this.buffer, this.offset + field, value);
   }
-  getU64(field: number): bigint { return this.dataView.getBigUint64(this.offset + field, true); }
+  getU64(field: number): bigint {
+    copyRange(this.buffer, this.offset + field, scratchBytes, 0, 8);
+    return scratchView.getBigUint64(0, true);
+  }
   setU64(field: number, value: bigint): void {
     assert(value >= 0n && value <= u64Max, "u64 out of range");
-    this.dataView.setBigUint64(this.offset + field, value, true);
+    scratchView.setBigUint64(0, value, true);
+    copyRange(scratchBytes, 0, this.buffer, this.offset + field, 8);
   }
   /** A u64 known to be below 2^53 (validity guarantees it for `u64n` fields of valid headers). */
   getU64Number(field: number): number {
@@ -115,14 +115,14 @@ export class Header {
     writeU32(this.buffer, this.offset + field + 4, Math.floor(value / 0x1_0000_0000));
   }
   getU128(field: number): bigint {
-    const at = this.offset + field;
-    return (this.dataView.getBigUint64(at + 8, true) << 64n) | this.dataView.getBigUint64(at, true);
+    copyRange(this.buffer, this.offset + field, scratchBytes, 0, 16);
+    return (scratchView.getBigUint64(8, true) << 64n) | scratchView.getBigUint64(0, true);
   }
   setU128(field: number, value: bigint): void {
     assert(value >= 0n && value <= u128Max, "u128 out of range");
-    const at = this.offset + field;
-    this.dataView.setBigUint64(at, value & u64Max, true);
-    this.dataView.setBigUint64(at + 8, value >> 64n, true);
+    scratchView.setBigUint64(0, value & u64Max, true);
+    scratchView.setBigUint64(8, value >> 64n, true);
+    copyRange(scratchBytes, 0, this.buffer, this.offset + field, 16);
   }
 
   // ---- allocation-free region helpers ----
