@@ -112,6 +112,11 @@ export class Timeout {
     if (this.ticking) this.ticks += 1;
   }
 
+  /** Running and at (or past) its period: fired() is true, or would assert. */
+  get due(): boolean {
+    return this.ticking && this.ticks >= this.currentAfterTicks;
+  }
+
   fired(): boolean {
     if (!this.ticking || this.ticks < this.currentAfterTicks) return false;
     // It fired on an earlier tick and nobody reset, backed off or stopped it: a bug.

@@ -39,8 +39,14 @@ export class ReplicaTimeouts {
     ];
   }
 
-  tick(): void {
-    for (const timeout of this.all) timeout.tick();
+  /** Ticks every timeout; true when any is due (Timeout.due): most ticks, none is. */
+  tick(): boolean {
+    let due = false;
+    for (const timeout of this.all) {
+      timeout.tick();
+      if (timeout.due) due = true;
+    }
+    return due;
   }
 
   /** Timeouts that run in every status once the replica is open. */

@@ -13,13 +13,18 @@ import { clockEpochMaxNs, clockToleranceMaxNs } from "../clock/clock.js";
 import { newMessage } from "../../core/message_slab.js";
 
 export function tickPing(replica: Replica): void {
-  assert(replica.status !== "recovering", "pings start once the replica is open");
-  assert((replica.clock === null) === replica.isStandby, "every active replica, and only those, keeps a clock");
   const timeouts = replica.timeouts;
   if (timeouts.ping.fired()) {
     timeouts.ping.reset();
     sendPings(replica);
   }
+  tickClock(replica);
+}
+
+/** The cluster clock's tick (Marzullo windows and epochs), on every tick whether or not a ping is due. */
+export function tickClock(replica: Replica): void {
+  assert(replica.status !== "recovering", "pings start once the replica is open");
+  assert((replica.clock === null) === replica.isStandby, "every active replica, and only those, keeps a clock");
   const clock = replica.clock?.tick(replica.time.monotonic(), replica.time.realtime());
   if (clock === undefined) return;
   // Say why the primary stamps nothing while the cluster cannot agree on the time, and when it can again.
