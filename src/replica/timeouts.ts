@@ -1,33 +1,37 @@
 // The replica's timeouts (spec/vsr.md §16), all in ticks of 10 ms, and which run in which status.
 // A timeout that fires must be reset, backed off or stopped in the same tick (Timeout asserts it).
 import type { Prng } from "../core/prng.js";
-import { Timeout } from "./timeout.js";
+import { TickClock, Timeout } from "./timeout.js";
 
 export class ReplicaTimeouts {
+  /** Every timeout here counts this clock's ticks: one increment per tick, not twelve. */
+  private readonly clock = new TickClock();
+  /** The earliest deadline of a running timeout (Infinity: none), as of the clock's last change. */
+  private dueAt = Infinity;
   /** Replica ↔ replica pings, for clock synchronisation and liveness. */
-  readonly ping = new Timeout({ name: "ping", afterTicks: 100 });
+  readonly ping = new Timeout({ name: "ping", afterTicks: 100 }, this.clock);
   /** Primary: resend prepares that lack prepare_oks. */
-  readonly prepare = new Timeout({ name: "prepare", afterTicks: 25 });
+  readonly prepare = new Timeout({ name: "prepare", afterTicks: 25 }, this.clock);
   /** Primary: the commit heartbeat to backups. */
-  readonly commitMessage = new Timeout({ name: "commit_message", afterTicks: 50 });
+  readonly commitMessage = new Timeout({ name: "commit_message", afterTicks: 50 }, this.clock);
   /** Primary: stop heartbeating when no prepare_ok arrives for this long, so backups depose it. */
-  readonly primaryAbdicate = new Timeout({ name: "primary_abdicate", afterTicks: 1000 });
+  readonly primaryAbdicate = new Timeout({ name: "primary_abdicate", afterTicks: 1000 }, this.clock);
   /** Backup: no prepare or commit from the primary for this long → vote to leave the view. */
-  readonly normalHeartbeat = new Timeout({ name: "normal_heartbeat", afterTicks: 100 });
+  readonly normalHeartbeat = new Timeout({ name: "normal_heartbeat", afterTicks: 100 }, this.clock);
   /** Forget exit_view votes after this long. */
-  readonly exitViewWindow = new Timeout({ name: "exit_view_window", afterTicks: 500 });
+  readonly exitViewWindow = new Timeout({ name: "exit_view_window", afterTicks: 500 }, this.clock);
   /** Resend our own exit_view vote. */
-  readonly exitViewMessage = new Timeout({ name: "exit_view_message", afterTicks: 50 });
+  readonly exitViewMessage = new Timeout({ name: "exit_view_message", afterTicks: 50 }, this.clock);
   /** Give up on a view change that does not complete, and vote again. */
-  readonly viewChangeStatus = new Timeout({ name: "view_change_status", afterTicks: 500 });
+  readonly viewChangeStatus = new Timeout({ name: "view_change_status", afterTicks: 500 }, this.clock);
   /** Resend the join_view (byte-identical) to the new primary. */
-  readonly joinViewMessage = new Timeout({ name: "join_view_message", afterTicks: 50 });
+  readonly joinViewMessage = new Timeout({ name: "join_view_message", afterTicks: 50 }, this.clock);
   /** Ask the primary for the current view (laggards, recovering_head). */
-  readonly getViewMessage = new Timeout({ name: "get_view_message", afterTicks: 100 });
+  readonly getViewMessage = new Timeout({ name: "get_view_message", afterTicks: 100 }, this.clock);
   /** Ask peers for missing headers and prepares. */
-  readonly journalRepair = new Timeout({ name: "journal_repair", afterTicks: 10 });
+  readonly journalRepair = new Timeout({ name: "journal_repair", afterTicks: 10 }, this.clock);
   /** Primary: check whether pending transfers are due to expire. */
-  readonly pulse = new Timeout({ name: "pulse", afterTicks: 10 });
+  readonly pulse = new Timeout({ name: "pulse", afterTicks: 10 }, this.clock);
 
   private readonly all: Timeout[];
 
@@ -41,12 +45,15 @@ export class ReplicaTimeouts {
 
   /** Ticks every timeout; true when any is due (Timeout.due): most ticks, none is. */
   tick(): boolean {
-    let due = false;
-    for (const timeout of this.all) {
-      timeout.tick();
-      if (timeout.due) due = true;
+    const clock = this.clock;
+    clock.now += 1;
+    if (clock.changed) {
+      clock.changed = false;
+      let dueAt = Infinity;
+      for (const timeout of this.all) if (timeout.ticking && timeout.deadline < dueAt) dueAt = timeout.deadline;
+      this.dueAt = dueAt;
     }
-    return due;
+    return clock.now >= this.dueAt;
   }
 
   /** Timeouts that run in every status once the replica is open. */

@@ -4,6 +4,7 @@ import { Prng } from "../../src/core/prng.js";
 import {
   Timeout, backoffTicks, jitteredTicks, rttTicksDefault,
 } from "../../src/replica/timeout.js";
+import { ReplicaTimeouts } from "../../src/replica/timeouts.js";
 
 function ticks(timeout: Timeout, count: number): boolean[] {
   return Array.from({ length: count }, () => {
@@ -143,4 +144,29 @@ describe("jitteredTicks (§16): uniform in [after/2, 2·after − after/2]", () 
       expect(Math.min(...values)).toBe(low);
       expect(Math.max(...values)).toBe(high);
     });
+});
+
+describe("ReplicaTimeouts", () => {
+  it("ticks its timeouts together and says when one is due", () => {
+    const timeouts = new ReplicaTimeouts(new Prng(7n));
+    timeouts.startCommon(); // ping (100 ticks) and journal_repair (10)
+    const due: number[] = [];
+    for (let tick = 1; tick <= 100; tick++) {
+      if (!timeouts.tick()) continue;
+      due.push(tick);
+      if (timeouts.journalRepair.fired()) timeouts.journalRepair.reset();
+      if (timeouts.ping.fired()) timeouts.ping.reset();
+    }
+    expect(due).toEqual([10, 20, 30, 40, 50, 60, 70, 80, 90, 100]);
+    expect(timeouts.ping.ticks).toBe(0); // reset at 100
+    expect(timeouts.journalRepair.ticks).toBe(0);
+    // A timeout started between ticks counts from then; one left due stays due (fired() then asserts).
+    timeouts.enterNormal(true); // commit_message 50, primary_abdicate 1000, pulse 10
+    for (let tick = 1; tick <= 9; tick++) expect(timeouts.tick()).toBe(false);
+    expect(timeouts.tick()).toBe(true); // journal_repair and pulse
+    expect(timeouts.pulse.due && timeouts.journalRepair.due).toBe(true);
+    expect(timeouts.tick()).toBe(true);
+    expect(() => timeouts.pulse.fired()).toThrow(AssertionError);
+    expect(() => timeouts.ping.tick()).toThrow(AssertionError); // a timeout of a group ticks with it
+  });
 });
