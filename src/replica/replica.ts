@@ -643,6 +643,28 @@ export class Replica extends ReplicaState {
    */
   canonicalFrom(): number {
     assert(this.commitMin <= this.op);
+    // The walk reads only what the key names (headerAt): repair asks twice per repair tick.
+    const key = this.canonicalKey;
+    const version = this.journal.headersVersion;
+    const working = this.superblock.working;
+    if (key.version === version && key.op === this.op && key.commitMin === this.commitMin &&
+      key.opCheckpoint === this.opCheckpoint && key.working === working && key.commitHeader === this.commitHeader) {
+      return key.result;
+    }
+    const result = this.canonicalWalk();
+    this.canonicalKey = {
+      version, op: this.op, commitMin: this.commitMin, opCheckpoint: this.opCheckpoint, working,
+      commitHeader: this.commitHeader, result,
+    };
+    return result;
+  }
+
+  private canonicalKey: {
+    readonly version: number; readonly op: number; readonly commitMin: number; readonly opCheckpoint: number;
+    readonly working: unknown; readonly commitHeader: Uint8Array | null; readonly result: number;
+  } = { version: -1, op: -1, commitMin: -1, opCheckpoint: -1, working: null, commitHeader: null, result: 0 };
+
+  private canonicalWalk(): number {
     let op = this.op;
     let header = this.headerAt(op);
     if (header === null) return op + 1;

@@ -20,6 +20,7 @@ export function initializeFormatted(slots: JournalSlots): void {
   assert(slots.dirty.count === 0 && slots.faulty.count === 0, "format: journal not fresh");
   slots.headers.set(slots.reserved);
   slots.headers.set(rootPrepare(slots.cluster), 0);
+  slots.headersVersion += 1;
   slots.redundant.set(slots.headers);
   slots.recordPrepare(0, slots.headers, 0);
   slots.landed.set(0);

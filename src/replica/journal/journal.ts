@@ -116,6 +116,11 @@ export class Journal {
 
   // ---- queries ----
 
+  /** Changes whenever any slot's header does (JournalSlots.headersVersion). */
+  get headersVersion(): number {
+    return this.slots.headersVersion;
+  }
+
   /** The slot's header if it is not reserved and its op is `op`; a read-only view. */
   header(op: number): PrepareHeader | null {
     const slot = this.slots.slotForOp(op);

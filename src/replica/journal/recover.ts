@@ -121,6 +121,7 @@ export class JournalRecoverer {
     } else {
       slots.headers.fill(0, offset, offset + headerSize);
     }
+    slots.headersVersion += 1;
     if (verifyHeaderChecksum(buffer, 0)) this.prepareChecksumValid.set(slot);
     this.readsDone += 1;
     if (this.readsDone === slots.slotCount) {

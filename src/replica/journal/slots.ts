@@ -38,6 +38,11 @@ export class JournalSlots {
   readonly prepareOps: Float64Array;
   /** The current header's prepare has landed and `redundant` holds that header. */
   readonly landed: BitSet;
+  /**
+   * Bumped by every change to `headers` (install, reset, format, recovery): what is computed from
+   * the headers alone (Replica.canonicalFrom) is reused while it stands still.
+   */
+  headersVersion = 0;
   /** Read-only accessors over `headers`, one per slot, so queries do not allocate. */
   private readonly accessors: PrepareHeader[] = [];
 
@@ -93,12 +98,14 @@ export class JournalSlots {
   /** Installs a header in memory; the disk no longer matches, so the slot is dirty. */
   install(slot: number, source: Uint8Array, offset: number): void {
     this.headers.set(source.subarray(offset, offset + headerSize), slot * headerSize);
+    this.headersVersion += 1;
     this.dirty.set(slot);
     this.landed.clear(slot);
   }
 
   resetToReserved(slot: number, target: Uint8Array): void {
     target.set(this.reserved.subarray(slot * headerSize, (slot + 1) * headerSize), slot * headerSize);
+    if (target === this.headers) this.headersVersion += 1;
   }
 
   /** The prepare ring now holds this (intact) prepare. */
