@@ -5,8 +5,8 @@
 import { describe, expect, test } from "vitest";
 import { headerSize, testConfig } from "../../src/core/config.js";
 import { Zone } from "../../src/io/storage.js";
-import { CorrectnessError } from "../../src/sim/checkers/state_checker.js";
 import { scenario } from "../replica/scenario_harness.js";
+import { expectViolation } from "./vopr_helpers.js";
 
 /** A quiet cluster of one whose journal checks have passed (quiet runs ≥ 1500 ticks; checks every 499). */
 function checkedCluster() {
@@ -19,28 +19,17 @@ function checkedCluster() {
   return { t, r, slot: op % testConfig.journalSlotCount };
 }
 
-function expectJournalCheckFails(tick: () => void, pattern: RegExp): void {
-  let caught: unknown = null;
-  try {
-    tick();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(CorrectnessError);
-  expect((caught as Error).message).toMatch(pattern);
-}
-
 describe("durability checker: journal check", () => {
   test("finds a clean slot's redundant header changed on disk after it passed", () => {
     const { t, r, slot } = checkedCluster();
     r.storage.corruptBytes(Zone.wal_headers, slot * headerSize + 40, 1);
-    expectJournalCheckFails(() => t.tick(500), new RegExp(`clean WAL slot ${slot} .* holds another redundant header and its prepare`));
+    expectViolation(() => t.tick(500), new RegExp(`clean WAL slot ${slot} .* holds another redundant header and its prepare`));
   });
 
   test("finds a clean slot's prepare changed on disk after it passed", () => {
     const { t, r, slot } = checkedCluster();
     r.storage.corruptBytes(Zone.wal_prepares, slot * testConfig.messageSizeMax + 40, 1);
-    expectJournalCheckFails(() => t.tick(500), new RegExp(`clean WAL slot ${slot} .* holds its redundant header and another prepare`));
+    expectViolation(() => t.tick(500), new RegExp(`clean WAL slot ${slot} .* holds its redundant header and another prepare`));
   });
 
   test("an unchanged disk keeps passing", () => {

@@ -3,7 +3,8 @@
 import { Command, Operation } from "../../src/core/command.js";
 import { headerSize } from "../../src/core/config.js";
 import { buildReplyFromPrepare, Header, PrepareHeader, setChecksums } from "../../src/core/header.js";
-import type { ClientRequest } from "../../src/sim/checkers/state_checker.js";
+import { expect } from "vitest";
+import { CorrectnessError, type ClientRequest } from "../../src/sim/checkers/state_checker.js";
 
 export const rootChecksum = 0x1234n;
 
@@ -77,4 +78,16 @@ export function chain(): Uint8Array[] {
     ops.push(bytes);
   });
   return ops;
+}
+
+/** Runs `action` once (checkers are stateful) and expects a CorrectnessError matching `pattern`. */
+export function expectViolation(action: () => void, pattern: RegExp): void {
+  let caught: unknown = null;
+  try {
+    action();
+  } catch (error) {
+    caught = error;
+  }
+  expect(caught).toBeInstanceOf(CorrectnessError);
+  expect((caught as Error).message).toMatch(pattern);
 }

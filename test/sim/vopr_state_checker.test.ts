@@ -3,8 +3,8 @@
 // request, a re-execution, divergent prepares and replies, jumps of commit_min and view regressions.
 import { describe, expect, test } from "vitest";
 import { Operation } from "../../src/core/command.js";
-import { CorrectnessError, StateChecker, type ClientRequest } from "../../src/sim/checkers/state_checker.js";
-import { chain, checksumOf, inFlightOf, prepare, replyTo, rootChecksum } from "./vopr_helpers.js";
+import { StateChecker, type ClientRequest } from "../../src/sim/checkers/state_checker.js";
+import { chain, checksumOf, expectViolation, inFlightOf, prepare, replyTo, rootChecksum } from "./vopr_helpers.js";
 
 function setup(replicas = 3) {
   const inFlight = new Map<bigint, ClientRequest>();
@@ -33,18 +33,6 @@ function setup(replicas = 3) {
     }
   };
   return { checker, states, commit, send, commitAll, inFlight };
-}
-
-/** Runs `action` once (checkers are stateful) and expects a matching CorrectnessError. */
-function expectViolation(action: () => void, pattern: RegExp): void {
-  let caught: unknown = null;
-  try {
-    action();
-  } catch (error) {
-    caught = error;
-  }
-  expect(caught).toBeInstanceOf(CorrectnessError);
-  expect((caught as Error).message).toMatch(pattern);
 }
 
 describe("state checker", () => {
