@@ -1,5 +1,5 @@
-// Small messages (pings, pongs, commits, repair requests: a header, or a header and a few bytes)
-// are carved from shared 16 KiB slabs. A Uint8Array of more than 64 bytes gets a backing store of
+// Small messages (pings, pongs, commits, repair requests, join_views: up to 4 KiB) are carved from
+// shared 16 KiB slabs. A Uint8Array of more than 64 bytes gets a backing store of
 // its own from V8, about 0.5 µs to allocate and to free; a view into a slab costs about 0.06 µs.
 // The replica builds one for every ping, pong and heartbeat, which made these allocations the
 // largest single cost of a pong in the simulator.
@@ -10,8 +10,8 @@
 // Offsets are kept 8-byte aligned, so typed views over a message stay possible.
 
 const slabBytes = 16 * 1024;
-/** Larger messages (prepares, replies, header batches) get a buffer of their own. */
-const smallMessageMax = 1024;
+/** Larger messages (prepares, replies, large header batches) get a buffer of their own. */
+const smallMessageMax = 4096;
 
 let slab = new ArrayBuffer(slabBytes);
 let used = 0;

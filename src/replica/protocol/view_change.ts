@@ -179,34 +179,54 @@ function buildJoinView(replica: Replica): Uint8Array | null {
   // never wrote could truncate them (restart-heavy seed 175).
   const committed = Math.max(replica.commitMax, replica.superblock.working!.vsr_state.commit_max);
   const count = Math.max(1, Math.min(suffixMax, head - committed + 1, head + 1));
-  assert(count >= 1 && count <= suffixMax && count <= 128, "a join_view's bitsets hold 128 ops");
-  const message = new Uint8Array(headerSize * (1 + count));
-  let present = 0n;
-  let nack = 0n;
+  assert(count >= 1 && count <= suffixMax && count <= 64, "a join_view's bitsets hold 64 ops");
+  const message = newMessage(headerSize * (1 + count));
+  // The u64 bitsets as two u32 halves: no BigInt per op (a join_view is resent every 500 ms).
+  const present = new BitHalves();
+  const nack = new BitHalves();
   for (let i = 0; i < count; i++) {
     const op = head - i;
     const header = suffixHeader(replica, op);
     if (header !== null) message.set(header.bytes(), headerSize * (1 + i));
     const faulty = replica.journal.isFaulty(op);
     const dirty = replica.journal.isDirty(op) && op !== replica.opCheckpoint;
-    if (header !== null && (!dirty || replica.prepareCache.get(op, header.checksum) !== null)) present |= 1n << BigInt(i);
+    if (header !== null && (!dirty || replica.prepareCache.get(op, header.checksum) !== null)) present.set(i);
     // Certain we never prepared it: no header and a healthy slot, or only held in memory.
-    if ((!faulty || replica.bugs.nackFaultySlots) && (header === null || dirty)) nack |= 1n << BigInt(i);
+    if ((!faulty || replica.bugs.nackFaultySlots) && (header === null || dirty)) nack.set(i);
   }
-  assert(present >> BigInt(count) === 0n && nack >> BigInt(count) === 0n, "bitsets wider than the suffix");
   // The head has a header we vouch for: nacked only if our copy of it is not durable.
-  assert((nack & 1n) === 0n || replica.journal.isDirty(head), "nacked our own durable head");
+  assert(!nack.has(0) || replica.journal.isDirty(head), "nacked our own durable head");
   const jv = new JoinViewMessage(message, 0);
   replica.frame(jv, Command.join_view, message.length);
   jv.log_view = joinViewLogView(replica, head);
   jv.op = head;
   jv.commit_min = replica.commitMin;
   jv.checkpoint_op = replica.opCheckpoint;
-  jv.present_bitset = present;
-  jv.nack_bitset = nack;
+  jv.present_bitset = present.value();
+  jv.nack_bitset = nack.value();
   assert(jv.log_view <= jv.view && jv.checkpoint_op <= jv.commit_min && jv.commit_min <= jv.op);
   setChecksums(message, 0, message.length);
   return message;
+}
+
+/** A u64 bitset kept as two u32 halves while it is built. */
+class BitHalves {
+  private low = 0;
+  private high = 0;
+
+  set(bit: number): void {
+    assert(Number.isInteger(bit) && bit >= 0 && bit < 64, "a bit of a u64");
+    if (bit < 32) this.low = (this.low | (1 << bit)) >>> 0;
+    else this.high = (this.high | (1 << (bit - 32))) >>> 0;
+  }
+
+  has(bit: number): boolean {
+    return ((bit < 32 ? this.low >>> bit : this.high >>> (bit - 32)) & 1) === 1;
+  }
+
+  value(): bigint {
+    return (BigInt(this.high) << 32n) | BigInt(this.low);
+  }
 }
 
 function ignoreJoinView(replica: Replica, jv: JoinViewMessage): string | null {
