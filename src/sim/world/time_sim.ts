@@ -76,8 +76,11 @@ export class TimeSim implements Time {
   monotonic(): bigint {
     // Read many times per tick (clock, pings, timeouts): one BigInt per tick, not per read.
     if (this.monotonicTick !== this.ticksElapsed) {
+      // Read on every tick: one addition, not a conversion and a product.
+      const next = this.monotonicTick >= 0 && this.monotonicTick === this.ticksElapsed - 1;
+      this.monotonicNs = next ? this.monotonicNs + this.resolutionNs
+        : BigInt(this.ticksElapsed) * this.resolutionNs;
       this.monotonicTick = this.ticksElapsed;
-      this.monotonicNs = BigInt(this.ticksElapsed) * this.resolutionNs;
     }
     return this.monotonicNs;
   }
@@ -87,7 +90,10 @@ export class TimeSim implements Time {
   realtime(): bigint {
     // A pure function of the tick, except for non_ideal clocks (a draw per read): those are not cached.
     if (this.realtimeTick === this.ticksElapsed) return this.realtimeNs;
-    const realtime = this.epochNs + this.monotonic() - this.offsetNs(this.ticksElapsed);
+    const model = this.offsetModel;
+    const realtime = model.model === "linear" && model.driftNsPerTick === 0n
+      ? this.monotonic() + (this.epochMinusOffsetNs ??= this.epochNs - model.offsetNs) // a fixed offset
+      : this.epochNs + this.monotonic() - this.offsetNs(this.ticksElapsed);
     if (this.offsetModel.model !== "non_ideal") {
       this.realtimeTick = this.ticksElapsed;
       this.realtimeNs = realtime;
@@ -96,6 +102,8 @@ export class TimeSim implements Time {
   }
   private realtimeTick = -1;
   private realtimeNs = 0n;
+  /** epoch − offset of a linear model without drift (null until read, and after setOffset). */
+  private epochMinusOffsetNs: bigint | null = null;
 
   /**
    * Replaces the offset model from now on: the liveness phase brings skewed clocks back within
@@ -105,6 +113,7 @@ export class TimeSim implements Time {
     assert(model.model !== "non_ideal", "TimeSim: non_ideal clocks keep their model (their draws)");
     this.offsetModel = model;
     this.realtimeTick = -1;
+    this.epochMinusOffsetNs = null;
   }
 
   /** The clock's error at `ticks`, in nanoseconds (realtime runs this much behind). */
