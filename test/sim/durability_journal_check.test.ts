@@ -8,7 +8,7 @@ import { Zone } from "../../src/io/storage.js";
 import { scenario } from "../replica/scenario_harness.js";
 import { expectViolation } from "./vopr_helpers.js";
 
-/** A quiet cluster of one whose journal checks have passed (quiet runs ≥ 1500 ticks; checks every 499). */
+/** A quiet cluster of one whose journal checks have passed (quiet runs ≥ 1500 ticks; checks every 97). */
 function checkedCluster() {
   const t = scenario({ replicas: 1 });
   t.requests(3).runUntilQuiet();
