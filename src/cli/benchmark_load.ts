@@ -5,10 +5,11 @@
 // far as one thread allows.
 import { performance } from "node:perf_hooks";
 import {
-  CreateAccountStatus, CreateTransferStatus, id, type Account, type Client, type Transfer,
+  CreateAccountStatus, CreateTransferStatus, id, type Client, type Transfer,
 } from "../client/index.js";
 import { Prng } from "../core/prng.js";
 import { LatencyHistogram } from "./benchmark_latency.js";
+import { account, buildTransfers, randomU128 } from "./benchmark_workload.js";
 
 export type IdOrder = "sequential" | "random";
 
@@ -153,38 +154,4 @@ export function checkResults(batch: readonly Transfer[], results: readonly { sta
   const status = results[first]!.status;
   return `${failures} of ${batch.length} transfers were not created; the first, id ${batch[first]!.id}, ` +
     `failed with ${CreateTransferStatus[status] ?? status}`;
-}
-
-function account(accountId: bigint): Account {
-  return {
-    id: accountId, debits_pending: 0n, debits_posted: 0n, credits_pending: 0n, credits_posted: 0n,
-    user_data_128: 0n, user_data_64: 0n, user_data_32: 0, reserved: 0, ledger: 1, code: 1, flags: 0,
-    timestamp: 0n,
-  };
-}
-
-/** Uniform single-phase transfers between two distinct accounts, amounts 1..100. */
-function buildTransfers(count: number, accountIds: readonly bigint[], prng: Prng, newId: () => bigint): Transfer[] {
-  const batch: Transfer[] = new Array(count);
-  const accounts = accountIds.length;
-  for (let i = 0; i < count; i++) {
-    const debit = prng.int(accounts);
-    // Uniform over the other accounts: draw from accounts - 1 and skip over the debit.
-    let credit = prng.int(accounts - 1);
-    if (credit >= debit) credit += 1;
-    batch[i] = {
-      id: newId(), debit_account_id: accountIds[debit]!, credit_account_id: accountIds[credit]!,
-      amount: BigInt(1 + prng.int(100)), pending_id: 0n, user_data_128: 0n, user_data_64: 0n, user_data_32: 0,
-      timeout: 0, ledger: 1, code: 1, flags: 0, timestamp: 0n,
-    };
-  }
-  return batch;
-}
-
-/** A uniformly random u128, never 0 or 2^128 - 1 (ids the ledger rejects). */
-function randomU128(prng: Prng): bigint {
-  for (;;) {
-    const value = (prng.next() << 64n) | prng.next();
-    if (value !== 0n && value !== (1n << 128n) - 1n) return value;
-  }
 }

@@ -17,10 +17,11 @@ import { assert } from "../core/assert.js";
 import { decodeResults, encodeEvents, operationCodecs } from "../core/ledger/object_codec.js";
 import { StateMachine } from "../core/ledger/state_machine.js";
 import type { Config } from "../core/config.js";
-import { CreateAccountStatus, CreateTransferStatus, type Account, type Transfer } from "../core/layouts.js";
+import { CreateAccountStatus, CreateTransferStatus } from "../core/layouts.js";
 import { Grid } from "../grid/grid.js";
 import type { Storage } from "../io/storage.js";
 import { Prng } from "../core/prng.js";
+import { account, buildTransfers, randomU128 } from "./benchmark_workload.js";
 
 /** A pulse consumes this many timestamps (ledger.md §5). */
 const pulseEvents = 8190;
@@ -83,50 +84,21 @@ export function warmUpLedger(options: WarmUpOptions): number {
   // 2^32 - 1 in both words: not a small integer, so V8 changes the fields' representation, and
   // every function compiled against the old one is thrown away. Here, before anything compiles.
   execute(Operation.pulse, pulseEvents, new Uint8Array(0));
-  const accountIds = Array.from({ length: accounts }, () => randomId(prng));
+  const accountIds = Array.from({ length: accounts }, () => randomU128(prng));
   for (let from = 0; from < accounts; from += batchSize) {
     const batch = accountIds.slice(from, from + batchSize).map(account);
     executeCreate(operationCodecs.createAccounts, encodeEvents(operationCodecs.createAccounts, [batch]), batch.length);
   }
-  let transferId = randomId(prng);
+  let transferId = randomU128(prng);
   const transferIds: bigint[] = [];
   // Past a bar's end, so that the flush of a whole bar runs too.
   const transferBatches = options.transferBatches ?? config.lsmCompactionOps + 2;
   for (let b = 0; b < transferBatches; b++) {
-    const batch: Transfer[] = [];
-    for (let i = 0; i < batchSize; i++) {
-      const debit = prng.int(accounts);
-      let credit = prng.int(accounts - 1);
-      if (credit >= debit) credit += 1;
-      transferId += 1n;
-      batch.push(transfer(transferId, accountIds[debit]!, accountIds[credit]!, BigInt(1 + prng.int(100))));
-    }
+    const batch = buildTransfers(batchSize, accountIds, prng, () => (transferId += 1n));
     transferIds.push(transferId);
     executeCreate(operationCodecs.createTransfers, encodeEvents(operationCodecs.createTransfers, [batch]), batch.length);
   }
   execute(Operation.lookup_accounts, 0, encodeEvents(operationCodecs.lookupAccounts, [accountIds.slice(0, Math.min(100, batchSize))]));
   execute(Operation.lookup_transfers, 0, encodeEvents(operationCodecs.lookupTransfers, [transferIds.slice(0, batchSize)]));
   return performance.now() - started;
-}
-
-/** 128 random bits, never 0 or all ones (ids the ledger rejects). */
-function randomId(prng: Prng): bigint {
-  for (;;) {
-    const value = (prng.next() << 64n) | prng.next();
-    if (value !== 0n && value !== (1n << 128n) - 1n) return value;
-  }
-}
-
-function account(id: bigint): Account {
-  return {
-    id, debits_pending: 0n, debits_posted: 0n, credits_pending: 0n, credits_posted: 0n, user_data_128: 0n,
-    user_data_64: 0n, user_data_32: 0, reserved: 0, ledger: 1, code: 1, flags: 0, timestamp: 0n,
-  };
-}
-
-function transfer(id: bigint, debit: bigint, credit: bigint, amount: bigint): Transfer {
-  return {
-    id, debit_account_id: debit, credit_account_id: credit, amount, pending_id: 0n, user_data_128: 0n,
-    user_data_64: 0n, user_data_32: 0, timeout: 0, ledger: 1, code: 1, flags: 0, timestamp: 0n,
-  };
 }
