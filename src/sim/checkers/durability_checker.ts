@@ -67,8 +67,6 @@ export class DurabilityChecker {
   private readonly math: CheckpointMath;
   /** Per node: opened, and its recovered WAL not yet checked. */
   private readonly openPending: boolean[];
-  /** Per node and WAL slot: the checksum of the prepare whose sector padding was last found zero. */
-  private readonly paddingChecked: bigint[][];
   /** Per node: each WAL slot's last pass of the journal check, which need not be repeated unchanged. */
   private readonly slotsPassed: SlotsPassed[];
 
@@ -81,7 +79,6 @@ export class DurabilityChecker {
   ) {
     this.checkpointDurableMax = new Array<number>(replicaCount).fill(0);
     this.math = checkpointMath(config);
-    this.paddingChecked = Array.from({ length: nodeCount }, () => new Array<bigint>(config.journalSlotCount).fill(0n));
     this.acked = Array.from({ length: nodeCount }, () => new Map());
     this.ackedOpMax = new Array<number>(nodeCount).fill(-1);
     this.slotsPassed = Array.from({ length: nodeCount }, () => new SlotsPassed(config.journalSlotCount));
@@ -332,8 +329,7 @@ export class DurabilityChecker {
           `redundant header and ${prepareHolds ? "its" : "another"} prepare on disk`);
       }
       // The padding of a prepare once found zero stays so until the slot is rewritten.
-      const checksum = memory.checksum;
-      if (this.paddingChecked[node]![slot] !== checksum) {
+      if (!passed.paddingZero(slot, memory)) {
         const size = memory.size;
         if (size % sectorSize !== 0) { // (a prepare of whole sectors has no padding, and may end the zone)
           const last = storage.pristineSector(Zone.wal_prepares, prepareOffset + Math.floor(size / sectorSize) * sectorSize);
@@ -341,7 +337,7 @@ export class DurabilityChecker {
             this.fail(`node ${node}: the sector padding of the prepare in WAL slot ${slot} (op ${memory.op}) is not zero`);
           }
         }
-        this.paddingChecked[node]![slot] = checksum;
+        passed.recordPaddingZero(slot, memory);
       }
       passed.record(slot, memory, redundantChanges, prepareChanges);
     }
@@ -355,7 +351,9 @@ export class DurabilityChecker {
 /**
  * Per WAL slot of one node: the header (by checksum) and the change counts of its two sectors
  * (StorageSim.sectorChangeCount) under which its journal check last passed, valid while the
- * storage's changesStamp stays the same. Re-checking an unchanged slot was a sixth of a VOPR run.
+ * storage's changesStamp stays the same (re-checking an unchanged slot was a sixth of a VOPR run);
+ * and the header whose prepare's sector padding was last found zero, which stays so until the slot
+ * is rewritten with another prepare.
  */
 class SlotsPassed {
   private stamp = -1;
@@ -363,12 +361,14 @@ class SlotsPassed {
   private readonly redundantChanges: Uint32Array;
   private readonly prepareChanges: Uint32Array;
   private readonly checksums: Uint8Array;
+  private readonly paddingChecksums: Uint8Array;
 
   constructor(slotCount: number) {
     this.valid = new Uint8Array(slotCount);
     this.redundantChanges = new Uint32Array(slotCount);
     this.prepareChanges = new Uint32Array(slotCount);
     this.checksums = new Uint8Array(slotCount * 16);
+    this.paddingChecksums = new Uint8Array(slotCount * 16);
   }
 
   /** Forgets every pass made under another stamp. */
@@ -388,9 +388,22 @@ class SlotsPassed {
     this.valid[slot] = 1;
     this.redundantChanges[slot] = redundantChanges;
     this.prepareChanges[slot] = prepareChanges;
-    const checksum = header.offset + FrameField.checksum;
-    this.checksums.set(header.buffer.subarray(checksum, checksum + 16), slot * 16);
+    copyChecksum(header, this.checksums, slot);
   }
+
+  paddingZero(slot: number, header: PrepareHeader): boolean {
+    return bytesEqual(this.paddingChecksums, slot * 16, header.buffer, header.offset + FrameField.checksum, 16);
+  }
+
+  recordPaddingZero(slot: number, header: PrepareHeader): void {
+    copyChecksum(header, this.paddingChecksums, slot);
+  }
+}
+
+/** The header's 16 checksum bytes into slot `slot` of `target`. */
+function copyChecksum(header: PrepareHeader, target: Uint8Array, slot: number): void {
+  const checksum = header.offset + FrameField.checksum;
+  target.set(header.buffer.subarray(checksum, checksum + 16), slot * 16);
 }
 
 /** Whether the sector at `offset` of `zone`, as written or as a read sees it, holds `header` at `at`. */
