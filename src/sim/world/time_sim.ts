@@ -91,10 +91,11 @@ export class TimeSim implements Time {
     // A pure function of the tick, except for non_ideal clocks (a draw per read): those are not cached.
     if (this.realtimeTick === this.ticksElapsed) return this.realtimeNs;
     const model = this.offsetModel;
+    // Most clocks are ideal (a fixed offset of 0): one BigInt addition per tick for them.
     const realtime = model.model === "linear" && model.driftNsPerTick === 0n
-      ? this.monotonic() + (this.epochMinusOffsetNs ??= this.epochNs - model.offsetNs) // a fixed offset
+      ? this.monotonic() + (this.epochMinusOffsetNs ??= this.epochNs - model.offsetNs)
       : this.epochNs + this.monotonic() - this.offsetNs(this.ticksElapsed);
-    if (this.offsetModel.model !== "non_ideal") {
+    if (model.model !== "non_ideal") {
       this.realtimeTick = this.ticksElapsed;
       this.realtimeNs = realtime;
     }
@@ -120,8 +121,8 @@ export class TimeSim implements Time {
   offsetNs(ticks: number): bigint {
     const model = this.offsetModel;
     switch (model.model) {
-      case "linear": // (most clocks are ideal: no BigInt arithmetic for them)
-        return model.driftNsPerTick === 0n ? model.offsetNs : BigInt(ticks) * model.driftNsPerTick + model.offsetNs;
+      case "linear":
+        return BigInt(ticks) * model.driftNsPerTick + model.offsetNs;
       case "periodic":
         return BigInt(Math.floor(model.amplitudeNs * Math.sin((ticks * 2 * Math.PI) / model.periodTicks)));
       case "step":
