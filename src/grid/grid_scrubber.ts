@@ -65,6 +65,16 @@ export class GridScrubber {
     }, this.buffer ??= new Uint8Array(this.grid.config.blockSize));
   }
 
+  /** How many coming tick() calls would only count: the next read waits for the one in flight, or for its period. */
+  quietTicksAhead(): number {
+    return this.reading ? Infinity : Math.max(0, this.ticksPerRead - this.ticks - 1);
+  }
+
+  /** Counts `ticks` calls of tick() that quietTicksAhead() promised would only count. */
+  skipQuietTicks(ticks: number): void {
+    this.ticks += ticks;
+  }
+
   /** The block at the cursor, moving the cursor past it; null only for an empty grid. */
   private advance(): BlockReference | null {
     // At most: the rest of the roots, every space, and the roots again.

@@ -423,6 +423,34 @@ export class Replica extends ReplicaState {
     tickScrubber(this);
   }
 
+  /**
+   * How many coming ticks would be quiet ticks that only count (the timeouts' clock and the
+   * scrubber's), as long as no message, IO completion or pong arrives meanwhile; 0 when the next
+   * tick may act. The cluster clock's deadline is in monotonic time: see clockQuietUntil(). The
+   * simulator lets a replica sleep through them (sim/world/cluster.ts) and pays the counts back
+   * with skipQuietTicks before anything else reaches it.
+   */
+  quietTicksAhead(): number {
+    if (!this.opened || this.status === "recovering" || this.openWithoutState !== null) return 0;
+    if ((this.grid.repair?.pending ?? 0) > 0) return 0; // tickGridRepair counts towards a request
+    if (!this.stateLoaded && this.status === "normal" && this.isPrimary && !this.isSolo) return 0;
+    if (this.status === "normal" && this.isPrimary && this.requestQueue.length > 0) return 0; // refillPipeline
+    const timeouts = this.timeouts.quietTicksAhead();
+    if (!this.stateLoaded || this.syncing !== null) return timeouts;
+    return Math.min(timeouts, this.scrubber.quietTicksAhead());
+  }
+
+  /** What `ticks` quiet ticks (promised by quietTicksAhead) would have counted. */
+  skipQuietTicks(ticks: number): void {
+    this.timeouts.skipQuietTicks(ticks);
+    if (this.stateLoaded && this.syncing === null) this.scrubber.skipQuietTicks(ticks);
+  }
+
+  /** The monotonic time from which a tick's cluster clock may act (null: never, without a pong). */
+  clockQuietUntil(): bigint | null {
+    return this.clock?.quietUntil() ?? null;
+  }
+
   /** Re-applies a `view` message (after state sync installed the checkpoint it named). */
   applyView(message: Uint8Array): void {
     assert(this.syncing === null && this.commitMin === this.opCheckpoint, "a view re-applied after sync only");

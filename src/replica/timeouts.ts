@@ -1,5 +1,6 @@
 // The replica's timeouts (spec/vsr.md §16), all in ticks of 10 ms, and which run in which status.
 // A timeout that fires must be reset, backed off or stopped in the same tick (Timeout asserts it).
+import { assert } from "../core/assert.js";
 import type { Prng } from "../core/prng.js";
 import { TickClock, Timeout } from "./timeout.js";
 
@@ -47,13 +48,27 @@ export class ReplicaTimeouts {
   tick(): boolean {
     const clock = this.clock;
     clock.now += 1;
-    if (clock.changed) {
-      clock.changed = false;
-      let dueAt = Infinity;
-      for (const timeout of this.all) if (timeout.ticking && timeout.deadline < dueAt) dueAt = timeout.deadline;
-      this.dueAt = dueAt;
-    }
+    if (clock.changed) this.refreshDueAt();
     return clock.now >= this.dueAt;
+  }
+
+  /** How many coming tick() calls return false (Infinity while no timeout runs). */
+  quietTicksAhead(): number {
+    if (this.clock.changed) this.refreshDueAt();
+    return this.dueAt - this.clock.now - 1;
+  }
+
+  /** Counts `ticks` tick() calls that quietTicksAhead() promised would return false. */
+  skipQuietTicks(ticks: number): void {
+    assert(ticks <= this.quietTicksAhead(), "timeouts: skipped past a due timeout");
+    this.clock.now += ticks;
+  }
+
+  private refreshDueAt(): void {
+    this.clock.changed = false;
+    let dueAt = Infinity;
+    for (const timeout of this.all) if (timeout.ticking && timeout.deadline < dueAt) dueAt = timeout.deadline;
+    this.dueAt = dueAt;
   }
 
   /** Timeouts that run in every status once the replica is open. */

@@ -199,6 +199,28 @@ describe("clock: samples", () => {
     expect(c.windowSamples()).toBe(1);
   });
 
+  it("quietUntil(): tick() changes nothing before it, and acts at it (the simulator sleeps until then)", () => {
+    const quiet = (result: ClockTickResult): boolean =>
+      result.synchronized === null && result.windowExpired === null && !result.epochExpired;
+    const c = clock();
+    // Nothing learned: the window expires at window_max (20 s), before the epoch (60 s).
+    expect(c.quietUntil()).toBe(start + 20n * second);
+    for (let t = start + tickNs; t < start + 20n * second; t += 100n * tickNs) {
+      expect(quiet(c.tick(t, realtimeBase + (t - start)))).toBe(true);
+    }
+    expect(c.tick(start + 20n * second, realtimeBase + 20n * second).windowExpired).toBe("partitioned");
+    // A new window from 20 s: with samples learned it may synchronise from window_min (2 s) on.
+    const windowStart = start + 20n * second;
+    c.learn(1, windowStart + ms, realtimeBase + 20n * second + 2n * ms, windowStart + 3n * ms);
+    c.learn(2, windowStart + ms, realtimeBase + 20n * second + 2n * ms, windowStart + 3n * ms);
+    expect(c.quietUntil()).toBe(windowStart + 2n * second);
+    expect(quiet(c.tick(windowStart + 2n * second - tickNs, realtimeBase + 22n * second - tickNs))).toBe(true);
+    expect(c.tick(windowStart + 2n * second, realtimeBase + 22n * second).synchronized).not.toBeNull();
+    // Synchronised: the next window has nothing learned, and the new epoch expires at 60 s from now.
+    expect(c.quietUntil()).toBe(windowStart + 22n * second);
+    expect(new Clock({ replica: 0, replicaCount: 1, monotonic: start, realtime: realtimeBase }).quietUntil()).toBeNull();
+  });
+
   it("accepts m0 == m2 (a very slow host reading the same instant)", () => {
     expect(clock().learn(1, start, realtimeBase, start)).toBe("learned");
   });

@@ -169,4 +169,20 @@ describe("ReplicaTimeouts", () => {
     expect(() => timeouts.pulse.fired()).toThrow(AssertionError);
     expect(() => timeouts.ping.tick()).toThrow(AssertionError); // a timeout of a group ticks with it
   });
+
+  it("says how many ticks ahead are quiet, and skipping them lands on the due tick", () => {
+    const timeouts = new ReplicaTimeouts(new Prng(7n));
+    expect(timeouts.quietTicksAhead()).toBe(Infinity); // nothing runs
+    timeouts.startCommon(); // journal_repair is due on the 10th tick
+    expect(timeouts.quietTicksAhead()).toBe(9);
+    for (let tick = 1; tick <= 4; tick++) expect(timeouts.tick()).toBe(false);
+    expect(timeouts.quietTicksAhead()).toBe(5);
+    timeouts.skipQuietTicks(5);
+    expect(timeouts.quietTicksAhead()).toBe(0);
+    expect(timeouts.tick()).toBe(true); // the 10th tick, as if ticked one by one
+    expect(timeouts.journalRepair.fired()).toBe(true);
+    timeouts.journalRepair.reset();
+    expect(timeouts.quietTicksAhead()).toBe(9);
+    expect(() => timeouts.skipQuietTicks(10)).toThrow(AssertionError); // past a due timeout
+  });
 });

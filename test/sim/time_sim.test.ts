@@ -20,6 +20,20 @@ describe("TimeSim", () => {
     expect(time.realtime()).toBe(1_700_000_000_000_000_000n + 1_230_000_000n);
   });
 
+  it("ticksUntilMonotonic: the ticks until monotonic() first reads a time, at least the next one", () => {
+    const time = new TimeSim({ offset: idealClock });
+    advance(time, 5);
+    expect(time.ticksUntilMonotonic(60n * tickNs)).toBe(55);
+    expect(time.ticksUntilMonotonic(60n * tickNs - 1n)).toBe(55); // 59.99… ticks: read first at tick 60
+    expect(time.ticksUntilMonotonic(60n * tickNs + 1n)).toBe(56);
+    expect(time.ticksUntilMonotonic(5n * tickNs)).toBe(1); // already past: the next tick
+    advance(time, 55);
+    expect(time.monotonic()).toBe(60n * tickNs);
+    expect(time.readsArePure).toBe(true);
+    expect(new TimeSim({ offset: { model: "non_ideal", amplitudeNs: 1, periodTicks: 10, noiseNs: 1, seed: 1n } }).readsArePure)
+      .toBe(false);
+  });
+
   it("linear: realtime lags by A·ticks + B", () => {
     const time = new TimeSim({ offset: { model: "linear", driftNsPerTick: 1000n, offsetNs: -5_000_000n } });
     advance(time, 10);

@@ -181,6 +181,17 @@ export class Clock {
     return 0;
   }
 
+  /**
+   * The monotonic time from which tick() may act (synchronise, expire the window or the epoch);
+   * before it, tick() changes nothing unless a sample is learned meanwhile. Null: never.
+   */
+  quietUntil(): bigint | null {
+    if (this.synchronizationDisabled) return null;
+    // synchronize() acts from window_min on once a sample is learned, and at window_max regardless.
+    const window = this.window.learned ? this.window.windowMinAt : this.window.windowMaxAt;
+    return window < this.epoch.epochMaxAt ? window : this.epoch.epochMaxAt;
+  }
+
   /** Runs every tick: synchronise the window when ready, expire the epoch when stale (§14.2). */
   tick(monotonic: bigint, realtime: bigint): ClockTickResult {
     if (this.synchronizationDisabled) {

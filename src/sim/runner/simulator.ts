@@ -52,6 +52,11 @@ export interface SimulationOptions {
   readonly bugs?: PlantedBugs;
   /** `--trace FILE`: records the run's timeline (timeline.ts); it only observes. */
   readonly timeline?: TimelineRecorder;
+  /**
+   * Replicas sleep through ticks they promise are quiet (Cluster's sleepQuietReplicas); default
+   * true. The run is the same either way: a test compares the two.
+   */
+  readonly sleepQuietReplicas?: boolean;
 }
 
 
@@ -176,6 +181,7 @@ class Simulator implements ClusterObserver {
       storageSizeBytes: swarm.storageSizeBytes, gridCachePages: swarm.gridCachePages, workload: this.factory, observer: this,
       // Trace lines are never hashed: routing them to the timeline does not change the run.
       trace: this.full || this.timeline !== undefined, bugs: this.options.bugs, clocks: swarm.clocks, probe: this.probeHit,
+      sleepQuietReplicas: this.options.sleepQuietReplicas ?? true,
     });
     this.cluster = cluster;
     this.timeline?.attach(cluster, {

@@ -70,6 +70,11 @@ export interface ClusterOptions {
   readonly clocks?: readonly ClockOffset[];
   /** Receives every replica's (and its state machine's) coverage probe hits; default none. */
   readonly probe?: ProbeSink;
+  /**
+   * Let a replica sleep through ticks it promises are quiet (Replica.quietTicksAhead): the run is
+   * the same, only faster. Off by default, for tests that reach into replicas between ticks.
+   */
+  readonly sleepQuietReplicas?: boolean;
 }
 
 /**
@@ -128,6 +133,13 @@ export class Cluster {
   /** Ticks since start (the durability checker's sampling). */
   private ticks = 0;
   private readonly observer: ClusterObserver;
+  /**
+   * Sleeping replicas (ClusterOptions.sleepQuietReplicas), per node: the first tick on which the
+   * replica ticks again, and the quiet ticks it skipped, which its counters are owed before it
+   * ticks or anything reaches it (a message, an IO completion).
+   */
+  private readonly wakeAt: number[] = [];
+  private readonly ticksOwed: number[] = [];
 
   constructor(private readonly options: ClusterOptions) {
     this.replicaCount = options.replicaCount;
@@ -162,6 +174,8 @@ export class Cluster {
       this.paused.push(false);
       this.opened.push(false);
       this.catchingUpTo.push(0);
+      this.wakeAt.push(0);
+      this.ticksOwed.push(0);
     }
     this.clients = new SimClients({
       cluster: options.cluster, replicaCount: options.replicaCount, clientCount: options.clientCount,
@@ -225,6 +239,8 @@ export class Cluster {
   private open(index: number, faultyAfterOpen: boolean): void {
     const replica = new Replica(this.replicaOptions(index));
     this.replicas[index] = replica;
+    this.wakeAt[index] = 0;
+    this.ticksOwed[index] = 0;
     this.opened[index] = false;
     this.network.setNodeEnabled(index, true);
     replica.open((error) => {
@@ -263,6 +279,7 @@ export class Cluster {
     if (target >= this.nodeCount) return this.clients.deliver(target, message);
     const replica = this.replicas[target];
     if (replica === null || replica === undefined || this.paused[target]) return;
+    this.wake(target);
     replica.onMessage(message);
     replica.invariants();
   }
@@ -279,11 +296,46 @@ export class Cluster {
       this.times[index]!.tick();
       const replica = this.replicas[index];
       if (replica === null || replica === undefined) continue;
-      if (!this.paused[index]) replica.tick();
+      if (!this.paused[index]) {
+        if (this.ticks < this.wakeAt[index]!) {
+          // Asleep: this tick only counts, and nothing about the replica changed to check again.
+          this.ticksOwed[index]! += 1;
+          this.durabilityChecker.onTick(index, this.ticks);
+          continue;
+        }
+        this.payTicksOwed(index, replica);
+        replica.tick();
+      }
       replica.invariants();
       this.durabilityChecker.onTick(index, this.ticks);
       this.checker.checkState(index, replica);
+      if (this.options.sleepQuietReplicas === true && !this.paused[index]) this.sleep(index, replica);
     }
+  }
+
+  /** Puts a replica that just ticked to sleep through the quiet ticks ahead of it, if any. */
+  private sleep(index: number, replica: Replica): void {
+    const time = this.times[index]!;
+    if (!time.readsArePure) return; // a quiet tick still reads the clock, which draws
+    let quiet = replica.quietTicksAhead();
+    if (quiet === 0) return;
+    const clockAt = replica.clockQuietUntil();
+    if (clockAt !== null) quiet = Math.min(quiet, time.ticksUntilMonotonic(clockAt) - 1);
+    this.wakeAt[index] = quiet === Infinity ? Infinity : this.ticks + 1 + quiet;
+  }
+
+  /** Wakes a sleeping replica before anything reaches it: its counters catch up, and it ticks next. */
+  private wake(index: number): void {
+    this.wakeAt[index] = 0;
+    const replica = this.replicas[index];
+    if (replica !== null && replica !== undefined) this.payTicksOwed(index, replica);
+  }
+
+  private payTicksOwed(index: number, replica: Replica): void {
+    const owed = this.ticksOwed[index]!;
+    if (owed === 0) return;
+    this.ticksOwed[index] = 0;
+    replica.skipQuietTicks(owed);
   }
 
   /** §5 step 1: alternate storage and network steps until neither makes progress. */
@@ -293,7 +345,10 @@ export class Cluster {
       let progressed = false;
       for (let index = 0; index < this.nodeCount; index++) {
         // A paused replica completes no IO; a down one has none (crash() cancelled it).
-        if (!this.paused[index] && this.storages[index]!.step()) progressed = true;
+        if (this.paused[index]) continue;
+        const storage = this.storages[index]!;
+        if (this.wakeAt[index] !== 0 && storage.hasDue) this.wake(index);
+        if (storage.step()) progressed = true;
       }
       if (this.network.step()) progressed = true;
       if (!progressed) return;
@@ -310,6 +365,8 @@ export class Cluster {
   crash(index: number): void {
     assert(this.replicas[index] !== null && !this.paused[index], "crash: replica not up");
     this.replicas[index] = null;
+    this.wakeAt[index] = 0;
+    this.ticksOwed[index] = 0;
     this.opened[index] = false;
     this.storages[index]!.crash();
     this.network.setNodeEnabled(index, false);
@@ -389,12 +446,14 @@ export class Cluster {
   unpause(index: number): void {
     assert(this.paused[index], "unpause: replica not paused");
     this.paused[index] = false;
+    this.wake(index); // it slept by ticks it did not tick while paused
     this.network.setNodeEnabled(index, true);
     this.observer.replicaEvent(index, "unpause");
   }
 
   /** §6.2 step 2: restart and unpause the core, heal its storage and its links. */
   healCore(core: readonly number[]): void {
+    for (let index = 0; index < this.nodeCount; index++) this.wake(index);
     for (const index of core) {
       this.times[index]!.setOffset(idealClock); // back within tolerance (spec/vopr.md §10)
       if (this.replicas[index] === null) this.restart(index, false); // disk faults hidden while opening

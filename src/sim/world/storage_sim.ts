@@ -171,6 +171,11 @@ export class StorageSim implements Storage {
     return this.nextTicks.length;
   }
 
+  /** Whether step() would run something now: a next-tick callback, or an IO due by this tick. */
+  get hasDue(): boolean {
+    return this.nextTicks.length > 0 || (this.queue.size > 0 && this.queue.peek()!.readyAt <= this.ticksNow);
+  }
+
   read(zone: Zone, offset: number, buffer: Uint8Array, callback: () => void): void {
     this.submit(false, zone, offset, buffer, callback, this.readLatencyMinMs, this.readLatencyMeanMs);
   }

@@ -73,6 +73,17 @@ export class TimeSim implements Time {
     this.ticksElapsed += 1;
   }
 
+  /** Whether reading the time draws nothing (every model but non_ideal): skipping a read changes no later one. */
+  get readsArePure(): boolean {
+    return this.offsetModel.model !== "non_ideal";
+  }
+
+  /** Ticks from now until monotonic() first reads at least `monotonicNs` (at least 1: the next tick). */
+  ticksUntilMonotonic(monotonicNs: bigint): number {
+    const tick = (monotonicNs + this.resolutionNs - 1n) / this.resolutionNs;
+    return Math.max(1, Number(tick) - this.ticksElapsed);
+  }
+
   monotonic(): bigint {
     // Read many times per tick (clock, pings, timeouts): one BigInt per tick, not per read.
     if (this.monotonicTick !== this.ticksElapsed) {
