@@ -88,6 +88,7 @@ function requestMissingHeaders(replica: Replica): void {
 function requestMissingPrepares(replica: Replica): void {
   // The loop is bounded by the WAL: the head is at most one wrap above what we executed.
   assert(replica.op - replica.commitMin <= replica.journal.slotCount, "the head is more than a wrap ahead");
+  if (replica.journal.dirtyCount === 0) return; // nothing to ask for (most repair timeouts)
   let requested = 0;
   for (let op = replica.commitMin + 1; op <= replica.op && requested < prepareRequestsPerTick; op++) {
     const header = replica.journal.header(op);
