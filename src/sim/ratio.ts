@@ -53,6 +53,20 @@ export function intBelow(prng: Prng, bound: number): number {
   return Math.floor(product / two32);
 }
 
+/**
+ * How many rolls of chance(r) fail before the first success, drawn at once: geometric, with
+ * P(k) = (1 − p)^k · p. Infinity when r is zero, 0 when it is one. Like exp() (spec/vopr.md §1)
+ * this is a timing draw on V8's fdlibm Math.log; the decisions it times compare integers. For
+ * dice rolled every tick with a tiny chance (clogs, crashes, pauses): one draw per success instead
+ * of one per tick.
+ */
+export function failuresBeforeSuccess(prng: Prng, r: Ratio): number {
+  if (r.numerator === 0) return Infinity;
+  if (r.numerator === r.denominator) return 0;
+  const u = prng.next53() / 2 ** 53; // [0, 1): log(1 − u) is finite
+  return Math.floor(Math.log(1 - u) / Math.log(1 - r.numerator / r.denominator));
+}
+
 export function assertRatio(r: Ratio): void {
   assert(Number.isSafeInteger(r.numerator) && Number.isSafeInteger(r.denominator), "ratio: integers only");
   assert(r.denominator > 0 && r.numerator >= 0 && r.numerator <= r.denominator, "ratio: bad ratio");

@@ -26,7 +26,7 @@ import {
   commandAllowed, commandMaskAll, type PacketSimulatorOptions, type PartitionMode, type PartitionSymmetry,
 } from "./network_options.js";
 import { NetworkPartition } from "./network_partition.js";
-import { assertRatio, chance, intBelow, ratioZero, type Ratio } from "../ratio.js";
+import { assertRatio, chance, failuresBeforeSuccess, intBelow, ratioZero, type Ratio } from "../ratio.js";
 import { SimMessageBus } from "./sim_message_bus.js";
 
 /** Header offsets read directly (spec/wire.md §2): size u32 LE at 96, command u8 at 114. */
@@ -97,7 +97,6 @@ export class PacketSimulator {
   private loss: Ratio;
   private replay: Ratio;
   private clogProbability: Ratio;
-  private clogLogComplement = 0;
   private readonly clogMeanMs: number;
   private readonly partitions: NetworkPartition;
 
@@ -295,8 +294,6 @@ export class PacketSimulator {
     this.clogProbability = probability;
     this.clogs.clear();
     if (probability.numerator === 0) return;
-    const p = probability.numerator / probability.denominator;
-    this.clogLogComplement = p < 1 ? Math.log(1 - p) : 0;
     for (let source = 0; source < this.nodeCount; source++) {
       for (let target = 0; target < this.nodeCount; target++) {
         if (source === target) continue;
@@ -309,14 +306,8 @@ export class PacketSimulator {
 
   /** Schedules the link's next clog at the first success of per-tick rolls from `firstRoll` on. */
   private scheduleClog(link: number, firstRoll: number): void {
-    const probability = this.clogProbability;
-    if (probability.numerator === 0) return;
-    let gap = 0; // successes after `gap` failed rolls
-    if (probability.numerator < probability.denominator) {
-      const u = this.prng.next53() / 2 ** 53; // [0, 1): log(1 − u) is finite
-      gap = Math.floor(Math.log(1 - u) / this.clogLogComplement);
-    }
-    this.clogs.set(link, firstRoll + gap, 0);
+    if (this.clogProbability.numerator === 0) return;
+    this.clogs.set(link, firstRoll + failuresBeforeSuccess(this.prng, this.clogProbability), 0);
   }
 
   // Test hooks (TigerBeetle's link_filter, link_drop_packet_fn, link_record).
