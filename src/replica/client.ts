@@ -118,6 +118,22 @@ export class VsrClient {
     }
   }
 
+  /**
+   * How many coming ticks would only count (neither timeout due): the simulator lets a client
+   * sleep through them (sim/world/cluster_clients.ts) and pays them back with skipQuietTicks
+   * before anything reaches the client.
+   */
+  quietTicksAhead(): number {
+    if (this.failure !== null) return Infinity;
+    return Math.min(this.requestTimeout.quietTicksAhead, this.pingTimeout.quietTicksAhead);
+  }
+
+  skipQuietTicks(ticks: number): void {
+    if (this.failure !== null) return;
+    this.requestTimeout.skipQuietTicks(ticks);
+    this.pingTimeout.skipQuietTicks(ticks);
+  }
+
   /** A message from a replica, already framed with both checksums verified. */
   onMessage(message: Uint8Array): void {
     if (this.failure !== null) return;

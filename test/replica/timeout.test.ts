@@ -146,6 +146,21 @@ describe("jitteredTicks (§16): uniform in [after/2, 2·after − after/2]", () 
     });
 });
 
+describe("Timeout alone: quiet ticks", () => {
+  it("counts the ticks short of firing, and skipping them lands on the firing tick", () => {
+    const timeout = new Timeout({ name: "t", afterTicks: 5 });
+    expect(timeout.quietTicksAhead).toBe(Infinity); // stopped
+    timeout.start();
+    expect(timeout.quietTicksAhead).toBe(4);
+    timeout.skipQuietTicks(4);
+    expect(timeout.fired()).toBe(false);
+    timeout.tick();
+    expect(timeout.fired()).toBe(true);
+    timeout.reset();
+    expect(() => timeout.skipQuietTicks(5)).toThrow(AssertionError);
+  });
+});
+
 describe("ReplicaTimeouts", () => {
   it("ticks its timeouts together and says when one is due", () => {
     const timeouts = new ReplicaTimeouts(new Prng(7n));

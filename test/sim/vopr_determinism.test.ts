@@ -43,10 +43,10 @@ describe("VOPR determinism", () => {
 });
 
 // Replicas sleep through the ticks they promise are quiet (Replica.quietTicksAhead, Cluster's
-// sleepQuietReplicas) and catch their counters up before anything reaches them. That must not
+// sleepWhenQuiet) and catch their counters up before anything reaches them. That must not
 // change a run: every delivered message, tick count and outcome is the same as ticking every tick.
 // The seeds cover clock skew and jumps (half of all seeds), crashes, pauses and state sync.
-describe("sleeping replicas change nothing", () => {
+describe("sleeping replicas and clients change nothing", () => {
   const budget = { log: "none", stateMachine: "testing", write: () => {}, ticksMaxRequests: 20_000, ticksMaxConvergence: 20_000 } as const;
   const crashHeavy = { crashRatio: { numerator: 1, denominator: 20_000 }, restartRatio: { numerator: 1, denominator: 2_000 } };
   const runs: [string, bigint, SimulationOptions][] = [
@@ -55,8 +55,8 @@ describe("sleeping replicas change nothing", () => {
   ];
   for (const [profile, seed, options] of runs) {
     test(`${profile} seed ${seed}`, () => {
-      const awake = runSimulation(seed, { ...options, sleepQuietReplicas: false });
-      const sleeping = runSimulation(seed, { ...options, sleepQuietReplicas: true });
+      const awake = runSimulation(seed, { ...options, sleepWhenQuiet: false });
+      const sleeping = runSimulation(seed, { ...options, sleepWhenQuiet: true });
       expect(sleeping.traceHash).toBe(awake.traceHash);
       expect(sleeping.ticks).toBe(awake.ticks);
       expect(sleeping.outcome).toBe(awake.outcome);

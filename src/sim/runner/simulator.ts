@@ -53,10 +53,10 @@ export interface SimulationOptions {
   /** `--trace FILE`: records the run's timeline (timeline.ts); it only observes. */
   readonly timeline?: TimelineRecorder;
   /**
-   * Replicas sleep through ticks they promise are quiet (Cluster's sleepQuietReplicas); default
-   * true. The run is the same either way: a test compares the two.
+   * Replicas and clients sleep through ticks they promise are quiet (Cluster's sleepWhenQuiet);
+   * default true. The run is the same either way: a test compares the two.
    */
-  readonly sleepQuietReplicas?: boolean;
+  readonly sleepWhenQuiet?: boolean;
 }
 
 
@@ -181,7 +181,7 @@ class Simulator implements ClusterObserver {
       storageSizeBytes: swarm.storageSizeBytes, gridCachePages: swarm.gridCachePages, workload: this.factory, observer: this,
       // Trace lines are never hashed: routing them to the timeline does not change the run.
       trace: this.full || this.timeline !== undefined, bugs: this.options.bugs, clocks: swarm.clocks, probe: this.probeHit,
-      sleepQuietReplicas: this.options.sleepQuietReplicas ?? true,
+      sleepWhenQuiet: this.options.sleepWhenQuiet ?? true,
     });
     this.cluster = cluster;
     this.timeline?.attach(cluster, {

@@ -71,10 +71,11 @@ export interface ClusterOptions {
   /** Receives every replica's (and its state machine's) coverage probe hits; default none. */
   readonly probe?: ProbeSink;
   /**
-   * Let a replica sleep through ticks it promises are quiet (Replica.quietTicksAhead): the run is
-   * the same, only faster. Off by default, for tests that reach into replicas between ticks.
+   * Let replicas and clients sleep through ticks they promise are quiet (Replica.quietTicksAhead,
+   * VsrClient.quietTicksAhead): the run is the same, only faster. Off by default, for tests that
+   * reach into replicas between ticks.
    */
-  readonly sleepQuietReplicas?: boolean;
+  readonly sleepWhenQuiet?: boolean;
 }
 
 /**
@@ -134,7 +135,7 @@ export class Cluster {
   private ticks = 0;
   private readonly observer: ClusterObserver;
   /**
-   * Sleeping replicas (ClusterOptions.sleepQuietReplicas), per node: the first tick on which the
+   * Sleeping replicas (ClusterOptions.sleepWhenQuiet), per node: the first tick on which the
    * replica ticks again, and the quiet ticks it skipped, which its counters are owed before it
    * ticks or anything reaches it (a message, an IO completion).
    */
@@ -180,7 +181,7 @@ export class Cluster {
     this.clients = new SimClients({
       cluster: options.cluster, replicaCount: options.replicaCount, clientCount: options.clientCount,
       config: options.config, release: options.release, network: this.network, prng: this.prng.split(),
-      observer: options.observer,
+      observer: options.observer, sleepWhenQuiet: options.sleepWhenQuiet,
     });
   }
 
@@ -309,7 +310,7 @@ export class Cluster {
       replica.invariants();
       this.durabilityChecker.onTick(index, this.ticks);
       this.checker.checkState(index, replica);
-      if (this.options.sleepQuietReplicas === true && !this.paused[index]) this.sleep(index, replica);
+      if (this.options.sleepWhenQuiet === true && !this.paused[index]) this.sleep(index, replica);
     }
   }
 

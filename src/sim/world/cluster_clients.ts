@@ -57,6 +57,9 @@ interface SimClient {
   /** A workload request is queued or in flight (at most one, §9). */
   pending: boolean;
   evicted: boolean;
+  /** Asleep (SimClientsOptions.sleepWhenQuiet) until this tick; the quiet ticks it owes its timeouts. */
+  wakeAt: number;
+  ticksOwed: number;
 }
 
 export interface SimClientsOptions {
@@ -69,6 +72,8 @@ export interface SimClientsOptions {
   /** Draws the client ids and each client's own PRNG, in client order. */
   readonly prng: Prng;
   readonly observer: ClientsObserver;
+  /** Clients sleep through the ticks on which neither timeout is due (VsrClient.quietTicksAhead). */
+  readonly sleepWhenQuiet?: boolean;
 }
 
 export class SimClients {
@@ -83,6 +88,8 @@ export class SimClients {
   private readonly observer: ClientsObserver;
   /** Client nodes follow the replicas and standbys, in index order. */
   private readonly firstNode: number;
+  private readonly sleepWhenQuiet: boolean;
+  private ticks = 0;
 
   constructor(options: SimClientsOptions) {
     this.count = options.clientCount;
@@ -90,6 +97,7 @@ export class SimClients {
     const network = options.network;
     this.network = network;
     this.firstNode = network.replicaNodeCount;
+    this.sleepWhenQuiet = options.sleepWhenQuiet === true;
     // Ids are drawn (distinct, nonzero u128), then registered in index order; all clients register
     // at start (§9) because VsrClient sends its register request on construction.
     for (let index = 0; index < options.clientCount; index++) {
@@ -102,7 +110,7 @@ export class SimClients {
         cluster: options.cluster, replicaCount: options.replicaCount, clientId: id, release: options.release,
         messageSizeMax: options.config.messageSizeMax, queueMax: 1, time, bus, prng: options.prng.split(),
       });
-      const entry: SimClient = { index, node, time, bus, client, pending: false, evicted: false };
+      const entry: SimClient = { index, node, time, bus, client, pending: false, evicted: false, wakeAt: 0, ticksOwed: 0 };
       this.clients.push(entry);
       this.byId.set(id, entry);
     }
@@ -115,10 +123,25 @@ export class SimClients {
 
   /** §5 cluster.tick step 3: every clock advances; evicted clients do nothing else. */
   tick(): void {
+    const tick = ++this.ticks;
     for (const entry of this.clients) {
       entry.time.tick();
+      if (tick < entry.wakeAt) {
+        entry.ticksOwed += 1;
+        continue;
+      }
+      this.wake(entry);
       entry.client.tick();
+      if (this.sleepWhenQuiet) entry.wakeAt = tick + 1 + entry.client.quietTicksAhead();
     }
+  }
+
+  /** Pays a sleeping client's quiet ticks back before anything reaches it; it ticks next. */
+  private wake(entry: SimClient): void {
+    entry.wakeAt = 0;
+    if (entry.ticksOwed === 0) return;
+    entry.client.skipQuietTicks(entry.ticksOwed);
+    entry.ticksOwed = 0;
   }
 
   /** A delivery to client node `node`. */
@@ -127,6 +150,7 @@ export class SimClients {
     assert(entry.node === node, "SimClients: node mapping");
     // VsrClient expects framed messages with both checksums verified (client.ts onMessage).
     if (!verifyHeaderChecksum(message, 0) || !verifyBodyChecksum(message, 0)) return;
+    this.wake(entry);
     const registered = entry.client.registered;
     entry.client.onMessage(message);
     if (!registered && entry.client.registered && entry.bus.inFlight?.request === 0) entry.bus.inFlight = null;
@@ -168,6 +192,7 @@ export class SimClients {
     assert(!entry.evicted && !entry.pending, "SimClients: request to a busy or evicted client");
     entry.pending = true;
     this.requestsSent += 1;
+    this.wake(entry);
     entry.client.request(operation, body, (failure, reply) => {
       entry.pending = false;
       if (failure !== null || reply === null) {
