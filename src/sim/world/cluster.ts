@@ -348,7 +348,8 @@ export class Cluster {
         // A paused replica completes no IO; a down one has none (crash() cancelled it).
         if (this.paused[index]) continue;
         const storage = this.storages[index]!;
-        if (this.wakeAt[index] !== 0 && storage.hasDue) this.wake(index);
+        if (!storage.hasDue) continue; // step() would run nothing
+        if (this.wakeAt[index] !== 0) this.wake(index);
         if (storage.step()) progressed = true;
       }
       if (this.network.step()) progressed = true;
