@@ -9,6 +9,10 @@ import { fileURLToPath } from "node:url";
 export interface NativeAddon {
   /** AEGIS-128L MAC of `data` into `out[outOffset..outOffset+16)`. */
   aegisMac(data: Uint8Array, out: Uint8Array, outOffset: number): void;
+  /** The MAC of data[start, end) into out[outOffset..+16), without a subarray. Absent from older builds. */
+  aegisMacRange?(data: Uint8Array, start: number, end: number, out: Uint8Array, outOffset: number): void;
+  /** Whether the MAC of data[start, end) equals expected[expectedOffset..+16). Absent from older builds. */
+  aegisMacRangeMatches?(data: Uint8Array, start: number, end: number, expected: Uint8Array, expectedOffset: number): boolean;
   /** The portable C path, whatever the CPU (for tests that compare the two C paths). */
   aegisMacPortable?(data: Uint8Array, out: Uint8Array, outOffset: number): void;
   /** True when the CPU has AES-NI and the hardware path is used. */

@@ -5,7 +5,9 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { aegisInitState, aegisMacTs, aesRound } from "../../src/core/aegis.js";
-import { checksum, checksumImplementation, checksumInto, checksumMatches } from "../../src/core/checksum.js";
+import {
+  checksum, checksumImplementation, checksumInto, checksumMatches, checksumRangeInto, checksumRangeMatches,
+} from "../../src/core/checksum.js";
 import { nativeAddon, nativeAddonStatus } from "../../src/core/native_addon.js";
 import { Prng } from "../../src/core/prng.js";
 
@@ -343,6 +345,21 @@ describe.skipIf(nativeAddon === null)("native addon argument checks", () => {
     expect(() => mac(data, new Uint8Array(32), 16)).not.toThrow();
   });
 
+  it("range calls check their range and their output like aegisMac", () => {
+    const range = nativeAddon?.aegisMacRange as unknown as (...args: unknown[]) => void;
+    const matches = nativeAddon?.aegisMacRangeMatches as unknown as (...args: unknown[]) => boolean;
+    for (const call of [range, matches]) {
+      expect(() => call(data, 0, 4, new Uint8Array(16), 0)).not.toThrow();
+      expect(() => call(data, 0, 5, new Uint8Array(16), 0)).toThrow(RangeError); // past the end
+      expect(() => call(data, 3, 2, new Uint8Array(16), 0)).toThrow(RangeError); // end before start
+      expect(() => call(data, -1, 2, new Uint8Array(16), 0)).toThrow(RangeError);
+      expect(() => call(data, 0.5, 2, new Uint8Array(16), 0)).toThrow(RangeError);
+      expect(() => call(data, "0", 2, new Uint8Array(16), 0)).toThrow(TypeError);
+      expect(() => call(data, 0, 4, new Uint8Array(16), 1)).toThrow(RangeError);
+      expect(() => call("abc", 0, 0, new Uint8Array(16), 0)).toThrow(TypeError);
+    }
+  });
+
   it("reports whether AES-NI is in use", () => {
     expect(typeof nativeAddon!.aesni()).toBe("boolean");
     expect(nativeAddonStatus).toBe(nativeAddon!.aesni() ? "AES-NI" : "portable C (no AES-NI on this CPU)");
@@ -410,6 +427,25 @@ describe("checksum.ts", () => {
     expect(hex(out.subarray(20, 36))).toBe("f72ad48dd05dd1656133101cd4be3a26");
     expect(out.subarray(0, 20).every((byte) => byte === 0)).toBe(true);
     expect(out.subarray(36).every((byte) => byte === 0)).toBe(true);
+  });
+
+  it("checksumRangeInto() and checksumRangeMatches() are checksumInto and checksumMatches of the range", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 600 }), fc.nat({ max: 600 }), fc.nat({ max: 600 }), fc.nat({ max: 16 }),
+        (bytes, a, b, outOffset) => {
+          const start = Math.min(a, b, bytes.length);
+          const end = Math.min(Math.max(a, b), bytes.length);
+          const expected = new Uint8Array(outOffset + 16);
+          checksumInto(bytes.subarray(start, end), expected, outOffset);
+          const out = new Uint8Array(outOffset + 16);
+          checksumRangeInto(bytes, start, end, out, outOffset);
+          expect(hex(out)).toBe(hex(expected));
+          expect(checksumRangeMatches(bytes, start, end, expected, outOffset)).toBe(true);
+          expected[outOffset + (a % 16)]! ^= 0x10;
+          expect(checksumRangeMatches(bytes, start, end, expected, outOffset)).toBe(false);
+        }),
+      { numRuns: 300 },
+    );
   });
 
   it("checksumMatches() compares against 16 bytes at an offset", () => {

@@ -1,12 +1,12 @@
 import { assert } from "../assert.js";
 import { bytesEqual, readU32 } from "../bytes.js";
-import { checksumInto, checksumMatches } from "../checksum.js";
+import { checksumRangeInto, checksumRangeMatches } from "../checksum.js";
 import { Command } from "../command.js";
 import { headerSize } from "../config.js";
 import { FrameField, ReplyField, checksumBodyEmptyBytes, checksummedStart } from "./fields.js";
 
 // ---------------------------------------------------------------------------------------------
-// Checksums (wire.md §6). Each call allocates only the subarray views handed to the MAC.
+// Checksums (wire.md §6), computed in place over byte ranges: no allocation.
 // ---------------------------------------------------------------------------------------------
 
 export function readSize(buffer: Uint8Array, offset: number): number {
@@ -18,11 +18,11 @@ function setBodyChecksum(buffer: Uint8Array, offset: number, size: number): void
   assert(readSize(buffer, offset) === size, "size argument differs from header.size");
   // Most messages are a bare header: their body checksum is a constant (a MAC call saved).
   if (size === headerSize) buffer.set(checksumBodyEmptyBytes, offset + FrameField.checksum_body);
-  else checksumInto(buffer.subarray(offset + headerSize, offset + size), buffer, offset + FrameField.checksum_body);
+  else checksumRangeInto(buffer, offset + headerSize, offset + size, buffer, offset + FrameField.checksum_body);
 }
 
 export function setHeaderChecksum(buffer: Uint8Array, offset: number): void {
-  checksumInto(buffer.subarray(offset + checksummedStart, offset + headerSize), buffer, offset);
+  checksumRangeInto(buffer, offset + checksummedStart, offset + headerSize, buffer, offset);
 }
 
 /** Every field filled: sets checksum_body, then checksum, which covers checksum_body. */
@@ -43,7 +43,7 @@ export function setReplyChecksums(buffer: Uint8Array, offset: number, size: numb
   const context = offset + ReplyField.context;
   buffer.fill(0, context, context + 16);
   setBodyChecksum(buffer, offset, size);
-  checksumInto(buffer.subarray(offset + checksummedStart, offset + headerSize), contextScratch, 0);
+  checksumRangeInto(buffer, offset + checksummedStart, offset + headerSize, contextScratch, 0);
   buffer.set(contextScratch, context);
   setHeaderChecksum(buffer, offset);
 }
@@ -55,7 +55,7 @@ export function setHeaderChecksumOnly(buffer: Uint8Array, offset: number): void 
 
 export function verifyHeaderChecksum(buffer: Uint8Array, offset: number): boolean {
   if (offset < 0 || offset + headerSize > buffer.length) return false;
-  return checksumMatches(buffer.subarray(offset + checksummedStart, offset + headerSize), buffer, offset);
+  return checksumRangeMatches(buffer, offset + checksummedStart, offset + headerSize, buffer, offset);
 }
 
 /** False also when header.size is out of range or runs past the end of `buffer`. */
@@ -64,7 +64,5 @@ export function verifyBodyChecksum(buffer: Uint8Array, offset: number): boolean 
   const size = readSize(buffer, offset);
   if (size < headerSize || offset + size > buffer.length) return false;
   if (size === headerSize) return bytesEqual(buffer, offset + FrameField.checksum_body, checksumBodyEmptyBytes, 0, 16);
-  return checksumMatches(
-    buffer.subarray(offset + headerSize, offset + size), buffer, offset + FrameField.checksum_body,
-  );
+  return checksumRangeMatches(buffer, offset + headerSize, offset + size, buffer, offset + FrameField.checksum_body);
 }
