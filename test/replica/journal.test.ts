@@ -422,6 +422,26 @@ describe("journal IOP bounds", () => {
     expect(readsInFlightMax).toBeLessThanOrEqual(config.journalIopsReadMax);
     for (const [op, message] of messages) expect(results.get(op)).toEqual(message);
   });
+
+  it("peers' reads take at most half the read queue: the replica's own reads always find room", () => {
+    const storage = new MemoryStorage(config, { order: "shuffled", seed: 13 });
+    const journal = formatted(storage);
+    const messages = [...writeAll(journal, storage, range(1, 31))];
+    let peerReads = 0;
+    for (const [op, message] of messages) {
+      if (!journal.canQueuePeerRead) break;
+      journal.readPrepare(op, checksumOf(message), () => {});
+      peerReads += 1;
+    }
+    // Three reads go straight to the IOPs; the queue behind them holds half of its 32 entries.
+    expect(peerReads).toBe(config.journalIopsReadMax + slotCount / 2);
+    // The rest of the queue is the replica's own: every remaining op can still be read.
+    const own = new Map<number, Uint8Array | null>();
+    for (const [op, message] of messages.slice(peerReads)) journal.readPrepare(op, checksumOf(message), (m) => own.set(op, m));
+    storage.run();
+    expect(own.size).toBe(messages.length - peerReads);
+    expect(journal.canQueuePeerRead).toBe(true);
+  });
 });
 
 describe("journal crash property", () => {

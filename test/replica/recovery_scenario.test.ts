@@ -3,6 +3,9 @@
 // in recovering_head for a `view` before it takes part again.
 import { describe, expect, test } from "vitest";
 import { scenario } from "./scenario_harness.js";
+import { headerSize } from "../../src/core/config.js";
+import { Command } from "../../src/core/command.js";
+import { GetPrepareHeader, setChecksums } from "../../src/core/header.js";
 
 describe("recovery", () => {
   test("a torn prepare and header at the head: open in recovering_head, then repair and rejoin", () => {
@@ -64,6 +67,36 @@ describe("recovery", () => {
     t.requests(2).runUntilQuiet().expectCommit(5);
     expect(a0.status).toBe("normal");
     expect(a0.replica.journal.isFaulty(3)).toBe(false);
+  });
+
+  test("a get_prepare is answered by checksum from the disk, even where our log no longer holds the op", () => {
+    // B1 prepared op 4, then truncated it from its log (as a view change does): the header is
+    // gone, the prepare is still on its disk. A request naming op 4's checksum is answered from
+    // that copy. (Once only a clean slot holding the same header was served: a new primary whose
+    // only intact copy sat on a replica in recovering_head waited for ever, crash-heavy VOPR.)
+    const t = scenario({ replicas: 3 });
+    t.requests(2).runUntilQuiet().expectCommit(3);
+    const [b1, b2] = [t.replica("B1"), t.replica("B2")];
+    t.drop("*", "A0", "prepare_ok");
+    t.requests(1).tick(50);
+    const journal = b1.replica.journal;
+    const checksum = journal.header(4)!.checksum;
+    expect([b1.op, b1.commitMin, journal.isDirty(4)]).toEqual([4, 3, false]);
+    journal.truncateAfter(3);
+    b1.replica.truncateHead(3);
+    b1.replica.prepareCache.clear(); // served from the disk, not from memory
+    expect(journal.header(4)).toBeNull();
+    const request = new Uint8Array(headerSize);
+    const header = new GetPrepareHeader(request, 0);
+    b2.replica.frame(header, Command.get_prepare, headerSize);
+    header.op = 4;
+    header.prepare_checksum = checksum;
+    setChecksums(request, 0, headerSize);
+    const served = t.deliveries(b1.name, b2.name, "prepare");
+    b1.replica.onMessage(request);
+    t.tick(5);
+    expect(t.deliveries(b1.name, b2.name, "prepare")).toBe(served + 1);
+    expect(b1.trace().join("\n")).not.toContain("ignored get_prepare");
   });
 
   test("a corrupt redundant header of the newest prepare is rewritten from the prepare, without peers", () => {

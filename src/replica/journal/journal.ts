@@ -190,13 +190,17 @@ export class Journal {
   }
 
   /**
+   * Whether a read for a peer (get_prepare) can be queued now: reads are bounded, and peers may
+   * take only half of the queue, so that our own reads always find room.
+   */
+  get canQueuePeerRead(): boolean {
+    return this.reader.canQueueForPeer;
+  }
+
+  /**
    * Reads the prepare (op, checksum) and verifies it; null when it is not on disk or corrupt (a
    * corrupt slot becomes faulty). The message is a fresh copy the caller may keep.
    */
-  /** Whether a readPrepare can be queued now; serving peers must check it (reads are bounded). */
-  get canQueueRead(): boolean {
-    return this.reader.canQueue;
-  }
 
   readPrepare(op: number, checksum: bigint, callback: (message: Uint8Array | null) => void): void {
     assert(this.statusValue === "ready", "journal: not ready");

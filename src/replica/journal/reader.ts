@@ -53,9 +53,14 @@ export class JournalReader {
     }
   }
 
-  /** False when another read would overflow the bounded queue (peers' requests are then dropped). */
-  get canQueue(): boolean {
-    return this.requestsFree.length > 0 && this.queueLength < this.queue.length;
+  /**
+   * Whether a peer's read may be queued: peers' reads (get_prepare) fill at most half of the
+   * bounded queue, so the replica's own reads (commits, the pipeline after a view change), which
+   * may not be dropped, always find room. Peers ask again on their repair timeout.
+   */
+  get canQueueForPeer(): boolean {
+    const reserved = Math.floor(this.queue.length / 2);
+    return this.requestsFree.length > reserved && this.queueLength < this.queue.length - reserved;
   }
 
   get reading(): boolean {

@@ -216,13 +216,15 @@ export function onGetPrepare(replica: Replica, message: Uint8Array): void {
   const checksum = request.prepare_checksum;
   const cached = replica.prepareCache.get(op, checksum);
   if (cached !== null) return replica.sendToReplica(from, cached);
-  const header = replica.journal.header(op);
-  // Silence, never a wrong nack: a missing or corrupt prepare is not served.
-  if (header === null || header.checksum !== checksum) return replica.ignored("get_prepare", "no such prepare");
-  if (replica.journal.isDirty(op)) return replica.ignored("get_prepare", "our copy is not durable or is faulty");
+  // The request names the prepare by checksum, so any intact copy of it on our disk is that prepare,
+  // whatever our log says of the slot now (a faulty or stale header, a newer header in view_change,
+  // or the uncertain head of recovering_head, which "can still help others with WAL repair",
+  // spec/vsr.md §3): TigerBeetle's on_get_prepare serves by the slot's prepare checksum the same
+  // way. A new primary may need the one copy left, on a replica that cannot join its view. Silence
+  // when we hold no intact copy: a missing prepare is never answered.
+  if (!replica.journal.canReadPrepare(op, checksum)) return replica.ignored("get_prepare", "no intact copy of that prepare");
   // Busy: the peer asks again on its repair timeout.
-  if (!replica.journal.canQueueRead) return replica.ignored("get_prepare", "journal reads busy");
-  assert(header.op === op && !replica.journal.isDirty(op));
+  if (!replica.journal.canQueuePeerRead) return replica.ignored("get_prepare", "journal reads busy");
   replica.journal.readPrepare(op, checksum, (prepare) => {
     if (prepare === null) return replica.ignored("get_prepare", "our copy failed to read");
     const served = new PrepareHeader(prepare, 0);
