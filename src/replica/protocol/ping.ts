@@ -11,6 +11,7 @@ import { Command } from "../../core/command.js";
 import type { Replica } from "../replica.js";
 import { clockEpochMaxNs, clockToleranceMaxNs } from "../clock/clock.js";
 import { newMessage } from "../../core/message_slab.js";
+import { joinNewerView } from "./view_change.js";
 
 export function tickPing(replica: Replica): void {
   const timeouts = replica.timeouts;
@@ -62,6 +63,7 @@ export function onPing(replica: Replica, message: Uint8Array): void {
   if (ping.replica === replica.replica) return replica.ignored("ping", "from ourselves");
   assert(ping.replica < replica.replicaCount + replica.standbyCount);
   assert(message.length === headerSize + 4 * ping.getU16(PingField.release_count), "a ping lists its releases");
+  joinNewerView(replica, ping);
   const reply = newMessage(headerSize);
   const pong = new PongHeader(reply, 0);
   replica.frame(pong, Command.pong, headerSize, replica.viewDurable);
@@ -78,6 +80,7 @@ export function onPong(replica: Replica, message: Uint8Array): void {
   if (pong.replica === replica.replica) return replica.ignored("pong", "from ourselves");
   assert(!replica.isStandby && pong.replica < replica.replicaCount);
   assert(replica.replicaCount >= 2 && message.length === headerSize, "a pong is a bare header from a peer");
+  joinNewerView(replica, pong);
   const learned = replica.clock.learn(pong.replica, pong.ping_timestamp_monotonic, pong.pong_timestamp_wall,
     replica.time.monotonic());
   if (learned !== "learned") replica.probe("clock_sample_rejected");

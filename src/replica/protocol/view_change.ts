@@ -58,6 +58,21 @@ export function onExitView(replica: Replica, message: Uint8Array): void {
   checkExitViewQuorum(replica);
 }
 
+/**
+ * A ping or pong from an active replica in a newer view (the durable view it advertises): join that
+ * view's change, as TigerBeetle's jump_view does for pings and pongs. Views advance only by a
+ * quorum's votes, so a newer durable view is one the cluster reached. Without this, a primary that
+ * restarted in its own view with an uncertain head waited in recovering_head for a view only it
+ * could start, while the others carried on in the view before (crash-heavy VOPR seed
+ * 5093316227051821357): its pings now bring them to its view, whose change fails over to the next.
+ */
+export function joinNewerView(replica: Replica, header: Header): void {
+  if (replica.isStandby || header.replica >= replica.replicaCount) return;
+  if (replica.status !== "normal" && replica.status !== "view_change") return;
+  if (header.view <= replica.view) return;
+  enterViewChange(replica, header.view);
+}
+
 /** A view-change quorum of votes for the current view, our own included, moves on (§6.1). */
 function checkExitViewQuorum(replica: Replica): void {
   assert(!replica.isStandby && replica.status !== "recovering_head");
