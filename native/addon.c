@@ -73,25 +73,6 @@ static int get_out_offset(napi_env env, napi_value value, size_t out_length, siz
   return 1;
 }
 
-static napi_value mac_with(napi_env env, napi_callback_info info, mac_function mac) {
-  size_t argc = 3;
-  napi_value argv[3];
-  /* Missing arguments read as undefined, which the type checks below reject. */
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
-
-  uint8_t *data = NULL, *out = NULL;
-  size_t data_length = 0, out_length = 0, offset = 0;
-  if (!get_bytes(env, argv[0], "aegisMac: data must be a Uint8Array", &data, &data_length)) return NULL;
-  if (!get_bytes(env, argv[1], "aegisMac: out must be a Uint8Array", &out, &out_length)) return NULL;
-  if (!get_out_offset(env, argv[2], out_length, &offset)) return NULL;
-
-  /* The tag goes to a local first, so out may overlap data. */
-  uint8_t tag[16];
-  mac(data, data_length, tag);
-  for (int i = 0; i < 16; i++) out[offset + i] = tag[i];
-  return NULL;
-}
-
 /* Reads a byte range [start, end) of a buffer of `length` bytes: integers with start <= end <= length. */
 static int get_range(napi_env env, napi_value start_value, napi_value end_value, size_t length, size_t *start,
                      size_t *end) {
@@ -112,23 +93,38 @@ static int get_range(napi_env env, napi_value start_value, napi_value end_value,
 }
 
 /*
- * aegisMacRange(data, start, end, out, outOffset): the MAC of data[start, end) into out[outOffset..+16).
- * aegisMacRangeMatches(data, start, end, expected, expectedOffset): whether that MAC equals
- * expected[expectedOffset..+16). No subarray per call: headers are checksummed at an offset.
+ * aegisMac(data, out, outOffset) and aegisMacPortable(...): the MAC of data into out[outOffset..+16).
+ * aegisMacRange(data, start, end, out, outOffset): the MAC of data[start, end), without a subarray
+ * per call (headers are checksummed at an offset). aegisMacRangeMatches(data, start, end, expected,
+ * expectedOffset): whether that MAC equals expected[expectedOffset..+16).
  */
-static napi_value mac_range(napi_env env, napi_callback_info info, int compare) {
+enum mac_call { MAC_WHOLE, MAC_RANGE, MAC_RANGE_MATCHES };
+
+static napi_value mac_call(napi_env env, napi_callback_info info, mac_function mac, enum mac_call call) {
   size_t argc = 5;
   napi_value argv[5];
+  /* Missing arguments read as undefined, which the type checks below reject. */
   if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
+
+  const int ranged = call != MAC_WHOLE;
+  const char *data_error = ranged ? "aegisMacRange: data must be a Uint8Array" : "aegisMac: data must be a Uint8Array";
+  const char *out_error = ranged ? "aegisMacRange: out must be a Uint8Array" : "aegisMac: out must be a Uint8Array";
   uint8_t *data = NULL, *out = NULL;
   size_t data_length = 0, out_length = 0, start = 0, end = 0, offset = 0;
-  if (!get_bytes(env, argv[0], "aegisMacRange: data must be a Uint8Array", &data, &data_length)) return NULL;
-  if (!get_range(env, argv[1], argv[2], data_length, &start, &end)) return NULL;
-  if (!get_bytes(env, argv[3], "aegisMacRange: out must be a Uint8Array", &out, &out_length)) return NULL;
-  if (!get_out_offset(env, argv[4], out_length, &offset)) return NULL;
+  if (!get_bytes(env, argv[0], data_error, &data, &data_length)) return NULL;
+  if (ranged) {
+    if (!get_range(env, argv[1], argv[2], data_length, &start, &end)) return NULL;
+  } else {
+    end = data_length;
+  }
+  const size_t out_index = ranged ? 3 : 1;
+  if (!get_bytes(env, argv[out_index], out_error, &out, &out_length)) return NULL;
+  if (!get_out_offset(env, argv[out_index + 1], out_length, &offset)) return NULL;
+
+  /* The tag goes to a local first, so out may overlap data. */
   uint8_t tag[16];
-  scarab_aegis_mac(data + start, end - start, tag);
-  if (!compare) {
+  mac(data + start, end - start, tag);
+  if (call != MAC_RANGE_MATCHES) {
     for (int i = 0; i < 16; i++) out[offset + i] = tag[i];
     return NULL;
   }
@@ -139,20 +135,20 @@ static napi_value mac_range(napi_env env, napi_callback_info info, int compare) 
   return result;
 }
 
-static napi_value aegis_mac_range(napi_env env, napi_callback_info info) {
-  return mac_range(env, info, 0);
-}
-
-static napi_value aegis_mac_range_matches(napi_env env, napi_callback_info info) {
-  return mac_range(env, info, 1);
-}
-
 static napi_value aegis_mac(napi_env env, napi_callback_info info) {
-  return mac_with(env, info, scarab_aegis_mac);
+  return mac_call(env, info, scarab_aegis_mac, MAC_WHOLE);
 }
 
 static napi_value aegis_mac_portable(napi_env env, napi_callback_info info) {
-  return mac_with(env, info, scarab_aegis_mac_portable);
+  return mac_call(env, info, scarab_aegis_mac_portable, MAC_WHOLE);
+}
+
+static napi_value aegis_mac_range(napi_env env, napi_callback_info info) {
+  return mac_call(env, info, scarab_aegis_mac, MAC_RANGE);
+}
+
+static napi_value aegis_mac_range_matches(napi_env env, napi_callback_info info) {
+  return mac_call(env, info, scarab_aegis_mac, MAC_RANGE_MATCHES);
 }
 
 static napi_value aesni(napi_env env, napi_callback_info info) {
