@@ -201,7 +201,6 @@ export class Journal {
    * Reads the prepare (op, checksum) and verifies it; null when it is not on disk or corrupt (a
    * corrupt slot becomes faulty). The message is a fresh copy the caller may keep.
    */
-
   readPrepare(op: number, checksum: bigint, callback: (message: Uint8Array | null) => void): void {
     assert(this.statusValue === "ready", "journal: not ready");
     this.reader.read(op, this.checksumBytes(checksum), callback);
