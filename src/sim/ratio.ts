@@ -57,8 +57,8 @@ export function intBelow(prng: Prng, bound: number): number {
  * How many rolls of chance(r) fail before the first success, drawn at once: geometric, with
  * P(k) = (1 − p)^k · p. Infinity when r is zero, 0 when it is one. Like exp() (spec/vopr.md §1)
  * this is a timing draw on V8's fdlibm Math.log; the decisions it times compare integers. For
- * dice rolled every tick with a tiny chance (clogs, crashes, pauses): one draw per success instead
- * of one per tick.
+ * dice rolled every tick with a tiny chance (the clogs of packet_simulator.ts): one draw per
+ * success instead of one per tick.
  */
 export function failuresBeforeSuccess(prng: Prng, r: Ratio): number {
   if (r.numerator === 0) return Infinity;
