@@ -26,10 +26,6 @@ export function checksum(data: Uint8Array): bigint {
 /** True when checksum(data) equals the 16 bytes at expected[expectedOffset..]. No allocation. */
 export function checksumMatches(data: Uint8Array, expected: Uint8Array, expectedOffset: number): boolean {
   macInto(data, scratch, 0);
-  return scratchEquals(expected, expectedOffset);
-}
-
-function scratchEquals(expected: Uint8Array, expectedOffset: number): boolean {
   for (let i = 0; i < 16; i++) {
     if (scratch[i] !== expected[expectedOffset + i]) return false;
   }
@@ -41,10 +37,8 @@ function scratchEquals(expected: Uint8Array, expectedOffset: number): boolean {
 const macRangeInto: (data: Uint8Array, start: number, end: number, out: Uint8Array, outOffset: number) => void =
   nativeAddon?.aegisMacRange ?? ((data, start, end, out, outOffset) => macInto(data.subarray(start, end), out, outOffset));
 const macRangeMatches: (data: Uint8Array, start: number, end: number, expected: Uint8Array, expectedOffset: number) => boolean =
-  nativeAddon?.aegisMacRangeMatches ?? ((data, start, end, expected, expectedOffset) => {
-    macInto(data.subarray(start, end), scratch, 0);
-    return scratchEquals(expected, expectedOffset);
-  });
+  nativeAddon?.aegisMacRangeMatches ??
+  ((data, start, end, expected, expectedOffset) => checksumMatches(data.subarray(start, end), expected, expectedOffset));
 
 /** Writes checksum(data[start, end)) into out[outOffset .. outOffset + 16). */
 export function checksumRangeInto(data: Uint8Array, start: number, end: number, out: Uint8Array, outOffset: number): void {
