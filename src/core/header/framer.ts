@@ -1,9 +1,8 @@
 import { assert } from "../assert.js";
-import { checksumMatches } from "../checksum.js";
 import { commandMax } from "../command.js";
 import { headerSize } from "../config.js";
-import { readSize } from "./checksums.js";
-import { FrameField, checksummedStart, wireMessageSizeMax } from "./fields.js";
+import { readSize, verifyBodyChecksum, verifyHeaderChecksum } from "./checksums.js";
+import { FrameField, wireMessageSizeMax } from "./fields.js";
 
 // ---------------------------------------------------------------------------------------------
 // MessageFramer: messages out of a byte stream (wire.md §1 steps 1–4). Pure, no IO.
@@ -69,7 +68,7 @@ export class MessageFramer {
           this.pendingSize = size;
           return null;
         }
-        if (!bodyChecksumMatches(chunk, position, size)) return "body checksum";
+        if (!verifyBodyChecksum(chunk, position)) return "body checksum";
         onMessage(chunk.subarray(position, position + size));
         position += size;
         continue;
@@ -98,7 +97,7 @@ export class MessageFramer {
       if (this.pendingLength < size) return position;
     }
     const size = this.pendingSize;
-    if (!bodyChecksumMatches(this.pending, 0, size)) return "body checksum";
+    if (!verifyBodyChecksum(this.pending, 0)) return "body checksum";
     this.pendingLength = 0;
     this.pendingSize = 0;
     onMessage(this.pending.subarray(0, size));
@@ -107,16 +106,10 @@ export class MessageFramer {
 
   /** Steps 1–3 of wire.md §1, in order. Returns the message size, or the error. */
   private checkHeader(bytes: Uint8Array, at: number): number | FramingError {
-    if (!checksumMatches(bytes.subarray(at + checksummedStart, at + headerSize), bytes, at)) {
-      return "header checksum";
-    }
+    if (!verifyHeaderChecksum(bytes, at)) return "header checksum";
     if (bytes[at + FrameField.command]! > commandMax) return "unknown command";
     const size = readSize(bytes, at);
     if (size < headerSize || size > this.messageSizeMax) return "size out of range";
     return size;
   }
-}
-
-function bodyChecksumMatches(bytes: Uint8Array, at: number, size: number): boolean {
-  return checksumMatches(bytes.subarray(at + headerSize, at + size), bytes, at + FrameField.checksum_body);
 }
