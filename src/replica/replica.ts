@@ -387,7 +387,7 @@ export class Replica extends ReplicaState {
       if (this.openRepairTicks >= openRepairTicksMax) this.openWithoutState();
     }
     if (this.status === "recovering") return;
-    if (!this.stateLoaded && this.status === "normal" && this.isPrimary && !this.isSolo) {
+    if (this.primaryWithoutState) {
       // A primary that cannot execute would stall the cluster: hand the view on.
       return enterViewChange(this, this.view + 1);
     }
@@ -419,8 +419,23 @@ export class Replica extends ReplicaState {
    */
   private tickQuiet(): void {
     tickClock(this);
-    if (this.status === "normal" && this.isPrimary && this.requestQueue.length > 0) refillPipeline(this);
+    if (this.requestsQueued) refillPipeline(this);
     tickScrubber(this);
+  }
+
+  /** A primary without its checkpoint's state: tick() hands the view on at once. */
+  private get primaryWithoutState(): boolean {
+    return !this.stateLoaded && this.status === "normal" && this.isPrimary && !this.isSolo;
+  }
+
+  /** A primary with requests queued: every tick tries to move them into the pipeline. */
+  private get requestsQueued(): boolean {
+    return this.status === "normal" && this.isPrimary && this.requestQueue.length > 0;
+  }
+
+  /** The grid scrubber ticks (tickScrubber): the state is loaded and no state sync replaces it. */
+  get scrubberRuns(): boolean {
+    return this.stateLoaded && this.syncing === null;
   }
 
   /**
@@ -433,17 +448,15 @@ export class Replica extends ReplicaState {
   quietTicksAhead(): number {
     if (!this.opened || this.status === "recovering" || this.openWithoutState !== null) return 0;
     if ((this.grid.repair?.pending ?? 0) > 0) return 0; // tickGridRepair counts towards a request
-    if (!this.stateLoaded && this.status === "normal" && this.isPrimary && !this.isSolo) return 0;
-    if (this.status === "normal" && this.isPrimary && this.requestQueue.length > 0) return 0; // refillPipeline
+    if (this.primaryWithoutState || this.requestsQueued) return 0;
     const timeouts = this.timeouts.quietTicksAhead();
-    if (!this.stateLoaded || this.syncing !== null) return timeouts;
-    return Math.min(timeouts, this.scrubber.quietTicksAhead());
+    return this.scrubberRuns ? Math.min(timeouts, this.scrubber.quietTicksAhead()) : timeouts;
   }
 
   /** What `ticks` quiet ticks (promised by quietTicksAhead) would have counted. */
   skipQuietTicks(ticks: number): void {
     this.timeouts.skipQuietTicks(ticks);
-    if (this.stateLoaded && this.syncing === null) this.scrubber.skipQuietTicks(ticks);
+    if (this.scrubberRuns) this.scrubber.skipQuietTicks(ticks);
   }
 
   /** The monotonic time from which a tick's cluster clock may act (null: never, without a pong). */

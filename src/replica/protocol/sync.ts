@@ -117,7 +117,7 @@ export function tickGridRepair(replica: Replica): void {
  * not being replaced: a faulty block it finds is fetched from peers in the background.
  */
 export function tickScrubber(replica: Replica): void {
-  if (!replica.stateLoaded || replica.syncing !== null) return;
+  if (!replica.scrubberRuns) return;
   replica.scrubber.tick(replica.onScrubFault);
 }
 
