@@ -419,7 +419,7 @@ export class Replica extends ReplicaState {
    */
   private tickQuiet(): void {
     tickClock(this);
-    if (this.requestsQueued) refillPipeline(this);
+    if (this.pipelineCanRefill) refillPipeline(this);
     tickScrubber(this);
   }
 
@@ -428,9 +428,14 @@ export class Replica extends ReplicaState {
     return !this.stateLoaded && this.status === "normal" && this.isPrimary && !this.isSolo;
   }
 
-  /** A primary with requests queued: every tick tries to move them into the pipeline. */
-  private get requestsQueued(): boolean {
-    return this.status === "normal" && this.isPrimary && this.requestQueue.length > 0;
+  /**
+   * A primary with requests queued and room to prepare them: every tick tries to move them into
+   * the pipeline (refillPipeline), which waits only for a synchronised clock. Without room the try
+   * is a no-op: room comes from a commit or a checkpoint, never from a tick alone.
+   */
+  private get pipelineCanRefill(): boolean {
+    return this.status === "normal" && this.isPrimary && this.requestQueue.length > 0 &&
+      this.pipeline.length < this.config.pipelinePrepareQueueMax && this.op < this.opPrepareMax;
   }
 
   /** The grid scrubber ticks (tickScrubber): the state is loaded and no state sync replaces it. */
@@ -448,7 +453,7 @@ export class Replica extends ReplicaState {
   quietTicksAhead(): number {
     if (!this.opened || this.status === "recovering" || this.openWithoutState !== null) return 0;
     if ((this.grid.repair?.pending ?? 0) > 0) return 0; // tickGridRepair counts towards a request
-    if (this.primaryWithoutState || this.requestsQueued) return 0;
+    if (this.primaryWithoutState || this.pipelineCanRefill) return 0;
     const timeouts = this.timeouts.quietTicksAhead();
     return this.scrubberRuns ? Math.min(timeouts, this.scrubber.quietTicksAhead()) : timeouts;
   }

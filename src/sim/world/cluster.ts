@@ -282,7 +282,21 @@ export class Cluster {
     if (replica === null || replica === undefined || this.paused[target]) return;
     this.wake(target);
     replica.onMessage(message);
+    this.settle(target);
+  }
+
+  /**
+   * After a message or IO completions reached a replica: its invariants hold, and if its coming
+   * ticks are quiet (most often they are), it is checked now and sleeps from this tick on, rather
+   * than being woken for a tick that only counts.
+   */
+  private settle(index: number): void {
+    const replica = this.replicas[index];
+    if (replica === null || replica === undefined) return; // an IO callback may not outlive a crash
     replica.invariants();
+    if (this.options.sleepWhenQuiet !== true) return;
+    this.checker.checkState(index, replica);
+    this.sleep(index, replica, this.ticks);
   }
 
   /** One tick, in the order of spec/vopr.md §5 (cluster.tick). */
@@ -310,19 +324,22 @@ export class Cluster {
       replica.invariants();
       this.durabilityChecker.onTick(index, this.ticks);
       this.checker.checkState(index, replica);
-      if (this.options.sleepWhenQuiet === true && !this.paused[index]) this.sleep(index, replica);
+      if (this.options.sleepWhenQuiet === true && !this.paused[index]) this.sleep(index, replica, this.ticks + 1);
     }
   }
 
-  /** Puts a replica that just ticked to sleep through the quiet ticks ahead of it, if any. */
-  private sleep(index: number, replica: Replica): void {
+  /**
+   * Puts a replica to sleep through the quiet ticks ahead of it, if any: from `fromTick`, the
+   * cluster tick of its next replica.tick() (this one's after a message, the next after a tick).
+   */
+  private sleep(index: number, replica: Replica, fromTick: number): void {
     const time = this.times[index]!;
     if (!time.readsArePure) return; // a quiet tick still reads the clock, which draws
     let quiet = replica.quietTicksAhead();
     if (quiet === 0) return;
     const clockAt = replica.clockQuietUntil();
     if (clockAt !== null) quiet = Math.min(quiet, time.ticksUntilMonotonic(clockAt) - 1);
-    this.wakeAt[index] = quiet === Infinity ? Infinity : this.ticks + 1 + quiet;
+    this.wakeAt[index] = quiet === Infinity ? Infinity : fromTick + quiet;
   }
 
   /** Wakes a sleeping replica before anything reaches it: its counters catch up, and it ticks next. */
@@ -351,6 +368,7 @@ export class Cluster {
         if (!storage.hasDue) continue; // step() would run nothing
         if (this.wakeAt[index] !== 0) this.wake(index);
         if (storage.step()) progressed = true;
+        this.settle(index);
       }
       if (this.network.step()) progressed = true;
       if (!progressed) return;
