@@ -88,6 +88,41 @@ describe("view change", () => {
     expect(b1.checksumOf(4)).not.toBe(original[1]);
   });
 
+  test("a join_view does not vouch for a header that does not chain to the one above it", () => {
+    // Crash-heavy seed 835791073117046069: a backup recovered an old view's prepare from its WAL
+    // (a crash had torn the newer header write) beneath a prepare of its log_view. Its join_view
+    // sent both, and the new primary found two logs in one log_view ("chooseLog: canonical fork").
+    const t = scenario({ replicas: 5, clients: 2 });
+    t.runUntilQuiet().expectCommit(2);
+    const [a0, b1] = [t.replica("A0"), t.replica("B1")];
+    const others = ["B2", "B3", "B4"].map((name) => t.replica(name).name);
+    // The primary prepares op 3 for b1 alone and stops: the other three nack it and truncate it.
+    t.drop(a0.name, others, "prepare").drop("*", a0.name, "prepare_ok");
+    t.client("C0").request();
+    t.runUntil(() => b1.op === 3).tick(5);
+    const stale = b1.replica.journal.header(3)!.bytes().slice();
+    a0.stop();
+    t.heal().partition(b1.name, others);
+    t.runUntil(() => t.replicas.filter((r) => r.up && r.status === "normal" && r.view > 1).length === 3);
+    const primary = t.replicas.find((r) => r.up && r.isPrimary && r.status === "normal")!;
+    expect(primary.op).toBe(2);
+    // b1 joins the new view (head 2), then receives its op 4 but not its op 3.
+    t.heal().drop(b1.name, "*", "get_headers", "get_prepare").drop(["C0", "C1"], "*", "request");
+    t.runUntil(() => b1.status === "normal" && b1.view === primary.view && b1.op === 2);
+    t.pass(["C0", "C1"], "*", "request").dropPrepare(primary.name, b1.name, 3).drop("*", primary.name, "prepare_ok");
+    t.client("C1").request(); // op 4, after C0's retry (op 3)
+    t.runUntil(() => b1.op === 4 && t.replicas.every((r) => !r.up || r.op === 4)).tick(5);
+    // The old view's op 3 back in b1's log, as WAL recovery finds it after a torn header write.
+    b1.replica.journal.setHeader(stale);
+    expect(b1.replica.journal.header(4)!.parent).not.toBe(b1.replica.journal.header(3)!.checksum);
+    primary.stop();
+    t.heal().drop(b1.name, "*", "get_headers", "get_prepare").runUntilQuiet();
+    const up = t.replicas.filter((r) => r.up && r.name !== b1.name).map((r) => r.name);
+    t.expectCommit(4, up);
+    t.heal().runUntilQuiet().expectCommit(4);
+    expect(b1.checksumOf(3)).toBe(t.replica(up[0]!).checksumOf(3));
+  });
+
   test("a faulty slot is never nacked: the view change waits for the op rather than truncate it", () => {
     const t = scenario({ replicas: 3, clients: 2 });
     t.runUntilQuiet().expectCommit(2);
