@@ -305,8 +305,10 @@ export class DurabilityChecker {
     if (tick % journalCheckTicks !== 0) return;
     if (replica === null || replica === undefined || replica.journal.status !== "ready" || replica.journal.writing) return;
     const storage = this.storages[node]!;
-    const perSector = sectorSize / headerSize;
     const passed = this.slotsPassed[node]!;
+    // Neither the replica's headers nor its disk changed since every slot last passed: they pass.
+    if (passed.wholePassIs(replica, replica.journal.headersVersion, storage.changesStamp, storage.sectorChangesTotal)) return;
+    const perSector = sectorSize / headerSize;
     passed.stampIs(storage.changesStamp);
     for (let slot = 0; slot < this.config.journalSlotCount; slot++) {
       const memory = replica.journal.headerForSlot(slot);
@@ -341,6 +343,7 @@ export class DurabilityChecker {
       }
       passed.record(slot, memory, redundantChanges, prepareChanges);
     }
+    passed.recordWholePass(replica, replica.journal.headersVersion, storage.changesStamp, storage.sectorChangesTotal);
   }
 
   private fail(message: string): never {
@@ -357,6 +360,13 @@ export class DurabilityChecker {
  */
 class SlotsPassed {
   private stamp = -1;
+  /**
+   * The last check of every slot passed with this replica (object), headers version and storage
+   * change counts. A slot's dirty bit cannot clear without a write landing, so while all four
+   * stay, the next check would look at the same bytes.
+   */
+  private wholePass: { replica: unknown; headersVersion: number; stamp: number; changes: number } =
+    { replica: null, headersVersion: -1, stamp: -1, changes: -1 };
   private readonly valid: Uint8Array;
   private readonly redundantChanges: Uint32Array;
   private readonly prepareChanges: Uint32Array;
@@ -369,6 +379,15 @@ class SlotsPassed {
     this.prepareChanges = new Uint32Array(slotCount);
     this.checksums = new Uint8Array(slotCount * 16);
     this.paddingChecksums = new Uint8Array(slotCount * 16);
+  }
+
+  wholePassIs(replica: unknown, headersVersion: number, stamp: number, changes: number): boolean {
+    const last = this.wholePass;
+    return last.replica === replica && last.headersVersion === headersVersion && last.stamp === stamp && last.changes === changes;
+  }
+
+  recordWholePass(replica: unknown, headersVersion: number, stamp: number, changes: number): void {
+    this.wholePass = { replica, headersVersion, stamp, changes };
   }
 
   /** Forgets every pass made under another stamp. */

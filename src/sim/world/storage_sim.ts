@@ -81,6 +81,8 @@ export class StorageSim implements Storage {
    */
   private readonly sectorChanges: Uint32Array;
   changesStamp = 0;
+  /** The sum of every sector's change count: what pristineSector or visibleSector show moved iff it did. */
+  sectorChangesTotal = 0;
   /** Superblock writes landed so far (the durability checker re-reads the superblock after one). */
   superblockWritesLanded = 0;
   /** Told of every write when it is submitted (the durability checker). */
@@ -567,7 +569,10 @@ export class StorageSim implements Storage {
   }
 
   private changed(sector: number): void {
-    if (sector < this.sectorChanges.length) this.sectorChanges[sector] = this.sectorChanges[sector]! + 1;
+    if (sector < this.sectorChanges.length) {
+      this.sectorChanges[sector] = this.sectorChanges[sector]! + 1;
+      this.sectorChangesTotal += 1;
+    }
   }
 
   private sectorIndex(zone: Zone, offset: number): number {
