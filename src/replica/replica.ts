@@ -29,7 +29,7 @@ import { onCommit, onPrepare, onPrepareOk, tickNormal } from "./protocol/normal.
 import {
   enterViewChange, onExitView, onGetView, onJoinView, onView, tickViewChange,
 } from "./protocol/view_change.js";
-import { onGetHeaders, onGetPrepare, onHeaders, tickRepair } from "./protocol/repair.js";
+import { journalRepairIdle, onGetHeaders, onGetPrepare, onHeaders, tickRepair } from "./protocol/repair.js";
 import { onPing, onPong, tickClock, tickPing } from "./protocol/ping.js";
 import { Clock } from "./clock/clock.js";
 import { PrepareCache } from "./prepare_cache.js";
@@ -454,13 +454,13 @@ export class Replica extends ReplicaState {
     if (!this.opened || this.status === "recovering" || this.openWithoutState !== null) return 0;
     if ((this.grid.repair?.pending ?? 0) > 0) return 0; // tickGridRepair counts towards a request
     if (this.primaryWithoutState || this.pipelineCanRefill) return 0;
-    const timeouts = this.timeouts.quietTicksAhead();
+    const timeouts = this.timeouts.quietTicksAhead(journalRepairIdle(this));
     return this.scrubberRuns ? Math.min(timeouts, this.scrubber.quietTicksAhead()) : timeouts;
   }
 
   /** What `ticks` quiet ticks (promised by quietTicksAhead) would have counted. */
   skipQuietTicks(ticks: number): void {
-    this.timeouts.skipQuietTicks(ticks);
+    this.timeouts.skipQuietTicks(ticks, journalRepairIdle(this));
     if (this.scrubberRuns) this.scrubber.skipQuietTicks(ticks);
   }
 

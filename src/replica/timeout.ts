@@ -152,6 +152,19 @@ export class Timeout {
     this.clock.now += ticks;
   }
 
+  /**
+   * Restarts the period at every deadline the clock has reached, as reset() on each firing would
+   * have: for a timeout whose firings were skipped because they would only have reset it.
+   */
+  restartPassedPeriods(): void {
+    if (!this.ticking || this.clock.now < this.deadline) return;
+    assert(this.currentAfterTicks === this.afterTicks && this.attempts === 0,
+      `timeout ${this.name}: only a plain period restarts the same each time`);
+    const periods = Math.floor((this.clock.now - this.deadline) / this.afterTicks);
+    this.startedAt = this.deadline + periods * this.afterTicks;
+    this.clock.changed = true;
+  }
+
   private restartPeriod(): void {
     this.startedAt = this.clock.now;
     this.clock.changed = true;

@@ -9,6 +9,8 @@ export class ReplicaTimeouts {
   private readonly clock = new TickClock();
   /** The earliest deadline of a running timeout (Infinity: none), as of the clock's last change. */
   private dueAt = Infinity;
+  /** The same, journal_repair left out. */
+  private dueAtExceptRepair = Infinity;
   /** Replica ↔ replica pings, for clock synchronisation and liveness. */
   readonly ping = new Timeout({ name: "ping", afterTicks: 100 }, this.clock);
   /** Primary: resend prepares that lack prepare_oks. */
@@ -52,23 +54,35 @@ export class ReplicaTimeouts {
     return clock.now >= this.dueAt;
   }
 
-  /** How many coming tick() calls return false (Infinity while no timeout runs). */
-  quietTicksAhead(): number {
+  /**
+   * How many coming tick() calls return false (Infinity while no timeout runs). With
+   * `repairIdle` (protocol/repair.ts journalRepairIdle), journal_repair's firings count as quiet:
+   * they would only restart it.
+   */
+  quietTicksAhead(repairIdle: boolean): number {
     if (this.clock.changed) this.refreshDueAt();
-    return this.dueAt - this.clock.now - 1;
+    return (repairIdle ? this.dueAtExceptRepair : this.dueAt) - this.clock.now - 1;
   }
 
-  /** Counts `ticks` tick() calls that quietTicksAhead() promised would return false. */
-  skipQuietTicks(ticks: number): void {
-    assert(ticks <= this.quietTicksAhead(), "timeouts: skipped past a due timeout");
+  /**
+   * Counts `ticks` tick() calls that quietTicksAhead(repairIdle) promised would return false, or
+   * (with `repairIdle`) would fire journal_repair only to restart it: it restarts as those did.
+   */
+  skipQuietTicks(ticks: number, repairIdle: boolean): void {
+    assert(ticks <= this.quietTicksAhead(repairIdle), "timeouts: skipped past a due timeout");
     this.clock.now += ticks;
+    if (repairIdle) this.journalRepair.restartPassedPeriods();
   }
 
   private refreshDueAt(): void {
     this.clock.changed = false;
     let dueAt = Infinity;
-    for (const timeout of this.all) if (timeout.ticking && timeout.deadline < dueAt) dueAt = timeout.deadline;
-    this.dueAt = dueAt;
+    for (const timeout of this.all) {
+      if (timeout !== this.journalRepair && timeout.ticking && timeout.deadline < dueAt) dueAt = timeout.deadline;
+    }
+    this.dueAtExceptRepair = dueAt;
+    const repair = this.journalRepair;
+    this.dueAt = repair.ticking && repair.deadline < dueAt ? repair.deadline : dueAt;
   }
 
   /** Timeouts that run in every status once the replica is open. */

@@ -187,17 +187,43 @@ describe("ReplicaTimeouts", () => {
 
   it("says how many ticks ahead are quiet, and skipping them lands on the due tick", () => {
     const timeouts = new ReplicaTimeouts(new Prng(7n));
-    expect(timeouts.quietTicksAhead()).toBe(Infinity); // nothing runs
+    expect(timeouts.quietTicksAhead(false)).toBe(Infinity); // nothing runs
     timeouts.startCommon(); // journal_repair is due on the 10th tick
-    expect(timeouts.quietTicksAhead()).toBe(9);
+    expect(timeouts.quietTicksAhead(false)).toBe(9);
     for (let tick = 1; tick <= 4; tick++) expect(timeouts.tick()).toBe(false);
-    expect(timeouts.quietTicksAhead()).toBe(5);
-    timeouts.skipQuietTicks(5);
-    expect(timeouts.quietTicksAhead()).toBe(0);
+    expect(timeouts.quietTicksAhead(false)).toBe(5);
+    timeouts.skipQuietTicks(5, false);
+    expect(timeouts.quietTicksAhead(false)).toBe(0);
     expect(timeouts.tick()).toBe(true); // the 10th tick, as if ticked one by one
     expect(timeouts.journalRepair.fired()).toBe(true);
     timeouts.journalRepair.reset();
-    expect(timeouts.quietTicksAhead()).toBe(9);
-    expect(() => timeouts.skipQuietTicks(10)).toThrow(AssertionError); // past a due timeout
+    expect(timeouts.quietTicksAhead(false)).toBe(9);
+    expect(() => timeouts.skipQuietTicks(10, false)).toThrow(AssertionError); // past a due timeout
+  });
+
+  it("counts idle journal_repair firings as quiet, and skipping them restarts it as each firing would", () => {
+    // Two runs from the same state: ticked one by one, resetting journal_repair on each firing, and
+    // skipped at once with repairIdle. Both must leave every timeout the same.
+    const ticked = new ReplicaTimeouts(new Prng(7n));
+    const skipped = new ReplicaTimeouts(new Prng(7n));
+    for (const timeouts of [ticked, skipped]) {
+      timeouts.startCommon(); // ping (100 ticks) and journal_repair (10)
+      for (let tick = 1; tick <= 3; tick++) timeouts.tick();
+    }
+    expect(skipped.quietTicksAhead(false)).toBe(6); // journal_repair on the 10th tick
+    expect(skipped.quietTicksAhead(true)).toBe(96); // ping on the 100th
+    for (let tick = 4; tick <= 99; tick++) {
+      expect(ticked.tick()).toBe(tick % 10 === 0);
+      if (ticked.journalRepair.fired()) ticked.journalRepair.reset();
+    }
+    skipped.skipQuietTicks(96, true);
+    expect(skipped.journalRepair.ticks).toBe(ticked.journalRepair.ticks); // 9: restarted on tick 90
+    expect(skipped.journalRepair.deadline).toBe(ticked.journalRepair.deadline);
+    expect(skipped.ping.ticks).toBe(ticked.ping.ticks);
+    expect(skipped.quietTicksAhead(false)).toBe(ticked.quietTicksAhead(false));
+    expect(skipped.quietTicksAhead(false)).toBe(0); // journal_repair and ping are due on tick 100
+    expect(skipped.tick()).toBe(true);
+    expect(skipped.journalRepair.fired() && skipped.ping.fired()).toBe(true);
+    expect(() => skipped.skipQuietTicks(1, true)).toThrow(AssertionError); // ping is due: not quiet
   });
 });

@@ -19,6 +19,7 @@ const prepareRequestsPerTick = 4;
 export function tickRepair(replica: Replica): void {
   if (!replica.timeouts.journalRepair.fired()) return;
   replica.timeouts.journalRepair.reset();
+  if (journalRepairIdle(replica)) return;
   if (replica.syncing !== null) return tickSync(replica);
   if (!repairing(replica)) return;
   assert(replica.status === "normal" || (replica.status === "view_change" && replica.isPrimary));
@@ -38,6 +39,22 @@ export function tickRepair(replica: Replica): void {
   requestMissingPrepares(replica);
   if (replica.status === "view_change") startViewIfReady(replica);
   else replica.commitJournal();
+}
+
+/**
+ * A journal_repair firing that would only restart the timeout: no state sync to drive, and (if
+ * repairing) nothing to ask peers for and nothing to commit. Replica.quietTicksAhead counts such
+ * firings as quiet ticks, so this is the one test of it.
+ */
+export function journalRepairIdle(replica: Replica): boolean {
+  if (replica.syncing !== null) return false;
+  if (!repairing(replica)) return true;
+  if (replica.status !== "normal") return false; // a new primary repairing before it starts the view
+  if (!replica.isPrimary && (replica.commitMax > replica.opPrepareMax || replica.logDiscardedBySync || !replica.stateLoaded)) {
+    return false; // it asks for a view
+  }
+  return replica.commitMin === replica.commitMax && replica.journal.dirtyCount === 0 &&
+    replica.canonicalFrom() === replica.commitMin + 1;
 }
 
 function repairing(replica: Replica): boolean {
