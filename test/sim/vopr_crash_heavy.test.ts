@@ -1,5 +1,5 @@
-// Crash-heavy seeds that once stalled a 2-replica cluster (exit 128) and must not again: a crash
-// every ~20,000 ticks per replica, a restart within ~2,000 (`--crash-ratio=1/20000
+// Crash-heavy seeds that once stalled a cluster (exit 128) or asserted (127), and must not again:
+// a crash every ~20,000 ticks per replica, a restart within ~2,000 (`--crash-ratio=1/20000
 // --restart-ratio=1/2000`, the fleet of docs/storage_faults.md), at small budgets.
 // - 835791073117046069: a primary back in its own view with its head in a faulty slot entered a
 //   view change it could not join (it can neither vouch for nor nack that op); it now waits in
@@ -9,6 +9,13 @@
 // - 5093316227051821357: a primary restarted in its own view (96) with an uncertain head and waited
 //   in recovering_head for a view only it could start, while the others ran view 95. Its pings now
 //   bring them to view 96 (view_change.ts joinNewerView), whose change fails over to view 97.
+// - 835791073117046069 again, under the schedule of session 17's process dice: a backup's
+//   join_view carried a stale header below a break in its log, and the new primary asserted
+//   "chooseLog: canonical fork" (view_change.ts buildJoinView now sends no header that does not
+//   chain to the one above it).
+// - 29, with 48 requests (the probe test's crash-heavy swarm): a new primary's read-back of a
+//   prepare completed after the prepare timeout had filled the pipeline entry from the prepare
+//   cache, and filled it again ("a pipeline entry filled with another prepare", pipeline.ts).
 // Each outcome is the one of the code that fixed it; a change of the simulator's schedule (any
 // change of a run's trace) may turn a pinned seed into another legitimate outcome.
 import { describe, expect, test } from "vitest";
@@ -28,5 +35,10 @@ describe("crash-heavy VOPR seeds", () => {
   ])("seed %s ends without a stall: %s", (seed, outcome) => {
     const result = runSimulation(seed, crashHeavy);
     expect([result.exitCode, result.outcome]).toEqual([0, outcome]);
+  }, 60_000);
+
+  test("seed 29 with 48 requests: passed", () => {
+    const result = runSimulation(29n, { ...crashHeavy, requestsMax: 48 });
+    expect([result.exitCode, result.outcome]).toEqual([0, "passed"]);
   }, 60_000);
 });

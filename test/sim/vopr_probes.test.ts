@@ -13,15 +13,16 @@ const budget = { ticksMaxRequests: 60_000, ticksMaxConvergence: 60_000 } as cons
 /** Crashes and restarts a thousand times as often as the swarm's defaults: recovery gets exercised. */
 const crashHeavy = { crashRatio: ratio(1, 20_000), restartRatio: ratio(1, 2_000), requestsMax: 48 } as const;
 
-// Cheap seeds (≈ 20 s together) that, when chosen, reached every required probe at least four
-// times between them (a greedy cover over seeds 1–40 of the default swarm and 1–70 crash-heavy).
-// The margin lets a protocol change reshuffle a few runs without failing this test; a probe that
-// no seed reaches any more fails it, naming the probe.
+// Cheap seeds (≈ 6 s together) that, when chosen, reached every required probe at least four
+// times between them (a greedy cover over seeds 1–40 of the default swarm and 1–70 crash-heavy),
+// but reply_repaired, which only three of those 110 seeds reach, all three chosen. The margin lets
+// a protocol change reshuffle a few runs without failing this test; a probe that no seed reaches
+// any more fails it, naming the probe.
 const runs: readonly { readonly name: string; readonly options: Partial<SimulationOptions>; readonly seeds: readonly bigint[] }[] = [
-  { name: "default", options: {}, seeds: [14n, 24n, 28n, 30n, 32n, 35n] },
+  { name: "default", options: {}, seeds: [4n, 7n, 8n, 22n, 30n, 38n] },
   {
     name: "crash-heavy", options: crashHeavy,
-    seeds: [7n, 14n, 26n, 27n, 30n, 37n, 38n, 39n, 40n, 54n, 55n, 56n, 57n, 69n, 70n],
+    seeds: [2n, 14n, 23n, 25n, 28n, 29n, 34n, 43n, 46n, 47n, 49n, 61n],
   },
 ];
 

@@ -10,7 +10,6 @@ import { PrepareHeader, ReplyHeader } from "../../core/header.js";
 import { Prng } from "../../core/prng.js";
 import { describeProbes, isProbeName, type ProbeCounts, type ProbeName } from "../../core/probes.js";
 import type { PlantedBugs } from "../../replica/bugs.js";
-import { recoverView } from "../../replica/quorums.js";
 import type { NoticeEvent } from "../../replica/replica.js";
 import { describeCounts, noFaults, noRepairs, type FaultCounts, type RepairCounts } from "./fault_counts.js";
 import { idealClock } from "../world/time_sim.js";
@@ -21,6 +20,7 @@ import { chooseCore, convergence, explainNoConvergence } from "../checkers/liven
 import { chance, type Ratio } from "../ratio.js";
 import { CorrectnessError } from "../checkers/state_checker.js";
 import { describeSwarm, drawSwarm, type SwarmParameters } from "./swarm.js";
+import { ProcessDice } from "./process_dice.js";
 import { activeFaultClasses, type FaultClass } from "./fault_classes.js";
 import type { TimelineRecorder } from "./timeline.js";
 import { echoWorkloadFactory, type Workload, type WorkloadFactory } from "../workloads/workload.js";
@@ -114,9 +114,7 @@ class Simulator implements ClusterObserver {
   private requestsIdle = false;
   private faultsEnabled = true;
   private wasPartitioned = false;
-  /** Per node: the tick of the last crash/restart, and of the last pause/unpause. */
-  private readonly processTick: number[];
-  private readonly pauseTick: number[];
+  private readonly processDice: ProcessDice;
   private readonly checkpointing: boolean[];
   private readonly idle: number[] = [];
   private readonly lastLines: string[] = [];
@@ -134,8 +132,10 @@ class Simulator implements ClusterObserver {
     this.full = options.log === "full";
     this.timeline = options.timeline;
     const nodes = swarm.replicaCount + swarm.standbyCount;
-    this.processTick = new Array<number>(nodes).fill(0);
-    this.pauseTick = new Array<number>(nodes).fill(0);
+    this.processDice = new ProcessDice(nodes, prng, swarm.process, {
+      reformatsLeft: () => swarm.reformatsMax - this.faults.reformats,
+      onReformat: () => { this.faults.reformats += 1; },
+    });
     this.checkpointing = new Array<boolean>(nodes).fill(false);
     this.workload = factory.createWorkload(new Prng(swarm.workloadSeed), {
       clientCount: swarm.clientCount, batchSizeLimit: swarm.batchSizeLimit,
@@ -245,8 +245,8 @@ class Simulator implements ClusterObserver {
     cluster.tick();
     if (requests) this.tickRequests(cluster);
     if (this.faultsEnabled) {
-      this.tickCrash(cluster);
-      this.tickPause(cluster);
+      this.processDice.tickCrash(cluster, this.ticks);
+      this.processDice.tickPause(cluster, this.ticks);
     }
     this.timeline?.tick(this.ticks);
     this.ticks += 1;
@@ -271,62 +271,6 @@ class Simulator implements ClusterObserver {
     const index = idle[this.prng.int(idle.length)]!;
     const request = this.workload.nextRequest(index);
     if (request !== null) clients.request(index, request.operation, request.body);
-  }
-
-  /** §3.4: crash up replicas (×10 with writes pending), restart down ones, after their stability. */
-  private tickCrash(cluster: Cluster): void {
-    const process = this.swarm.process;
-    for (let index = 0; index < cluster.nodeCount; index++) {
-      const since = this.ticks - this.processTick[index]!;
-      if (cluster.isUp(index)) {
-        if (cluster.paused[index] || since < process.restartStabilityTicks) continue;
-        const writing = cluster.storages[index]!.pendingWrites > 0;
-        if (!chanceSmall(this.prng, writing ? process.crashProbabilityWritesPending : process.crashProbability)) continue;
-        cluster.crash(index);
-        this.processTick[index] = this.ticks;
-      } else if (since >= process.crashStabilityTicks && chanceSmall(this.prng, process.restartProbability)) {
-        const faultAllowed = cluster.faultAllowed(index);
-        if (this.reformatAllowed(cluster, index, faultAllowed) && chance(this.prng, process.reformatProbability)) {
-          this.reformat(cluster, index);
-        } else {
-          cluster.restart(index, faultAllowed);
-        }
-        this.processTick[index] = this.ticks;
-      }
-    }
-  }
-
-  /**
-   * §8 "Reformat": only when faults are allowed, never a standby, at most reformats_max times, and
-   * only once the cluster committed every op the replica acknowledged (scarab recover's no-ops).
-   */
-  private reformatAllowed(cluster: Cluster, index: number, faultAllowed: boolean): boolean {
-    return faultAllowed && index < cluster.replicaCount && cluster.replicaCount > 1 &&
-      this.faults.reformats < this.swarm.reformatsMax && cluster.checker.reformatSafe(index);
-  }
-
-  /** The data file is lost: formatted in a view past any the replica or the cluster spoke in. */
-  private reformat(cluster: Cluster, index: number): void {
-    let view = cluster.checker.viewSpoken(index);
-    for (const replica of cluster.replicas) if (replica !== null) view = Math.max(view, replica.view);
-    cluster.reformat(index, recoverView(view, index, cluster.replicaCount));
-    this.faults.reformats += 1;
-  }
-
-  private tickPause(cluster: Cluster): void {
-    const process = this.swarm.process;
-    for (let index = 0; index < cluster.nodeCount; index++) {
-      if (!cluster.isUp(index)) continue;
-      const since = this.ticks - this.pauseTick[index]!;
-      if (cluster.paused[index]) {
-        if (since < process.pauseStabilityTicks || !chanceSmall(this.prng, process.unpauseProbability)) continue;
-        cluster.unpause(index);
-      } else {
-        if (since < process.unpauseStabilityTicks || !chanceSmall(this.prng, process.pauseProbability)) continue;
-        cluster.pause(index);
-      }
-      this.pauseTick[index] = this.ticks;
-    }
   }
 
   /**
@@ -469,30 +413,4 @@ class Simulator implements ClusterObserver {
       batch_size_limit: s.batchSizeLimit, fault_classes: activeFaultClasses(s).join(","),
     };
   }
-}
-
-/**
- * chance() for any denominator without allocating: `ratio.ts` falls back to Prng's 64-bit path
- * above 2^21, and §3.4's probabilities (2/10,000,000) are drawn per replica per tick. Rejection
- * sampling on 53-bit draws keeps it exact and integer-only (§1).
- */
-function chanceSmall(prng: Prng, r: Ratio): boolean {
-  if (r.numerator === 0) return false;
-  const denominator = r.denominator;
-  if (denominator <= 0x20_0000) return chance(prng, r);
-  const limit = Math.floor(2 ** 53 / denominator) * denominator;
-  for (;;) {
-    const x = prng.next53();
-    if (x < limit) return remainder53(x, denominator) < r.numerator;
-  }
-}
-
-/**
- * x % d for integers 0 ≤ x < floor(2^53 / d)·d, without the slow floating-point `%` (fmod), and
- * exact: the rounded quotient is at most one above the true one, q·d ≤ floor(2^53 / d)·d ≤ 2^53
- * is then exact, and a negative difference means the quotient was one too high.
- */
-function remainder53(x: number, d: number): number {
-  const remainder = x - Math.floor(x / d) * d;
-  return remainder < 0 ? remainder + d : remainder;
 }
