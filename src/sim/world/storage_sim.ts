@@ -81,7 +81,7 @@ export class StorageSim implements Storage {
    */
   private readonly sectorChanges: Uint32Array;
   changesStamp = 0;
-  /** The sum of every sector's change count: what pristineSector or visibleSector show moved iff it did. */
+  /** The sum of the sectors' change counts: unmoved, no sector's count moved either. */
   sectorChangesTotal = 0;
   /** Superblock writes landed so far (the durability checker re-reads the superblock after one). */
   superblockWritesLanded = 0;
