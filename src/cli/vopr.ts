@@ -41,6 +41,7 @@ Options:
   --packet-loss-ratio=A/B    override the drawn packet loss probability
   --crash-ratio=A/B          override the replica crash probability per tick (2/10000000)
   --restart-ratio=A/B        override the crashed replica's restart probability per tick (2/1000000)
+  --skew-clocks              skew the clocks of every seed, not of half of them (clock bugs)
   --faults-off=CLASS,...     switch fault classes off after the draws (other parameters keep theirs):
                              ${faultClasses.join(", ")}
   --plant-bug NAME           plant a protocol bug, for testing the VOPR itself (src/replica/bugs.ts)
@@ -85,6 +86,7 @@ export interface VoprArgs {
   crashRatio?: { numerator: number; denominator: number };
   restartRatio?: { numerator: number; denominator: number };
   faultsOff?: FaultClass[];
+  skewClocks?: boolean;
   plantBug?: PlantedBugName;
   stateMachine: "accounting" | "testing";
   log: "full" | "short" | "none";
@@ -98,7 +100,7 @@ export interface VoprArgs {
   help: boolean;
 }
 
-const booleanFlags = new Set(["lite", "performance", "help"]);
+const booleanFlags = new Set(["lite", "performance", "help", "skew-clocks"]);
 const valueFlags = new Set([
   "replicas", "requests-max", "ticks-max", "ticks-max-requests", "ticks-max-convergence", "packet-loss-ratio",
   "crash-ratio", "restart-ratio", "state-machine", "log", "seeds", "jobs", "from", "clients", "faults-off", "plant-bug",
@@ -125,6 +127,7 @@ export function parseVoprArgs(args: readonly string[]): VoprArgs {
       if (equals !== -1) throw new UsageError(`--${name} takes no value`);
       if (name === "help") parsed.help = true;
       else if (name === "lite") parsed.lite = true;
+      else if (name === "skew-clocks") parsed.skewClocks = true;
       else parsed.performance = true;
       continue;
     }
@@ -233,6 +236,7 @@ export function runFlags(args: VoprArgs): string[] {
   if (args.packetLoss !== undefined) flags.push(`--packet-loss-ratio=${args.packetLoss.numerator}/${args.packetLoss.denominator}`);
   if (args.crashRatio !== undefined) flags.push(`--crash-ratio=${args.crashRatio.numerator}/${args.crashRatio.denominator}`);
   if (args.restartRatio !== undefined) flags.push(`--restart-ratio=${args.restartRatio.numerator}/${args.restartRatio.denominator}`);
+  if (args.skewClocks === true) flags.push("--skew-clocks");
   if (args.faultsOff !== undefined && args.faultsOff.length > 0) flags.push(`--faults-off=${args.faultsOff.join(",")}`);
   if (args.stateMachine !== defaultStateMachine) flags.push(`--state-machine=${args.stateMachine}`);
   if (args.plantBug !== undefined) flags.push(`--plant-bug=${args.plantBug}`);
@@ -260,7 +264,8 @@ export async function loadSimulation(args: VoprArgs): Promise<RunSeedTraced> {
       ticksMaxRequests: args.ticksMaxRequests, ticksMaxConvergence: args.ticksMaxConvergence,
       requestsMax: args.requestsMax, packetLoss: args.packetLoss, crashRatio: args.crashRatio,
       restartRatio: args.restartRatio, log, stateMachine: args.stateMachine,
-      workloadFactory: factory, write, clientCount: args.clientCount, faultsOff: args.faultsOff, timeline,
+      workloadFactory: factory, write, clientCount: args.clientCount, faultsOff: args.faultsOff,
+      skewClocks: args.skewClocks, timeline,
       bugs: args.plantBug === undefined ? undefined : plantBugs(args.plantBug),
     };
     return runSimulation(seed, options);

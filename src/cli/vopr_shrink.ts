@@ -181,7 +181,8 @@ class Search {
       const off = faultClasses.filter((c) => c === name || (this.bestArgs.faultsOff ?? []).includes(c));
       // A ratio override of a class that is off would only confuse the replay command.
       const drop: Partial<VoprArgs> = name === "packet-loss" ? { packetLoss: undefined }
-        : name === "crashes" ? { crashRatio: undefined, restartRatio: undefined } : {};
+        : name === "crashes" ? { crashRatio: undefined, restartRatio: undefined }
+        : name === "clock-skew" ? { skewClocks: undefined } : {};
       if (await this.attempt(`faults-off=${off.join(",")}`, { ...drop, faultsOff: off })) changed = true;
     }
     return changed;

@@ -34,6 +34,23 @@ describe("drawClocks", () => {
     expect(models.get("within")!).toBeGreaterThan(models.get("beyond")! * 5);
   });
 
+  it("always skewed (--skew-clocks): the seeds that skew anyway draw the same clocks, the others skew too", () => {
+    let changed = 0;
+    for (let seed = 1; seed <= 100; seed++) {
+      const drawn = drawClocks(new Prng(BigInt(seed)), 4);
+      const skewed = drawClocks(new Prng(BigInt(seed)), 4, true);
+      expect(skewed.every((clock) => clock === idealClock), `seed ${seed}`).toBe(false);
+      if (drawn.every((clock) => clock === idealClock)) changed += 1;
+      else expect(skewed, `seed ${seed}`).toEqual(drawn);
+    }
+    expect(changed).toBeGreaterThan(30); // about half the seeds were ideal
+    // The swarm's other parameters are drawn before the clocks: forcing skew changes none of them.
+    const { swarm: drawnSwarm } = drawSwarm(4n, testConfig, { mode: "default" });
+    const { swarm: skewedSwarm } = drawSwarm(4n, testConfig, { mode: "default", skewClocks: true });
+    expect({ ...skewedSwarm, clocks: [] }).toEqual({ ...drawnSwarm, clocks: [] });
+    expect(skewedSwarm.clocks).not.toEqual(drawnSwarm.clocks);
+  });
+
   it("consumes the same PRNG draws whatever it draws, so later parameters do not depend on clocks", () => {
     const after = (seed: bigint): bigint => {
       const prng = new Prng(seed);

@@ -23,6 +23,10 @@ describe("scarab vopr arguments", () => {
     const heavy = parseVoprArgs(["--crash-ratio=1/20000", "--restart-ratio", "1/2000", "9"]);
     expect([heavy.crashRatio, heavy.restartRatio]).toEqual([{ numerator: 1, denominator: 20000 }, { numerator: 1, denominator: 2000 }]);
     expect(replayCommand(9n, heavy)).toBe("scarab vopr --crash-ratio=1/20000 --restart-ratio=1/2000 9");
+    const skewed = parseVoprArgs(["--skew-clocks", "9"]);
+    expect(skewed.skewClocks).toBe(true);
+    expect(replayCommand(9n, skewed)).toBe("scarab vopr --skew-clocks 9");
+    expect(parseVoprArgs(["9"]).skewClocks).toBeUndefined();
   });
 
   test("mistakes are one clear UsageError", () => {
@@ -30,7 +34,7 @@ describe("scarab vopr arguments", () => {
       ["--bogus"], ["18446744073709551616"], ["1", "2"], ["--replicas", "7"], ["--replicas"],
       ["--log", "loud"], ["--state-machine=ledger"], ["--lite", "--performance"], ["--seeds", "5", "3"],
       ["--jobs", "2"], ["--lite=yes"], ["--requests-max=-1"], ["--packet-loss-ratio=3/2"], ["--replica-missing=1"],
-      ["--crash-ratio=2/1"], ["--restart-ratio=x"],
+      ["--crash-ratio=2/1"], ["--restart-ratio=x"], ["--skew-clocks=yes"],
     ];
     for (const args of bad) expect(() => parseVoprArgs(args), args.join(" ")).toThrow(UsageError);
     expect(() => parseVoprArgs(["--replicas", "9"])).toThrow(/--replicas must be an integer in \[1, 6\]/);

@@ -43,6 +43,8 @@ export interface SimulationOptions {
   readonly restartRatio?: Ratio;
   /** `--faults-off=CLASS,...`: zeroed after the draws (fault_classes.ts). */
   readonly faultsOff?: readonly FaultClass[];
+  /** `--skew-clocks`: every seed skews its clocks, not half of them (swarm_clocks.ts). */
+  readonly skewClocks?: boolean;
   readonly log: "full" | "short" | "none";
   readonly stateMachine: "accounting" | "testing";
   /** Default: the accounting workload (ledger) or the echo workload (testing). */
@@ -90,7 +92,7 @@ export function runSimulation(seed: bigint, options: SimulationOptions): Simulat
   const { swarm, prng } = drawSwarm(seed, testConfig, {
     mode, replicaCount: options.replicaCount, clientCount: options.clientCount, requestsMax: options.requestsMax,
     packetLoss: options.packetLoss, crashRatio: options.crashRatio, restartRatio: options.restartRatio,
-    faultsOff: options.faultsOff,
+    faultsOff: options.faultsOff, skewClocks: options.skewClocks,
   });
   const simulator = new Simulator(swarm, prng, factory, options);
   return simulator.run();

@@ -29,6 +29,8 @@ export interface SwarmOverrides {
   readonly restartRatio?: Ratio;
   /** Zeroed after every draw, over any ratio override above (fault_classes.ts). */
   readonly faultsOff?: readonly FaultClass[];
+  /** Every seed skews its clocks, not half of them (swarm_clocks.ts). */
+  readonly skewClocks?: boolean;
 }
 
 /** §3.4: per tick per replica, fixed; stabilities are minimum durations in ticks. */
@@ -99,7 +101,8 @@ export function drawSwarm(seed: bigint, config: Config, overrides: SwarmOverride
   const requestIdleOnProbability = percent(prng.range(0, 20));
   const requestIdleOffProbability = percent(prng.range(10, 20));
   const workloadSeed = prng.next();
-  const drawnClocks = drawClocks(prng, replicaCount + standbyCount); // drawn last: earlier draws keep their values
+  // Drawn last: earlier draws keep their values.
+  const drawnClocks = drawClocks(prng, replicaCount + standbyCount, overrides.skewClocks === true);
   const swarm: SwarmParameters = {
     ...cluster,
     seed,

@@ -12,9 +12,13 @@ import { idealClock } from "../world/time_sim.js";
 const ms = 1_000_000;
 const second = 1000 * ms;
 
-/** One model per node; all ideal for half the seeds. Always draws the same number of values. */
-export function drawClocks(prng: Prng, nodeCount: number): ClockOffset[] {
-  const skewed = prng.chance(1, 2);
+/**
+ * One model per node; all ideal for half the seeds, unless `alwaysSkewed` (`scarab vopr
+ * --skew-clocks`). Always draws the same number of values, so a seed that skews its clocks anyway
+ * runs the same either way.
+ */
+export function drawClocks(prng: Prng, nodeCount: number, alwaysSkewed = false): ClockOffset[] {
+  const skewed = prng.chance(1, 2) || alwaysSkewed;
   const clocks: ClockOffset[] = [];
   for (let node = 0; node < nodeCount; node++) {
     const roll = prng.int(100);
