@@ -89,9 +89,10 @@ describe("view change", () => {
   });
 
   test("a join_view does not vouch for a header that does not chain to the one above it", () => {
-    // Crash-heavy seed 835791073117046069: a backup recovered an old view's prepare from its WAL
-    // (a crash had torn the newer header write) beneath a prepare of its log_view. Its join_view
-    // sent both, and the new primary found two logs in one log_view ("chooseLog: canonical fork").
+    // Crash-heavy seed 835791073117046069: after crashes and restarts, a backup's log held an old
+    // view's prepare (the newer one was never written to that slot) beneath a prepare of its
+    // log_view. Its join_view sent both, and the new primary found two logs in one log_view
+    // ("chooseLog: canonical fork").
     const t = scenario({ replicas: 5, clients: 2 });
     t.runUntilQuiet().expectCommit(2);
     const [a0, b1] = [t.replica("A0"), t.replica("B1")];
@@ -112,7 +113,7 @@ describe("view change", () => {
     t.pass(["C0", "C1"], "*", "request").dropPrepare(primary.name, b1.name, 3).drop("*", primary.name, "prepare_ok");
     t.client("C1").request(); // op 4, after C0's retry (op 3)
     t.runUntil(() => b1.op === 4 && t.replicas.every((r) => !r.up || r.op === 4)).tick(5);
-    // The old view's op 3 back in b1's log, as WAL recovery finds it after a torn header write.
+    // The old view's op 3 back in b1's log, as a restart can find it in the WAL.
     b1.replica.journal.setHeader(stale);
     expect(b1.replica.journal.header(4)!.parent).not.toBe(b1.replica.journal.header(3)!.checksum);
     primary.stop();
