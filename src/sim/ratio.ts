@@ -21,6 +21,22 @@ export function percent(value: number): Ratio {
 }
 
 /**
+ * a / b (a ≤ b) in lowest terms, so that chance() keeps its small-denominator path; zero when b
+ * is. (The crash dice's thinning die: crash_probability / crash_probability_writes_pending.)
+ */
+export function ratioQuotient(a: Ratio, b: Ratio): Ratio {
+  if (b.numerator === 0) return ratioZero;
+  const numerator = a.numerator * b.denominator;
+  const denominator = b.numerator * a.denominator;
+  assert(Number.isSafeInteger(numerator) && Number.isSafeInteger(denominator) && numerator <= denominator,
+    "ratioQuotient: a / b must be a ratio at most 1");
+  let x = numerator;
+  let y = denominator;
+  while (y !== 0) [x, y] = [y, x % y];
+  return ratio(numerator / x, denominator / x);
+}
+
+/**
  * True with probability `r`. A zero ratio draws nothing: probabilities that are off must not
  * spend PRNG draws (and time) on every tick or delivery.
  */

@@ -4,7 +4,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { AssertionError } from "../../src/core/assert.js";
 import { Prng } from "../../src/core/prng.js";
-import { chance, intBelow, percent, ratio } from "../../src/sim/ratio.js";
+import { chance, intBelow, percent, ratio, ratioQuotient } from "../../src/sim/ratio.js";
 
 describe("ratio", () => {
   it("chance and intBelow are bit-identical to Prng.chance and Prng.intInclusive", () => {
@@ -32,5 +32,15 @@ describe("ratio", () => {
     expect(() => ratio(2, 1)).toThrow(AssertionError);
     expect(() => ratio(0, 0)).toThrow(AssertionError);
     expect(() => ratio(0.5, 1)).toThrow(AssertionError);
+  });
+
+  it("ratioQuotient: a / b in lowest terms, zero over a zero b, refused above one", () => {
+    // The crash dice's thinning die at the spec's rates: (2/10^7) / (20/10^7) is 1/10.
+    expect(ratioQuotient(ratio(2, 10_000_000), ratio(20, 10_000_000))).toEqual({ numerator: 1, denominator: 10 });
+    expect(ratioQuotient(ratio(1, 20_000), ratio(10, 20_000))).toEqual({ numerator: 1, denominator: 10 });
+    expect(ratioQuotient(ratio(3, 7), ratio(3, 7))).toEqual({ numerator: 1, denominator: 1 });
+    expect(ratioQuotient(ratio(0, 1), ratio(1, 2))).toEqual({ numerator: 0, denominator: 1 });
+    expect(ratioQuotient(ratio(1, 2), ratio(0, 1))).toEqual({ numerator: 0, denominator: 1 });
+    expect(() => ratioQuotient(ratio(1, 2), ratio(1, 3))).toThrow(AssertionError);
   });
 });

@@ -16,7 +16,7 @@
 import { assert } from "../../core/assert.js";
 import type { Prng } from "../../core/prng.js";
 import { recoverView } from "../../replica/quorums.js";
-import { chance, failuresBeforeSuccess, ratio, type Ratio } from "../ratio.js";
+import { chance, failuresBeforeSuccess, ratioQuotient, type Ratio } from "../ratio.js";
 import type { Cluster } from "../world/cluster.js";
 import type { ProcessFaults } from "./swarm.js";
 
@@ -43,8 +43,7 @@ export class ProcessDice {
     const writing = process.crashProbabilityWritesPending;
     assert(crash.numerator * writing.denominator <= writing.numerator * crash.denominator,
       "process faults: a crash is likelier without writes in flight");
-    this.crashWithoutWrites = writing.numerator === 0 ? ratio(0, 1)
-      : reduced(crash.numerator * writing.denominator, writing.numerator * crash.denominator);
+    this.crashWithoutWrites = ratioQuotient(crash, writing);
     this.processTick = new Array<number>(nodes).fill(0);
     this.pauseTick = new Array<number>(nodes).fill(0);
     // Every node starts up and unpaused, its stability periods counted from tick 0.
@@ -138,11 +137,4 @@ export class ProcessDice {
     cluster.reformat(index, recoverView(view, index, cluster.replicaCount));
     this.host.onReformat();
   }
-}
-
-function reduced(numerator: number, denominator: number): Ratio {
-  let a = numerator;
-  let b = denominator;
-  while (b !== 0) [a, b] = [b, a % b];
-  return ratio(numerator / a, denominator / a);
 }
