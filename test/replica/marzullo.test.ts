@@ -2,7 +2,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { AssertionError } from "../../src/core/assert.js";
 import {
-  marzulloTuples, smallestInterval, type SourceInterval,
+  MarzulloScratch, marzulloTuples, smallestInterval, type SourceInterval,
 } from "../../src/replica/clock/marzullo.js";
 
 function interval(lower: number, upper: number): SourceInterval {
@@ -106,5 +106,18 @@ describe("Marzullo against a brute-force reference", () => {
         ((a.offset * 31 + a.source + salt) % 7) - ((b.offset * 31 + b.source + salt) % 7));
       expect(smallestInterval(shuffled)).toEqual(smallestInterval(tuples));
     }), { numRuns: 500, seed: 2 });
+  });
+
+  it("the clock's allocation-free scratch gives smallestInterval's result, ties included", () => {
+    // Small offsets make equal bounds (the tie-breaks) common.
+    const arbitrary = fc.array(fc.tuple(fc.integer({ min: -6, max: 6 }), fc.integer({ min: 0, max: 4 })),
+      { minLength: 0, maxLength: 6 });
+    const scratch = new MarzulloScratch(6);
+    fc.assert(fc.property(arbitrary, (pairs) => {
+      const intervals = pairs.map(([lower, width]) => interval(lower, lower + width));
+      scratch.clear();
+      intervals.forEach((each, source) => scratch.add(source, each.lower, each.upper));
+      expect(scratch.smallest()).toEqual(smallestInterval(marzulloTuples(intervals)));
+    }), { numRuns: 2000, seed: 3 });
   });
 });

@@ -7,7 +7,7 @@
 // after 104 days of uptime do not fit a double exactly. Offsets and delays, which are small, are
 // number nanoseconds.
 import { assert } from "../../core/assert.js";
-import { smallestInterval, type MarzulloInterval, type MarzulloTuple } from "./marzullo.js";
+import { MarzulloScratch, type MarzulloInterval } from "./marzullo.js";
 import { quorums } from "../quorums.js";
 
 const nsPerMs = 1_000_000;
@@ -116,6 +116,8 @@ export class Clock {
   private epoch: Epoch;
   /** The next epoch, collecting samples. */
   private window: Epoch;
+  /** Marzullo's working arrays, reused by every synchronisation round. */
+  private readonly marzullo: MarzulloScratch;
 
   constructor(options: ClockOptions) {
     assert(Number.isInteger(options.replica) && options.replica >= 0);
@@ -128,6 +130,7 @@ export class Clock {
     this.synchronizationDisabled = options.replicaCount === 1;
     this.epoch = new Epoch(options.replicaCount);
     this.window = new Epoch(options.replicaCount);
+    this.marzullo = new MarzulloScratch(options.replicaCount);
     // The epoch starts unsynchronised, and the first window starts collecting.
     this.epoch.reset(this.replica, options.monotonic, options.realtime);
     this.window.reset(this.replica, options.monotonic, options.realtime);
@@ -244,7 +247,7 @@ export class Clock {
     let agreed: MarzulloInterval | null = null;
     let toleranceNs = clockToleranceMaxNs;
     for (let round = 0; round < synchronizeRoundsMax; round++) {
-      const interval = smallestInterval(this.windowTuples(toleranceNs));
+      const interval = this.windowInterval(toleranceNs);
       if (interval.sources_true < this.quorum) break;
       // Fewer sources may agree at a tighter tolerance; while a quorum does, the tighter wins.
       agreed = interval;
@@ -254,17 +257,20 @@ export class Clock {
     return agreed;
   }
 
-  private windowTuples(toleranceNs: number): MarzulloTuple[] {
+  /** Marzullo's smallest interval over the window's samples, each widened by its delay and the tolerance. */
+  private windowInterval(toleranceNs: number): MarzulloInterval {
     const own = this.window.sources[this.replica]!;
     assert(own.clock_offset === 0 && own.one_way_delay === 0);
-    const tuples: MarzulloTuple[] = [];
-    this.window.sources.forEach((sample, source) => {
-      if (sample === null) return;
+    const scratch = this.marzullo;
+    scratch.clear();
+    const sources = this.window.sources;
+    for (let source = 0; source < sources.length; source++) {
+      const sample = sources[source];
+      if (sample === null || sample === undefined) continue;
       const errorNs = sample.one_way_delay + toleranceNs;
-      tuples.push({ source, offset: sample.clock_offset - errorNs, bound: "lower" });
-      tuples.push({ source, offset: sample.clock_offset + errorNs, bound: "upper" });
-    });
-    return tuples;
+      scratch.add(source, sample.clock_offset - errorNs, sample.clock_offset + errorNs);
+    }
+    return scratch.smallest();
   }
 
   /**
