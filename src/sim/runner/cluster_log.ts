@@ -96,9 +96,12 @@ export class TraceHash {
 
   /** bytes[start, end) */
   bytes(bytes: Uint8Array, start: number, end: number): void {
+    const buffer = this.buffer;
     for (let at = start; at < end;) {
-      const take = Math.min(end - at, this.buffer.length - this.length);
-      this.buffer.set(bytes.subarray(at, at + take), this.length);
+      const take = Math.min(end - at, buffer.length - this.length);
+      // Most calls take a delivered message's 16 checksum bytes: a loop, not a view per call.
+      if (take <= 32) for (let i = 0; i < take; i++) buffer[this.length + i] = bytes[at + i]!;
+      else buffer.set(bytes.subarray(at, at + take), this.length);
       this.length += take;
       at += take;
       if (this.length === this.buffer.length) this.fold();

@@ -35,9 +35,9 @@ const headerCommandOffset = 114;
 /** Fills delivered buffers after the receiver returns (see the file comment). */
 const poisonByte = 0xee;
 
+/** A queued message: `bytes` is exactly its size (the view delivered), from a pool of that size. */
 interface Packet extends Timed {
   readonly bytes: Uint8Array;
-  size: number;
   command: number;
 }
 
@@ -87,7 +87,8 @@ export class PacketSimulator {
   private readonly enabled: Uint8Array;
   private readonly clientNodes = new Map<bigint, number>();
   private readonly buses: SimMessageBus[] = [];
-  private readonly pool: Packet[] = [];
+  /** Free packets by size: a message is delivered as its packet's whole buffer, no view made per packet. */
+  private readonly pools = new Map<number, Packet[]>();
   private readonly recorded: { link: number; bytes: Uint8Array }[] = [];
   private readonly messageSizeMax: number;
   private readonly capacity: number;
@@ -201,8 +202,8 @@ export class PacketSimulator {
       this.inFlight -= 1;
       this.refreshReady(link);
       progressed = true;
-      if (this.process(link, packet)) packet.bytes.fill(poisonByte, 0, packet.size);
-      this.pool.push(packet);
+      if (this.process(link, packet)) packet.bytes.fill(poisonByte);
+      this.release(packet);
     }
     return progressed;
   }
@@ -362,7 +363,7 @@ export class PacketSimulator {
       stats.droppedFilter += 1;
       return false;
     }
-    const message = packet.bytes.subarray(0, packet.size);
+    const message = packet.bytes;
     if (link.dropFn !== null && link.dropFn(message)) {
       stats.droppedHook += 1;
       return false;
@@ -373,7 +374,7 @@ export class PacketSimulator {
     }
     if (chance(this.prng, this.replay)) {
       stats.replayed += 1;
-      this.submit(linkIndex, packet.bytes, packet.size, packet.command);
+      this.submit(linkIndex, message, message.length, packet.command);
     }
     if (this.enabled[target] === 0) {
       stats.droppedDisabled += 1;
@@ -388,21 +389,27 @@ export class PacketSimulator {
     const queue = this.links[linkIndex]!.queue;
     if (queue.size >= this.capacity) {
       // A full path drops a random queued packet: a buffer overflow (spec/vopr.md §9 "Send").
-      this.pool.push(queue.removeAt(intBelow(this.prng, queue.size)));
+      this.release(queue.removeAt(intBelow(this.prng, queue.size)));
       this.inFlight -= 1;
       this.stats.droppedCapacity += 1;
     }
-    const packet = this.pool.pop() ?? {
-      bytes: new Uint8Array(this.messageSizeMax), size: 0, command: 0, readyAt: 0, seq: 0,
-    };
+    let pool = this.pools.get(size);
+    if (pool === undefined) {
+      pool = [];
+      this.pools.set(size, pool);
+    }
+    const packet = pool.pop() ?? { bytes: new Uint8Array(size), command: 0, readyAt: 0, seq: 0 };
     packet.bytes.set(size === bytes.length ? bytes : bytes.subarray(0, size));
-    packet.size = size;
     packet.command = command;
     packet.readyAt = this.ticksNow + this.delayTicks();
     packet.seq = this.seqNext++;
     queue.push(packet);
     this.inFlight += 1;
     this.refreshReady(linkIndex);
+  }
+
+  private release(packet: Packet): void {
+    this.pools.get(packet.bytes.length)!.push(packet);
   }
 
   private delayTicks(): number {
