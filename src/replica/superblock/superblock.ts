@@ -346,11 +346,16 @@ function plantedNewestCopy(decoded: readonly (DecodedCopy | null)[]): Superblock
 }
 
 /**
- * The state open would pick from the 4 copies `readCopy` returns (the simulator's checkers read a
- * data file's durable bytes with it), or null where open would fail.
+ * One copy's bytes as open weighs them (null: not a valid copy of this cluster). The simulator's
+ * checkers read a data file's durable copies and ask durableSuperblockOf which state open picks.
  */
-export function durableSuperblock(readCopy: (copy: number) => Uint8Array, config: Config, cluster: bigint): SuperblockHeader | null {
-  const copies = Array.from({ length: superblockCopies }, (_, copy) => quorumCopy(decodeSuperBlock(readCopy(copy), config, cluster)));
+export function superblockCopyOf(bytes: Uint8Array, config: Config, cluster: bigint): SuperblockCopy | null {
+  return quorumCopy(decodeSuperBlock(bytes, config, cluster));
+}
+
+/** The state open would pick from the 4 copies (superblockCopyOf each), or null where open would fail. */
+export function durableSuperblockOf(copies: readonly (SuperblockCopy | null)[]): SuperblockHeader | null {
+  assert(copies.length === superblockCopies, "durableSuperblockOf: one entry per copy");
   const result = superblockOpen(copies);
   return result.kind === "working" ? result.header : null;
 }

@@ -30,7 +30,8 @@ import { isReservedPrepare } from "../../replica/journal/prepare_headers.js";
 import { checkpointMath, type CheckpointMath } from "../../replica/checkpoint_math.js";
 import type { Replica } from "../../replica/replica.js";
 import { checkpointStateSize } from "../../replica/superblock/layout.js";
-import { durableSuperblock } from "../../replica/superblock/superblock.js";
+import { durableSuperblockOf, superblockCopyOf } from "../../replica/superblock/superblock.js";
+import { superblockCopies, type SuperblockCopy } from "../../replica/superblock/quorum.js";
 import type { StorageSim } from "../world/storage_sim.js";
 import { CorrectnessError } from "./state_checker.js";
 
@@ -61,6 +62,12 @@ export class DurabilityChecker {
   private readonly prepareSector = new Uint8Array(sectorSize);
   /** Per node: its durable superblock as open would pick it, and StorageSim.superblockWritesLanded then. */
   private readonly durable: { view: number; stamp: number }[];
+  /**
+   * Per node and superblock copy: the copy as open weighs it, and the storage's changesStamp plus
+   * the copy's sector change counts then (counts only grow, so the sum names the bytes).
+   */
+  private readonly superblockCopies: { copy: SuperblockCopy | null; changes: number }[][];
+  private readonly superblockBytes: Uint8Array;
 
   /** Per active replica: the highest checkpoint its superblock ever held (reformats aside). */
   private readonly checkpointDurableMax: number[];
@@ -84,6 +91,9 @@ export class DurabilityChecker {
     this.slotsPassed = Array.from({ length: nodeCount }, () => new SlotsPassed(config.journalSlotCount));
     this.openPending = new Array<boolean>(nodeCount).fill(false);
     this.durable = Array.from({ length: nodeCount }, () => ({ view: -1, stamp: -1 }));
+    this.superblockCopies = Array.from({ length: nodeCount },
+      () => Array.from({ length: superblockCopies }, () => ({ copy: null, changes: -1 })));
+    this.superblockBytes = new Uint8Array(config.superblockCopySize);
   }
 
   /** The view in `node`'s superblock as open would pick it (-1 where open would fail). */
@@ -91,12 +101,19 @@ export class DurabilityChecker {
     const storage = this.storages[node]!;
     const cached = this.durable[node]!;
     if (cached.stamp === storage.superblockWritesLanded) return cached.view;
-    const header = durableSuperblock((copy) => {
-      const bytes = new Uint8Array(this.config.superblockCopySize);
-      storage.readPristine(Zone.superblock, copy * this.config.superblockCopySize, bytes);
-      return bytes;
-    }, this.config, this.cluster);
-    cached.view = header?.view ?? -1;
+    // A write lands one copy at a time: decode only the copies whose sectors changed.
+    const copies = this.superblockCopies[node]!;
+    const copySize = this.config.superblockCopySize;
+    for (let copy = 0; copy < copies.length; copy++) {
+      let changes = storage.changesStamp;
+      for (let at = 0; at < copySize; at += sectorSize) changes += storage.sectorChangeCount(Zone.superblock, copy * copySize + at);
+      const entry = copies[copy]!;
+      if (entry.changes === changes) continue;
+      storage.readPristine(Zone.superblock, copy * copySize, this.superblockBytes);
+      entry.copy = superblockCopyOf(this.superblockBytes, this.config, this.cluster);
+      entry.changes = changes;
+    }
+    cached.view = durableSuperblockOf(copies.map((entry) => entry.copy))?.view ?? -1;
     cached.stamp = storage.superblockWritesLanded;
     return cached.view;
   }
