@@ -24,7 +24,7 @@ import { ClientReplies } from "./client_replies.js";
 import { ClientSessions } from "./client_sessions.js";
 import { Journal } from "./journal/journal.js";
 import { checkpointId, SuperBlock } from "./superblock/superblock.js";
-import { onRequest, onPingClient, tickPulse } from "./protocol/request.js";
+import { onRequest, onPingClient, pulseQuietTicks, tickPulse } from "./protocol/request.js";
 import { onCommit, onPrepare, onPrepareOk, tickNormal } from "./protocol/normal.js";
 import {
   enterViewChange, onExitView, onGetView, onJoinView, onView, tickViewChange,
@@ -46,6 +46,12 @@ export { isNotice } from "./replica_state.js";
 
 /** How long open waits for grid repair before going on without its state (5 s). */
 const openRepairTicksMax = 500;
+
+/** Converts a monotonic deadline into ticks (the simulator's TimeSim). */
+export interface MonotonicTicks {
+  /** Ticks from now until monotonic time first reads at least `monotonicNs` (at least 1: the next tick). */
+  ticksUntilMonotonic(monotonicNs: bigint): number;
+}
 
 export class Replica extends ReplicaState {
   readonly superblock: SuperBlock;
@@ -445,28 +451,27 @@ export class Replica extends ReplicaState {
 
   /**
    * How many coming ticks would be quiet ticks that only count (the timeouts' clock and the
-   * scrubber's), as long as no message, IO completion or pong arrives meanwhile; 0 when the next
-   * tick may act. The cluster clock's deadline is in monotonic time: see clockQuietUntil(). The
-   * simulator lets a replica sleep through them (sim/world/cluster.ts) and pays the counts back
-   * with skipQuietTicks before anything else reaches it.
+   * scrubber's), as long as no message or IO completion arrives meanwhile; 0 when the next tick
+   * may act. Deadlines in monotonic time (the cluster clock's, the pulse's) become ticks through
+   * `time`. The simulator lets a replica sleep through them (sim/world/cluster.ts) and pays the
+   * counts back with skipQuietTicks before anything else reaches it.
    */
-  quietTicksAhead(): number {
+  quietTicksAhead(time: MonotonicTicks): number {
     if (!this.opened || this.status === "recovering" || this.openWithoutState !== null) return 0;
     if ((this.grid.repair?.pending ?? 0) > 0) return 0; // tickGridRepair counts towards a request
     if (this.primaryWithoutState || this.pipelineCanRefill) return 0;
-    const timeouts = this.timeouts.quietTicksAhead(journalRepairIdle(this));
-    return this.scrubberRuns ? Math.min(timeouts, this.scrubber.quietTicksAhead()) : timeouts;
+    const pulseQuiet = this.timeouts.pulse.ticking ? pulseQuietTicks(this, time) : 0;
+    let quiet = this.timeouts.quietTicksAhead(journalRepairIdle(this), pulseQuiet);
+    if (this.scrubberRuns) quiet = Math.min(quiet, this.scrubber.quietTicksAhead());
+    if (quiet === 0) return 0;
+    const clockAt = this.clock?.quietUntil() ?? null;
+    return clockAt === null ? quiet : Math.min(quiet, time.ticksUntilMonotonic(clockAt) - 1);
   }
 
   /** What `ticks` quiet ticks (promised by quietTicksAhead) would have counted. */
   skipQuietTicks(ticks: number): void {
-    this.timeouts.skipQuietTicks(ticks, journalRepairIdle(this));
+    this.timeouts.skipQuietTicks(ticks);
     if (this.scrubberRuns) this.scrubber.skipQuietTicks(ticks);
-  }
-
-  /** The monotonic time from which a tick's cluster clock may act (null: never, without a pong). */
-  clockQuietUntil(): bigint | null {
-    return this.clock?.quietUntil() ?? null;
   }
 
   /** Re-applies a `view` message (after state sync installed the checkpoint it named). */

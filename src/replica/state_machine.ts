@@ -24,6 +24,8 @@ export interface ReplicaStateMachine {
   execute(operation: number, timestamp: bigint, body: Uint8Array, reply: Uint8Array): number;
   /** True when a pulse should be injected at cluster time `now` (spec/ledger.md §9.3). */
   pulseNeeded(now: bigint): boolean;
+  /** The least `now` for which pulseNeeded(now) holds (it holds for every later one), or null: none. */
+  pulseNext(): bigint | null;
   /** What the grid persists at bars and checkpoints, and restores on open and state sync. */
   readonly persistent: PersistentState;
 }
@@ -64,6 +66,10 @@ export class LedgerStateMachine implements ReplicaStateMachine {
 
   pulseNeeded(now: bigint): boolean {
     return this.ledger.pulseNeeded(now);
+  }
+
+  pulseNext(): bigint | null {
+    return this.ledger.pulseNext();
   }
 
   get persistent(): PersistentState {

@@ -9,8 +9,10 @@ export class ReplicaTimeouts {
   private readonly clock = new TickClock();
   /** The earliest deadline of a running timeout (Infinity: none), as of the clock's last change. */
   private dueAt = Infinity;
-  /** The same, journal_repair left out. */
-  private dueAtExceptRepair = Infinity;
+  /** The same, journal_repair and pulse left out. */
+  private dueAtOthers = Infinity;
+  /** What the last quietTicksAhead promised: at which clock tick, how many ticks, and which firings it skips. */
+  private readonly promised = { now: -1, ticks: 0, repairIdle: false, pulseQuiet: false };
   /** Replica ↔ replica pings, for clock synchronisation and liveness. */
   readonly ping = new Timeout({ name: "ping", afterTicks: 100 }, this.clock);
   /** Primary: resend prepares that lack prepare_oks. */
@@ -55,34 +57,55 @@ export class ReplicaTimeouts {
   }
 
   /**
-   * How many coming tick() calls return false (Infinity while no timeout runs). With
-   * `repairIdle` (protocol/repair.ts journalRepairIdle), journal_repair's firings count as quiet:
-   * they would only restart it.
+   * How many coming tick() calls return false (Infinity while no timeout runs), counting as quiet
+   * journal_repair's firings with `repairIdle` (protocol/repair.ts journalRepairIdle) and pulse's
+   * over the next `pulseQuietTicks` ticks (protocol/request.ts pulseQuietTicks): they would only
+   * restart their timeout. skipQuietTicks may then skip that many.
    */
-  quietTicksAhead(repairIdle: boolean): number {
-    if (this.clock.changed) this.refreshDueAt();
-    return (repairIdle ? this.dueAtExceptRepair : this.dueAt) - this.clock.now - 1;
+  quietTicksAhead(repairIdle: boolean, pulseQuietTicks: number): number {
+    const clock = this.clock;
+    if (clock.changed) this.refreshDueAt();
+    let dueAt = this.dueAtOthers;
+    const repair = this.journalRepair;
+    if (!repairIdle && repair.ticking && repair.deadline < dueAt) dueAt = repair.deadline;
+    const pulse = this.pulse;
+    if (pulse.ticking && pulseQuietTicks !== Infinity) {
+      const pulseAt = firingAfter(pulse, clock.now + pulseQuietTicks);
+      if (pulseAt < dueAt) dueAt = pulseAt;
+    }
+    const quiet = dueAt - clock.now - 1;
+    const promised = this.promised;
+    promised.now = clock.now;
+    promised.ticks = quiet;
+    promised.repairIdle = repairIdle;
+    promised.pulseQuiet = pulseQuietTicks > 0;
+    return quiet;
   }
 
   /**
-   * Counts `ticks` tick() calls that quietTicksAhead(repairIdle) promised would return false, or
-   * (with `repairIdle`) would fire journal_repair only to restart it: it restarts as those did.
+   * Counts `ticks` tick() calls that the last quietTicksAhead promised quiet: journal_repair and
+   * pulse, if it counted their firings as quiet, restart as those firings did.
    */
-  skipQuietTicks(ticks: number, repairIdle: boolean): void {
-    assert(ticks <= this.quietTicksAhead(repairIdle), "timeouts: skipped past a due timeout");
+  skipQuietTicks(ticks: number): void {
+    const promised = this.promised;
+    assert(promised.now === this.clock.now && ticks <= promised.ticks, "timeouts: skipped past a due timeout");
     this.clock.now += ticks;
-    if (repairIdle) this.journalRepair.restartPassedPeriods();
+    if (promised.repairIdle) this.journalRepair.restartPassedPeriods();
+    if (promised.pulseQuiet) this.pulse.restartPassedPeriods();
   }
 
   private refreshDueAt(): void {
     this.clock.changed = false;
     let dueAt = Infinity;
     for (const timeout of this.all) {
-      if (timeout !== this.journalRepair && timeout.ticking && timeout.deadline < dueAt) dueAt = timeout.deadline;
+      if (timeout === this.journalRepair || timeout === this.pulse) continue;
+      if (timeout.ticking && timeout.deadline < dueAt) dueAt = timeout.deadline;
     }
-    this.dueAtExceptRepair = dueAt;
+    this.dueAtOthers = dueAt;
     const repair = this.journalRepair;
-    this.dueAt = repair.ticking && repair.deadline < dueAt ? repair.deadline : dueAt;
+    const pulse = this.pulse;
+    if (repair.ticking && repair.deadline < dueAt) dueAt = repair.deadline;
+    this.dueAt = pulse.ticking && pulse.deadline < dueAt ? pulse.deadline : dueAt;
   }
 
   /** Timeouts that run in every status once the replica is open. */
@@ -120,4 +143,12 @@ export class ReplicaTimeouts {
     this.stopStatusTimeouts();
     this.getViewMessage.start();
   }
+}
+
+/** The clock tick of `timeout`'s first firing after tick `after`, resetting at each firing before. */
+function firingAfter(timeout: Timeout, after: number): number {
+  const deadline = timeout.deadline;
+  if (deadline > after) return deadline;
+  assert(timeout.currentAfterTicks === timeout.afterTicks, `timeout ${timeout.name}: a plain period repeats`);
+  return deadline + (Math.floor((after - deadline) / timeout.afterTicks) + 1) * timeout.afterTicks;
 }

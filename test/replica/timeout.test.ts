@@ -187,18 +187,20 @@ describe("ReplicaTimeouts", () => {
 
   it("says how many ticks ahead are quiet, and skipping them lands on the due tick", () => {
     const timeouts = new ReplicaTimeouts(new Prng(7n));
-    expect(timeouts.quietTicksAhead(false)).toBe(Infinity); // nothing runs
+    expect(timeouts.quietTicksAhead(false, 0)).toBe(Infinity); // nothing runs
     timeouts.startCommon(); // journal_repair is due on the 10th tick
-    expect(timeouts.quietTicksAhead(false)).toBe(9);
+    expect(timeouts.quietTicksAhead(false, 0)).toBe(9);
     for (let tick = 1; tick <= 4; tick++) expect(timeouts.tick()).toBe(false);
-    expect(timeouts.quietTicksAhead(false)).toBe(5);
-    timeouts.skipQuietTicks(5, false);
-    expect(timeouts.quietTicksAhead(false)).toBe(0);
+    expect(timeouts.quietTicksAhead(false, 0)).toBe(5);
+    timeouts.skipQuietTicks(5);
+    expect(timeouts.quietTicksAhead(false, 0)).toBe(0);
     expect(timeouts.tick()).toBe(true); // the 10th tick, as if ticked one by one
     expect(timeouts.journalRepair.fired()).toBe(true);
     timeouts.journalRepair.reset();
-    expect(timeouts.quietTicksAhead(false)).toBe(9);
-    expect(() => timeouts.skipQuietTicks(10, false)).toThrow(AssertionError); // past a due timeout
+    expect(timeouts.quietTicksAhead(false, 0)).toBe(9);
+    expect(() => timeouts.skipQuietTicks(10)).toThrow(AssertionError); // past a due timeout
+    timeouts.tick();
+    expect(() => timeouts.skipQuietTicks(1)).toThrow(AssertionError); // promised at another tick
   });
 
   it("counts idle journal_repair firings as quiet, and skipping them restarts it as each firing would", () => {
@@ -210,20 +212,49 @@ describe("ReplicaTimeouts", () => {
       timeouts.startCommon(); // ping (100 ticks) and journal_repair (10)
       for (let tick = 1; tick <= 3; tick++) timeouts.tick();
     }
-    expect(skipped.quietTicksAhead(false)).toBe(6); // journal_repair on the 10th tick
-    expect(skipped.quietTicksAhead(true)).toBe(96); // ping on the 100th
+    expect(skipped.quietTicksAhead(false, 0)).toBe(6); // journal_repair on the 10th tick
+    expect(skipped.quietTicksAhead(true, 0)).toBe(96); // ping on the 100th
     for (let tick = 4; tick <= 99; tick++) {
       expect(ticked.tick()).toBe(tick % 10 === 0);
       if (ticked.journalRepair.fired()) ticked.journalRepair.reset();
     }
-    skipped.skipQuietTicks(96, true);
+    skipped.skipQuietTicks(96);
     expect(skipped.journalRepair.ticks).toBe(ticked.journalRepair.ticks); // 9: restarted on tick 90
     expect(skipped.journalRepair.deadline).toBe(ticked.journalRepair.deadline);
     expect(skipped.ping.ticks).toBe(ticked.ping.ticks);
-    expect(skipped.quietTicksAhead(false)).toBe(ticked.quietTicksAhead(false));
-    expect(skipped.quietTicksAhead(false)).toBe(0); // journal_repair and ping are due on tick 100
+    expect(skipped.quietTicksAhead(false, 0)).toBe(ticked.quietTicksAhead(false, 0));
+    expect(skipped.quietTicksAhead(false, 0)).toBe(0); // journal_repair and ping are due on tick 100
     expect(skipped.tick()).toBe(true);
     expect(skipped.journalRepair.fired() && skipped.ping.fired()).toBe(true);
-    expect(() => skipped.skipQuietTicks(1, true)).toThrow(AssertionError); // ping is due: not quiet
+    expect(() => skipped.skipQuietTicks(1)).toThrow(AssertionError); // ping is due: not quiet
+  });
+
+  it("counts a primary's pulse firings quiet for as many ticks as it is told, and restarts it as each would", () => {
+    const ticked = new ReplicaTimeouts(new Prng(7n));
+    const skipped = new ReplicaTimeouts(new Prng(7n));
+    for (const timeouts of [ticked, skipped]) {
+      timeouts.startCommon();
+      timeouts.enterNormal(true); // pulse (10 ticks), commit_message (50), primary_abdicate (1000)
+      for (let tick = 1; tick <= 3; tick++) timeouts.tick();
+    }
+    expect(skipped.quietTicksAhead(true, 0)).toBe(6); // pulse on the 10th tick
+    // Pulse firings quiet on the next 25 ticks (up to tick 28): the first that may act is on tick 30,
+    // but commit_message is due on tick 50 and journal_repair, not idle, on tick 10.
+    expect(skipped.quietTicksAhead(false, 25)).toBe(6);
+    expect(skipped.quietTicksAhead(true, 25)).toBe(26);
+    expect(skipped.quietTicksAhead(true, 26)).toBe(26); // tick 29 is no firing: still tick 30
+    expect(skipped.quietTicksAhead(true, 27)).toBe(36); // quiet up to tick 30: pulse on tick 40
+    expect(skipped.quietTicksAhead(true, Infinity)).toBe(46); // commit_message on tick 50
+    for (let tick = 4; tick <= 49; tick++) {
+      expect(ticked.tick()).toBe(tick % 10 === 0);
+      if (ticked.journalRepair.fired()) ticked.journalRepair.reset();
+      if (ticked.pulse.fired()) ticked.pulse.reset();
+    }
+    skipped.skipQuietTicks(46);
+    for (const name of ["pulse", "journalRepair", "commitMessage", "ping"] as const) {
+      expect(skipped[name].deadline, name).toBe(ticked[name].deadline);
+    }
+    expect(skipped.tick() && ticked.tick()).toBe(true); // tick 50: all four due
+    expect(skipped.pulse.fired() && skipped.commitMessage.fired()).toBe(true);
   });
 });

@@ -155,8 +155,13 @@ export class StateMachine implements PersistentState {
 
   /** ledger.md §9.3: true when a pulse should be injected at cluster time `now` (pulse_next ≤ now). */
   pulseNeeded(now: bigint): boolean {
+    return this.pulseNext() <= now;
+  }
+
+  /** The cluster time from which pulseNeeded holds (u64 max while nothing is pending). */
+  pulseNext(): bigint {
     const state = this.context.state;
-    return joinTimestamp(state.pulseNextHi, state.pulseNextLo) <= now;
+    return joinTimestamp(state.pulseNextHi, state.pulseNextLo);
   }
 
   /**

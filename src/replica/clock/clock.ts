@@ -290,6 +290,18 @@ export class Clock {
     return realtime;
   }
 
+  /**
+   * A monotonic time before which realtimeSynchronized() reads below `realtime`, or null while it
+   * reads null (unsynchronised; until tick() installs an epoch, see quietUntil). Its upper clamp,
+   * the agreed interval's upper bound, moves with monotonic time from the epoch's start.
+   */
+  monotonicWhileSynchronizedBelow(realtime: bigint): bigint | null {
+    assert(!this.synchronizationDisabled, "a cluster of one reads its system time");
+    const interval = this.epoch.synchronized;
+    if (interval === null) return null;
+    return realtime - this.epoch.realtime + this.epoch.monotonic - BigInt(interval.upper);
+  }
+
   /** The interval of the current epoch, or null when unsynchronised (for tests and logs). */
   epochInterval(): MarzulloInterval | null {
     return this.epoch.synchronized;

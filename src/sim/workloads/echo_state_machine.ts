@@ -72,6 +72,10 @@ export class EchoStateMachine implements ReplicaStateMachine, PersistentState {
     return false;
   }
 
+  pulseNext(): null {
+    return null;
+  }
+
   private appendDigest(): void {
     const record = this.digests.append();
     const words = this.digests.u32(record);

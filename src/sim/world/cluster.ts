@@ -335,10 +335,8 @@ export class Cluster {
   private sleep(index: number, replica: Replica, fromTick: number): void {
     const time = this.times[index]!;
     if (!time.readsArePure) return; // a quiet tick still reads the clock, which draws
-    let quiet = replica.quietTicksAhead();
+    const quiet = replica.quietTicksAhead(time);
     if (quiet === 0) return;
-    const clockAt = replica.clockQuietUntil();
-    if (clockAt !== null) quiet = Math.min(quiet, time.ticksUntilMonotonic(clockAt) - 1);
     this.wakeAt[index] = quiet === Infinity ? Infinity : fromTick + quiet;
   }
 
