@@ -277,7 +277,6 @@ export function onJoinView(replica: Replica, message: Uint8Array): void {
   if (!replica.joinViews.has(replica.replica)) return; // our own JV counts once it is durable
   if (replica.joinViews.size < replica.quorum.viewChange) return;
   assert(replica.joinViews.size <= replica.replicaCount);
-  if (forfeit(replica)) return;
   const jvs = [...replica.joinViews.values()].map(decodeJoinView);
   const choice = chooseLog({
     replicaCount: replica.replicaCount,
@@ -286,6 +285,9 @@ export function onJoinView(replica: Replica, message: Uint8Array): void {
     bugs: replica.bugs,
   });
   if (choice.kind !== "complete") return replica.trace(`log choice ${choice.kind} at op ${choice.op}`);
+  // As TigerBeetle's on_join_view: the forfeit rule applies once the quorum's log is complete,
+  // with the commit_max it implies.
+  if (forfeit(replica, Math.max(replica.commitMax, choice.commitMax))) return;
   // Some replica held ops above the chosen head: the view change discards them (never committed).
   if (jvs.some((jv) => jv.op > choice.headOp)) replica.probe("view_change_truncated");
   assert(choice.commitMax <= choice.headOp && choice.headers.length === choice.headOp - choice.commitMax);
@@ -309,16 +311,25 @@ function answerLateJoinView(replica: Replica, jv: JoinViewMessage): void {
 }
 
 /**
- * §6.3.4: a would-be primary at least one checkpoint behind a join_view forfeits — it could not
- * repair a log that peers have already wrapped past. It votes to leave the view, so the cluster
- * moves on to another primary.
+ * §6.3.4: a would-be primary behind a join_view's checkpoint forfeits (votes to leave the view, so
+ * the cluster moves on to another primary), as TigerBeetle's on_join_view does:
+ * - always when the checkpoint after ours is durable (`commitMax` is past its trigger + pipeline):
+ *   peers may have wrapped past ops we would have to repair, and the chosen head may lie beyond
+ *   our prepare window;
+ * - otherwise only while the replicas ahead of us have not all had their chance to lead
+ *   (view − log_view < replica count). After that we lead ourselves: nobody may yet overwrite
+ *   the ops above our checkpoint, and the head is within our prepare window. Forfeiting for ever
+ *   starved the cluster when the only replicas at the newer, not durable checkpoint could not
+ *   execute from it (a grid block lost on both; VOPR seed 15831440626752243155).
  */
-function forfeit(replica: Replica): boolean {
+function forfeit(replica: Replica, commitMax: number): boolean {
   let checkpointMax = 0;
   for (const message of replica.joinViews.values()) {
     checkpointMax = Math.max(checkpointMax, new JoinViewMessage(message, 0).checkpoint_op);
   }
   if (checkpointMax <= replica.opCheckpoint) return false;
+  const nextDurable = replica.math.checkpointDurable(replica.math.checkpointAfter(replica.opCheckpoint), commitMax);
+  if (!nextDurable && replica.view - replica.logView >= replica.replicaCount) return false;
   replica.probe("primary_forfeited");
   replica.joinViews.clear();
   voteToExitView(replica);
