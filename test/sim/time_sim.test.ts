@@ -27,6 +27,11 @@ describe("TimeSim", () => {
     expect(time.ticksUntilMonotonic(60n * tickNs - 1n)).toBe(55); // 59.99… ticks: read first at tick 60
     expect(time.ticksUntilMonotonic(60n * tickNs + 1n)).toBe(56);
     expect(time.ticksUntilMonotonic(5n * tickNs)).toBe(1); // already past: the next tick
+    expect(time.ticksUntilMonotonic(-3n * tickNs)).toBe(1);
+    // The double path agrees with exact BigInt ceil division, across and beyond 2^53 ns.
+    for (const ns of [1n, tickNs - 1n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 7n, 2n ** 64n - 1n, 123_456_789_012_345n]) {
+      expect(time.ticksUntilMonotonic(ns), String(ns)).toBe(Math.max(1, Number((ns + tickNs - 1n) / tickNs) - 5));
+    }
     advance(time, 55);
     expect(time.monotonic()).toBe(60n * tickNs);
     expect(time.readsArePure).toBe(true);

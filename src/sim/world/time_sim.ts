@@ -43,9 +43,13 @@ export interface TimeSimOptions {
   readonly epochNs?: bigint;
 }
 
+const maxSafeNs = BigInt(Number.MAX_SAFE_INTEGER);
+
 export class TimeSim implements Time {
   private ticksElapsed = 0;
   private readonly resolutionNs: bigint;
+  /** resolutionNs as a number. */
+  private readonly resolution: number;
   private readonly epochNs: bigint;
   private offsetModel: ClockOffset;
   /** Only for non_ideal. */
@@ -54,6 +58,7 @@ export class TimeSim implements Time {
   constructor(options: TimeSimOptions = { offset: idealClock }) {
     this.offsetModel = options.offset;
     this.resolutionNs = options.resolutionNs ?? tickNs;
+    this.resolution = Number(this.resolutionNs);
     this.epochNs = options.epochNs ?? 0n;
     assert(this.resolutionNs > 0n, "TimeSim: resolution must be positive");
     const model = options.offset;
@@ -80,6 +85,10 @@ export class TimeSim implements Time {
 
   /** Ticks from now until monotonic() first reads at least `monotonicNs` (at least 1: the next tick). */
   ticksUntilMonotonic(monotonicNs: bigint): number {
+    // Asked after every message a replica takes: in doubles while exact (104 days of monotonic
+    // time), without a BigInt division; ceil(m / r) of integers below 2^53 rounds exactly.
+    if (monotonicNs <= 0n) return 1;
+    if (monotonicNs <= maxSafeNs) return Math.max(1, Math.ceil(Number(monotonicNs) / this.resolution) - this.ticksElapsed);
     const tick = (monotonicNs + this.resolutionNs - 1n) / this.resolutionNs;
     return Math.max(1, Number(tick) - this.ticksElapsed);
   }
