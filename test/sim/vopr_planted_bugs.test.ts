@@ -17,8 +17,8 @@ const stateMachineOf: Partial<Record<PlantedBugName, StateMachine>> = { gridRead
  * Bugs that need a faulty WAL slot when a replica recovers or votes, or a crash in the middle of a
  * superblock write, run with frequent crashes and restarts (`scarab vopr --crash-ratio=1/20000
  * --restart-ratio=1/2000`): at the spec's rates a restart is rare; the two WAL bugs were not caught
- * in 300-500 seeds, and superblockNewestCopy not in 50. (Of this profile's clean seeds 1-200, 120
- * still fails, a liveness stall described in docs/storage_faults.md; the control below guards that.)
+ * in 300-500 seeds, and superblockNewestCopy not in 50. (A clean seed of this profile that fails
+ * on its own, as seed 120 once did (a liveness stall since fixed), is caught by the control below.)
  */
 const restartHeavy = { crashRatio: { numerator: 1, denominator: 20_000 }, restartRatio: { numerator: 1, denominator: 2_000 } };
 /**
