@@ -317,6 +317,14 @@ export class DurabilityChecker {
     }
   }
 
+  /**
+   * Whether onTick(node, tick) has anything to do: a journal check every journalCheckTicks ticks,
+   * or a recovery check after an open. The cluster asks first: it ticks every node every tick.
+   */
+  tickDue(node: number, tick: number): boolean {
+    return tick % journalCheckTicks === 0 || this.openPending[node] === true;
+  }
+
   /** Called after each replica's tick: every journalCheckTicks ticks, checks its journal. */
   onTick(node: number, tick: number): void {
     const replica = this.replicas[node];

@@ -315,14 +315,14 @@ export class Cluster {
         if (this.ticks < this.wakeAt[index]!) {
           // Asleep: this tick only counts, and nothing about the replica changed to check again.
           this.ticksOwed[index]! += 1;
-          this.durabilityChecker.onTick(index, this.ticks);
+          if (this.durabilityChecker.tickDue(index, this.ticks)) this.durabilityChecker.onTick(index, this.ticks);
           continue;
         }
         this.payTicksOwed(index, replica);
         replica.tick();
       }
       replica.invariants();
-      this.durabilityChecker.onTick(index, this.ticks);
+      if (this.durabilityChecker.tickDue(index, this.ticks)) this.durabilityChecker.onTick(index, this.ticks);
       this.checker.checkState(index, replica);
       if (this.options.sleepWhenQuiet === true && !this.paused[index]) this.sleep(index, replica, this.ticks + 1);
     }
