@@ -1,7 +1,10 @@
 // Repair (spec/vsr.md §7): a replica fills holes in its log from peers — headers first (a header
-// is needed to know which prepare to trust), then prepares, oldest first. It serves peers only what
-// it can vouch for: its own log in normal status, and executed (hence committed) ops otherwise. A
-// missing or corrupt prepare is never answered: silence is safer than a wrong nack.
+// is needed to know which prepare to trust), then prepares, oldest first. It serves backups only
+// what it can vouch for: its own log in normal status, and executed (hence committed) ops
+// otherwise. The primary of its view gets every header it holds (as TigerBeetle's on_get_headers
+// serves any): a primary installs a header only as the next link down of the hash chain that
+// hangs off its head, so a stale one is harmless to it. A missing or corrupt prepare is never
+// answered: silence is safer than a wrong nack.
 import { assert } from "../../core/assert.js";
 import { headerSize } from "../../core/config.js";
 import {
@@ -140,9 +143,15 @@ function sendGetHeaders(replica: Replica, target: number, opMin: number, opMax: 
 }
 
 /**
- * Serves the headers we can vouch for in [op_min, op_max], newest first, up to a message: in
- * normal status, those chained by hash to our head (canonical in our view) and those we executed;
- * in view_change, only executed ones (committed, hence canonical in every view).
+ * Serves headers in [op_min, op_max], newest first, up to a message. To a backup, only those we can
+ * vouch for (it installs them as they come, even beyond its head, onHeaders): in normal status,
+ * those chained by hash to our head (canonical in our view) and those we executed; in
+ * view_change, only executed ones (committed, hence canonical in every view). To the primary of
+ * our view, in view_change, every header we hold up to our head, as TigerBeetle's on_get_headers
+ * (copy_latest_headers_between) does: it checks each against its own hash chain (onHeaders). A
+ * new primary may lack committed ops below the join_views' suffixes that its one reachable peer
+ * holds but never executed (say, waiting for grid blocks after a restart); served only executed
+ * ops, it never started its view (test/replica/get_headers_scenario.test.ts).
  */
 function ignoreGetHeaders(replica: Replica, request: GetHeadersHeader): string | null {
   if (request.replica === replica.replica) return "from ourselves";
@@ -158,8 +167,9 @@ export function onGetHeaders(replica: Replica, message: Uint8Array): void {
   const reason = ignoreGetHeaders(replica, request);
   if (reason !== null) return replica.ignored("get_headers", reason);
   assert(request.view === replica.view && (replica.status === "normal" || replica.status === "view_change"));
+  const toPrimary = replica.status === "view_change" && request.replica === replica.primaryOf(replica.view);
   const canonicalFrom = replica.status === "normal" ? replica.canonicalFrom() : replica.commitMin + 1;
-  const opMax = Math.min(request.op_max, replica.status === "normal" ? replica.op : replica.commitMin);
+  const opMax = Math.min(request.op_max, replica.status === "normal" || toPrimary ? replica.op : replica.commitMin);
   const countMax = Math.floor(replica.config.messageBodySizeMax / headerSize);
   assert(countMax >= 1 && canonicalFrom <= replica.op + 1);
   assert(opMax <= replica.op && canonicalFrom > replica.commitMin, "serving headers beyond our head");
@@ -180,8 +190,13 @@ export function onGetHeaders(replica: Replica, message: Uint8Array): void {
 }
 
 /**
- * Installs headers a peer vouched for in our view (onGetHeaders): they are canonical, so each
- * replaces a missing or different header of ours — a stale one may carry a higher, aborted view.
+ * Installs headers from a peer in our view. A backup gets only headers the peer vouched for
+ * (onGetHeaders): they are canonical, so each replaces a missing or different header of ours — a
+ * stale one may carry a higher, aborted view. The primary may also get headers nobody vouched for
+ * (a peer's log in view_change): as TigerBeetle's repair_header (repair_header_would_connect_
+ * hash_chain), it installs one only as the next link down of the chain that hangs off its head —
+ * its checksum is the parent of the lowest header of that chain — so it installs only its own
+ * log's prepares, never a stale one (and a primary never installs beyond its head).
  */
 function ignoreHeaders(replica: Replica, frame: Header): string | null {
   if (frame.view < replica.view) return "older view";
@@ -197,6 +212,8 @@ export function onHeaders(replica: Replica, message: Uint8Array): void {
   assert(frameHeader.view === replica.view && repairing(replica));
   assert(frameHeader.size === message.length && (frameHeader.size - headerSize) % headerSize === 0);
   let installed = 0;
+  // The primary's chain down from its head: ops chainFrom ..= op (the headers come newest first).
+  let chainFrom = replica.isPrimary ? replica.canonicalFrom() : 0;
   for (let offset = headerSize; offset < frameHeader.size; offset += headerSize) {
     if (!verifyHeaderChecksum(message, offset)) continue;
     const header = new PrepareHeader(message, offset);
@@ -208,8 +225,11 @@ export function onHeaders(replica: Replica, message: Uint8Array): void {
     const existing = replica.journal.header(op);
     if (existing !== null && existing.checksum === header.checksum) continue;
     if (!replica.installable(op)) continue;
+    if (replica.isPrimary && !linksOntoChain(replica, header, chainFrom)) continue;
     assert(op > replica.commitMin && op <= replica.opPrepareMax);
     replica.journal.setHeader(message.slice(offset, offset + headerSize));
+    if (replica.isPrimary) chainFrom = replica.canonicalFrom();
+    assert(!replica.isPrimary || chainFrom <= op, "a primary installed a header off its chain");
     assert(replica.journal.header(op)?.checksum === header.checksum, "the installed header is not held");
     if (op > replica.op) replica.advanceHead(op);
     assert(op <= replica.op, "an installed header beyond our head");
@@ -221,6 +241,22 @@ export function onHeaders(replica: Replica, message: Uint8Array): void {
     requestMissingPrepares(replica);
   }
   else replica.ignored("headers", "nothing to install");
+}
+
+/**
+ * Whether `header` is the next link down of the primary's chain, ops chainFrom ..= op: its
+ * checksum is the parent of the chain's lowest header (TigerBeetle's
+ * repair_header_would_connect_hash_chain). Never the head itself: that is not repaired.
+ */
+function linksOntoChain(replica: Replica, header: PrepareHeader, chainFrom: number): boolean {
+  assert(replica.isPrimary && chainFrom > replica.commitMin);
+  // While a state sync installs its checkpoint, ops above commit_min may be outside our log
+  // (headerAt); TigerBeetle's repair_header repairs nothing then either.
+  if (replica.syncing !== null) return false;
+  if (chainFrom > replica.op || header.op !== chainFrom - 1) return false;
+  const above = replica.headerAt(chainFrom);
+  assert(above !== null, "the chain from the head has a header at each op");
+  return above.parent === header.checksum;
 }
 
 /** Serves a prepare we hold intact with exactly this checksum; otherwise stays silent. */
