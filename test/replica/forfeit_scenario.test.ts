@@ -5,38 +5,12 @@
 // ahead could not lead (VOPR seed 15831440626752243155: both holders of checkpoint 59 lacked one
 // of its grid blocks, and the three replicas at checkpoint 39 kept forfeiting to them).
 import { describe, expect, test } from "vitest";
-import { testConfig } from "../../src/core/config.js";
-import { encodeEvents, operationCodecs } from "../../src/core/ledger/object_codec.js";
-import { Zone } from "../../src/io/storage.js";
-import { acct } from "../ledger/helpers.js";
-import { scenario, type Scenario, type ScenarioReplica } from "./scenario_harness.js";
-import { createMany } from "./stories.js";
-
-const { createAccounts } = operationCodecs;
-
-/** One create_accounts request from each client at once: they share one pipeline of prepares. */
-function oneEachAtOnce(t: Scenario, firstId: number): void {
-  t.clients.forEach((client, c) => client.send(createAccounts.operation, encodeEvents(createAccounts, [[acct(BigInt(firstId + c))]])));
-}
-
-/** Stops `r` and corrupts every grid block its checkpoint holds. */
-function stopAndCorruptGrid(r: ScenarioReplica): void {
-  const grid = r.replica.grid;
-  const acquired: number[] = [];
-  for (let address = 1; address <= grid.blocksLimit; address++) if (grid.freeSet.isAcquired(address)) acquired.push(address);
-  r.stop();
-  for (const address of acquired) r.storage.corruptBytes(Zone.grid, (address - 1) * testConfig.blockSize, 16);
-}
+import { createMany, oneEachAtOnce, stopAndCorruptGrid, threeReplicasAtCommit17 } from "./stories.js";
 
 describe("forfeit", () => {
   test("a would-be primary a checkpoint behind leads once the replica ahead, at a checkpoint not durable, " +
     "had its chance and could not", () => {
-    const t = scenario({ replicas: 3, clients: 4, stateMachine: "ledger" });
-    oneEachAtOnce(t, 900);
-    t.runUntilQuiet();
-    const [r0, r1, r2] = [t.replica("R0"), t.replica("R1"), t.replica("R2")];
-    createMany(t, 1, 17 - r0.commitMax);
-    expect(r0.commitMax).toBe(17);
+    const { t, r0, r1, r2 } = threeReplicasAtCommit17();
     // Ops 18..21 go out together, each saying commit 17: R2, hearing no commit heartbeat, writes
     // them all but executes none, and stays at checkpoint 0 while R0 and R1 pass checkpoint 19.
     t.drop("*", r2.name, "commit");

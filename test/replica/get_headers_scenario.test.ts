@@ -8,29 +8,10 @@
 // lacked op 20 (`ignored headers: nothing to install`, hundreds of times, for 20 000 ticks).
 import { describe, expect, test } from "vitest";
 import { Command } from "../../src/core/command.js";
-import { headerSize, testConfig } from "../../src/core/config.js";
+import { headerSize } from "../../src/core/config.js";
 import { Header, PrepareHeader, setChecksums, setHeaderChecksumOnly } from "../../src/core/header.js";
-import { encodeEvents, operationCodecs } from "../../src/core/ledger/object_codec.js";
-import { Zone } from "../../src/io/storage.js";
-import { acct } from "../ledger/helpers.js";
-import { scenario, type Scenario, type ScenarioReplica } from "./scenario_harness.js";
-import { createMany } from "./stories.js";
-
-const { createAccounts } = operationCodecs;
-
-/** One create_accounts request from each client at once: they share one pipeline of prepares. */
-function oneEachAtOnce(t: Scenario, firstId: number): void {
-  t.clients.forEach((client, c) => client.send(createAccounts.operation, encodeEvents(createAccounts, [[acct(BigInt(firstId + c))]])));
-}
-
-/** Stops `r` and corrupts every grid block its checkpoint holds. */
-function stopAndCorruptGrid(r: ScenarioReplica): void {
-  const grid = r.replica.grid;
-  const acquired: number[] = [];
-  for (let address = 1; address <= grid.blocksLimit; address++) if (grid.freeSet.isAcquired(address)) acquired.push(address);
-  r.stop();
-  for (const address of acquired) r.storage.corruptBytes(Zone.grid, (address - 1) * testConfig.blockSize, 16);
-}
+import type { Scenario, ScenarioReplica } from "./scenario_harness.js";
+import { createMany, oneEachAtOnce, stopAndCorruptGrid, threeReplicasAtCommit17 } from "./stories.js";
 
 /** A `headers` message from `from` in `view` with a header for `op` that chains to nothing. */
 function staleHeaders(from: ScenarioReplica, op: number, view: number): Uint8Array {
@@ -49,12 +30,7 @@ function staleHeaders(from: ScenarioReplica, op: number, view: number): Uint8Arr
  * the log of its view, with R0 in view_change at commit_min 19 the only other replica up.
  */
 function primaryMissingCommittedHeader(): { t: Scenario; r0: ScenarioReplica; r2: ScenarioReplica; checksum20: bigint } {
-  const t = scenario({ replicas: 3, clients: 4, stateMachine: "ledger" });
-  oneEachAtOnce(t, 900);
-  t.runUntilQuiet();
-  const [r0, r1, r2] = [t.replica("R0"), t.replica("R1"), t.replica("R2")];
-  createMany(t, 1, 17 - r0.commitMax);
-  expect(r0.commitMax).toBe(17);
+  const { t, r0, r1, r2 } = threeReplicasAtCommit17();
   expect(t.replica("A0").name).toBe("R1");
   // Ops 18..21 go out together, each saying commit 17. R2 hears no commit and loses op 20: it
   // holds 18, 19 and 21, executes none, and (asking nobody) keeps its gap at 20. R0 and R1

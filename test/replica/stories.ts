@@ -1,7 +1,10 @@
 // Setups that several scenario stories share.
+import { testConfig } from "../../src/core/config.js";
 import { encodeEvents, operationCodecs } from "../../src/core/ledger/object_codec.js";
+import { Zone } from "../../src/io/storage.js";
 import { acct } from "../ledger/helpers.js";
-import type { Scenario, ScenarioReplica } from "./scenario_harness.js";
+import { expect } from "vitest";
+import { scenario, type Scenario, type ScenarioReplica } from "./scenario_harness.js";
 
 const { createAccounts } = operationCodecs;
 
@@ -13,6 +16,34 @@ export function createMany(t: Scenario, first: number, count: number): void {
     client.send(createAccounts.operation, encodeEvents(createAccounts, [ids.map((id) => acct(id))]));
   }
   t.runUntilQuiet();
+}
+
+/** One create_accounts request from each client at once: they share one pipeline of prepares. */
+export function oneEachAtOnce(t: Scenario, firstId: number): void {
+  t.clients.forEach((client, c) => client.send(createAccounts.operation, encodeEvents(createAccounts, [[acct(BigInt(firstId + c))]])));
+}
+
+/**
+ * Three replicas of the ledger with four clients, at commit 17: the next four ops, sent at once
+ * (oneEachAtOnce), take the replicas that execute them past checkpoint 19.
+ */
+export function threeReplicasAtCommit17(): { t: Scenario; r0: ScenarioReplica; r1: ScenarioReplica; r2: ScenarioReplica } {
+  const t = scenario({ replicas: 3, clients: 4, stateMachine: "ledger" });
+  oneEachAtOnce(t, 900);
+  t.runUntilQuiet();
+  const [r0, r1, r2] = [t.replica("R0"), t.replica("R1"), t.replica("R2")];
+  createMany(t, 1, 17 - r0.commitMax);
+  expect(r0.commitMax).toBe(17);
+  return { t, r0, r1, r2 };
+}
+
+/** Stops `r` and corrupts every grid block its checkpoint holds. */
+export function stopAndCorruptGrid(r: ScenarioReplica): void {
+  const grid = r.replica.grid;
+  const acquired: number[] = [];
+  for (let address = 1; address <= grid.blocksLimit; address++) if (grid.freeSet.isAcquired(address)) acquired.push(address);
+  r.stop();
+  for (const address of acquired) r.storage.corruptBytes(Zone.grid, (address - 1) * testConfig.blockSize, 16);
 }
 
 /**
