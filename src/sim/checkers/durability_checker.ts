@@ -8,7 +8,8 @@
 //   holds view ≥ v (vsr.md §6.2: a vote is durable before it is sent);
 // - a join_view nacks no op whose prepare the replica acknowledged in its log_view, neither by its
 //   nack bitset nor by ending below it, unless that prepare descends from one the cluster did not
-//   commit: a nack means "never prepared", and a faulty slot is not that (vsr.md §11.3);
+//   commit, or the replica since wrote a later view's prepare of that op (onPrepareWrite): a nack
+//   means "never prepared", and a faulty slot is not that (vsr.md §11.3);
 // - a new primary's first `view` (start_view): it holds every uncommitted prepare of its log, in
 //   its journal or in memory, so that it can replicate them (vsr.md §6.4);
 // - a state sync's target, when exactly one checkpoint ahead: a replication quorum of active
@@ -23,7 +24,7 @@
 // with a CorrectnessError (exit code 129).
 import { Command } from "../../core/command.js";
 import { headerSize, sectorSize, type Config } from "../../core/config.js";
-import { FrameField, JoinViewHeader, PrepareHeader, PrepareOkField, ViewHeader, verifyHeaderChecksum } from "../../core/header.js";
+import { FrameField, JoinViewHeader, PrepareField, PrepareHeader, PrepareOkField, ViewHeader, verifyHeaderChecksum } from "../../core/header.js";
 import { allZero, bytesEqual, readU128, readU32, readU64AsNumber } from "../../core/bytes.js";
 import { Zone } from "../../io/storage.js";
 import { isReservedPrepare } from "../../replica/journal/prepare_headers.js";
@@ -149,6 +150,7 @@ export class DurabilityChecker {
    * (Once issued, the slot may move on — the next prepare may land before this sector does.)
    */
   onWrite(node: number, zone: Zone, offset: number, buffer: Uint8Array): void {
+    if (zone === Zone.wal_prepares) return this.onPrepareWrite(node, buffer);
     if (zone !== Zone.wal_headers) return;
     const storage = this.storages[node]!;
     for (let at = 0; at < buffer.length; at += sectorSize) {
@@ -158,6 +160,29 @@ export class DurabilityChecker {
         this.checkHeaderWrite(node, (offset + i) / headerSize, buffer, i);
       }
     }
+  }
+
+  /**
+   * `node` writes a prepare to its WAL. One of view w at op n supersedes an acknowledgement of
+   * another prepare of op n in a view before w: view w's primary prepared op n only after its log
+   * choice ended below n, and that log holds every op committed before w, so the prepare
+   * acknowledged was not committed then; nor can that acknowledgement (of a view before w) help
+   * commit it later. A replica may write it in a view whose log_view is not yet durable (a `view`
+   * installed, the superblock update pending), crash, and vote again with the older log_view:
+   * TigerBeetle's send_join_view nacks that op ("nack bit case 3: we have a _different_ prepare —
+   * safe to nack"), and so does ours (replica.ts loadViewHeaders reinstalls the older header,
+   * dirty). VOPR seed 10973424217410457325 (crash 1/20000, restart 1/2000): node 1 acked op 46 in
+   * view 84, wrote view 99's op 46 before log_view 99 was durable, crashed, and nacked it in its
+   * join_view for view 100 with log_view 84.
+   */
+  private onPrepareWrite(node: number, buffer: Uint8Array): void {
+    if (buffer[FrameField.command] !== Command.prepare) return;
+    const acked = this.acked[node]!;
+    const ack = acked.get(readU64AsNumber(buffer, PrepareField.op));
+    if (ack === undefined || ack.view >= readU32(buffer, FrameField.view)) return;
+    if (!verifyHeaderChecksum(buffer, 0) || isReservedPrepare(buffer, 0)) return;
+    const header = new PrepareHeader(buffer, 0);
+    if (header.checksum !== ack.checksum) acked.delete(header.op);
   }
 
   /** The new redundant header at `buffer[offset]` (slot `slot`) names the prepare its slot holds. */
