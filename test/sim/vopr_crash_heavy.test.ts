@@ -19,6 +19,14 @@
 // - 6311786364354787720 (of `--from 4242`): a misdirected write left an old prepare visible in its
 //   slot, WAL recovery fixed the slot's header from it, and the durability checker, which compared
 //   only with the pristine (newer) prepare, took that for a header written before its prepare.
+// - 15831440626752243155 (of `--from 9999`): a replica a checkpoint behind forfeited every view it
+//   would have led to the only replicas at the newer, not yet durable checkpoint, which could not
+//   execute from it (a grid block lost on both); it now leads once they had their chance
+//   (view_change.ts forfeit, as TigerBeetle's on_join_view).
+// - 10973424217410457325 (of `--from 9999`): a replica acked op 46 in view 84, wrote view 99's op 46
+//   before its log_view 99 was durable, crashed, and nacked op 46 in its join_view with log_view
+//   84 — safely (view 99's log ended below 46), as TigerBeetle does; the durability checker now
+//   drops an acknowledgement superseded by a later view's prepare of the op.
 // Each outcome is the one of the code that fixed it; a change of the simulator's schedule (any
 // change of a run's trace) may turn a pinned seed into another legitimate outcome.
 import { describe, expect, test } from "vitest";
@@ -36,6 +44,8 @@ describe("crash-heavy VOPR seeds", () => {
     [9400690418971263029n, "passed"],
     [5093316227051821357n, "passed"],
     [6311786364354787720n, "passed"],
+    [15831440626752243155n, "passed"],
+    [10973424217410457325n, "passed"],
   ])("seed %s ends: %s", (seed, outcome) => {
     const result = runSimulation(seed, crashHeavy);
     expect([result.exitCode, result.outcome]).toEqual([0, outcome]);
