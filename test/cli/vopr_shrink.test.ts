@@ -111,7 +111,10 @@ describe("shrinking a planted bug", () => {
     const options: ShrinkOptions = { ...fakeOptions(run), seed: 1n, args: parseVoprArgs([...flags, "1"]), now: () => performance.now() };
     const result = await shrink(options);
     if (result.kind !== "shrunk") throw new Error("seed 1 should fail with commitWithoutQuorum");
-    expect(result.original.exitCode).toBe(129);
+    // Caught by the state checker (129) or by an assertion of the replica (127): since the forfeit
+    // rule runs after the log choice (session 18), seed 1 trips chooseLog's "commit_max beyond the
+    // canonical head" first.
+    expect([127, 129]).toContain(result.original.exitCode);
     const fewerRequests = result.best.requestsMax < result.original.requestsMax;
     const fewerFaults = result.best.faults.length < result.original.faults.length;
     expect(fewerRequests || fewerFaults).toBe(true);
@@ -132,8 +135,8 @@ describe("shrinking a planted bug", () => {
     }
     expect(out[0]).toBe("original: scarab vopr --ticks-max-requests=60000 --ticks-max-convergence=60000 --state-machine=testing --plant-bug=commitWithoutQuorum 1");
     expect(out).toContain("shrunk (2 candidates, search stopped by its budget):");
-    expect(out).toContain("removed: requests-max 96 → 48, ticks-max-requests 60000 → 9033, ticks-max-convergence 60000 → 9033");
-    expect(out.at(-1)).toBe("replay: scarab vopr --requests-max=48 --ticks-max-requests=9033 --ticks-max-convergence=9033 --state-machine=testing --plant-bug=commitWithoutQuorum 1");
+    expect(out).toContain("removed: requests-max 96 → 48, ticks-max-requests 60000 → 13722, ticks-max-convergence 60000 → 13722");
+    expect(out.at(-1)).toBe("replay: scarab vopr --requests-max=48 --ticks-max-requests=13722 --ticks-max-convergence=13722 --state-machine=testing --plant-bug=commitWithoutQuorum 1");
   }, 60_000);
 
   test("a passing seed is refused (exit 1); --help and a missing seed", async () => {
