@@ -35,9 +35,10 @@ const headerCommandOffset = 114;
 /** Fills delivered buffers after the receiver returns (see the file comment). */
 const poisonByte = 0xee;
 
-/** A queued message: `bytes` is exactly its size (the view delivered), from a pool of that size. */
+/** A queued message: `bytes` is exactly its size (the view delivered); `pool` holds the free ones of that size. */
 interface Packet extends Timed {
   readonly bytes: Uint8Array;
+  readonly pool: Packet[];
   command: number;
 }
 
@@ -398,7 +399,7 @@ export class PacketSimulator {
       pool = [];
       this.pools.set(size, pool);
     }
-    const packet = pool.pop() ?? { bytes: new Uint8Array(size), command: 0, readyAt: 0, seq: 0 };
+    const packet = pool.pop() ?? { bytes: new Uint8Array(size), pool, command: 0, readyAt: 0, seq: 0 };
     packet.bytes.set(size === bytes.length ? bytes : bytes.subarray(0, size));
     packet.command = command;
     packet.readyAt = this.ticksNow + this.delayTicks();
@@ -409,7 +410,7 @@ export class PacketSimulator {
   }
 
   private release(packet: Packet): void {
-    this.pools.get(packet.bytes.length)!.push(packet);
+    packet.pool.push(packet);
   }
 
   private delayTicks(): number {
