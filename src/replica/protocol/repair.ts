@@ -142,6 +142,15 @@ function sendGetHeaders(replica: Replica, target: number, opMin: number, opMax: 
   replica.sendToReplica(target, message);
 }
 
+function ignoreGetHeaders(replica: Replica, request: GetHeadersHeader): string | null {
+  if (request.replica === replica.replica) return "from ourselves";
+  if (request.view < replica.view) return "older view";
+  if (request.view > replica.view) return "newer view";
+  if (replica.status !== "normal" && replica.status !== "view_change") return `status ${replica.status}`;
+  if (request.op_min > request.op_max) return "empty range";
+  return null;
+}
+
 /**
  * Serves headers in [op_min, op_max], newest first, up to a message. To a backup, only those we can
  * vouch for (it installs them as they come, even beyond its head, onHeaders): in normal status,
@@ -153,15 +162,6 @@ function sendGetHeaders(replica: Replica, target: number, opMin: number, opMax: 
  * holds but never executed (say, waiting for grid blocks after a restart); served only executed
  * ops, it never started its view (test/replica/get_headers_scenario.test.ts).
  */
-function ignoreGetHeaders(replica: Replica, request: GetHeadersHeader): string | null {
-  if (request.replica === replica.replica) return "from ourselves";
-  if (request.view < replica.view) return "older view";
-  if (request.view > replica.view) return "newer view";
-  if (replica.status !== "normal" && replica.status !== "view_change") return `status ${replica.status}`;
-  if (request.op_min > request.op_max) return "empty range";
-  return null;
-}
-
 export function onGetHeaders(replica: Replica, message: Uint8Array): void {
   const request = new GetHeadersHeader(message, 0);
   const reason = ignoreGetHeaders(replica, request);
@@ -189,6 +189,13 @@ export function onGetHeaders(replica: Replica, message: Uint8Array): void {
   replica.sendToReplica(request.replica, reply);
 }
 
+function ignoreHeaders(replica: Replica, frame: Header): string | null {
+  if (frame.view < replica.view) return "older view";
+  if (frame.view > replica.view) return "newer view";
+  if (!repairing(replica)) return `not repairing (status ${replica.status})`;
+  return null;
+}
+
 /**
  * Installs headers from a peer in our view. A backup gets only headers the peer vouched for
  * (onGetHeaders): they are canonical, so each replaces a missing or different header of ours — a
@@ -198,13 +205,6 @@ export function onGetHeaders(replica: Replica, message: Uint8Array): void {
  * its checksum is the parent of the lowest header of that chain — so it installs only its own
  * log's prepares, never a stale one (and a primary never installs beyond its head).
  */
-function ignoreHeaders(replica: Replica, frame: Header): string | null {
-  if (frame.view < replica.view) return "older view";
-  if (frame.view > replica.view) return "newer view";
-  if (!repairing(replica)) return `not repairing (status ${replica.status})`;
-  return null;
-}
-
 export function onHeaders(replica: Replica, message: Uint8Array): void {
   const frameHeader = new Header(message, 0);
   const reason = ignoreHeaders(replica, frameHeader);
