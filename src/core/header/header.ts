@@ -31,8 +31,7 @@ function copyRange(from: Uint8Array, fromOffset: number, to: Uint8Array, toOffse
 
 export class Header {
   // Declared, and assigned in the constructor: class-field initializers (define semantics) cost
-  // several times more per construction once a dozen subclasses share them, and the handlers
-  // make an accessor per message.
+  // several times more per construction, and the handlers make an accessor per message.
   declare buffer: Uint8Array;
   /** Absolute offset of the header inside `buffer`. */
   declare offset: number;
@@ -179,243 +178,318 @@ export class Header {
   verifyBodyChecksum(): boolean { return verifyBodyChecksum(this.buffer, this.offset); }
 }
 
+
 // ---------------------------------------------------------------------------------------------
 // Per-command accessors. Construct once over a buffer (or `reset` onto another) and reuse.
+//
+// One runtime class serves every command (CommandHeader): a command's accessor differs from
+// another's only by its table of field offsets. V8 keeps a property access fast while the site
+// sees at most four hidden classes. With a class per command, the frame accessors and the Header
+// methods saw eighteen, and every access through them took the megamorphic path: about 40 ns
+// instead of 3, so that `Replica.frame` alone cost 0.2 µs per message in the VOPR. The
+// per-command interfaces keep the compile-time check that code reads only its command's fields.
 // ---------------------------------------------------------------------------------------------
 
-export class RequestHeader extends Header {
-  get parent(): bigint { return this.getU128(RequestField.parent); }
-  set parent(value: bigint) { this.setU128(RequestField.parent, value); }
-  get client(): bigint { return this.getU128(RequestField.client); }
-  set client(value: bigint) { this.setU128(RequestField.client, value); }
-  get session(): number { return this.getU64Number(RequestField.session); }
-  set session(value: number) { this.setU64Number(RequestField.session, value); }
-  get session_bigint(): bigint { return this.getU64(RequestField.session); }
-  set session_bigint(value: bigint) { this.setU64(RequestField.session, value); }
-  get timestamp(): bigint { return this.getU64(RequestField.timestamp); }
-  set timestamp(value: bigint) { this.setU64(RequestField.timestamp, value); }
-  get request(): number { return this.getU32(RequestField.request); }
-  set request(value: number) { this.setU32(RequestField.request, value); }
-  get operation(): number { return this.getU8(RequestField.operation); }
-  set operation(value: number) { this.setU8(RequestField.operation, value); }
-  get previous_request_latency(): number { return this.getU32(RequestField.previous_request_latency); }
-  set previous_request_latency(value: number) { this.setU32(RequestField.previous_request_latency, value); }
+/** The command-specific field names that have accessors (fields.ts). */
+type CommandFieldName =
+  "parent" | "client" | "session" | "timestamp" | "request" | "operation" | "previous_request_latency" |
+  "request_checksum" | "context" | "op" | "commit" | "ping_timestamp_monotonic" | "reason" |
+  "checkpoint_id" | "checkpoint_op" | "release_count" | "pong_timestamp_wall" | "request_release" |
+  "prepare_checksum" | "commit_min" | "commit_checksum" | "timestamp_monotonic" | "present_bitset" |
+  "nack_bitset" | "log_view" | "nonce" | "op_min" | "op_max" | "reply_checksum" | "reply_op" | "address" |
+  "block_type" | "commit_max";
+
+/** Byte offsets of a command's fields; -1 for the names the command does not have. */
+export type FieldOffsets = { readonly [name in CommandFieldName]: number };
+
+/**
+ * A command's offsets table. The literal names every field in one order, so that all tables share one
+ * hidden class and `this.fields.<name>` stays a monomorphic load.
+ */
+function fieldOffsets(table: Partial<Record<CommandFieldName, number>>): FieldOffsets {
+  return {
+    parent: table.parent ?? -1, client: table.client ?? -1, session: table.session ?? -1,
+    timestamp: table.timestamp ?? -1, request: table.request ?? -1, operation: table.operation ?? -1,
+    previous_request_latency: table.previous_request_latency ?? -1,
+    request_checksum: table.request_checksum ?? -1, context: table.context ?? -1, op: table.op ?? -1,
+    commit: table.commit ?? -1, ping_timestamp_monotonic: table.ping_timestamp_monotonic ?? -1,
+    reason: table.reason ?? -1, checkpoint_id: table.checkpoint_id ?? -1,
+    checkpoint_op: table.checkpoint_op ?? -1, release_count: table.release_count ?? -1,
+    pong_timestamp_wall: table.pong_timestamp_wall ?? -1, request_release: table.request_release ?? -1,
+    prepare_checksum: table.prepare_checksum ?? -1, commit_min: table.commit_min ?? -1,
+    commit_checksum: table.commit_checksum ?? -1, timestamp_monotonic: table.timestamp_monotonic ?? -1,
+    present_bitset: table.present_bitset ?? -1, nack_bitset: table.nack_bitset ?? -1,
+    log_view: table.log_view ?? -1, nonce: table.nonce ?? -1, op_min: table.op_min ?? -1,
+    op_max: table.op_max ?? -1, reply_checksum: table.reply_checksum ?? -1, reply_op: table.reply_op ?? -1,
+    address: table.address ?? -1, block_type: table.block_type ?? -1, commit_max: table.commit_max ?? -1,
+  };
 }
 
-export class ReplyHeader extends Header {
-  get request_checksum(): bigint { return this.getU128(ReplyField.request_checksum); }
-  set request_checksum(value: bigint) { this.setU128(ReplyField.request_checksum, value); }
-  get context(): bigint { return this.getU128(ReplyField.context); }
-  set context(value: bigint) { this.setU128(ReplyField.context, value); }
-  get client(): bigint { return this.getU128(ReplyField.client); }
-  set client(value: bigint) { this.setU128(ReplyField.client, value); }
-  get op(): number { return this.getU64Number(ReplyField.op); }
-  set op(value: number) { this.setU64Number(ReplyField.op, value); }
-  get op_bigint(): bigint { return this.getU64(ReplyField.op); }
-  set op_bigint(value: bigint) { this.setU64(ReplyField.op, value); }
-  get commit(): number { return this.getU64Number(ReplyField.commit); }
-  set commit(value: number) { this.setU64Number(ReplyField.commit, value); }
-  get commit_bigint(): bigint { return this.getU64(ReplyField.commit); }
-  set commit_bigint(value: bigint) { this.setU64(ReplyField.commit, value); }
-  get timestamp(): bigint { return this.getU64(ReplyField.timestamp); }
-  set timestamp(value: bigint) { this.setU64(ReplyField.timestamp, value); }
-  get request(): number { return this.getU32(ReplyField.request); }
-  set request(value: number) { this.setU32(ReplyField.request, value); }
-  get operation(): number { return this.getU8(ReplyField.operation); }
-  set operation(value: number) { this.setU8(ReplyField.operation, value); }
+/** The one runtime class of every per-command accessor (see above). */
+class CommandHeader extends Header {
+  declare fields: FieldOffsets;
+
+  constructor(buffer: Uint8Array, offset: number, fields: FieldOffsets) {
+    super(buffer, offset);
+    this.fields = fields;
+  }
+
+  get parent(): bigint { return this.getU128(this.fields.parent); }
+  set parent(value: bigint) { this.setU128(this.fields.parent, value); }
+  get client(): bigint { return this.getU128(this.fields.client); }
+  set client(value: bigint) { this.setU128(this.fields.client, value); }
+  get session(): number { return this.getU64Number(this.fields.session); }
+  set session(value: number) { this.setU64Number(this.fields.session, value); }
+  get session_bigint(): bigint { return this.getU64(this.fields.session); }
+  set session_bigint(value: bigint) { this.setU64(this.fields.session, value); }
+  get timestamp(): bigint { return this.getU64(this.fields.timestamp); }
+  set timestamp(value: bigint) { this.setU64(this.fields.timestamp, value); }
+  get request(): number { return this.getU32(this.fields.request); }
+  set request(value: number) { this.setU32(this.fields.request, value); }
+  get operation(): number { return this.getU8(this.fields.operation); }
+  set operation(value: number) { this.setU8(this.fields.operation, value); }
+  get previous_request_latency(): number { return this.getU32(this.fields.previous_request_latency); }
+  set previous_request_latency(value: number) { this.setU32(this.fields.previous_request_latency, value); }
+  get request_checksum(): bigint { return this.getU128(this.fields.request_checksum); }
+  set request_checksum(value: bigint) { this.setU128(this.fields.request_checksum, value); }
+  get context(): bigint { return this.getU128(this.fields.context); }
+  set context(value: bigint) { this.setU128(this.fields.context, value); }
+  get op(): number { return this.getU64Number(this.fields.op); }
+  set op(value: number) { this.setU64Number(this.fields.op, value); }
+  get op_bigint(): bigint { return this.getU64(this.fields.op); }
+  set op_bigint(value: bigint) { this.setU64(this.fields.op, value); }
+  get commit(): number { return this.getU64Number(this.fields.commit); }
+  set commit(value: number) { this.setU64Number(this.fields.commit, value); }
+  get commit_bigint(): bigint { return this.getU64(this.fields.commit); }
+  set commit_bigint(value: bigint) { this.setU64(this.fields.commit, value); }
+  get ping_timestamp_monotonic(): bigint { return this.getU64(this.fields.ping_timestamp_monotonic); }
+  set ping_timestamp_monotonic(value: bigint) { this.setU64(this.fields.ping_timestamp_monotonic, value); }
+  get reason(): number { return this.getU8(this.fields.reason); }
+  set reason(value: number) { this.setU8(this.fields.reason, value); }
+  get checkpoint_id(): bigint { return this.getU128(this.fields.checkpoint_id); }
+  set checkpoint_id(value: bigint) { this.setU128(this.fields.checkpoint_id, value); }
+  get checkpoint_op(): number { return this.getU64Number(this.fields.checkpoint_op); }
+  set checkpoint_op(value: number) { this.setU64Number(this.fields.checkpoint_op, value); }
+  get checkpoint_op_bigint(): bigint { return this.getU64(this.fields.checkpoint_op); }
+  set checkpoint_op_bigint(value: bigint) { this.setU64(this.fields.checkpoint_op, value); }
+  get release_count(): number { return this.getU16(this.fields.release_count); }
+  set release_count(value: number) { this.setU16(this.fields.release_count, value); }
+  get pong_timestamp_wall(): bigint { return this.getU64(this.fields.pong_timestamp_wall); }
+  set pong_timestamp_wall(value: bigint) { this.setU64(this.fields.pong_timestamp_wall, value); }
+  get request_release(): number { return this.getU32(this.fields.request_release); }
+  set request_release(value: number) { this.setU32(this.fields.request_release, value); }
+  get prepare_checksum(): bigint { return this.getU128(this.fields.prepare_checksum); }
+  set prepare_checksum(value: bigint) { this.setU128(this.fields.prepare_checksum, value); }
+  get commit_min(): number { return this.getU64Number(this.fields.commit_min); }
+  set commit_min(value: number) { this.setU64Number(this.fields.commit_min, value); }
+  get commit_min_bigint(): bigint { return this.getU64(this.fields.commit_min); }
+  set commit_min_bigint(value: bigint) { this.setU64(this.fields.commit_min, value); }
+  get commit_checksum(): bigint { return this.getU128(this.fields.commit_checksum); }
+  set commit_checksum(value: bigint) { this.setU128(this.fields.commit_checksum, value); }
+  get timestamp_monotonic(): bigint { return this.getU64(this.fields.timestamp_monotonic); }
+  set timestamp_monotonic(value: bigint) { this.setU64(this.fields.timestamp_monotonic, value); }
+  get present_bitset(): bigint { return this.getU64(this.fields.present_bitset); }
+  set present_bitset(value: bigint) { this.setU64(this.fields.present_bitset, value); }
+  get nack_bitset(): bigint { return this.getU64(this.fields.nack_bitset); }
+  set nack_bitset(value: bigint) { this.setU64(this.fields.nack_bitset, value); }
+  get log_view(): number { return this.getU32(this.fields.log_view); }
+  set log_view(value: number) { this.setU32(this.fields.log_view, value); }
+  get nonce(): bigint { return this.getU128(this.fields.nonce); }
+  set nonce(value: bigint) { this.setU128(this.fields.nonce, value); }
+  get op_min(): number { return this.getU64Number(this.fields.op_min); }
+  set op_min(value: number) { this.setU64Number(this.fields.op_min, value); }
+  get op_min_bigint(): bigint { return this.getU64(this.fields.op_min); }
+  set op_min_bigint(value: bigint) { this.setU64(this.fields.op_min, value); }
+  get op_max(): number { return this.getU64Number(this.fields.op_max); }
+  set op_max(value: number) { this.setU64Number(this.fields.op_max, value); }
+  get op_max_bigint(): bigint { return this.getU64(this.fields.op_max); }
+  set op_max_bigint(value: bigint) { this.setU64(this.fields.op_max, value); }
+  get reply_checksum(): bigint { return this.getU128(this.fields.reply_checksum); }
+  set reply_checksum(value: bigint) { this.setU128(this.fields.reply_checksum, value); }
+  get reply_op(): number { return this.getU64Number(this.fields.reply_op); }
+  set reply_op(value: number) { this.setU64Number(this.fields.reply_op, value); }
+  get reply_op_bigint(): bigint { return this.getU64(this.fields.reply_op); }
+  set reply_op_bigint(value: bigint) { this.setU64(this.fields.reply_op, value); }
+  get address(): number { return this.getU64Number(this.fields.address); }
+  set address(value: number) { this.setU64Number(this.fields.address, value); }
+  get address_bigint(): bigint { return this.getU64(this.fields.address); }
+  set address_bigint(value: bigint) { this.setU64(this.fields.address, value); }
+  get block_type(): number { return this.getU8(this.fields.block_type); }
+  set block_type(value: number) { this.setU8(this.fields.block_type, value); }
+  get commit_max(): number { return this.getU64Number(this.fields.commit_max); }
+  set commit_max(value: number) { this.setU64Number(this.fields.commit_max, value); }
+  get commit_max_bigint(): bigint { return this.getU64(this.fields.commit_max); }
+  set commit_max_bigint(value: bigint) { this.setU64(this.fields.commit_max, value); }
 }
 
-export class PingClientHeader extends Header {
-  get client(): bigint { return this.getU128(PingClientField.client); }
-  set client(value: bigint) { this.setU128(PingClientField.client, value); }
-  get ping_timestamp_monotonic(): bigint { return this.getU64(PingClientField.ping_timestamp_monotonic); }
-  set ping_timestamp_monotonic(value: bigint) { this.setU64(PingClientField.ping_timestamp_monotonic, value); }
-  get session(): number { return this.getU64Number(PingClientField.session); }
-  set session(value: number) { this.setU64Number(PingClientField.session, value); }
-  get session_bigint(): bigint { return this.getU64(PingClientField.session); }
-  set session_bigint(value: bigint) { this.setU64(PingClientField.session, value); }
+/** `new XHeader(buffer, offset)`: a CommandHeader over X's field offsets, typed as X's view. */
+export type HeaderConstructor<View extends Header> = new (buffer: Uint8Array, offset?: number) => View;
+
+function commandHeader<View extends Header>(table: Partial<Record<CommandFieldName, number>>): HeaderConstructor<View> {
+  const fields = fieldOffsets(table);
+  // Called with `new`, a function that returns an object yields that object.
+  return function (buffer: Uint8Array, offset = 0) {
+    return new CommandHeader(buffer, offset, fields);
+  } as unknown as HeaderConstructor<View>;
 }
 
-export class PongClientHeader extends Header {
-  get ping_timestamp_monotonic(): bigint { return this.getU64(PongClientField.ping_timestamp_monotonic); }
-  set ping_timestamp_monotonic(value: bigint) { this.setU64(PongClientField.ping_timestamp_monotonic, value); }
+export interface RequestHeader extends Header {
+  parent: bigint;
+  client: bigint;
+  session: number;
+  session_bigint: bigint;
+  timestamp: bigint;
+  request: number;
+  operation: number;
+  previous_request_latency: number;
 }
+export const RequestHeader = commandHeader<RequestHeader>(RequestField);
 
-export class EvictionHeader extends Header {
-  get client(): bigint { return this.getU128(EvictionField.client); }
-  set client(value: bigint) { this.setU128(EvictionField.client, value); }
-  get reason(): number { return this.getU8(EvictionField.reason); }
-  set reason(value: number) { this.setU8(EvictionField.reason, value); }
+export interface ReplyHeader extends Header {
+  request_checksum: bigint;
+  context: bigint;
+  client: bigint;
+  op: number;
+  op_bigint: bigint;
+  commit: number;
+  commit_bigint: bigint;
+  timestamp: bigint;
+  request: number;
+  operation: number;
 }
+export const ReplyHeader = commandHeader<ReplyHeader>(ReplyField);
 
-export class PingHeader extends Header {
-  get checkpoint_id(): bigint { return this.getU128(PingField.checkpoint_id); }
-  set checkpoint_id(value: bigint) { this.setU128(PingField.checkpoint_id, value); }
-  get checkpoint_op(): number { return this.getU64Number(PingField.checkpoint_op); }
-  set checkpoint_op(value: number) { this.setU64Number(PingField.checkpoint_op, value); }
-  get checkpoint_op_bigint(): bigint { return this.getU64(PingField.checkpoint_op); }
-  set checkpoint_op_bigint(value: bigint) { this.setU64(PingField.checkpoint_op, value); }
-  get ping_timestamp_monotonic(): bigint { return this.getU64(PingField.ping_timestamp_monotonic); }
-  set ping_timestamp_monotonic(value: bigint) { this.setU64(PingField.ping_timestamp_monotonic, value); }
-  get release_count(): number { return this.getU16(PingField.release_count); }
-  set release_count(value: number) { this.setU16(PingField.release_count, value); }
+export interface PingClientHeader extends Header {
+  client: bigint;
+  ping_timestamp_monotonic: bigint;
+  session: number;
+  session_bigint: bigint;
 }
+export const PingClientHeader = commandHeader<PingClientHeader>(PingClientField);
 
-export class PongHeader extends Header {
-  get ping_timestamp_monotonic(): bigint { return this.getU64(PongField.ping_timestamp_monotonic); }
-  set ping_timestamp_monotonic(value: bigint) { this.setU64(PongField.ping_timestamp_monotonic, value); }
-  get pong_timestamp_wall(): bigint { return this.getU64(PongField.pong_timestamp_wall); }
-  set pong_timestamp_wall(value: bigint) { this.setU64(PongField.pong_timestamp_wall, value); }
+export interface PongClientHeader extends Header {
+  ping_timestamp_monotonic: bigint;
 }
+export const PongClientHeader = commandHeader<PongClientHeader>(PongClientField);
 
-export class PrepareHeader extends Header {
-  get parent(): bigint { return this.getU128(PrepareField.parent); }
-  set parent(value: bigint) { this.setU128(PrepareField.parent, value); }
-  get request_checksum(): bigint { return this.getU128(PrepareField.request_checksum); }
-  set request_checksum(value: bigint) { this.setU128(PrepareField.request_checksum, value); }
-  get checkpoint_id(): bigint { return this.getU128(PrepareField.checkpoint_id); }
-  set checkpoint_id(value: bigint) { this.setU128(PrepareField.checkpoint_id, value); }
-  get client(): bigint { return this.getU128(PrepareField.client); }
-  set client(value: bigint) { this.setU128(PrepareField.client, value); }
-  get op(): number { return this.getU64Number(PrepareField.op); }
-  set op(value: number) { this.setU64Number(PrepareField.op, value); }
-  get op_bigint(): bigint { return this.getU64(PrepareField.op); }
-  set op_bigint(value: bigint) { this.setU64(PrepareField.op, value); }
-  get commit(): number { return this.getU64Number(PrepareField.commit); }
-  set commit(value: number) { this.setU64Number(PrepareField.commit, value); }
-  get commit_bigint(): bigint { return this.getU64(PrepareField.commit); }
-  set commit_bigint(value: bigint) { this.setU64(PrepareField.commit, value); }
-  get timestamp(): bigint { return this.getU64(PrepareField.timestamp); }
-  set timestamp(value: bigint) { this.setU64(PrepareField.timestamp, value); }
-  get request(): number { return this.getU32(PrepareField.request); }
-  set request(value: number) { this.setU32(PrepareField.request, value); }
-  get request_release(): number { return this.getU32(PrepareField.request_release); }
-  set request_release(value: number) { this.setU32(PrepareField.request_release, value); }
-  get operation(): number { return this.getU8(PrepareField.operation); }
-  set operation(value: number) { this.setU8(PrepareField.operation, value); }
+export interface EvictionHeader extends Header {
+  client: bigint;
+  reason: number;
 }
+export const EvictionHeader = commandHeader<EvictionHeader>(EvictionField);
 
-export class PrepareOkHeader extends Header {
-  get parent(): bigint { return this.getU128(PrepareOkField.parent); }
-  set parent(value: bigint) { this.setU128(PrepareOkField.parent, value); }
-  get prepare_checksum(): bigint { return this.getU128(PrepareOkField.prepare_checksum); }
-  set prepare_checksum(value: bigint) { this.setU128(PrepareOkField.prepare_checksum, value); }
-  get checkpoint_id(): bigint { return this.getU128(PrepareOkField.checkpoint_id); }
-  set checkpoint_id(value: bigint) { this.setU128(PrepareOkField.checkpoint_id, value); }
-  get client(): bigint { return this.getU128(PrepareOkField.client); }
-  set client(value: bigint) { this.setU128(PrepareOkField.client, value); }
-  get op(): number { return this.getU64Number(PrepareOkField.op); }
-  set op(value: number) { this.setU64Number(PrepareOkField.op, value); }
-  get op_bigint(): bigint { return this.getU64(PrepareOkField.op); }
-  set op_bigint(value: bigint) { this.setU64(PrepareOkField.op, value); }
-  get commit_min(): number { return this.getU64Number(PrepareOkField.commit_min); }
-  set commit_min(value: number) { this.setU64Number(PrepareOkField.commit_min, value); }
-  get commit_min_bigint(): bigint { return this.getU64(PrepareOkField.commit_min); }
-  set commit_min_bigint(value: bigint) { this.setU64(PrepareOkField.commit_min, value); }
-  get timestamp(): bigint { return this.getU64(PrepareOkField.timestamp); }
-  set timestamp(value: bigint) { this.setU64(PrepareOkField.timestamp, value); }
-  get request(): number { return this.getU32(PrepareOkField.request); }
-  set request(value: number) { this.setU32(PrepareOkField.request, value); }
-  get operation(): number { return this.getU8(PrepareOkField.operation); }
-  set operation(value: number) { this.setU8(PrepareOkField.operation, value); }
+export interface PingHeader extends Header {
+  checkpoint_id: bigint;
+  checkpoint_op: number;
+  checkpoint_op_bigint: bigint;
+  ping_timestamp_monotonic: bigint;
+  release_count: number;
 }
+export const PingHeader = commandHeader<PingHeader>(PingField);
 
-export class CommitHeader extends Header {
-  get commit_checksum(): bigint { return this.getU128(CommitField.commit_checksum); }
-  set commit_checksum(value: bigint) { this.setU128(CommitField.commit_checksum, value); }
-  get checkpoint_id(): bigint { return this.getU128(CommitField.checkpoint_id); }
-  set checkpoint_id(value: bigint) { this.setU128(CommitField.checkpoint_id, value); }
-  get checkpoint_op(): number { return this.getU64Number(CommitField.checkpoint_op); }
-  set checkpoint_op(value: number) { this.setU64Number(CommitField.checkpoint_op, value); }
-  get checkpoint_op_bigint(): bigint { return this.getU64(CommitField.checkpoint_op); }
-  set checkpoint_op_bigint(value: bigint) { this.setU64(CommitField.checkpoint_op, value); }
-  get commit(): number { return this.getU64Number(CommitField.commit); }
-  set commit(value: number) { this.setU64Number(CommitField.commit, value); }
-  get commit_bigint(): bigint { return this.getU64(CommitField.commit); }
-  set commit_bigint(value: bigint) { this.setU64(CommitField.commit, value); }
-  get timestamp_monotonic(): bigint { return this.getU64(CommitField.timestamp_monotonic); }
-  set timestamp_monotonic(value: bigint) { this.setU64(CommitField.timestamp_monotonic, value); }
+export interface PongHeader extends Header {
+  ping_timestamp_monotonic: bigint;
+  pong_timestamp_wall: bigint;
 }
+export const PongHeader = commandHeader<PongHeader>(PongField);
 
-export class JoinViewHeader extends Header {
-  get op(): number { return this.getU64Number(JoinViewField.op); }
-  set op(value: number) { this.setU64Number(JoinViewField.op, value); }
-  get op_bigint(): bigint { return this.getU64(JoinViewField.op); }
-  set op_bigint(value: bigint) { this.setU64(JoinViewField.op, value); }
-  get commit_min(): number { return this.getU64Number(JoinViewField.commit_min); }
-  set commit_min(value: number) { this.setU64Number(JoinViewField.commit_min, value); }
-  get commit_min_bigint(): bigint { return this.getU64(JoinViewField.commit_min); }
-  set commit_min_bigint(value: bigint) { this.setU64(JoinViewField.commit_min, value); }
-  get checkpoint_op(): number { return this.getU64Number(JoinViewField.checkpoint_op); }
-  set checkpoint_op(value: number) { this.setU64Number(JoinViewField.checkpoint_op, value); }
-  get checkpoint_op_bigint(): bigint { return this.getU64(JoinViewField.checkpoint_op); }
-  set checkpoint_op_bigint(value: bigint) { this.setU64(JoinViewField.checkpoint_op, value); }
-  get present_bitset(): bigint { return this.getU64(JoinViewField.present_bitset); }
-  set present_bitset(value: bigint) { this.setU64(JoinViewField.present_bitset, value); }
-  get nack_bitset(): bigint { return this.getU64(JoinViewField.nack_bitset); }
-  set nack_bitset(value: bigint) { this.setU64(JoinViewField.nack_bitset, value); }
-  get log_view(): number { return this.getU32(JoinViewField.log_view); }
-  set log_view(value: number) { this.setU32(JoinViewField.log_view, value); }
+export interface PrepareHeader extends Header {
+  parent: bigint;
+  request_checksum: bigint;
+  checkpoint_id: bigint;
+  client: bigint;
+  op: number;
+  op_bigint: bigint;
+  commit: number;
+  commit_bigint: bigint;
+  timestamp: bigint;
+  request: number;
+  request_release: number;
+  operation: number;
 }
+export const PrepareHeader = commandHeader<PrepareHeader>(PrepareField);
 
-export class GetViewHeader extends Header {
-  get nonce(): bigint { return this.getU128(GetViewField.nonce); }
-  set nonce(value: bigint) { this.setU128(GetViewField.nonce, value); }
+export interface PrepareOkHeader extends Header {
+  parent: bigint;
+  prepare_checksum: bigint;
+  checkpoint_id: bigint;
+  client: bigint;
+  op: number;
+  op_bigint: bigint;
+  commit_min: number;
+  commit_min_bigint: bigint;
+  timestamp: bigint;
+  request: number;
+  operation: number;
 }
+export const PrepareOkHeader = commandHeader<PrepareOkHeader>(PrepareOkField);
 
-export class GetHeadersHeader extends Header {
-  get op_min(): number { return this.getU64Number(GetHeadersField.op_min); }
-  set op_min(value: number) { this.setU64Number(GetHeadersField.op_min, value); }
-  get op_min_bigint(): bigint { return this.getU64(GetHeadersField.op_min); }
-  set op_min_bigint(value: bigint) { this.setU64(GetHeadersField.op_min, value); }
-  get op_max(): number { return this.getU64Number(GetHeadersField.op_max); }
-  set op_max(value: number) { this.setU64Number(GetHeadersField.op_max, value); }
-  get op_max_bigint(): bigint { return this.getU64(GetHeadersField.op_max); }
-  set op_max_bigint(value: bigint) { this.setU64(GetHeadersField.op_max, value); }
+export interface CommitHeader extends Header {
+  commit_checksum: bigint;
+  checkpoint_id: bigint;
+  checkpoint_op: number;
+  checkpoint_op_bigint: bigint;
+  commit: number;
+  commit_bigint: bigint;
+  timestamp_monotonic: bigint;
 }
+export const CommitHeader = commandHeader<CommitHeader>(CommitField);
 
-export class GetPrepareHeader extends Header {
-  get prepare_checksum(): bigint { return this.getU128(GetPrepareField.prepare_checksum); }
-  set prepare_checksum(value: bigint) { this.setU128(GetPrepareField.prepare_checksum, value); }
-  get op(): number { return this.getU64Number(GetPrepareField.op); }
-  set op(value: number) { this.setU64Number(GetPrepareField.op, value); }
-  get op_bigint(): bigint { return this.getU64(GetPrepareField.op); }
-  set op_bigint(value: bigint) { this.setU64(GetPrepareField.op, value); }
+export interface JoinViewHeader extends Header {
+  op: number;
+  op_bigint: bigint;
+  commit_min: number;
+  commit_min_bigint: bigint;
+  checkpoint_op: number;
+  checkpoint_op_bigint: bigint;
+  present_bitset: bigint;
+  nack_bitset: bigint;
+  log_view: number;
 }
+export const JoinViewHeader = commandHeader<JoinViewHeader>(JoinViewField);
 
-export class GetReplyHeader extends Header {
-  get reply_checksum(): bigint { return this.getU128(GetReplyField.reply_checksum); }
-  set reply_checksum(value: bigint) { this.setU128(GetReplyField.reply_checksum, value); }
-  get client(): bigint { return this.getU128(GetReplyField.client); }
-  set client(value: bigint) { this.setU128(GetReplyField.client, value); }
-  get reply_op(): number { return this.getU64Number(GetReplyField.reply_op); }
-  set reply_op(value: number) { this.setU64Number(GetReplyField.reply_op, value); }
-  get reply_op_bigint(): bigint { return this.getU64(GetReplyField.reply_op); }
-  set reply_op_bigint(value: bigint) { this.setU64(GetReplyField.reply_op, value); }
+export interface GetViewHeader extends Header {
+  nonce: bigint;
 }
+export const GetViewHeader = commandHeader<GetViewHeader>(GetViewField);
 
-export class BlockHeader extends Header {
-  get address(): number { return this.getU64Number(BlockField.address); }
-  set address(value: number) { this.setU64Number(BlockField.address, value); }
-  get address_bigint(): bigint { return this.getU64(BlockField.address); }
-  set address_bigint(value: bigint) { this.setU64(BlockField.address, value); }
-  get block_type(): number { return this.getU8(BlockField.block_type); }
-  set block_type(value: number) { this.setU8(BlockField.block_type, value); }
+export interface GetHeadersHeader extends Header {
+  op_min: number;
+  op_min_bigint: bigint;
+  op_max: number;
+  op_max_bigint: bigint;
 }
+export const GetHeadersHeader = commandHeader<GetHeadersHeader>(GetHeadersField);
 
-export class ViewHeader extends Header {
-  get nonce(): bigint { return this.getU128(ViewField.nonce); }
-  set nonce(value: bigint) { this.setU128(ViewField.nonce, value); }
-  get op(): number { return this.getU64Number(ViewField.op); }
-  set op(value: number) { this.setU64Number(ViewField.op, value); }
-  get op_bigint(): bigint { return this.getU64(ViewField.op); }
-  set op_bigint(value: bigint) { this.setU64(ViewField.op, value); }
-  get commit_max(): number { return this.getU64Number(ViewField.commit_max); }
-  set commit_max(value: number) { this.setU64Number(ViewField.commit_max, value); }
-  get commit_max_bigint(): bigint { return this.getU64(ViewField.commit_max); }
-  set commit_max_bigint(value: bigint) { this.setU64(ViewField.commit_max, value); }
-  get checkpoint_op(): number { return this.getU64Number(ViewField.checkpoint_op); }
-  set checkpoint_op(value: number) { this.setU64Number(ViewField.checkpoint_op, value); }
-  get checkpoint_op_bigint(): bigint { return this.getU64(ViewField.checkpoint_op); }
-  set checkpoint_op_bigint(value: bigint) { this.setU64(ViewField.checkpoint_op, value); }
+export interface GetPrepareHeader extends Header {
+  prepare_checksum: bigint;
+  op: number;
+  op_bigint: bigint;
 }
+export const GetPrepareHeader = commandHeader<GetPrepareHeader>(GetPrepareField);
+
+export interface GetReplyHeader extends Header {
+  reply_checksum: bigint;
+  client: bigint;
+  reply_op: number;
+  reply_op_bigint: bigint;
+}
+export const GetReplyHeader = commandHeader<GetReplyHeader>(GetReplyField);
+
+export interface BlockHeader extends Header {
+  address: number;
+  address_bigint: bigint;
+  block_type: number;
+}
+export const BlockHeader = commandHeader<BlockHeader>(BlockField);
+
+export interface ViewHeader extends Header {
+  nonce: bigint;
+  op: number;
+  op_bigint: bigint;
+  commit_max: number;
+  commit_max_bigint: bigint;
+  checkpoint_op: number;
+  checkpoint_op_bigint: bigint;
+}
+export const ViewHeader = commandHeader<ViewHeader>(ViewField);

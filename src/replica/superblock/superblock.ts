@@ -19,7 +19,7 @@ import { type Storage, Zone } from "../../io/storage.js";
 import { clusterBytes, opOf, rootPrepare } from "../journal/prepare_headers.js";
 import {
   type CheckpointState, type DecodedCopy, type SuperBlockState, SuperBlockField, decodeSuperBlock,
-  encodeSuperBlock, setCopyIndex, superblockCopySizeMin,
+  encodeSuperBlock, setCopyIndex, superBlockStateOf, superblockCopySizeMin,
 } from "./layout.js";
 import {
   type SuperblockCopy, type SuperblockHeader, type SuperblockOpenError, type SuperblockOpenResult, superblockCopies,
@@ -278,7 +278,7 @@ export class SuperBlock {
     assert(!this.busy && this.staging === null);
     this.busy = true;
     const sum = encodeSuperBlock(state, 0, this.writeBuffer, this.config);
-    this.staging = { ...state, checksum: sum };
+    this.staging = superBlockStateOf({ ...state, checksum: sum });
     this.callback = callback;
     this.copyNext = 0;
     this.attempts = 1;
