@@ -1,6 +1,8 @@
 // Undo log for linked chains (ledger.md §6 rule 3.1: "take an undo snapshot of all ledger state").
-// Instead of copying the state, a chain records what it changes, in preallocated typed arrays
-// bounded by one batch (8189 events, each touching at most two accounts):
+// Instead of copying the state, a chain records what it changes, in typed arrays bounded by one
+// batch (8189 events, each touching at most two accounts). They start small and double as a chain
+// needs: at their bound they take 1.2 MB, which every state machine allocated and zeroed up front,
+// twice per replica built (the VOPR builds dozens per seed; most chains are a few events):
 // - row counts of the three append-only tables (accounts, transfers, history), restored by
 //   popping rows LIFO, which also removes their index entries and list links exactly;
 // - account balances and flags before each change (restored in reverse order);
@@ -20,17 +22,27 @@ import { AW, rowWords } from "./words.js";
 
 const accountEntryWords = 18; // row, 16 balance words, code|flags word
 const accountEntriesMax = 2 * batchEventsMax;
+/** Entries each log holds before it first grows. */
+const initialEntries = 64;
+
+/** `log` with room for `words` words (doubled, capped at `wordsMax`), its contents kept. */
+function grown<T extends Uint32Array | Int32Array>(log: T, words: number, wordsMax: number): T {
+  if (words <= log.length) return log;
+  const larger = new (log.constructor as new (length: number) => T)(Math.min(wordsMax, Math.max(words, 2 * log.length)));
+  larger.set(log);
+  return larger;
+}
 
 export class UndoLog {
   active = false;
   private accountsCount = 0;
   private transfersCount = 0;
   private historyCount = 0;
-  private readonly accountLog = new Uint32Array(accountEntriesMax * accountEntryWords);
+  private accountLog = new Uint32Array(initialEntries * accountEntryWords);
   private accountLogLength = 0;
-  private readonly stateLog = new Int32Array(batchEventsMax * 2);
+  private stateLog = new Int32Array(initialEntries * 2);
   private stateLogLength = 0;
-  private readonly pushLog = new Int32Array(batchEventsMax);
+  private pushLog = new Int32Array(initialEntries);
   private pushLogLength = 0;
 
   begin(state: LedgerState): void {
@@ -57,7 +69,7 @@ export class UndoLog {
     const words = state.accounts.u32;
     const a = row * rowWords;
     const u = this.accountLogLength++ * accountEntryWords;
-    const log = this.accountLog;
+    const log = this.accountLog = grown(this.accountLog, u + accountEntryWords, accountEntriesMax * accountEntryWords);
     log[u] = row;
     for (let w = 0; w < 16; w++) log[u + 1 + w] = words[a + AW.debits_pending + w]!;
     log[u + 17] = words[a + AW.codeFlags]!;
@@ -65,12 +77,14 @@ export class UndoLog {
 
   savePendingState(row: number, previous: number): void {
     assert(this.active && this.stateLogLength < batchEventsMax * 2);
+    this.stateLog = grown(this.stateLog, this.stateLogLength + 2, batchEventsMax * 2);
     this.stateLog[this.stateLogLength++] = row;
     this.stateLog[this.stateLogLength++] = previous;
   }
 
   saveExpiryPush(row: number): void {
     assert(this.active && this.pushLogLength < batchEventsMax);
+    this.pushLog = grown(this.pushLog, this.pushLogLength + 1, batchEventsMax);
     this.pushLog[this.pushLogLength++] = row;
   }
 
