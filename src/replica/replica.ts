@@ -87,6 +87,11 @@ export class Replica extends ReplicaState {
   /** Ticks since grid repair last asked peers for blocks (protocol/sync.ts). */
   gridRepairTicks = 0;
   /**
+   * A backup's commit progress, noted at each repair_sync firing (protocol/repair.ts
+   * tickRepairSync): commit_min then, and whether it had advanced since the firing before.
+   */
+  readonly walRepairProgress = { commitMin: 0, advanced: true };
+  /**
    * False while the checkpoint's state is not in memory: opening it waited too long for grid
    * blocks that peers may no longer hold (they moved on and reused the addresses). The replica
    * then runs without executing anything until the load completes or a state sync replaces it.

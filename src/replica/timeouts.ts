@@ -35,6 +35,11 @@ export class ReplicaTimeouts {
   readonly getViewMessage = new Timeout({ name: "get_view_message", afterTicks: 100 }, this.clock);
   /** Ask peers for missing headers and prepares. */
   readonly journalRepair = new Timeout({ name: "journal_repair", afterTicks: 10 }, this.clock);
+  /**
+   * Backup: note the commit progress; without any, and with repair stuck, ask the primary for its
+   * `view`, whose durable checkpoint we may then sync to (TigerBeetle's repair_sync_timeout).
+   */
+  readonly repairSync = new Timeout({ name: "repair_sync", afterTicks: 500 }, this.clock);
   /** Primary: check whether pending transfers are due to expire. */
   readonly pulse = new Timeout({ name: "pulse", afterTicks: 10 }, this.clock);
 
@@ -44,7 +49,7 @@ export class ReplicaTimeouts {
     this.all = [
       this.ping, this.prepare, this.commitMessage, this.primaryAbdicate, this.normalHeartbeat,
       this.exitViewWindow, this.exitViewMessage, this.viewChangeStatus, this.joinViewMessage,
-      this.getViewMessage, this.journalRepair, this.pulse,
+      this.getViewMessage, this.journalRepair, this.repairSync, this.pulse,
     ];
   }
 
@@ -129,6 +134,7 @@ export class ReplicaTimeouts {
     } else {
       this.normalHeartbeat.start();
       this.normalHeartbeat.resetJittered(this.prng);
+      this.repairSync.start();
     }
   }
 

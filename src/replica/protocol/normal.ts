@@ -11,6 +11,7 @@ import { Command } from "../../core/command.js";
 import type { Replica } from "../replica.js";
 import { ack, countPrepareOk, fillPipelineEntry, readBackIntoPipeline, refillPipeline, writeAndAck } from "./pipeline.js";
 import { requestView, startViewIfReady, voteToExitView } from "./view_change.js";
+import { tickRepairSync } from "./repair.js";
 import { newMessage } from "../../core/message_slab.js";
 
 // ---- prepare ----
@@ -212,10 +213,16 @@ export function tickNormal(replica: Replica): void {
       timeouts.commitMessage.reset();
       if (!replica.abdicating) sendCommitHeartbeat(replica);
     }
-  } else if (timeouts.normalHeartbeat.fired()) {
-    timeouts.normalHeartbeat.reset();
-    if (!replica.isStandby) replica.probe("view_change_by_timeout");
-    voteToExitView(replica);
+  } else {
+    if (timeouts.repairSync.fired()) {
+      timeouts.repairSync.reset();
+      tickRepairSync(replica);
+    }
+    if (timeouts.normalHeartbeat.fired()) {
+      timeouts.normalHeartbeat.reset();
+      if (!replica.isStandby) replica.probe("view_change_by_timeout");
+      voteToExitView(replica);
+    }
   }
 }
 

@@ -13,7 +13,7 @@ import {
 import { Command } from "../../core/command.js";
 import type { Replica } from "../replica.js";
 import { requestView, startViewIfReady } from "./view_change.js";
-import { tickSync } from "./sync.js";
+import { repairStuck, tickSync } from "./sync.js";
 import { newMessage } from "../../core/message_slab.js";
 
 /** At most this many get_prepare messages per repair tick, to bound the burst. */
@@ -42,6 +42,19 @@ export function tickRepair(replica: Replica): void {
   requestMissingPrepares(replica);
   if (replica.status === "view_change") startViewIfReady(replica);
   else replica.commitJournal();
+}
+
+/**
+ * A backup's repair_sync firing (TigerBeetle's on_repair_sync_timeout): it notes whether commit
+ * advanced since the last one; with repair stuck, it asks the primary for its `view`, whose
+ * checkpoint onView syncs to if that is durable (sync.ts syncNeeded).
+ */
+export function tickRepairSync(replica: Replica): void {
+  assert(replica.status === "normal" && !replica.isPrimary);
+  const progress = replica.walRepairProgress;
+  progress.advanced = progress.commitMin < replica.commitMin;
+  progress.commitMin = replica.commitMin;
+  if (repairStuck(replica)) requestView(replica, replica.view);
 }
 
 /**

@@ -271,11 +271,35 @@ export function syncNeeded(replica: Replica, targetOp: number, viewOp: number, c
   assert(replica.syncing === null);
   if (targetOp <= replica.commitMin || targetOp <= replica.opCheckpoint) return false;
   if (replica.bugs.syncToUndurableCheckpoint) return true;
-  // WAL repair suffices, unless our own checkpoint is not loaded (replica.ts stateLoaded).
-  if (viewOp <= replica.opPrepareMax && replica.stateLoaded) return false;
+  // WAL repair suffices, unless our own checkpoint is not loaded (replica.ts stateLoaded), or the
+  // next checkpoint is durable and our repair is stuck (TigerBeetle's on_view's `likely_stuck`).
+  if (viewOp <= replica.opPrepareMax && replica.stateLoaded) {
+    const next = replica.math.checkpointAfter(replica.opCheckpoint);
+    return targetOp >= next && replica.math.checkpointDurable(next, commitMax) && repairStuck(replica);
+  }
   assert(targetOp > replica.opCheckpoint && (viewOp > replica.opPrepareMax || !replica.stateLoaded));
   if (targetOp > replica.math.checkpointAfter(replica.opCheckpoint)) return true;
   // Checkpoints fall on one chain (checkpointAfter from 0): exactly one checkpoint behind.
   assert(targetOp === replica.math.checkpointAfter(replica.opCheckpoint), "a checkpoint off the chain");
   return replica.math.checkpointDurable(targetOp, commitMax);
+}
+
+/**
+ * TigerBeetle's repair_stuck: whether WAL and grid repair have likely stopped making progress, so
+ * that a durable newer checkpoint should be synced to instead. A heuristic: when repair cannot
+ * finish, this eventually holds; it may also hold when repair would, later. Only for a backup with
+ * ops to commit, not checkpointing, whose commit did not move over a whole repair_sync period,
+ * and whose next op lacks its header (the chain from the head stops above it), its prepare, or
+ * the grid blocks its execution waits for.
+ */
+export function repairStuck(replica: Replica): boolean {
+  if (replica.commitMin === replica.commitMax || replica.checkpointing) return false;
+  if (replica.status === "recovering_head") return false;
+  const progress = replica.walRepairProgress;
+  if (progress.advanced || progress.commitMin < replica.commitMin) return false;
+  const next = replica.commitMin + 1;
+  const stuckHeader = replica.canonicalFrom() > next;
+  const stuckPrepare = replica.journal.header(next) === null || replica.journal.isDirty(next);
+  const stuckGrid = (replica.grid.repair?.pending ?? 0) > 0;
+  return stuckHeader || stuckPrepare || stuckGrid;
 }
