@@ -5,7 +5,7 @@
 // module imports only from those listed before it here (no cycles):
 //   fields.ts     wire constants, frame and command field offsets, command layouts
 //   checksums.ts  header and body checksums (wire.md §6)
-//   header.ts     `Header` and the per-command accessor classes
+//   header.ts     `Header` and the per-command accessors (one class over offset tables)
 //   decode.ts     `decodeHeaderFields`
 //   validate.ts   `validateHeader`
 //   framer.ts     `MessageFramer`

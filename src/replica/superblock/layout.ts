@@ -87,11 +87,12 @@ export interface SuperBlockState {
   view_headers: Uint8Array[];
 }
 
-// States are built here, by literals in one key order. A state made with spreads (`{ ...vsr, view }`)
-// gets a hidden class of its own, and the replica reads `working.vsr_state.view` for every message
-// it frames: through a dozen classes that read takes V8's slow (megamorphic) path.
+// Working states are built by literals in one key order (these, and decodeSuperBlock's). A state
+// made with spreads (`{ ...vsr, view }`) gets a hidden class of its own, and the replica reads
+// `working.vsr_state.view` for every message it frames: through a dozen classes that read takes
+// V8's slow (megamorphic) path.
 
-export function checkpointStateOf(c: CheckpointState): CheckpointState {
+function checkpointStateOf(c: CheckpointState): CheckpointState {
   return {
     header: c.header, parent_checkpoint_id: c.parent_checkpoint_id, grandparent_checkpoint_id: c.grandparent_checkpoint_id,
     manifest_address: c.manifest_address, manifest_checksum: c.manifest_checksum, manifest_size: c.manifest_size,
@@ -101,7 +102,7 @@ export function checkpointStateOf(c: CheckpointState): CheckpointState {
   };
 }
 
-export function vsrStateOf(v: VsrState): VsrState {
+function vsrStateOf(v: VsrState): VsrState {
   return {
     checkpoint: checkpointStateOf(v.checkpoint), replica_id: v.replica_id, replica_count: v.replica_count,
     commit_max: v.commit_max, sync_op_min: v.sync_op_min, sync_op_max: v.sync_op_max,
