@@ -293,6 +293,9 @@ export function syncNeeded(replica: Replica, targetOp: number, viewOp: number, c
  * the grid blocks its execution waits for.
  */
 export function repairStuck(replica: Replica): boolean {
+  // A state sync under way is the remedy already: a `view` asked for meanwhile could replace its
+  // target with a newer one whenever its block fetches pause, and a busy cluster always has one.
+  if (replica.syncing !== null) return false;
   if (replica.commitMin === replica.commitMax || replica.checkpointing) return false;
   if (replica.status === "recovering_head") return false;
   const progress = replica.walRepairProgress;
