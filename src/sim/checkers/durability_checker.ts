@@ -380,7 +380,8 @@ export class DurabilityChecker {
       // shows the old bytes, which recovery rightly took: restart-heavy seed 73).
       const redundantHolds = sectorHolds(storage, Zone.wal_headers, redundantOffset, (slot % perSector) * headerSize,
         memory);
-      const prepareHolds = sectorHolds(storage, Zone.wal_prepares, prepareOffset, 0, memory);
+      const prepareInPristine = pristineHolds(storage, Zone.wal_prepares, prepareOffset, 0, memory);
+      const prepareHolds = prepareInPristine || visibleHolds(storage, Zone.wal_prepares, prepareOffset, 0, memory);
       if (!redundantHolds || !prepareHolds) {
         this.fail(`node ${node}: clean WAL slot ${slot} (op ${memory.op}) holds ${redundantHolds ? "its" : "another"} ` +
           `redundant header and ${prepareHolds ? "its" : "another"} prepare on disk`);
@@ -393,7 +394,7 @@ export class DurabilityChecker {
           // rewrite of the slot left the old prepare visible (sectorHolds), the bytes a read sees
           // (crash-heavy seed 6311786364354787720 of `--from 4242`, once it asked for views when stuck).
           const lastOffset = prepareOffset + Math.floor(size / sectorSize) * sectorSize;
-          const last = pristineHolds(storage, Zone.wal_prepares, prepareOffset, 0, memory)
+          const last = prepareInPristine
             ? storage.pristineSector(Zone.wal_prepares, lastOffset) : storage.visibleSector(Zone.wal_prepares, lastOffset);
           if (last === null || !allZero(last, size % sectorSize)) {
             this.fail(`node ${node}: the sector padding of the prepare in WAL slot ${slot} (op ${memory.op}) is not zero`);
@@ -491,9 +492,13 @@ function pristineHolds(storage: StorageSim, zone: Zone, offset: number, at: numb
   return pristine !== null && bytesEqual(pristine, at, header.buffer, header.offset, headerSize);
 }
 
-/** Whether the sector at `offset` of `zone`, as written or as a read sees it, holds `header` at `at`. */
-function sectorHolds(storage: StorageSim, zone: Zone, offset: number, at: number, header: PrepareHeader): boolean {
-  if (pristineHolds(storage, zone, offset, at, header)) return true;
+/** Whether the sector at `offset`, as a read sees it (through a misdirected write's overlay), holds `header` at `at`. */
+function visibleHolds(storage: StorageSim, zone: Zone, offset: number, at: number, header: PrepareHeader): boolean {
   const visible = storage.visibleSector(zone, offset);
   return visible !== null && bytesEqual(visible, at, header.buffer, header.offset, headerSize);
+}
+
+/** Whether the sector at `offset` of `zone`, as written or as a read sees it, holds `header` at `at`. */
+function sectorHolds(storage: StorageSim, zone: Zone, offset: number, at: number, header: PrepareHeader): boolean {
+  return pristineHolds(storage, zone, offset, at, header) || visibleHolds(storage, zone, offset, at, header);
 }
