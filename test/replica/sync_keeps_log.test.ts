@@ -2,9 +2,9 @@
 // what follows, until its repair is found stuck while the cluster's next checkpoint is durable,
 // and it state-syncs to that checkpoint (TigerBeetle's repair_sync and likely_stuck; before those,
 // it waited until the cluster was past what its WAL may hold). The prepares it acknowledged above
-// that checkpoint are still its log: it keeps them
-// (vsr.md §8), and its join_view vouches for them. It used
-// to drop them, and a join_view that ends below an acknowledged prepare counts as a nack of it.
+// that checkpoint are still its log: it keeps them (vsr.md §8), and its join_view vouches for
+// them. It used to drop them, and a join_view that ends below an acknowledged prepare counts as a
+// nack of it.
 import { describe, expect, test } from "vitest";
 import { scenario } from "./scenario_harness.js";
 

@@ -200,7 +200,7 @@ type CommandFieldName =
   "block_type" | "commit_max";
 
 /** Byte offsets of a command's fields; -1 for the names the command does not have. */
-export type FieldOffsets = { readonly [name in CommandFieldName]: number };
+type FieldOffsets = { readonly [name in CommandFieldName]: number };
 
 /**
  * A command's offsets table. The literal names every field in one order, so that all tables share one

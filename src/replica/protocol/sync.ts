@@ -274,8 +274,8 @@ export function syncNeeded(replica: Replica, targetOp: number, viewOp: number, c
   // WAL repair suffices, unless our own checkpoint is not loaded (replica.ts stateLoaded), or the
   // next checkpoint is durable and our repair is stuck (TigerBeetle's on_view's `likely_stuck`).
   if (viewOp <= replica.opPrepareMax && replica.stateLoaded) {
-    const next = replica.math.checkpointAfter(replica.opCheckpoint);
-    return targetOp >= next && replica.math.checkpointDurable(next, commitMax) && repairStuck(replica);
+    return replica.math.checkpointDurable(replica.math.checkpointAfter(replica.opCheckpoint), commitMax) &&
+      repairStuck(replica);
   }
   assert(targetOp > replica.opCheckpoint && (viewOp > replica.opPrepareMax || !replica.stateLoaded));
   if (targetOp > replica.math.checkpointAfter(replica.opCheckpoint)) return true;
