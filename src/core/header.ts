@@ -20,8 +20,9 @@ export {
 } from "./header/fields.js";
 export type { FieldKind, FieldLayout } from "./header/fields.js";
 export {
-  setChecksums, setHeaderChecksumOnly, setReplyChecksums, verifyBodyChecksum, verifyHeaderChecksum,
+  setChecksums, setHeaderChecksumOnly, setReplyChecksums, verifyBodyChecksum, verifyFrame, verifyHeaderChecksum,
 } from "./header/checksums.js";
+export type { FrameCheck } from "./header/checksums.js";
 export {
   BlockHeader, CommitHeader, EvictionHeader, GetHeadersHeader, GetPrepareHeader, GetReplyHeader, GetViewHeader,
   Header, JoinViewHeader, PingClientHeader, PingHeader, PongClientHeader, PongHeader, PrepareHeader,

@@ -13,6 +13,10 @@ export interface NativeAddon {
   aegisMacRange?(data: Uint8Array, start: number, end: number, out: Uint8Array, outOffset: number): void;
   /** Whether the MAC of data[start, end) equals expected[expectedOffset..+16). Absent from older builds. */
   aegisMacRangeMatches?(data: Uint8Array, start: number, end: number, expected: Uint8Array, expectedOffset: number): boolean;
+  /** setChecksums of a message with a body (checksum_body, then the header checksum), in one call. Absent from older builds. */
+  aegisSealFrame?(message: Uint8Array, size: number): void;
+  /** A received message's checksums in one call: 0 ok, 1 bad header, 2 size ≠ length, 3 bad body. Absent from older builds. */
+  aegisVerifyFrame?(message: Uint8Array): number;
   /** The portable C path, whatever the CPU (for tests that compare the two C paths). */
   aegisMacPortable?(data: Uint8Array, out: Uint8Array, outOffset: number): void;
   /** True when the CPU has AES-NI and the hardware path is used. */

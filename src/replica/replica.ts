@@ -16,8 +16,7 @@ import { assert, assertFailed, FatalError } from "../core/assert.js";
 import { headerSize } from "../core/config.js";
 import { Command, commandName, Operation } from "../core/command.js";
 import {
-  buildReplyFromPrepare, FrameField, Header, PrepareField, PrepareHeader, validateHeader, verifyBodyChecksum,
-  verifyHeaderChecksum,
+  buildReplyFromPrepare, FrameField, Header, PrepareField, PrepareHeader, validateHeader, verifyFrame,
 } from "../core/header.js";
 import type { Storage } from "../io/storage.js";
 import { ClientReplies } from "./client_replies.js";
@@ -528,10 +527,9 @@ export class Replica extends ReplicaState {
   /** Why a received frame is not a valid message of this cluster, or null. */
   private ignoreFrame(message: Uint8Array): string | null {
     if (message.length < headerSize) return "shorter than a header";
-    if (!verifyHeaderChecksum(message, 0)) return "bad header checksum";
+    const frameCheck = verifyFrame(message);
+    if (frameCheck !== null) return frameCheck;
     const header = this.scratchHeader.reset(message, 0);
-    if (header.size !== message.length) return "size does not match the frame";
-    if (!verifyBodyChecksum(message, 0)) return "bad body checksum";
     if (!header.u128EqualsBytes(FrameField.cluster, this.clusterBytes, 0)) return "another cluster";
     return validateHeader(header, this.config.messageSizeMax);
   }
