@@ -15,25 +15,30 @@ function before(a: Timed, b: Timed): boolean {
 
 /** A min-heap of Timed items: O(log n) push, pop and removal at an index. */
 export class TimedHeap<T extends Timed> {
-  private readonly items: T[] = [];
+  private readonly heapItems: T[] = [];
 
   get size(): number {
-    return this.items.length;
+    return this.heapItems.length;
   }
 
   peek(): T | undefined {
-    return this.items[0];
+    return this.heapItems[0];
+  }
+
+  /** Every item, in heap-array order (deterministic, but not sorted); read only. */
+  get items(): readonly T[] {
+    return this.heapItems;
   }
 
   /** The item at `index` in heap-array order (deterministic, but not sorted). */
   at(index: number): T {
-    assert(index >= 0 && index < this.items.length, "TimedHeap.at: index out of range");
-    return this.items[index]!;
+    assert(index >= 0 && index < this.heapItems.length, "TimedHeap.at: index out of range");
+    return this.heapItems[index]!;
   }
 
   push(item: T): void {
-    this.items.push(item);
-    this.siftUp(this.items.length - 1);
+    this.heapItems.push(item);
+    this.siftUp(this.heapItems.length - 1);
   }
 
   pop(): T {
@@ -41,7 +46,7 @@ export class TimedHeap<T extends Timed> {
   }
 
   removeAt(index: number): T {
-    const items = this.items;
+    const items = this.heapItems;
     assert(index >= 0 && index < items.length, "TimedHeap.removeAt: index out of range");
     const removed = items[index]!;
     const last = items.pop()!;
@@ -54,11 +59,11 @@ export class TimedHeap<T extends Timed> {
   }
 
   clear(): void {
-    this.items.length = 0;
+    this.heapItems.length = 0;
   }
 
   private siftUp(start: number): void {
-    const items = this.items;
+    const items = this.heapItems;
     const item = items[start]!;
     let index = start;
     while (index > 0) {
@@ -71,7 +76,7 @@ export class TimedHeap<T extends Timed> {
   }
 
   private siftDown(start: number): void {
-    const items = this.items;
+    const items = this.heapItems;
     const count = items.length;
     const item = items[start]!;
     let index = start;

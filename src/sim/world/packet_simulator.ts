@@ -388,11 +388,13 @@ export class PacketSimulator {
 
   private submit(linkIndex: number, bytes: Uint8Array, size: number, command: number): void {
     const queue = this.links[linkIndex]!.queue;
+    let dropped = false;
     if (queue.size >= this.capacity) {
       // A full path drops a random queued packet: a buffer overflow (spec/vopr.md §9 "Send").
       this.release(queue.removeAt(intBelow(this.prng, queue.size)));
       this.inFlight -= 1;
       this.stats.droppedCapacity += 1;
+      dropped = true;
     }
     let pool = this.pools.get(size);
     if (pool === undefined) {
@@ -406,7 +408,8 @@ export class PacketSimulator {
     packet.seq = this.seqNext++;
     queue.push(packet);
     this.inFlight += 1;
-    this.refreshReady(linkIndex);
+    // The link's key is its head's: a packet queued behind the head leaves it as it was.
+    if (dropped || queue.peek() === packet) this.refreshReady(linkIndex);
   }
 
   private release(packet: Packet): void {

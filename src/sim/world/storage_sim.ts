@@ -108,8 +108,6 @@ export class StorageSim implements Storage {
    */
   private readonly overlays = new Map<number, Uint8Array | null>();
   private readonly queue = new TimedHeap<Io>();
-  /** Buffers owned by pending IO: −1 for a read, else the number of writes (lookups only). */
-  private readonly inFlightBuffers = new Map<Uint8Array, number>();
   private readonly ioPool: Io[] = [];
   private nextTicks: (() => void)[] = [];
   private nextTicksRunning: (() => void)[] = [];
@@ -231,7 +229,6 @@ export class StorageSim implements Storage {
       this.release(io);
     }
     this.queue.clear();
-    this.inFlightBuffers.clear();
     this.writesPending = 0;
     this.nextTicks.length = 0;
     this.epoch += 1;
@@ -390,7 +387,6 @@ export class StorageSim implements Storage {
         "StorageSim: write buffer modified while the write was in flight");
     }
     this.release(io);
-    this.disown(buffer, write);
     if (write) {
       this.writesPending -= 1;
       this.land(zone, offset, buffer);
@@ -537,21 +533,19 @@ export class StorageSim implements Storage {
     return true;
   }
 
+  /**
+   * A buffer belongs to its pending IO until the IO completes: several writes may share one, a
+   * read owns its alone. Pending IO is few (a scan of the queue costs less than a map of owners).
+   */
   private own(buffer: Uint8Array, write: boolean): void {
-    const owners = this.inFlightBuffers.get(buffer);
-    if (write) {
-      assert(owners === undefined || owners > 0, "StorageSim: write from a buffer that a pending read owns");
-      this.inFlightBuffers.set(buffer, (owners ?? 0) + 1);
-    } else {
-      assert(owners === undefined, "StorageSim: read into a buffer that a pending IO owns");
-      this.inFlightBuffers.set(buffer, -1);
+    let writes = 0;
+    for (const io of this.queue.items) {
+      if (io.buffer !== buffer) continue;
+      assert(io.write, write ? "StorageSim: write from a buffer that a pending read owns"
+        : "StorageSim: read into a buffer that a pending IO owns");
+      writes += 1;
     }
-  }
-
-  private disown(buffer: Uint8Array, write: boolean): void {
-    const owners = this.inFlightBuffers.get(buffer)!;
-    if (write && owners > 1) this.inFlightBuffers.set(buffer, owners - 1);
-    else this.inFlightBuffers.delete(buffer);
+    assert(write || writes === 0, "StorageSim: read into a buffer that a pending IO owns");
   }
 
   private release(io: Io): void {
