@@ -2,7 +2,7 @@
 // re-preparing rarely need to read the journal. Bounded: a newer op evicts the older one sharing
 // its index; a lookup checks both the op and the checksum.
 import { headerSize } from "../core/config.js";
-import { PrepareHeader } from "../core/header.js";
+import { FrameField, PrepareHeader, type Header } from "../core/header.js";
 
 export class PrepareCache {
   private readonly entries: (Uint8Array | null)[];
@@ -28,6 +28,14 @@ export class PrepareCache {
     const header = this.header.reset(prepare, 0);
     if (header.op !== op || (checksum !== null && header.checksum !== checksum)) return null;
     return prepare;
+  }
+
+  /** Whether the cache holds the prepare `header` names (its op and checksum), compared as bytes. */
+  holds(op: number, header: Header): boolean {
+    const prepare = this.entries[op % this.capacity];
+    if (prepare === null || prepare === undefined) return false;
+    return this.header.reset(prepare, 0).op === op &&
+      header.u128EqualsBytes(FrameField.checksum, prepare, FrameField.checksum);
   }
 
   clear(): void {

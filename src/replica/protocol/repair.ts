@@ -124,9 +124,9 @@ function requestMissingPrepares(replica: Replica): void {
   if (replica.journal.dirtyCount === 0) return; // nothing to ask for (most repair timeouts)
   let requested = 0;
   for (let op = replica.commitMin + 1; op <= replica.op && requested < prepareRequestsPerTick; op++) {
+    if (!replica.journal.isDirty(op)) continue;
     const header = replica.journal.header(op);
-    if (header === null || !replica.journal.isDirty(op)) continue;
-    if (replica.prepareCache.get(op, header.checksum) !== null) continue;
+    if (header === null || replica.prepareCache.holds(op, header)) continue;
     const target = repairTarget(replica);
     if (target === replica.replica) return;
     assert(op > replica.commitMin && op <= replica.op && replica.journal.isDirty(op));

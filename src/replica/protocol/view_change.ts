@@ -5,7 +5,8 @@
 import { assert } from "../../core/assert.js";
 import { headerSize } from "../../core/config.js";
 import {
-  GetViewHeader, Header, JoinViewHeader as JoinViewMessage, PrepareHeader, setChecksums, ViewHeader, verifyHeaderChecksum,
+  FrameField, GetViewHeader, Header, JoinViewHeader as JoinViewMessage, PrepareField, PrepareHeader, setChecksums, ViewHeader,
+  verifyHeaderChecksum,
 } from "../../core/header.js";
 import { Command } from "../../core/command.js";
 import { chooseLog, type JoinView, type JoinViewHeader } from "../log_choice.js";
@@ -208,12 +209,14 @@ function buildJoinView(replica: Replica): Uint8Array | null {
     // in the slot before this view's was written there (crash-heavy seed 835791073117046069). Our
     // log_view's log holds another prepare at that op, so we cannot vouch for this one, and the
     // slot is sent as if it held no header.
-    if (header !== null && above !== null && above.parent !== header.checksum) header = null;
+    // (Compared as bytes: a u128 getter makes three BigInts, and a join_view is resent every 500 ms.)
+    if (header !== null && above !== null &&
+      !above.u128EqualsBytes(PrepareField.parent, header.buffer, header.offset + FrameField.checksum)) header = null;
     above = header;
     if (header !== null) message.set(header.bytes(), headerSize * (1 + i));
     const faulty = replica.journal.isFaulty(op);
     const dirty = replica.journal.isDirty(op) && op !== replica.opCheckpoint;
-    if (header !== null && (!dirty || replica.prepareCache.get(op, header.checksum) !== null)) present.set(i);
+    if (header !== null && (!dirty || replica.prepareCache.holds(op, header))) present.set(i);
     // Certain we never prepared it: no header and a healthy slot, or only held in memory.
     if ((!faulty || replica.bugs.nackFaultySlots) && (header === null || dirty)) nack.set(i);
   }
