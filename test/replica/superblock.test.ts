@@ -11,7 +11,8 @@ import { ratioZero, percent } from "../../src/sim/ratio.js";
 import { performanceStorageOptions } from "../../src/sim/world/storage_options.js";
 import { StorageSim } from "../../src/sim/world/storage_sim.js";
 import {
-  type CheckpointState, SuperBlock, type SuperBlockOpenError, type SuperBlockState, checkpointId, rootPrepare,
+  type CheckpointState, SuperBlock, SuperblockCopyReader, type SuperBlockOpenError, type SuperBlockState, checkpointId,
+  rootPrepare, superblockCopyOf,
 } from "../../src/replica/superblock/superblock.js";
 import { decodeSuperBlock, encodeSuperBlock } from "../../src/replica/superblock/layout.js";
 import { drainSim } from "../sim/helpers.js";
@@ -115,6 +116,30 @@ describe("superblock format and open", () => {
     const copies = [0, 1, 2, 3].map((slot) => decodedCopy(storage, slot)!);
     expect(copies.map((copy) => copy.copy)).toEqual([0, 1, 2, 3]);
     expect(new Set(copies.map((copy) => copy.state.checksum)).size).toBe(1);
+  });
+
+  it("SuperblockCopyReader reads each copy as superblockCopyOf does, reusing what a checksum already named", () => {
+    const storage = new MemoryStorage(config);
+    const sb = formatted(storage);
+    viewChange(sb, storage, 3);
+    const reader = new SuperblockCopyReader(config, cluster);
+    const bytesOf = (slot: number): Uint8Array => copyBytes(storage, slot).slice();
+    for (const slot of [0, 1, 2, 3, 2, 0]) {
+      expect(reader.copyOf(bytesOf(slot))).toEqual(superblockCopyOf(bytesOf(slot), config, cluster));
+      expect(reader.copyOf(bytesOf(slot))!.copy).toBe(slot);
+    }
+    // What the checksum does not cover must still be checked: the padding after it, and the
+    // checksum itself against the bytes.
+    const padded = bytesOf(1);
+    padded[20] = 1;
+    expect(superblockCopyOf(padded, config, cluster)).toBeNull();
+    expect(reader.copyOf(padded)).toBeNull();
+    const changed = bytesOf(2);
+    changed[copySize - 1]! ^= 1;
+    expect(reader.copyOf(changed)).toBeNull();
+    const misplaced = bytesOf(3);
+    misplaced[32] = 0; // a copy index, which the checksum does not cover
+    expect(reader.copyOf(misplaced)).toEqual({ ...superblockCopyOf(bytesOf(3), config, cluster), copy: 0 });
   });
 
   it("the root prepare is a valid op-0 prepare of the cluster", () => {

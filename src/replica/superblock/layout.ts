@@ -35,7 +35,7 @@
 //
 // checkpoint_id = checksum of the 384 checkpoint bytes (§9).
 import { assert } from "../../core/assert.js";
-import { bytesEqual } from "../../core/bytes.js";
+import { allZero, bytesEqual } from "../../core/bytes.js";
 import { checksum, checksumInto, checksumMatches } from "../../core/checksum.js";
 import { Command } from "../../core/command.js";
 import { type Config, headerSize } from "../../core/config.js";
@@ -301,6 +301,21 @@ export interface DecodedCopy {
   readonly state: SuperBlockState;
   /** The copy index as read (untrusted: it is not checksummed). */
   readonly copy: number;
+}
+
+/**
+ * Whether a copy's bytes hold exactly what its checksum names: the checksum verifies and the one
+ * other field it does not cover but decodeSuperBlock checks (the padding after it) is zero. Two
+ * such copies with one checksum decode alike but for their copy index.
+ */
+export function superblockMatchesChecksum(bytes: Uint8Array, config: Config): boolean {
+  return bytes.length === config.superblockCopySize && allZero(bytes, SuperBlockField.checksum_padding, SuperBlockField.copy) &&
+    checksumMatches(bytes.subarray(checksummedStart), bytes, SuperBlockField.checksum);
+}
+
+/** The copy index as stored (untrusted: the checksum does not cover it). */
+export function superblockCopyIndex(bytes: Uint8Array): number {
+  return bytes[SuperBlockField.copy]! | (bytes[SuperBlockField.copy + 1]! << 8);
 }
 
 /** Decodes one copy; null unless checksum, version, cluster and every size are sane. */

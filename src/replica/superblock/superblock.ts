@@ -10,7 +10,7 @@
 // Open: read the 4 copies, choose with superblockOpen() (2 of 4; quorum.ts), rewrite
 // the broken copies.
 import { assert } from "../../core/assert.js";
-import { bytesEqual } from "../../core/bytes.js";
+import { bytesEqual, readU128 } from "../../core/bytes.js";
 import { checksum, checksumMatches } from "../../core/checksum.js";
 import { type Config, headerSize, releaseCurrent } from "../../core/config.js";
 import { Command } from "../../core/command.js";
@@ -19,7 +19,8 @@ import { type Storage, Zone } from "../../io/storage.js";
 import { clusterBytes, opOf, rootPrepare } from "../journal/prepare_headers.js";
 import {
   type CheckpointState, type DecodedCopy, type SuperBlockState, SuperBlockField, decodeSuperBlock,
-  encodeSuperBlock, setCopyIndex, superBlockStateOf, superblockCopySizeMin,
+  encodeSuperBlock, setCopyIndex, superBlockStateOf, superblockCopyIndex, superblockCopySizeMin,
+  superblockMatchesChecksum,
 } from "./layout.js";
 import {
   type SuperblockCopy, type SuperblockHeader, type SuperblockOpenError, type SuperblockOpenResult, superblockCopies,
@@ -351,6 +352,33 @@ function plantedNewestCopy(decoded: readonly (DecodedCopy | null)[]): Superblock
  */
 export function superblockCopyOf(bytes: Uint8Array, config: Config, cluster: bigint): SuperblockCopy | null {
   return quorumCopy(decodeSuperBlock(bytes, config, cluster));
+}
+
+/**
+ * superblockCopyOf for a checker that reads the same few states again and again: the 4 copies of
+ * one write differ only in their index, which the checksum does not cover, so a copy whose
+ * checksum was decoded before is verified against it and reused, not decoded again.
+ */
+export class SuperblockCopyReader {
+  private readonly decoded = new Map<bigint, SuperblockCopy>();
+
+  constructor(private readonly config: Config, private readonly cluster: bigint) {}
+
+  copyOf(bytes: Uint8Array): SuperblockCopy | null {
+    const known = this.decoded.get(readU128(bytes, SuperBlockField.checksum));
+    if (known !== undefined && superblockMatchesChecksum(bytes, this.config)) {
+      return {
+        checksum: known.checksum, sequence: known.sequence, parent: known.parent, copy: superblockCopyIndex(bytes),
+        view: known.view, log_view: known.log_view, commit_max: known.commit_max, checkpoint_op: known.checkpoint_op,
+      };
+    }
+    const copy = superblockCopyOf(bytes, this.config, this.cluster);
+    if (copy !== null) {
+      if (this.decoded.size >= 16) this.decoded.clear(); // a few states are current at a time
+      this.decoded.set(copy.checksum, copy);
+    }
+    return copy;
+  }
 }
 
 /** The state open would pick from the 4 copies (superblockCopyOf each), or null where open would fail. */

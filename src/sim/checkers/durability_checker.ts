@@ -31,7 +31,7 @@ import { isReservedPrepare } from "../../replica/journal/prepare_headers.js";
 import { checkpointMath, type CheckpointMath } from "../../replica/checkpoint_math.js";
 import type { Replica } from "../../replica/replica.js";
 import { checkpointStateSize } from "../../replica/superblock/layout.js";
-import { durableSuperblockOf, superblockCopyOf } from "../../replica/superblock/superblock.js";
+import { durableSuperblockOf, SuperblockCopyReader } from "../../replica/superblock/superblock.js";
 import { superblockCopies, type SuperblockCopy } from "../../replica/superblock/quorum.js";
 import type { StorageSim } from "../world/storage_sim.js";
 import { CorrectnessError } from "./state_checker.js";
@@ -69,6 +69,7 @@ export class DurabilityChecker {
    */
   private readonly superblockCopies: { copy: SuperblockCopy | null; changes: number }[][];
   private readonly superblockBytes: Uint8Array;
+  private readonly copyReader: SuperblockCopyReader;
 
   /** Per active replica: the highest checkpoint its superblock ever held (reformats aside). */
   private readonly checkpointDurableMax: number[];
@@ -79,7 +80,7 @@ export class DurabilityChecker {
   private readonly slotsPassed: SlotsPassed[];
 
   constructor(
-    private readonly config: Config, private readonly cluster: bigint, nodeCount: number,
+    private readonly config: Config, cluster: bigint, nodeCount: number,
     private readonly replicaCount: number, private readonly quorumReplication: number,
     private readonly storages: readonly StorageSim[], private readonly replicas: readonly (Replica | null)[],
     /** The checksum of the prepare the cluster committed at `op` (the state checker's), or null if none yet. */
@@ -95,6 +96,7 @@ export class DurabilityChecker {
     this.superblockCopies = Array.from({ length: nodeCount },
       () => Array.from({ length: superblockCopies }, () => ({ copy: null, changes: -1 })));
     this.superblockBytes = new Uint8Array(config.superblockCopySize);
+    this.copyReader = new SuperblockCopyReader(config, cluster);
   }
 
   /** The view in `node`'s superblock as open would pick it (-1 where open would fail). */
@@ -111,7 +113,7 @@ export class DurabilityChecker {
       const entry = copies[copy]!;
       if (entry.changes === changes) continue;
       storage.readPristine(Zone.superblock, copy * copySize, this.superblockBytes);
-      entry.copy = superblockCopyOf(this.superblockBytes, this.config, this.cluster);
+      entry.copy = this.copyReader.copyOf(this.superblockBytes);
       entry.changes = changes;
     }
     cached.view = durableSuperblockOf(copies.map((entry) => entry.copy))?.view ?? -1;
