@@ -1,6 +1,6 @@
 // The replica's timeouts (spec/vsr.md §16), all in ticks of 10 ms, and which run in which status.
 // A timeout that fires must be reset, backed off or stopped in the same tick (Timeout asserts it).
-import { assert } from "../core/assert.js";
+import { assert, assertFailed } from "../core/assert.js";
 import type { Prng } from "../core/prng.js";
 import { TickClock, Timeout } from "./timeout.js";
 
@@ -155,6 +155,6 @@ export class ReplicaTimeouts {
 function firingAfter(timeout: Timeout, after: number): number {
   const deadline = timeout.deadline;
   if (deadline > after) return deadline;
-  assert(timeout.currentAfterTicks === timeout.afterTicks, `timeout ${timeout.name}: a plain period repeats`);
+  if (timeout.currentAfterTicks !== timeout.afterTicks) assertFailed(`timeout ${timeout.name}: a plain period repeats`);
   return deadline + (Math.floor((after - deadline) / timeout.afterTicks) + 1) * timeout.afterTicks;
 }
