@@ -32,7 +32,12 @@ describe("TimeSim", () => {
     for (const ns of [1n, tickNs - 1n, 2n ** 53n - 1n, 2n ** 53n, 2n ** 53n + 7n, 2n ** 64n - 1n, 123_456_789_012_345n]) {
       expect(time.ticksUntilMonotonic(ns), String(ns)).toBe(Math.max(1, Number((ns + tickNs - 1n) / tickNs) - 5));
     }
-    advance(time, 55);
+    // The same deadline asked again after ticks have passed (the answer for it is kept, not the count).
+    expect(time.ticksUntilMonotonic(60n * tickNs)).toBe(55);
+    advance(time, 50);
+    expect(time.ticksUntilMonotonic(60n * tickNs)).toBe(5);
+    advance(time, 5);
+    expect(time.ticksUntilMonotonic(60n * tickNs)).toBe(1);
     expect(time.monotonic()).toBe(60n * tickNs);
     expect(time.readsArePure).toBe(true);
     expect(new TimeSim({ offset: { model: "non_ideal", amplitudeNs: 1, periodTicks: 10, noiseNs: 1, seed: 1n } }).readsArePure)

@@ -85,12 +85,23 @@ export class TimeSim implements Time {
 
   /** Ticks from now until monotonic() first reads at least `monotonicNs` (at least 1: the next tick). */
   ticksUntilMonotonic(monotonicNs: bigint): number {
-    // Asked after every message a replica takes: in doubles while exact (104 days of monotonic
-    // time), without a BigInt division; ceil(m / r) of integers below 2^53 rounds exactly.
-    if (monotonicNs <= 0n) return 1;
-    if (monotonicNs <= maxSafeNs) return Math.max(1, Math.ceil(Number(monotonicNs) / this.resolution) - this.ticksElapsed);
-    const tick = (monotonicNs + this.resolutionNs - 1n) / this.resolutionNs;
-    return Math.max(1, Number(tick) - this.ticksElapsed);
+    // Asked after every message a replica takes, mostly for the same deadline (its clock's next
+    // window): the tick of the last deadline asked is kept.
+    if (monotonicNs !== this.untilNs) {
+      this.untilNs = monotonicNs;
+      this.untilTick = this.firstTickReading(monotonicNs);
+    }
+    return Math.max(1, this.untilTick - this.ticksElapsed);
+  }
+  private untilNs = -1n;
+  private untilTick = 0;
+
+  /** The first tick whose monotonic() reads at least `monotonicNs` (ceil(m / r), and 0 for m ≤ 0). */
+  private firstTickReading(monotonicNs: bigint): number {
+    if (monotonicNs <= 0n) return 0;
+    // In doubles while exact (104 days of monotonic time): ceil(m / r) of integers below 2^53 rounds exactly.
+    if (monotonicNs <= maxSafeNs) return Math.ceil(Number(monotonicNs) / this.resolution);
+    return Number((monotonicNs + this.resolutionNs - 1n) / this.resolutionNs);
   }
 
   monotonic(): bigint {
