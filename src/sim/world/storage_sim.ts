@@ -110,6 +110,12 @@ export class StorageSim implements Storage {
   private readonly queue = new TimedHeap<Io>();
   private readonly ioPool: Io[] = [];
   private nextTicks: (() => void)[] = [];
+  /**
+   * The tick from which step() has something to run, kept as the queue and the next-tick list
+   * change (the cluster asks every storage on every round of every tick): the earliest ready_at,
+   * −Infinity while next-tick callbacks wait, Infinity when idle.
+   */
+  private dueAt = Infinity;
   private nextTicksRunning: (() => void)[] = [];
   private readLatencyMinMs: number;
   private readLatencyMeanMs: number;
@@ -173,7 +179,7 @@ export class StorageSim implements Storage {
 
   /** Whether step() would run something now: a next-tick callback, or an IO due by this tick. */
   get hasDue(): boolean {
-    return this.nextTicks.length > 0 || (this.queue.size > 0 && this.queue.peek()!.readyAt <= this.ticksNow);
+    return this.dueAt <= this.ticksNow;
   }
 
   read(zone: Zone, offset: number, buffer: Uint8Array, callback: () => void): void {
@@ -187,6 +193,7 @@ export class StorageSim implements Storage {
 
   nextTick(callback: () => void): void {
     this.nextTicks.push(callback);
+    this.dueAt = -Infinity;
   }
 
   tick(): void {
@@ -210,7 +217,13 @@ export class StorageSim implements Storage {
       progressed = true;
       this.complete(io);
     }
+    this.refreshDueAt();
     return progressed;
+  }
+
+  /** See dueAt; after anything but a submission or a next-tick registration (which lower it themselves). */
+  private refreshDueAt(): void {
+    this.dueAt = this.nextTicks.length > 0 ? -Infinity : this.queue.peek()?.readyAt ?? Infinity;
   }
 
   /**
@@ -231,6 +244,7 @@ export class StorageSim implements Storage {
     this.queue.clear();
     this.writesPending = 0;
     this.nextTicks.length = 0;
+    this.refreshDueAt();
     this.epoch += 1;
   }
 
@@ -364,6 +378,7 @@ export class StorageSim implements Storage {
       this.writesPending += 1;
     }
     this.queue.push(io);
+    if (io.readyAt < this.dueAt) this.dueAt = io.readyAt;
   }
 
   private runNextTicks(epoch: number): boolean {
