@@ -539,12 +539,23 @@ export class Grid {
 
   // ---- what the scrubber walks (grid_scrubber.ts) ----
 
-  /** The blocks of the last checkpoint's roots: its manifest, blobs and directories. */
-  liveRoots(): BlockReference[] {
-    const roots: BlockReference[] = this.manifest === null ? [] : [this.manifest];
-    for (const blob of this.checkpointBlobs) roots.push(...blob.blocks);
-    for (const map of this.maps) roots.push(...map.directory);
-    return roots;
+  /** Root `index` of the last checkpoint (its manifest, then its blobs, then its directories), or null past the last. */
+  liveRoot(index: number): BlockReference | null {
+    // Walked, not built as a list: the scrubber asks for one root at a time, every half second.
+    let at = index;
+    if (this.manifest !== null) {
+      if (at === 0) return this.manifest;
+      at -= 1;
+    }
+    for (const blob of this.checkpointBlobs) {
+      if (at < blob.blocks.length) return blob.blocks[at]!;
+      at -= blob.blocks.length;
+    }
+    for (const map of this.maps) {
+      if (at < map.directory.length) return map.directory[at]!;
+      at -= map.directory.length;
+    }
+    return null;
   }
 
   get spaceCount(): number {

@@ -98,7 +98,7 @@ export class GridScrubber {
 
   private referenceAt(space: number, index: number): BlockReference | null {
     if (space >= 0) return this.grid.livePage(space, index);
-    return this.grid.liveRoots()[index] ?? null;
+    return this.grid.liveRoot(index);
   }
 }
 
