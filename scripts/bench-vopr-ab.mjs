@@ -22,7 +22,7 @@ Runs --seeds seeds from --from on build A and build B at once, --rounds times, e
 to its own core (taskset, when present), and prints each round's simulated-time ratio per core,
 the sums, B's speed relative to A's, and both trace digests.
 
-  --a, --b <dir>   a checkout with a compiled dist/ (default --a: this checkout)
+  --a, --b <dir>   a checkout with a compiled dist/ (the one not given: this checkout)
   --seeds <n>      seeds per side per round (default 16)
   --from <seed>    first seed (default 2026)
   --rounds <n>     rounds (default 4)
@@ -54,7 +54,8 @@ async function main() {
     return;
   }
   const root = resolve(fileURLToPath(new URL("..", import.meta.url)));
-  const sides = [{ name: "A", dir: resolve(values.a ?? root) }, { name: "B", dir: resolve(values.b ?? fail("--b is required")) }];
+  if (values.a === undefined && values.b === undefined) fail("name another checkout with --a or --b");
+  const sides = [{ name: "A", dir: resolve(values.a ?? root) }, { name: "B", dir: resolve(values.b ?? root) }];
   for (const side of sides) {
     if (!existsSync(join(side.dir, "dist", "src", "sim", "runner", "simulator.js"))) {
       fail(`${side.dir}: no compiled simulator (dist/src/sim/runner/simulator.js); run \`npm run build\` there`);
