@@ -166,14 +166,23 @@ static napi_value aegis_mac_range_matches(napi_env env, napi_callback_info info)
 
 enum frame_check { FRAME_OK = 0, FRAME_BAD_HEADER = 1, FRAME_SIZE_MISMATCH = 2, FRAME_BAD_BODY = 3 };
 
+/* Reads the `count` arguments of a frame call, the first being the message. 0 with an error pending. */
+static int frame_arguments(napi_env env, napi_callback_info info, size_t count, napi_value *argv, const char *error,
+                           uint8_t **message, size_t *length) {
+  size_t argc = count;
+  /* Missing arguments read as undefined, which the checks reject. */
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return 0;
+  return get_bytes(env, argv[0], error, message, length);
+}
+
 /* aegisSealFrame(message, size): MAC(message[256, size)) into checksum_body, then the header's. */
 static napi_value aegis_seal_frame(napi_env env, napi_callback_info info) {
-  size_t argc = 2;
   napi_value argv[2];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   uint8_t *message = NULL;
   size_t length = 0;
-  if (!get_bytes(env, argv[0], "aegisSealFrame: message must be a Uint8Array", &message, &length)) return NULL;
+  if (!frame_arguments(env, info, 2, argv, "aegisSealFrame: message must be a Uint8Array", &message, &length)) {
+    return NULL;
+  }
   double size = 0;
   if (napi_get_value_double(env, argv[1], &size) != napi_ok) {
     napi_throw_type_error(env, NULL, "aegisSealFrame: size must be a number");
@@ -197,12 +206,12 @@ static napi_value aegis_seal_frame(napi_env env, napi_callback_info info) {
  * size is not message.length), FRAME_BAD_BODY, or FRAME_OK.
  */
 static napi_value aegis_verify_frame(napi_env env, napi_callback_info info) {
-  size_t argc = 1;
   napi_value argv[1];
-  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok) return NULL;
   uint8_t *message = NULL;
   size_t length = 0;
-  if (!get_bytes(env, argv[0], "aegisVerifyFrame: message must be a Uint8Array", &message, &length)) return NULL;
+  if (!frame_arguments(env, info, 1, argv, "aegisVerifyFrame: message must be a Uint8Array", &message, &length)) {
+    return NULL;
+  }
   int32_t check = FRAME_OK;
   uint8_t tag[16];
   if (length < FRAME_HEADER_SIZE) {
