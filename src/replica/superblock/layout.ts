@@ -320,10 +320,9 @@ export function superblockCopyIndex(bytes: Uint8Array): number {
 
 /** Decodes one copy; null unless checksum, version, cluster and every size are sane. */
 export function decodeSuperBlock(bytes: Uint8Array, config: Config, cluster: bigint): DecodedCopy | null {
-  if (bytes.length !== config.superblockCopySize) return null;
-  if (!checksumMatches(bytes.subarray(checksummedStart), bytes, SuperBlockField.checksum)) return null;
+  if (!superblockMatchesChecksum(bytes, config)) return null;
   const r = new Reader(bytes, new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-  if (!r.zero(SuperBlockField.checksum_padding, 16) || !r.zero(SuperBlockField.reserved, 16)) return null;
+  if (!r.zero(SuperBlockField.reserved, 16)) return null;
   if (!r.zero(VsrField.reserved, 15) || !r.zero(VsrField.checkpoint + CheckpointField.reserved, 4)) return null;
   if (!r.zero(viewHeadersCountOffset + 4, 4)) return null;
   if (r.u16(SuperBlockField.version) !== superblockVersion) return null;
@@ -359,7 +358,7 @@ export function decodeSuperBlock(bytes: Uint8Array, config: Config, cluster: big
     view_headers: viewHeaders,
   };
   if (r.unsafe || state.sequence < 1 || state.vsr_state.log_view > state.vsr_state.view) return null;
-  return { state, copy: r.u16(SuperBlockField.copy) };
+  return { state, copy: superblockCopyIndex(bytes) };
 }
 
 function prepareHeaderValid(bytes: Uint8Array, at: number, cluster: Uint8Array): boolean {
