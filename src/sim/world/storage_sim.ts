@@ -24,7 +24,7 @@
 // and two overlays make it look misdirected while faults are visible — the intended sectors read
 // back their old bytes (a lost write) and sectors of another faulty chunk of the same zone read back
 // the new ones. A real write over an overlaid sector removes its overlay.
-import { assert } from "../../core/assert.js";
+import { assert, assertFailed } from "../../core/assert.js";
 import { readU32 } from "../../core/bytes.js";
 import { sectorSize } from "../../core/config.js";
 import { Prng } from "../../core/prng.js";
@@ -553,14 +553,11 @@ export class StorageSim implements Storage {
    * read owns its alone. Pending IO is few (a scan of the queue costs less than a map of owners).
    */
   private own(buffer: Uint8Array, write: boolean): void {
-    let writes = 0;
     for (const io of this.queue.items) {
       if (io.buffer !== buffer) continue;
-      assert(io.write, write ? "StorageSim: write from a buffer that a pending read owns"
-        : "StorageSim: read into a buffer that a pending IO owns");
-      writes += 1;
+      if (!write) assertFailed("StorageSim: read into a buffer that a pending IO owns");
+      if (!io.write) assertFailed("StorageSim: write from a buffer that a pending read owns");
     }
-    assert(write || writes === 0, "StorageSim: read into a buffer that a pending IO owns");
   }
 
   private release(io: Io): void {
