@@ -6,9 +6,9 @@
 //
 // Each side is a directory holding a compiled build (its dist/, as `npm run build` leaves it, and
 // its build/Release addon if any), e.g. a `git worktree` of another commit. The seeds run in
-// process through runSimulation with the VOPR's heap options, after warm-up seeds that are not
-// counted; the trace digests of the two sides are printed, so a change that should leave the runs
-// alone can be seen to.
+// process through runSimulation with that build's own `scarab vopr` heap options, after warm-up
+// seeds that are not counted; the trace digests of the two sides are printed, so a change that
+// should leave the runs alone can be seen to.
 import { spawn, spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
@@ -30,7 +30,6 @@ the sums, B's speed relative to A's, and both trace digests.
   --ticks-max <n>  both tick budgets of each seed (default 200000, the fleet figures' budget)`;
 
 const childFlag = "--child";
-const heapOptions = ["--single-threaded-gc", "--max-semi-space-size=8"]; // src/cli/heap_options.ts, for `vopr`
 
 if (process.argv[2] === childFlag) await child(process.argv.slice(3));
 else await main();
@@ -57,8 +56,10 @@ async function main() {
   if (values.a === undefined && values.b === undefined) fail("name another checkout with --a or --b");
   const sides = [{ name: "A", dir: resolve(values.a ?? root) }, { name: "B", dir: resolve(values.b ?? root) }];
   for (const side of sides) {
-    if (!existsSync(join(side.dir, "dist", "src", "sim", "runner", "simulator.js"))) {
-      fail(`${side.dir}: no compiled simulator (dist/src/sim/runner/simulator.js); run \`npm run build\` there`);
+    for (const module of ["sim/runner/simulator.js", "cli/heap_options.js"]) {
+      if (!existsSync(join(side.dir, "dist", "src", module))) {
+        fail(`${side.dir}: no compiled dist/src/${module}; run \`npm run build\` there`);
+      }
     }
   }
   const counts = {};
@@ -93,9 +94,10 @@ async function main() {
   console.log(`B/A: ${(ratios[1] / ratios[0]).toFixed(3)} (${same ? "the same runs" : "different runs: the digests differ"})`);
 }
 
-/** Runs one side's seeds in a child process; resolves with its ticks, CPU time and digest. */
-function run(dir, core, options) {
-  const args = [...heapOptions, fileURLToPath(import.meta.url), childFlag, dir, options.from, String(options.seeds),
+/** Runs one side's seeds in a child process, with its own `vopr` heap options; resolves with its ticks, CPU time and digest. */
+async function run(dir, core, options) {
+  const { heapOptionsFor } = await import(pathToFileURL(join(dir, "dist", "src", "cli", "heap_options.js")).href);
+  const args = [...heapOptionsFor("vopr"), fileURLToPath(import.meta.url), childFlag, dir, options.from, String(options.seeds),
     String(options.warmup), String(options.ticksMax)];
   const [command, argv] = core === null ? [process.execPath, args] : ["taskset", ["-c", String(core), process.execPath, ...args]];
   return new Promise((resolvePromise, reject) => {

@@ -367,6 +367,7 @@ export class SuperblockCopyReader {
   copyOf(bytes: Uint8Array): SuperblockCopy | null {
     const known = this.decoded.get(readU128(bytes, SuperBlockField.checksum));
     if (known !== undefined && superblockMatchesChecksum(bytes, this.config)) {
+      // A literal in quorumCopy's key order, not a spread: every copy keeps one hidden class.
       return {
         checksum: known.checksum, sequence: known.sequence, parent: known.parent, copy: superblockCopyIndex(bytes),
         view: known.view, log_view: known.log_view, commit_max: known.commit_max, checkpoint_op: known.checkpoint_op,
