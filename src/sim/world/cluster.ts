@@ -29,6 +29,7 @@ import { DurabilityChecker } from "../checkers/durability_checker.js";
 import type { StorageFaultOptions } from "./storage_options.js";
 import { StorageSim } from "./storage_sim.js";
 import { idealClock, TimeSim, type ClockOffset } from "./time_sim.js";
+import { DeviceTicks } from "./device_ticks.js";
 import type { WorkloadFactory } from "../workloads/workload.js";
 
 export type ClusterEvent = ReplicaEvent | "crash" | "restart" | "reformat" | "pause" | "unpause";
@@ -134,13 +135,18 @@ export class Cluster {
   /** Ticks since start (the durability checker's sampling). */
   private ticks = 0;
   private readonly observer: ClusterObserver;
+  /** Every storage's and clock's tick count (device_ticks.ts): one increment per tick, not two per node. */
+  private readonly deviceTicks = new DeviceTicks();
   /**
    * Sleeping replicas (ClusterOptions.sleepWhenQuiet), per node: the first tick on which the
-   * replica ticks again, and the quiet ticks it skipped, which its counters are owed before it
-   * ticks or anything reaches it (a message, an IO completion).
+   * replica ticks again, and the tick it fell asleep from (−1: awake). The quiet ticks it skipped
+   * since are owed to its counters before it ticks or anything reaches it (a message, an IO
+   * completion); they are counted when paid, not on every tick.
    */
   private readonly wakeAt: number[] = [];
-  private readonly ticksOwed: number[] = [];
+  private readonly asleepFrom: number[] = [];
+  /** The last tick whose loop over the nodes in tick() has completed. */
+  private loopedThrough = 0;
 
   constructor(private readonly options: ClusterOptions) {
     this.replicaCount = options.replicaCount;
@@ -169,14 +175,16 @@ export class Cluster {
       storage.onWrite = (zone, offset, buffer) => this.durabilityChecker.onWrite(index, zone, offset, buffer);
     });
     for (let index = 0; index < this.nodeCount; index++) {
-      this.times.push(new TimeSim({ offset: options.clocks?.[index] ?? idealClock, epochNs: simulatorEpochNs }));
+      this.times.push(new TimeSim({
+        offset: options.clocks?.[index] ?? idealClock, epochNs: simulatorEpochNs, ticks: this.deviceTicks,
+      }));
       this.buses.push(new ReplicaBus(this.network.bus(index), index, this.checker, this.durabilityChecker));
       this.replicas.push(null);
       this.paused.push(false);
       this.opened.push(false);
       this.catchingUpTo.push(0);
       this.wakeAt.push(0);
-      this.ticksOwed.push(0);
+      this.asleepFrom.push(-1);
     }
     this.clients = new SimClients({
       cluster: options.cluster, replicaCount: options.replicaCount, clientCount: options.clientCount,
@@ -192,7 +200,7 @@ export class Cluster {
     for (let index = 0; index < this.nodeCount; index++) {
       this.storages.push(new StorageSim({
         ...this.options.storage, config: this.config, sizeBytes: this.options.storageSizeBytes,
-        replicaIndex: index, seed: prng.next(), faultAtlas: atlas, faulty: false,
+        replicaIndex: index, seed: prng.next(), faultAtlas: atlas, faulty: false, ticks: this.deviceTicks,
       }));
     }
   }
@@ -241,7 +249,7 @@ export class Cluster {
     const replica = new Replica(this.replicaOptions(index));
     this.replicas[index] = replica;
     this.wakeAt[index] = 0;
-    this.ticksOwed[index] = 0;
+    this.asleepFrom[index] = -1;
     this.opened[index] = false;
     this.network.setNodeEnabled(index, true);
     replica.open((error) => {
@@ -305,16 +313,16 @@ export class Cluster {
     this.stepUntilIdle();
     this.network.tick();
     this.clients.tick();
+    // Every storage and clock ticks, down and paused replicas' too (a paused VM's wall clock keeps
+    // moving). A replica's tick below reads only its own devices, so one shared count does.
+    this.deviceTicks.now += 1;
     for (let index = 0; index < this.nodeCount; index++) {
-      this.storages[index]!.tick();
-      // Down and paused replicas' clocks run on (a paused VM's wall clock keeps moving).
-      this.times[index]!.tick();
       const replica = this.replicas[index];
       if (replica === null || replica === undefined) continue;
       if (!this.paused[index]) {
         if (this.ticks < this.wakeAt[index]!) {
-          // Asleep: this tick only counts, and nothing about the replica changed to check again.
-          this.ticksOwed[index]! += 1;
+          // Asleep: this tick only counts (asleepFrom keeps the count), and nothing about the
+          // replica changed to check again.
           if (this.durabilityChecker.tickDue(index, this.ticks)) this.durabilityChecker.onTick(index, this.ticks);
           continue;
         }
@@ -326,6 +334,7 @@ export class Cluster {
       this.checker.checkState(index, replica);
       if (this.options.sleepWhenQuiet === true && !this.paused[index]) this.sleep(index, replica, this.ticks + 1);
     }
+    this.loopedThrough = this.ticks;
   }
 
   /**
@@ -337,7 +346,9 @@ export class Cluster {
     if (!time.readsArePure) return; // a quiet tick still reads the clock, which draws
     const quiet = replica.quietTicksAhead(time);
     if (quiet === 0) return;
+    assert(this.asleepFrom[index] === -1, "cluster: a replica falls asleep with its skipped ticks paid");
     this.wakeAt[index] = quiet === Infinity ? Infinity : fromTick + quiet;
+    this.asleepFrom[index] = fromTick;
   }
 
   /** Wakes a sleeping replica before anything reaches it: its counters catch up, and it ticks next. */
@@ -347,11 +358,17 @@ export class Cluster {
     if (replica !== null && replica !== undefined) this.payTicksOwed(index, replica);
   }
 
+  /**
+   * Pays a sleeping replica the ticks it skipped: one for every completed loop of tick() over the
+   * nodes from its asleepFrom tick on. Inside this tick's loop only the replica whose turn it is
+   * is paid (nothing there wakes another), and its turn is not over.
+   */
   private payTicksOwed(index: number, replica: Replica): void {
-    const owed = this.ticksOwed[index]!;
-    if (owed === 0) return;
-    this.ticksOwed[index] = 0;
-    replica.skipQuietTicks(owed);
+    const from = this.asleepFrom[index]!;
+    if (from === -1) return;
+    this.asleepFrom[index] = -1;
+    const owed = this.loopedThrough - from + 1;
+    if (owed > 0) replica.skipQuietTicks(owed);
   }
 
   /** §5 step 1: alternate storage and network steps until neither makes progress. */
@@ -384,7 +401,7 @@ export class Cluster {
     assert(this.replicas[index] !== null && !this.paused[index], "crash: replica not up");
     this.replicas[index] = null;
     this.wakeAt[index] = 0;
-    this.ticksOwed[index] = 0;
+    this.asleepFrom[index] = -1;
     this.opened[index] = false;
     this.storages[index]!.crash();
     this.network.setNodeEnabled(index, false);
@@ -456,6 +473,8 @@ export class Cluster {
   /** A paused replica neither ticks nor completes IO nor receives; its clock runs on (§3.4). */
   pause(index: number): void {
     assert(this.replicas[index] !== null && !this.paused[index], "pause: replica not up");
+    // Paid now: the ticks of a pause are not slept through, so they are not owed.
+    this.wake(index);
     this.paused[index] = true;
     this.network.setNodeEnabled(index, false);
     this.observer.replicaEvent(index, "pause");

@@ -3,6 +3,7 @@
 import type { Config } from "../../core/config.js";
 import type { Prng } from "../../core/prng.js";
 import type { FaultAtlas } from "./fault_atlas.js";
+import type { DeviceTicks } from "./device_ticks.js";
 import { formatRatio as r, percent, ratioZero, type Ratio } from "../ratio.js";
 
 /** Drawn once per run and shared by every replica's storage (TigerBeetle does the same). */
@@ -32,6 +33,8 @@ export interface StorageSimOptions extends StorageFaultOptions {
   readonly faultAtlas: FaultAtlas | null;
   /** Whether faults are visible from the start (spec/vopr.md §8 "Start-up"). Default true. */
   readonly faulty?: boolean;
+  /** The cluster's device tick count (device_ticks.ts); without it, the storage counts its own tick() calls. */
+  readonly ticks?: DeviceTicks;
 }
 
 /**

@@ -35,6 +35,7 @@ import { TimedHeap, type Timed } from "./heap.js";
 import { assertRatio, chance, intBelow, ratioZero, type Ratio } from "../ratio.js";
 import { SectorFaults, corruptSector, fillUnwrittenSector } from "./sector_faults.js";
 import type { StorageSimOptions } from "./storage_options.js";
+import { DeviceTicks } from "./device_ticks.js";
 
 interface Io extends Timed {
   write: boolean;
@@ -89,7 +90,10 @@ export class StorageSim implements Storage {
   onWrite: ((zone: Zone, offset: number, buffer: Uint8Array) => void) | null = null;
   readonly sizeBytes: number;
   readonly replicaIndex: number;
-  private ticksNow = 0;
+  /** The cluster's device tick count (device_ticks.ts), or a count of 0 for a storage on its own. */
+  private readonly clusterTicks: DeviceTicks;
+  /** The ticks this storage was driven alone: all of them on its own, format's in a cluster. */
+  private ticksAhead = 0;
   private seqNext = 0;
   /** Bumped by crash(), so a step interrupted by a crash stops completing anything. */
   private epoch = 0;
@@ -134,6 +138,7 @@ export class StorageSim implements Storage {
     assertRatio(options.crashFaultProbability);
     assertRatio(options.writeMisdirectProbability);
     this.sizeBytes = options.sizeBytes;
+    this.clusterTicks = options.ticks ?? new DeviceTicks();
     this.replicaIndex = options.replicaIndex;
     this.faultyValue = options.faulty ?? true;
     this.prng = new Prng(options.seed);
@@ -161,7 +166,7 @@ export class StorageSim implements Storage {
   }
 
   get ticks(): number {
-    return this.ticksNow;
+    return this.clusterTicks.now + this.ticksAhead;
   }
 
   /** Writes submitted and not yet landed (the VOPR crashes such replicas ×10 more often, §3.4). */
@@ -179,7 +184,7 @@ export class StorageSim implements Storage {
 
   /** Whether step() would run something now: a next-tick callback, or an IO due by this tick. */
   get hasDue(): boolean {
-    return this.dueAt <= this.ticksNow;
+    return this.dueAt <= this.ticks;
   }
 
   read(zone: Zone, offset: number, buffer: Uint8Array, callback: () => void): void {
@@ -196,8 +201,9 @@ export class StorageSim implements Storage {
     this.dueAt = -Infinity;
   }
 
+  /** One tick of this storage alone (a cluster advances its storages' shared count instead). */
   tick(): void {
-    this.ticksNow += 1;
+    this.ticksAhead += 1;
   }
 
   /**
@@ -212,7 +218,7 @@ export class StorageSim implements Storage {
     while (this.queue.size > 0 && this.epoch === epoch) {
       const io = this.queue.peek()!;
       // Same ready_at sorts by seq, so IO submitted during this step sorts after older due IO.
-      if (io.readyAt > this.ticksNow || io.seq >= seqLimit) break;
+      if (io.readyAt > this.ticks || io.seq >= seqLimit) break;
       this.queue.pop();
       progressed = true;
       this.complete(io);
@@ -368,7 +374,7 @@ export class StorageSim implements Storage {
     io.offset = offset;
     io.buffer = buffer;
     io.callback = callback;
-    io.readyAt = this.ticksNow + Math.floor(Math.max(latencyMinMs, this.prng.exponential(latencyMeanMs)) / tickMs);
+    io.readyAt = this.ticks + Math.floor(Math.max(latencyMinMs, this.prng.exponential(latencyMeanMs)) / tickMs);
     io.seq = this.seqNext++;
     if (write) {
       io.fingerprint0 = readU32(buffer, 0);

@@ -12,6 +12,7 @@ import { assert, unreachable } from "../../core/assert.js";
 import { Prng } from "../../core/prng.js";
 import type { Time } from "../../io/time.js";
 import { tickNs } from "../../io/time.js";
+import { DeviceTicks } from "./device_ticks.js";
 
 export type ClockOffset =
   /** offset = A·ticks + B: drift per tick plus a fixed offset. */
@@ -41,12 +42,17 @@ export interface TimeSimOptions {
   readonly resolutionNs?: bigint;
   /** Realtime at tick 0, in nanoseconds since the Unix epoch. */
   readonly epochNs?: bigint;
+  /** The cluster's device tick count (device_ticks.ts); without it, the clock counts its own tick() calls. */
+  readonly ticks?: DeviceTicks;
 }
 
 const maxSafeNs = BigInt(Number.MAX_SAFE_INTEGER);
 
 export class TimeSim implements Time {
-  private ticksElapsed = 0;
+  /** The cluster's device tick count (device_ticks.ts), or a count of 0 for a clock on its own. */
+  private readonly clusterTicks: DeviceTicks;
+  /** The ticks this clock was ticked alone: all of them on its own. */
+  private ticksAlone = 0;
   private readonly resolutionNs: bigint;
   /** resolutionNs as a number. */
   private readonly resolution: number;
@@ -57,6 +63,7 @@ export class TimeSim implements Time {
 
   constructor(options: TimeSimOptions = { offset: idealClock }) {
     this.offsetModel = options.offset;
+    this.clusterTicks = options.ticks ?? new DeviceTicks();
     this.resolutionNs = options.resolutionNs ?? tickNs;
     this.resolution = Number(this.resolutionNs);
     this.epochNs = options.epochNs ?? 0n;
@@ -71,11 +78,12 @@ export class TimeSim implements Time {
   }
 
   get ticks(): number {
-    return this.ticksElapsed;
+    return this.clusterTicks.now + this.ticksAlone;
   }
 
+  /** One tick of this clock alone (a cluster advances its clocks' shared count instead). */
   tick(): void {
-    this.ticksElapsed += 1;
+    this.ticksAlone += 1;
   }
 
   /** Whether reading the time draws nothing (every model but non_ideal): skipping a read changes no later one. */
@@ -91,7 +99,7 @@ export class TimeSim implements Time {
       this.untilNs = monotonicNs;
       this.untilTick = this.firstTickReading(monotonicNs);
     }
-    return Math.max(1, this.untilTick - this.ticksElapsed);
+    return Math.max(1, this.untilTick - this.ticks);
   }
   private untilNs = -1n;
   private untilTick = 0;
@@ -106,12 +114,12 @@ export class TimeSim implements Time {
 
   monotonic(): bigint {
     // Read many times per tick (clock, pings, timeouts): one BigInt per tick, not per read.
-    if (this.monotonicTick !== this.ticksElapsed) {
+    const ticks = this.ticks;
+    if (this.monotonicTick !== ticks) {
       // Read on every tick: one addition, not a conversion and a product.
-      const next = this.monotonicTick >= 0 && this.monotonicTick === this.ticksElapsed - 1;
-      this.monotonicNs = next ? this.monotonicNs + this.resolutionNs
-        : BigInt(this.ticksElapsed) * this.resolutionNs;
-      this.monotonicTick = this.ticksElapsed;
+      const next = this.monotonicTick >= 0 && this.monotonicTick === ticks - 1;
+      this.monotonicNs = next ? this.monotonicNs + this.resolutionNs : BigInt(ticks) * this.resolutionNs;
+      this.monotonicTick = ticks;
     }
     return this.monotonicNs;
   }
@@ -120,14 +128,15 @@ export class TimeSim implements Time {
 
   realtime(): bigint {
     // A pure function of the tick, except for non_ideal clocks (a draw per read): those are not cached.
-    if (this.realtimeTick === this.ticksElapsed) return this.realtimeNs;
+    const ticks = this.ticks;
+    if (this.realtimeTick === ticks) return this.realtimeNs;
     const model = this.offsetModel;
     // Most clocks are ideal (a fixed offset of 0): one BigInt addition per tick for them.
     const realtime = model.model === "linear" && model.driftNsPerTick === 0n
       ? this.monotonic() + (this.epochMinusOffsetNs ??= this.epochNs - model.offsetNs)
-      : this.epochNs + this.monotonic() - this.offsetNs(this.ticksElapsed);
+      : this.epochNs + this.monotonic() - this.offsetNs(ticks);
     if (model.model !== "non_ideal") {
-      this.realtimeTick = this.ticksElapsed;
+      this.realtimeTick = ticks;
       this.realtimeNs = realtime;
     }
     return realtime;
