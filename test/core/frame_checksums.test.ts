@@ -33,6 +33,20 @@ describe("setChecksums and verifyFrame", () => {
     }), { numRuns: 200 });
   });
 
+  it("do so for a bare header too (most messages: pings' pongs, heartbeats)", () => {
+    fc.assert(fc.property(fc.uint8Array({ minLength: headerSize, maxLength: headerSize }), (bytes) => {
+      const expected = sealedByTs(bytes);
+      const message = expected.slice();
+      message.fill(0, 0, 16);
+      message.fill(0, FrameField.checksum_body, FrameField.checksum_body + 16);
+      setChecksums(message, 0, headerSize);
+      expect(message).toEqual(expected);
+      expect(verifyFrame(message)).toBeNull();
+      message[FrameField.checksum_body] ^= 1; // covered by the header checksum
+      expect(verifyFrame(message)).toBe("bad header checksum");
+    }), { numRuns: 50 });
+  });
+
   it("name the first check that fails: header checksum, then size, then body checksum", () => {
     fc.assert(fc.property(messages, fc.nat(), (bytes, at) => {
       const sealed = sealedByTs(bytes);

@@ -26,13 +26,15 @@ export function setHeaderChecksum(buffer: Uint8Array, offset: number): void {
   checksumRangeInto(buffer, offset + checksummedStart, offset + headerSize, buffer, offset);
 }
 
-// One crossing into the addon per message with a body instead of two (both MACs in C).
+// One crossing into the addon per message (both MACs in C), bare headers included: the frame calls
+// take one or two arguments where a range call takes five, and Node-API's argument handling
+// costs more than a header's MAC (seal 180 → 110 ns, verify 190 → 108 ns for a bare header).
 const sealFrame = nativeAddon?.aegisSealFrame;
 const verifyFrameNative = nativeAddon?.aegisVerifyFrame;
 
 /** Every field filled: sets checksum_body, then checksum, which covers checksum_body. */
 export function setChecksums(buffer: Uint8Array, offset: number, size: number): void {
-  if (sealFrame !== undefined && offset === 0 && size > headerSize) {
+  if (sealFrame !== undefined && offset === 0) {
     assert(readSize(buffer, 0) === size, "size argument differs from header.size");
     return sealFrame(buffer, size);
   }
@@ -71,7 +73,7 @@ const frameChecks: readonly (FrameCheck | null)[] = [null, "bad header checksum"
  * against the message's length, then the body checksum.
  */
 export function verifyFrame(message: Uint8Array): FrameCheck | null {
-  if (verifyFrameNative !== undefined && message.length > headerSize) return frameChecks[verifyFrameNative(message)]!;
+  if (verifyFrameNative !== undefined) return frameChecks[verifyFrameNative(message)]!;
   if (!verifyHeaderChecksum(message, 0)) return "bad header checksum";
   if (readSize(message, 0) !== message.length) return "size does not match the frame";
   return verifyBodyChecksum(message, 0) ? null : "bad body checksum";
