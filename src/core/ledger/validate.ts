@@ -68,13 +68,20 @@ function expectedResults(shape: OperationShape, reader: MultiBatchReader, k: num
   return Math.min(limit, queryResultsMax);
 }
 
+/**
+ * The reader every function here decodes with: each is done with it before it returns. A reader
+ * per call, with its offset table, was 0.7% of the VOPR's CPU in its constructor alone (profile).
+ * It keeps a reference to the last body it read.
+ */
+const scratchReader = new MultiBatchReader();
+
 /** ledger.md §12: true when the request body is valid (otherwise eviction invalid_request_body). */
 export function validateRequest(operation: number, body: Uint8Array, batchSizeLimit: number): boolean {
   if (isPulse(operation)) return body.length === 0;
   const shape = shapeOf(operation);
   if (shape === undefined) return false;
   if (body.length > batchSizeLimit) return false;
-  const reader = new MultiBatchReader();
+  const reader = scratchReader;
   if (reader.reset(body, shape.eventSize) !== null) return false;
   const perBatchMax = shape.kind === "query" ? 1 : eventMax(shape, batchSizeLimit);
   const resultsPerBatchMax = resultMax(shape);
@@ -87,8 +94,9 @@ export function validateRequest(operation: number, body: Uint8Array, batchSizeLi
   return replySize <= replyBodySizeMax;
 }
 
+/** The shared reader, over `body`: read it before anything else here decodes again. */
 function decodeValid(shape: OperationShape, body: Uint8Array): MultiBatchReader {
-  const reader = new MultiBatchReader();
+  const reader = scratchReader;
   const error = reader.reset(body, shape.eventSize);
   if (error !== null) throw new RangeError(`request body does not decode: ${error}`);
   return reader;
