@@ -1,7 +1,11 @@
 // The liveness phase (spec/vopr.md §6.2): choose a core, and decide whether the core converged,
 // or, when it did not, whether the failure is legitimate (a pass, "no liveness …") or a bug
 // (exit 128, "no state convergence: …").
+import { PrepareHeader } from "../../core/header.js";
 import type { Prng } from "../../core/prng.js";
+import { checkpointMath } from "../../replica/checkpoint_math.js";
+import { quorums } from "../../replica/quorums.js";
+import type { Replica } from "../../replica/replica.js";
 import type { Cluster } from "../world/cluster.js";
 import { CorrectnessError } from "./state_checker.js";
 
@@ -82,7 +86,7 @@ export function explainNoConvergence(cluster: Cluster, core: readonly number[]):
   const primary = viewMax % cluster.replicaCount;
   if (!core.includes(primary) && cluster.isUp(primary) && !cluster.paused[primary]) return "core_missing_primary";
   if (healthy < cluster.quorumViewChange) return "core_missing_quorum";
-  return coreMissingPrepare(cluster, core);
+  return coreMissingPrepare(cluster, core) ?? uncommittedPrepareMissing(cluster, core);
 }
 
 /**
@@ -105,6 +109,67 @@ function coreMissingPrepare(cluster: Cluster, core: readonly number[]): string |
       if (journal.header(op) !== null && !journal.isDirty(op)) found = true;
     }
     if (!found) return `core_missing_prepare (op ${op})`;
+  }
+  return null;
+}
+
+/**
+ * §6.2 core_missing_prepare, its second half (TigerBeetle's core_missing_prepare): an op from the
+ * cluster's commit_max to its head whose prepare at least a nack quorum of active replicas lacks
+ * (outside the core, reformatting, or not intact in their journal). A view change then can neither
+ * keep the op (no join_view holds it) nor truncate it (too few replicas can nack it): its log
+ * choice waits for a join_view that never comes, since the replicas holding the op are in
+ * recovering_head or outside the core.
+ *
+ * The head and the uncommitted headers come from the core replicas that could repair: in normal
+ * status, or view-changing without lagging a durable checkpoint behind. A view-changing replica
+ * whose superblock's log_view is behind its view takes them from its view headers, as its
+ * journal may hold headers a restart restored after a truncation.
+ */
+function uncommittedPrepareMissing(cluster: Cluster, core: readonly number[]): string | null {
+  const math = checkpointMath(cluster.config);
+  const repairable = core.filter((index) => {
+    const replica = cluster.replicas[index];
+    if (index >= cluster.replicaCount || replica === null || replica === undefined || cluster.catchingUp(index)) return false;
+    if (replica.status === "normal") return true;
+    return replica.status === "view_change" &&
+      !math.checkpointDurable(math.checkpointAfter(replica.opCheckpoint), replica.commitMax);
+  }).map((index) => cluster.replicas[index]!);
+  if (repairable.length === 0) return null;
+  const logView = Math.max(...repairable.map((replica) => replica.logView));
+  const canonical = repairable.filter((replica) => replica.logView === logView);
+  const head = Math.max(...canonical.map((replica) => replica.op));
+  const commitMax = Math.max(...repairable.map((replica) => replica.commitMax));
+  const nackQuorum = quorums(cluster.replicaCount).nackPrepare;
+  for (let op = commitMax + 1; op <= head; op++) {
+    const checksum = uncommittedChecksum(canonical, op);
+    if (checksum === null) continue; // no repairable replica knows the op's header: not judged here
+    let missing = 0;
+    for (let index = 0; index < cluster.replicaCount; index++) {
+      const replica = cluster.replicas[index];
+      if (!core.includes(index) || replica === null || replica === undefined || cluster.catchingUp(index) ||
+        !replica.journal.hasPrepare(op, checksum)) {
+        missing += 1;
+      }
+    }
+    if (missing >= nackQuorum) return `core_missing_prepare (op ${op}, uncommitted, missing on ${missing} replicas)`;
+  }
+  return null;
+}
+
+/** The checksum of op's header in the canonical log of these replicas, or null if none holds one. */
+function uncommittedChecksum(canonical: readonly Replica[], op: number): bigint | null {
+  for (const replica of canonical) {
+    const working = replica.superblock.working!;
+    if (working.vsr_state.log_view < working.vsr_state.view) {
+      for (const bytes of working.view_headers) {
+        const header = new PrepareHeader(bytes, 0);
+        if (header.op === op) return header.checksum;
+      }
+    } else {
+      const header = replica.journal.header(op);
+      if (header !== null) return header.checksum;
+    }
   }
   return null;
 }
