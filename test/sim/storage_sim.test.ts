@@ -12,6 +12,7 @@ import {
   performanceStorageOptions, swarmStorageOptions, type StorageSimOptions,
 } from "../../src/sim/world/storage_options.js";
 import { StorageSim } from "../../src/sim/world/storage_sim.js";
+import { DeviceTicks } from "../../src/sim/world/device_ticks.js";
 
 const sizeBytes = testConfig.zones.gridOffset + 256 * testConfig.blockSize;
 
@@ -114,6 +115,26 @@ describe("IO completion", () => {
     const pristine = new Uint8Array(sectorSize);
     storage.readPristine(Zone.wal_prepares, 2 * sectorSize, pristine);
     expect(pristine).toEqual(data.subarray(sectorSize));
+  });
+});
+
+describe("a cluster's shared tick count (device_ticks.ts)", () => {
+  it("advances every storage that shares it; a storage's own tick() runs that one ahead", () => {
+    const ticks = new DeviceTicks();
+    const a = new StorageSim(options({ writeLatencyMinMs: 100, writeLatencyMeanMs: 0, ticks })); // exactly 10 ticks
+    const b = new StorageSim(options({ writeLatencyMinMs: 100, writeLatencyMeanMs: 0, ticks }));
+    const landed = { a: false, b: false };
+    a.write(Zone.wal_prepares, 0, sector(1), () => { landed.a = true; });
+    b.write(Zone.wal_prepares, 0, sector(2), () => { landed.b = true; });
+    ticks.now += 9;
+    expect([a.hasDue, b.hasDue]).toEqual([false, false]);
+    a.tick(); // driven alone, as the cluster formats a storage: a is now at tick 10, b at 9
+    expect([a.ticks, b.ticks]).toEqual([10, 9]);
+    expect([a.step(), b.step()]).toEqual([true, false]);
+    ticks.now += 1;
+    expect(b.step()).toBe(true);
+    expect(landed).toEqual({ a: true, b: true });
+    expect([a.ticks, b.ticks]).toEqual([11, 10]);
   });
 });
 

@@ -93,7 +93,7 @@ export class StorageSim implements Storage {
   /** The cluster's device tick count (device_ticks.ts), or a count of 0 for a storage on its own. */
   private readonly clusterTicks: DeviceTicks;
   /** The ticks this storage was driven alone: all of them on its own, format's in a cluster. */
-  private ticksAhead = 0;
+  private ticksAlone = 0;
   private seqNext = 0;
   /** Bumped by crash(), so a step interrupted by a crash stops completing anything. */
   private epoch = 0;
@@ -166,7 +166,7 @@ export class StorageSim implements Storage {
   }
 
   get ticks(): number {
-    return this.clusterTicks.now + this.ticksAhead;
+    return this.clusterTicks.now + this.ticksAlone;
   }
 
   /** Writes submitted and not yet landed (the VOPR crashes such replicas ×10 more often, §3.4). */
@@ -203,7 +203,7 @@ export class StorageSim implements Storage {
 
   /** One tick of this storage alone (a cluster advances its storages' shared count instead). */
   tick(): void {
-    this.ticksAhead += 1;
+    this.ticksAlone += 1;
   }
 
   /**
