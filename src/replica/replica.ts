@@ -310,7 +310,7 @@ export class Replica extends ReplicaState {
     // Replay what is known committed before serving: a restarted replica never regresses.
     this.commitJournal(() => {
       assert(this.status === "recovering", "serving before open finished");
-      this.timeouts.startCommon();
+      this.timeouts.startCommon(!this.isStandby);
       if (this.isSolo) {
         // A solo replica has nobody to agree with: it increments its view on every restart.
         this.startSoloView();

@@ -113,9 +113,9 @@ export class ReplicaTimeouts {
     this.dueAt = pulse.ticking && pulse.deadline < dueAt ? pulse.deadline : dueAt;
   }
 
-  /** Timeouts that run in every status once the replica is open. */
-  startCommon(): void {
-    this.ping.start();
+  /** Timeouts that run in every status once the replica is open (pings: active replicas only). */
+  startCommon(pings: boolean): void {
+    if (pings) this.ping.start();
     this.journalRepair.start();
   }
 

@@ -92,6 +92,17 @@ describe("standbys", () => {
     }
   });
 
+  test("pings and pongs pass between active replicas only: a standby keeps no cluster clock", () => {
+    const t = scenario({ replicas: 3, standbys: 1 });
+    t.requests(1).runUntilQuiet().expectCommit(2);
+    t.tick(300); // three ping rounds more
+    for (const command of ["ping", "pong"] as const) {
+      expect(t.deliveries("S0", "*", command)).toBe(0);
+      expect(t.deliveries("*", "S0", command)).toBe(0);
+      expect(t.deliveries("A0", "*", command)).toBeGreaterThan(0);
+    }
+  });
+
   test("a primary with only a standby left cannot commit", () => {
     const t = scenario({ replicas: 3, standbys: 1 });
     t.runUntilQuiet().expectCommit(1);

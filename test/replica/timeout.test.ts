@@ -164,7 +164,7 @@ describe("Timeout alone: quiet ticks", () => {
 describe("ReplicaTimeouts", () => {
   it("ticks its timeouts together and says when one is due", () => {
     const timeouts = new ReplicaTimeouts(new Prng(7n));
-    timeouts.startCommon(); // ping (100 ticks) and journal_repair (10)
+    timeouts.startCommon(true); // ping (100 ticks) and journal_repair (10)
     const due: number[] = [];
     for (let tick = 1; tick <= 100; tick++) {
       if (!timeouts.tick()) continue;
@@ -188,7 +188,7 @@ describe("ReplicaTimeouts", () => {
   it("says how many ticks ahead are quiet, and skipping them lands on the due tick", () => {
     const timeouts = new ReplicaTimeouts(new Prng(7n));
     expect(timeouts.quietTicksAhead(false, 0)).toBe(Infinity); // nothing runs
-    timeouts.startCommon(); // journal_repair is due on the 10th tick
+    timeouts.startCommon(true); // journal_repair is due on the 10th tick
     expect(timeouts.quietTicksAhead(false, 0)).toBe(9);
     for (let tick = 1; tick <= 4; tick++) expect(timeouts.tick()).toBe(false);
     expect(timeouts.quietTicksAhead(false, 0)).toBe(5);
@@ -209,7 +209,7 @@ describe("ReplicaTimeouts", () => {
     const ticked = new ReplicaTimeouts(new Prng(7n));
     const skipped = new ReplicaTimeouts(new Prng(7n));
     for (const timeouts of [ticked, skipped]) {
-      timeouts.startCommon(); // ping (100 ticks) and journal_repair (10)
+      timeouts.startCommon(true); // ping (100 ticks) and journal_repair (10)
       for (let tick = 1; tick <= 3; tick++) timeouts.tick();
     }
     expect(skipped.quietTicksAhead(false, 0)).toBe(6); // journal_repair on the 10th tick

@@ -57,8 +57,14 @@ export function tickClock(replica: Replica): void {
   }
 }
 
+/**
+ * Pings go to the other active replicas only. Only they keep a cluster clock (§14.1, §15: standbys'
+ * clocks are ignored), and a ping's view is not news from or to a standby (joinNewerView): a ping
+ * or pong with a standby at either end is read by no one. TigerBeetle sends them, for standbys'
+ * clocks; in the VOPR's clusters with standbys they were more than half of all messages.
+ */
 function sendPings(replica: Replica): void {
-  assert(replica.timeouts.ping.ticking, "pings are sent on the ping timeout");
+  assert(replica.timeouts.ping.ticking && !replica.isStandby, "active replicas ping on the ping timeout");
   const message = newMessage(headerSize + 4);
   const ping = pingSent.reset(message, 0);
   replica.frame(ping, Command.ping, message.length, replica.viewDurable);
@@ -69,7 +75,7 @@ function sendPings(replica: Replica): void {
   writeU32(message, headerSize, replica.release);
   assert(ping.size === message.length && ping.view <= replica.view, "a ping advertises only a durable view");
   setChecksums(message, 0, message.length);
-  replica.broadcast(message);
+  replica.broadcast(message, false);
 }
 
 export function onPing(replica: Replica, message: Uint8Array): void {
@@ -77,6 +83,8 @@ export function onPing(replica: Replica, message: Uint8Array): void {
   if (ping.replica === replica.replica) return replica.ignored("ping", "from ourselves");
   assert(ping.replica < replica.replicaCount + replica.standbyCount);
   assert(message.length === headerSize + 4 * ping.getU16(PingField.release_count), "a ping lists its releases");
+  // Pings are between active replicas (sendPings); one from or to a standby would have no use.
+  if (replica.isStandby || ping.replica >= replica.replicaCount) return replica.ignored("ping", "standbys keep no cluster clock");
   joinNewerView(replica, ping);
   const reply = pongMessage;
   const pong = pongSent.reset(reply, 0);
