@@ -136,6 +136,31 @@ describe("a cluster's shared tick count (device_ticks.ts)", () => {
     expect(landed).toEqual({ a: true, b: true });
     expect([a.ticks, b.ticks]).toEqual([11, 10]);
   });
+
+  it("storages lower the shared ioDueAt to their earliest due IO, in cluster ticks", () => {
+    const ticks = new DeviceTicks();
+    const a = new StorageSim(options({ writeLatencyMinMs: 100, writeLatencyMeanMs: 0, ticks })); // 10 ticks
+    const b = new StorageSim(options({ writeLatencyMinMs: 50, writeLatencyMeanMs: 0, ticks })); // 5 ticks
+    expect(ticks.ioDueAt).toBe(Infinity);
+    a.write(Zone.wal_prepares, 0, sector(1), () => {});
+    expect(ticks.ioDueAt).toBe(10);
+    b.write(Zone.wal_prepares, 0, sector(2), () => {});
+    expect(ticks.ioDueAt).toBe(5);
+    a.tick(); // a alone is one tick ahead: its write is due at cluster tick 9
+    expect(ticks.ioDueAt).toBe(5);
+    ticks.ioDueAt = Infinity; // the cluster's scan starts over, and every storage notes itself
+    a.noteDue();
+    b.noteDue();
+    expect(ticks.ioDueAt).toBe(5);
+    ticks.now = 5;
+    expect(b.step()).toBe(true);
+    ticks.ioDueAt = Infinity;
+    a.noteDue();
+    b.noteDue(); // b is idle now
+    expect(ticks.ioDueAt).toBe(9);
+    b.nextTick(() => {});
+    expect(ticks.ioDueAt).toBe(-Infinity); // due on the next step
+  });
 });
 
 describe("never-written sectors", () => {

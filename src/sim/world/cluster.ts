@@ -373,17 +373,24 @@ export class Cluster {
 
   /** §5 step 1: alternate storage and network steps until neither makes progress. */
   private stepUntilIdle(): void {
+    const devices = this.deviceTicks;
     for (let rounds = 0; ; rounds++) {
       assert(rounds < 100_000, "cluster: storage and network steps never settle");
       let progressed = false;
-      for (let index = 0; index < this.nodeCount; index++) {
-        // A paused replica completes no IO; a down one has none (crash() cancelled it).
-        if (this.paused[index]) continue;
-        const storage = this.storages[index]!;
-        if (!storage.hasDue) continue; // step() would run nothing
-        if (this.wakeAt[index] !== 0) this.wake(index);
-        if (storage.step()) progressed = true;
-        this.settle(index);
+      // No storage has anything due: the loop below would step none (the common case).
+      if (devices.ioDueAt <= devices.now) {
+        devices.ioDueAt = Infinity; // each storage notes its due tick again, after its step if any
+        for (let index = 0; index < this.nodeCount; index++) {
+          const storage = this.storages[index]!;
+          // A paused replica completes no IO; a down one has none (crash() cancelled it). Neither
+          // does a storage with nothing due: step() would run nothing.
+          if (!this.paused[index] && storage.hasDue) {
+            if (this.wakeAt[index] !== 0) this.wake(index);
+            if (storage.step()) progressed = true;
+            this.settle(index);
+          }
+          storage.noteDue();
+        }
       }
       if (this.network.step()) progressed = true;
       if (!progressed) return;

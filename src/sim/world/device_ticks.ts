@@ -5,4 +5,11 @@
 // ticks it is driven alone, on top of the shared count (all of them for a device outside a cluster).
 export class DeviceTicks {
   now = 0;
+  /**
+   * A lower bound on the tick from which some storage has IO or a next-tick callback due: storages
+   * lower it as work arrives, and the cluster raises it to the exact minimum each time it scans
+   * them. While it is above `now`, no storage's step() would run anything, and the cluster skips
+   * asking each of them (twice per tick, at least).
+   */
+  ioDueAt = Infinity;
 }

@@ -187,6 +187,12 @@ export class StorageSim implements Storage {
     return this.dueAt <= this.ticks;
   }
 
+  /** Lowers the shared DeviceTicks.ioDueAt to this storage's due tick, in cluster ticks. */
+  noteDue(): void {
+    const dueAt = this.dueAt - this.ticksAlone;
+    if (dueAt < this.clusterTicks.ioDueAt) this.clusterTicks.ioDueAt = dueAt;
+  }
+
   read(zone: Zone, offset: number, buffer: Uint8Array, callback: () => void): void {
     this.submit(false, zone, offset, buffer, callback, this.readLatencyMinMs, this.readLatencyMeanMs);
   }
@@ -199,11 +205,13 @@ export class StorageSim implements Storage {
   nextTick(callback: () => void): void {
     this.nextTicks.push(callback);
     this.dueAt = -Infinity;
+    this.noteDue();
   }
 
   /** One tick of this storage alone (a cluster advances its storages' shared count instead). */
   tick(): void {
     this.ticksAlone += 1;
+    this.noteDue(); // its due tick, in cluster ticks, came one closer
   }
 
   /**
@@ -384,7 +392,10 @@ export class StorageSim implements Storage {
       this.writesPending += 1;
     }
     this.queue.push(io);
-    if (io.readyAt < this.dueAt) this.dueAt = io.readyAt;
+    if (io.readyAt < this.dueAt) {
+      this.dueAt = io.readyAt;
+      this.noteDue();
+    }
   }
 
   private runNextTicks(epoch: number): boolean {
