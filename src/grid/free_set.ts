@@ -1,11 +1,13 @@
 // The free set (DESIGN.md "Data file and storage engine", spec/vsr.md §9): one bit per grid block,
 // set while the block is acquired. Addresses start at 1 (address 0 means "no block").
 //
-// The release rule: a block released during a checkpoint interval stays acquired until the
-// checkpoint that released it is durable, so the previous checkpoint stays readable by a restart,
-// a lagging peer or a repair. `encode()` (taken at the checkpoint) already counts this interval's
-// releases as free, since whoever opens that checkpoint finds it durable; `checkpointDurable()`
-// then frees them in memory.
+// The release rule (TigerBeetle's free set): a block released during a checkpoint interval stays
+// acquired until the checkpoint that released it is durable on the cluster, so the previous
+// checkpoint stays readable by a lagging peer or a repair until none can need it. `encode()` (taken
+// at the checkpoint) stores those releases apart, still acquired; `checkpointDurable()` frees them,
+// which every replica calls at the same op (replica.ts commitPrepare, checkpoint_math.ts
+// checkpointDurableOp), so that grids stay identical whether a replica made its checkpoint, opened
+// it after a restart, or installed it by state sync.
 //
 // Acquisition takes the lowest free address, so the data file grows only when every block below
 // is in use, and replicas that executed the same ops hold the same blocks at the same addresses.
@@ -16,7 +18,7 @@ export class FreeSet {
   private bits = new Uint32Array(64);
   /** Released this interval; free once the next checkpoint is durable. */
   private released: number[] = [];
-  /** Released at the checkpoint being made durable (between encode() and checkpointDurable()). */
+  /** Released at the last checkpoint, until it is durable (between encode() or decode() and checkpointDurable()). */
   private releasedAtCheckpoint: number[] | null = null;
   /** Every word below this one is full (all blocks acquired): where the search starts. */
   private firstWordWithFree = 0;
@@ -72,60 +74,71 @@ export class FreeSet {
   }
 
   /**
-   * The free set as the checkpoint taken now stores it: this interval's releases count as free.
-   * Little-endian u32 words up to the highest acquired block. Marks the releases as belonging to
-   * this checkpoint; call checkpointDurable() once it is.
+   * The free set as the checkpoint taken now stores it: a u32 count of words, the words (u32 LE,
+   * up to the highest acquired block, this interval's releases still set), then the address of
+   * each of those releases (u32 LE). Marks them as this checkpoint's; checkpointDurable() frees them.
    */
   encode(): Uint8Array {
     assert(this.releasedAtCheckpoint === null, "free set: one checkpoint at a time");
     this.releasedAtCheckpoint = this.released;
     this.released = [];
-    const words = new Uint32Array(Math.ceil(this.highestAcquired() / 32));
-    words.set(this.bits.subarray(0, words.length));
-    for (const address of this.releasedAtCheckpoint) {
-      const index = address - 1;
-      words[index >>> 5] = words[index >>> 5]! & ~(1 << (index & 31));
-    }
-    let end = words.length;
-    while (end > 0 && words[end - 1] === 0) end--;
-    return new Uint8Array(words.buffer, 0, end * 4);
+    const wordCount = Math.ceil(this.highestAcquired() / 32);
+    const releases = this.releasedAtCheckpoint;
+    const bytes = new Uint8Array(4 * (1 + wordCount + releases.length));
+    const view = new DataView(bytes.buffer);
+    view.setUint32(0, wordCount, true);
+    for (let w = 0; w < wordCount; w++) view.setUint32(4 * (1 + w), this.bits[w]!, true);
+    releases.forEach((address, i) => view.setUint32(4 * (1 + wordCount + i), address, true));
+    return bytes;
   }
 
-  /** The checkpoint whose encode() was last called is durable: its releases are now free. */
+  /** The length of what encode() would return now. */
+  encodedSize(): number {
+    return 4 * (1 + Math.ceil(this.highestAcquired() / 32) + this.released.length);
+  }
+
+  /** The checkpoint whose encode() was last called (or decoded) is durable: its releases are now free. */
   checkpointDurable(): void {
     assert(this.releasedAtCheckpoint !== null, "free set: no checkpoint pending");
     for (const address of this.releasedAtCheckpoint) this.free(address);
     this.releasedAtCheckpoint = null;
   }
 
-  /** Blocks acquired, counting every release as free (what encode() stores, or stored). */
+  /** Blocks acquired, not counting any release (what the checkpoint encode() stores references). */
   acquiredAfterReleases(): number {
     return this.acquiredCount - this.released.length - (this.releasedAtCheckpoint?.length ?? 0);
   }
 
   /** The highest address acquired in encode()'s bytes, 0 when none (checked before decode()). */
   static highestAcquiredIn(bytes: Uint8Array): number {
-    assert(bytes.length % 4 === 0, "free set: whole words");
-    const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-    for (let w = bytes.length / 4 - 1; w >= 0; w--) {
-      const word = view.getUint32(w * 4, true);
+    const { words } = parse(bytes);
+    for (let w = words.length - 1; w >= 0; w--) {
+      const word = words[w]!;
       if (word !== 0) return w * 32 + (32 - Math.clz32(word));
     }
     return 0;
   }
 
-  /** Replaces the whole set with a checkpoint's encode() bytes (open, state sync). */
+  /** Replaces the whole set with a checkpoint's encode() bytes (open, state sync); its releases are pending. */
   decode(bytes: Uint8Array): void {
-    assert(bytes.length % 4 === 0, "free set: whole words");
-    const count = bytes.length / 4;
-    this.bits = new Uint32Array(Math.max(64, count));
-    new Uint8Array(this.bits.buffer).set(bytes);
+    const { words, releases } = parse(bytes);
+    this.bits = new Uint32Array(Math.max(64, words.length));
+    this.bits.set(words);
     this.released = [];
-    this.releasedAtCheckpoint = null;
     this.firstWordWithFree = 0;
     this.acquiredCount = 0;
-    for (let w = 0; w < count; w++) this.acquiredCount += popcount(this.bits[w]!);
+    for (let w = 0; w < words.length; w++) this.acquiredCount += popcount(this.bits[w]!);
     assert(this.highestAcquired() <= this.blocksLimit, "free set: a checkpoint beyond the storage limit");
+    for (const address of releases) assert(this.isAcquired(address), "free set: a stored release of a free block");
+    this.releasedAtCheckpoint = releases;
+  }
+
+  /** Calls `visit` with every acquired address that no release names, ascending (the storage checker). */
+  forEachHeld(visit: (address: number) => void): void {
+    const releases = new Set([...this.released, ...(this.releasedAtCheckpoint ?? [])]);
+    this.forEachAcquired((address) => {
+      if (!releases.has(address)) visit(address);
+    });
   }
 
   /** Calls `visit` with every acquired address, ascending (checkers and inspect). */
@@ -156,6 +169,20 @@ export class FreeSet {
     grown.set(this.bits);
     this.bits = grown;
   }
+}
+
+/** encode()'s bytes: the words, then the releases. */
+function parse(bytes: Uint8Array): { words: Uint32Array; releases: number[] } {
+  assert(bytes.length >= 4 && bytes.length % 4 === 0, "free set: whole words after a count");
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const wordCount = view.getUint32(0, true);
+  const total = bytes.length / 4;
+  assert(1 + wordCount <= total, "free set: fewer words than its count");
+  const words = new Uint32Array(wordCount);
+  for (let w = 0; w < wordCount; w++) words[w] = view.getUint32(4 * (1 + w), true);
+  const releases: number[] = [];
+  for (let i = 1 + wordCount; i < total; i++) releases.push(view.getUint32(4 * i, true));
+  return { words, releases };
 }
 
 function popcount(word: number): number {

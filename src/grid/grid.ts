@@ -76,9 +76,11 @@ export class Grid {
   private readonly writing = new Map<number, Uint8Array>();
   private writesDrained: (() => void)[] = [];
   private bytesWrittenAtCheckpoint = 0;
-  /** Blocks acquired since the last durable checkpoint. */
+  /** Blocks acquired since the last checkpoint was written. */
   private acquiredThisInterval = 0;
-  /** The refusal decided when this interval started (storageNearlyFull). */
+  /** Blocks the interval before acquired: what storageNearlyFull expects the next to take. */
+  private acquiredLastInterval = 0;
+  /** The refusal decided when this interval's releases became free (storageNearlyFull). */
   private storageRefusing = false;
   /** The most blocks one bar's flushes have acquired since open. */
   private acquiredBarMax = 0;
@@ -246,16 +248,24 @@ export class Grid {
     this.afterWrites(() => callback(reference));
   }
 
-  /** The checkpoint last taken is durable (the superblock points at it). */
-  checkpointDurable(): void {
-    // Blocks released before now may be reused from now on: a background repair of one is stale.
-    this.repair?.dropBackground();
-    this.freeSet.checkpointDurable();
-    this.storageRefusing = this.freeSet.blocksFree < 2 * this.acquiredThisInterval + storageReserveBlocksMin;
+  /** The checkpoint last taken is written (the superblock points at it): a new interval starts. */
+  checkpointWritten(): void {
+    this.acquiredLastInterval = this.acquiredThisInterval;
     this.acquiredThisInterval = 0;
     this.acquiredAtBarStart = 0;
     this.stats.checkpointBytesWritten = this.stats.bytesWritten - this.bytesWrittenAtCheckpoint;
     this.bytesWrittenAtCheckpoint = this.stats.bytesWritten;
+  }
+
+  /**
+   * The checkpoint this grid was last taken at or opened from is durable on the cluster: the blocks
+   * its interval released are free. Called at the same op on every replica (free_set.ts).
+   */
+  checkpointDurable(): void {
+    // Blocks released before now may be reused from now on: a background repair of one is stale.
+    this.repair?.dropBackground();
+    this.freeSet.checkpointDurable();
+    this.storageRefusing = this.freeSet.blocksFree < 2 * this.acquiredLastInterval + storageReserveBlocksMin;
     this.stats.blocksAcquired = this.freeSet.acquiredCount;
   }
 
@@ -280,7 +290,7 @@ export class Grid {
   private writeFreeSet(): BlobReference {
     const addresses: number[] = [];
     for (;;) {
-      const bytesNeeded = Math.max(1, Math.ceil(this.freeSet.highestAcquired() / 32) * 4);
+      const bytesNeeded = this.freeSet.encodedSize();
       if (addresses.length * this.pageSize >= bytesNeeded) break;
       addresses.push(this.acquire());
     }
@@ -473,6 +483,7 @@ export class Grid {
             this.stats.blocksAcquired = this.freeSet.acquiredCount;
             // What the last interval took is not recorded: only the roots' reserve is known.
             this.acquiredThisInterval = 0;
+            this.acquiredLastInterval = 0;
             this.acquiredAtBarStart = 0;
             this.storageRefusing = this.freeSet.blocksFree < storageReserveBlocksMin;
             callback({ sessions: blobs[Blob.sessions]! });

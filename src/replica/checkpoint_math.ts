@@ -14,6 +14,11 @@ export interface CheckpointMath {
   prepareMaxForCheckpoint(c: number): number | null;
   /** Whether checkpoint `c` is held by a quorum once the cluster has committed `commit`. */
   checkpointDurable(c: number, commit: number): boolean;
+  /**
+   * The first commit after which checkpoint `c` is durable (null for the root, durable from the
+   * start): every replica frees the blocks `c` released when it commits this op (grid/free_set.ts).
+   */
+  checkpointDurableOp(c: number): number | null;
   /** The highest op a replica whose last checkpoint is `opCheckpoint` may prepare (§9, §17.5). */
   opPrepareMax(opCheckpoint: number): number;
   /**
@@ -35,6 +40,8 @@ export function checkpointMath(config: Config): CheckpointMath {
   assert(checkpointOps + compactionOps + 2 * pipelineMax <= config.journalSlotCount);
   // checkpoint_after() must land on a bar boundary again.
   assert(checkpointOps % compactionOps === 0);
+  // A checkpoint is durable (its releases free) before the next one is taken.
+  assert(compactionOps + pipelineMax + 1 <= checkpointOps);
 
   function checkpointValid(op: number): boolean {
     assertOp(op);
@@ -65,11 +72,15 @@ export function checkpointMath(config: Config): CheckpointMath {
 
   function checkpointDurable(c: number, commit: number): boolean {
     assertOp(commit);
+    const durableOp = checkpointDurableOp(c);
+    return durableOp === null || commit >= durableOp;
+  }
+
+  function checkpointDurableOp(c: number): number | null {
     const trigger = triggerForCheckpoint(c);
-    if (trigger === null) return true;
     // Committing an op beyond trigger + pipeline needs a replication quorum of prepare_oks sent
     // by replicas whose prepare window already required the checkpoint to be written.
-    return commit > trigger + pipelineMax;
+    return trigger === null ? null : trigger + pipelineMax + 1;
   }
 
   function opPrepareMax(opCheckpoint: number): number {
@@ -88,7 +99,7 @@ export function checkpointMath(config: Config): CheckpointMath {
 
   return {
     checkpointValid, checkpointAfter, triggerForCheckpoint, prepareMaxForCheckpoint,
-    checkpointDurable, opPrepareMax, opPrepareOkMax,
+    checkpointDurable, checkpointDurableOp, opPrepareMax, opPrepareOkMax,
   };
 }
 

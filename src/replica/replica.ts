@@ -757,6 +757,9 @@ export class Replica extends ReplicaState {
     this.options.onCommit?.(this, prepare, reply);
     this.emit("commit");
     this.grid.evict(this.stateMachine.persistent.spaces());
+    // Before this op's flush may acquire them: the blocks our checkpoint released are free once a
+    // quorum holds it, at the same op on every replica (grid/free_set.ts).
+    if (op === this.math.checkpointDurableOp(this.opCheckpoint)) this.grid.checkpointDurable();
     flushIfBarEnd(this, op);
     checkpointIfDue(this, prepare);
   }

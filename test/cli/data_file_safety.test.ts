@@ -17,6 +17,8 @@ import { formatDataFile, StartAborted, startReplica, type HostOptions, type Repl
 import { runInspect } from "../../src/cli/inspect.js";
 import { nativeAddon } from "../../src/core/native_addon.js";
 import { account } from "../ledger/helpers.js";
+import { checksum } from "../../src/core/checksum.js";
+import { SuperBlockField, superblockVersion } from "../../src/replica/superblock/layout.js";
 
 const directory = mkdtempSync(join(tmpdir(), "scarab-safety-"));
 afterAll(() => rmSync(directory, { recursive: true, force: true }));
@@ -120,6 +122,29 @@ describe("the data file is safe from operator mistakes", () => {
     await import("node:fs").then((fs) => fs.writeFileSync(path, Buffer.alloc(4 * 1024 * 1024, 0x5a)));
     await expect(start({ path })).rejects.toThrow(/no superblock copy is intact/);
     await expect(start({ path: join(directory, "missing.scarab") })).rejects.toThrow(/does not exist; create it with 'scarab format'/);
+  });
+
+  test("a data file of another format version is named as such, and left as it was", async () => {
+    const path = join(directory, "old-format.scarab");
+    await format(path);
+    // Rewrite every superblock copy as format version 1 (before the free set stored its releases),
+    // sealed with a valid checksum: an intact file of an older release.
+    const fs = await import("node:fs");
+    const bytes = fs.readFileSync(path);
+    for (let copy = 0; copy < 4; copy++) {
+      const base = copy * testConfig.superblockCopySize;
+      const copyBytes = new Uint8Array(bytes.buffer, bytes.byteOffset + base, testConfig.superblockCopySize);
+      expect(copyBytes[SuperBlockField.version]).toBe(superblockVersion);
+      copyBytes[SuperBlockField.version] = 1;
+      const sum = checksum(copyBytes.subarray(SuperBlockField.version));
+      const view = new DataView(copyBytes.buffer, copyBytes.byteOffset);
+      view.setBigUint64(SuperBlockField.checksum, sum & 0xffff_ffff_ffff_ffffn, true);
+      view.setBigUint64(SuperBlockField.checksum + 8, sum >> 64n, true);
+    }
+    fs.writeFileSync(path, bytes);
+    const before = digest(path);
+    await expect(start({ path })).rejects.toThrow(`the data file is in format 1, this release reads format ${superblockVersion} only`);
+    expect(digest(path)).toBe(before);
   });
 
   test("format never overwrites an existing file", async () => {

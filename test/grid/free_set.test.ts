@@ -1,5 +1,6 @@
 // FreeSet (src/grid/free_set.ts): lowest-free acquisition, the release rule (a released block stays
-// acquired until the checkpoint that released it is durable), the encoded form a checkpoint stores,
+// acquired until the checkpoint that released it is durable on the cluster, also in a grid that
+// opened that checkpoint), the encoded form a checkpoint stores,
 // the storage limit, and a property test against a plain model.
 //
 // Reproduce a property failure: fast-check prints the seed and path; rerun with
@@ -74,40 +75,50 @@ describe("FreeSet", () => {
     expect(set.acquire()).toBe(1);
     expect(set.acquire()).toBe(11);
     const bytes = set.encode();
-    expect(acquired(decoded(bytes, 100))).toEqual([1, 2, 3, 4, 6, 7, 8, 9, 10, 11]);
+    const opened = decoded(bytes, 100);
+    expect(acquired(opened)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]); // 5 is pending there too
     set.checkpointDurable();
+    opened.checkpointDurable();
+    expect(acquired(opened)).toEqual([1, 2, 3, 4, 6, 7, 8, 9, 10, 11]);
     expect(set.acquire()).toBe(5);
+    expect(opened.acquire()).toBe(5);
   });
 
-  it("encode() counts this interval's releases as free; decode(encode()) round-trips", () => {
+  it("encode() stores this interval's releases apart, still acquired; decode(encode()) round-trips", () => {
     const set = new FreeSet(200);
     acquireN(set, 70);
-    for (const address of [1, 32, 33, 64, 70]) set.release(address);
+    const releases = [1, 32, 33, 64, 70];
+    for (const address of releases) set.release(address);
     const bytes = set.encode();
-    expect(bytes.length % 4).toBe(0);
-    expect(bytes.length).toBe(12); // words up to address 69 (70 was released): 3 words
+    expect(bytes.length).toBe(4 * (1 + 3 + 5)); // the count, words up to address 70, the releases
     const copy = decoded(bytes, 200);
-    const expected = Array.from({ length: 70 }, (_, i) => i + 1).filter((a) => ![1, 32, 33, 64, 70].includes(a));
-    expect(acquired(copy)).toEqual(expected);
-    expect(copy.acquiredCount).toBe(65);
-    expect(copy.highestAcquired()).toBe(69);
-    // The copy is what opening the checkpoint finds: the released blocks are free there.
+    const all = Array.from({ length: 70 }, (_, i) => i + 1);
+    expect(acquired(copy)).toEqual(all);
+    expect(copy.acquiredCount).toBe(70);
+    expect(copy.acquiredAfterReleases()).toBe(65);
+    const held: number[] = [];
+    copy.forEachHeld((address) => held.push(address));
+    expect(held).toEqual(all.filter((a) => !releases.includes(a)));
+    // The copy is what opening the checkpoint finds: the releases free once it is durable.
+    expect(copy.acquire()).toBe(71);
+    copy.checkpointDurable();
     expect(copy.acquire()).toBe(1);
     expect(copy.acquire()).toBe(32);
-    // Encoding the copy again gives the same bytes (after undoing the two acquisitions).
-    const again = decoded(bytes, 200);
-    expect(again.encode()).toEqual(bytes);
+    expect(FreeSet.highestAcquiredIn(bytes)).toBe(70); // the storage-limit check before decode()
   });
 
-  it("encodes an empty set as no bytes, and trims trailing free words", () => {
+  it("encodes an empty set as its word count alone, and stops at the highest acquired block", () => {
     const empty = new FreeSet(10);
-    expect(empty.encode().length).toBe(0);
+    expect(empty.encode()).toEqual(new Uint8Array(4));
     const set = new FreeSet(500);
     acquireN(set, 300);
     for (let a = 2; a <= 300; a++) set.release(a);
+    set.encode();
+    set.checkpointDurable();
     const bytes = set.encode();
-    expect(bytes.length).toBe(4);
+    expect(bytes.length).toBe(8);
     expect(acquired(decoded(bytes, 500))).toEqual([1]);
+    expect(FreeSet.highestAcquiredIn(bytes)).toBe(1);
   });
 
   it("acquiredAfterReleases counts every pending release as free", () => {
@@ -171,7 +182,9 @@ describe("FreeSet", () => {
     expect(set.acquiredCount).toBe(3);
     expect(set.acquiredAfterReleases()).toBe(3);
     expect(set.acquire()).toBe(4);
-    // A fresh interval: encode() works (no checkpoint pending after decode).
+    // The decoded checkpoint is pending until durable, like one encoded here.
+    expect(() => set.encode()).toThrow();
+    set.checkpointDurable();
     expect(acquired(decoded(set.encode(), 100))).toEqual([1, 2, 3, 4]);
   });
 
@@ -222,7 +235,8 @@ class Model {
     return [...this.acquired].filter((a) => !out.has(a)).sort((x, y) => x - y);
   }
 
-  encoded(): number[] {
+  /** What the checkpoint references: acquired, released by neither. */
+  held(): number[] {
     const out = new Set([...this.released, ...(this.atCheckpoint ?? [])]);
     return [...this.acquired].filter((a) => !out.has(a)).sort((x, y) => x - y);
   }
@@ -257,15 +271,20 @@ describe("FreeSet property", () => {
             }
             case "encode": {
               if (model.atCheckpoint !== null) break;
-              const expected = model.encoded();
+              const all = [...model.acquired].sort((x, y) => x - y);
+              const held = model.held();
+              expect(set.encodedSize()).toBe(4 * (1 + Math.ceil((all[all.length - 1] ?? 0) / 32) + model.released.length));
               const bytes = set.encode();
+              expect(bytes.length).toBe(4 * (1 + Math.ceil((all[all.length - 1] ?? 0) / 32) + model.released.length));
               model.atCheckpoint = model.released;
               model.released = [];
+              // What opening the checkpoint finds: everything acquired, the releases pending.
               const copy = decoded(bytes, limit);
-              expect(acquired(copy)).toEqual(expected);
-              expect(copy.acquiredCount).toBe(expected.length);
-              // Trimmed: the last word holds an acquired block.
-              expect(bytes.length).toBe(Math.ceil((expected[expected.length - 1] ?? 0) / 32) * 4);
+              expect(acquired(copy)).toEqual(all);
+              expect(copy.acquiredAfterReleases()).toBe(held.length);
+              const copyHeld: number[] = [];
+              copy.forEachHeld((address) => copyHeld.push(address));
+              expect(copyHeld).toEqual(held);
               break;
             }
             case "durable":
@@ -275,10 +294,11 @@ describe("FreeSet property", () => {
               model.atCheckpoint = null;
               break;
             case "roundTrip": {
-              // What opening the durable checkpoint yields: only when nothing is pending.
+              // encode() then decode() of the same bytes, as if the replica restarted right after
+              // taking the checkpoint: only between checkpoints (no release of this interval lost).
               if (model.atCheckpoint !== null || model.released.length > 0) break;
-              // encode() then decode() of the same bytes: as if the replica restarted here.
               set.decode(set.encode());
+              model.atCheckpoint = [];
               break;
             }
           }
@@ -287,7 +307,7 @@ describe("FreeSet property", () => {
           expect(set.acquiredCount).toBe(all.length);
           expect(set.blocksFree).toBe(limit - all.length);
           expect(set.highestAcquired()).toBe(all[all.length - 1] ?? 0);
-          expect(set.acquiredAfterReleases()).toBe(model.encoded().length);
+          expect(set.acquiredAfterReleases()).toBe(model.held().length);
         }
       }),
       { numRuns: Number(process.env["FC_RUNS"] ?? 150), seed: process.env["FC_SEED"] === undefined ? undefined : Number(process.env["FC_SEED"]) },

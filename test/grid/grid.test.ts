@@ -157,6 +157,7 @@ function makeTransfer(id: bigint): Transfer {
 function checkpointOf(storage: ReturnType<typeof gridStorage>, grid: ReturnType<typeof newGrid>, state: ByteState,
   sessions: Uint8Array, durable = true): ManifestReference {
   const manifest = complete<ManifestReference>(storage, (done) => grid.checkpoint(state, sessions, done));
+  grid.checkpointWritten();
   if (durable) grid.checkpointDurable();
   return manifest;
 }
@@ -354,6 +355,7 @@ describe("Grid with a byte state", () => {
     expect(blockType(block)).toBe(BlockType.manifest);
     expect(m.size).toBeGreaterThan(headerSize);
     expect(m.size).toBeLessThanOrEqual(blockSize);
+    grid.checkpointWritten();
     grid.checkpointDurable();
     expect(grid.stats.blocksAcquired).toBe(grid.freeSet.acquiredCount);
   });
@@ -388,7 +390,9 @@ describe("Grid with a byte state", () => {
     expect(expectOpened(result)).toEqual(new Uint8Array([1, 2, 3]));
     expect(restored.contents()[0]).toEqual(new Uint8Array(3 * pageSize).fill(5));
     expect(restored.contents()[1]!.length).toBe(0);
-    // The grid continues from the opened checkpoint: the next checkpoint opens too.
+    // The grid continues from the opened checkpoint (durable, as its writer marked it): the next
+    // checkpoint opens too.
+    grid.checkpointDurable();
     restored.write(1, 0, new Uint8Array(10).fill(7));
     const next = checkpointOf(storage, grid, restored, new Uint8Array(0));
     const opened = openBytes(storage, 256, next, 2);

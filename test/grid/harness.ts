@@ -2,7 +2,7 @@
 // callback API to completion, a deterministic random ledger workload (accounts, plain, pending,
 // post and void transfers, linked chains that roll back, expiry pulses) and a driver that runs it
 // on a StateMachine the way a replica does: a grid flush at every bar end, a checkpoint every few
-// bars, checkpointDurable() right after.
+// bars, checkpointWritten() and checkpointDurable() right after.
 import { expect } from "vitest";
 import { testConfig } from "../../src/core/config.js";
 import { AccountFlags as AF, TransferFlags as TF, type Account, type Transfer } from "../../src/core/layouts.js";
@@ -137,7 +137,7 @@ export class LedgerDriver {
   readonly checkpoints: { op: number; manifest: ManifestReference; snapshot: Uint8Array; sessions: Uint8Array }[] = [];
   /** A checkpoint at the end of every bar whose op + 1 is a multiple of this. */
   readonly checkpointEveryOps: number;
-  /** Whether checkpointDurable() follows each checkpoint at once. */
+  /** Whether checkpointDurable() follows each checkpoint at once (else the test calls it). */
   durable: boolean;
   /** Whether ops inside a bar write the pages behind the tails, as a replica does (flushBehindTails). */
   readonly midBarFlush: boolean;
@@ -178,6 +178,7 @@ export class LedgerDriver {
   checkpoint(op: number): ManifestReference {
     const sessions = sessionsBytes(op);
     const manifest = complete<ManifestReference>(this.storage, (done) => this.grid.checkpoint(this.machine, sessions, done));
+    this.grid.checkpointWritten();
     if (this.durable) this.grid.checkpointDurable();
     expect(prefetchAll(this.grid, this.storage, this.machine)).toBeNull();
     this.checkpoints.push({ op, manifest, snapshot: this.machine.snapshot(), sessions });
@@ -202,11 +203,16 @@ export function sessionsBytes(op: number): Uint8Array {
 }
 
 /** Opens `manifest` into a fresh StateMachine through a fresh Grid on `storage`. */
-export function openFresh(storage: MemoryStorage, blocksLimit: number, manifest: { address: number; checksum: bigint }):
-{ grid: Grid; machine: StateMachine; result: { sessions: Uint8Array } | { error: string } } {
+/**
+ * Opens the checkpoint `manifest` on a new grid. `durable` (the default, as LedgerDriver's) marks
+ * it durable at once, as a writer that did so right after taking it: the two grids then agree.
+ */
+export function openFresh(storage: MemoryStorage, blocksLimit: number, manifest: { address: number; checksum: bigint },
+  durable = true): { grid: Grid; machine: StateMachine; result: { sessions: Uint8Array } | { error: string } } {
   const grid = newGrid(storage, blocksLimit);
   const machine = new StateMachine({ pagePool: grid.pagePool });
   const opened = complete<{ sessions: Uint8Array } | { error: string }>(storage, (done) => grid.open(manifest, machine, done));
+  if (durable && !("error" in opened)) grid.checkpointDurable();
   // Open reads no page of the lazy spaces; the tests compare whole states, so read them all now.
   const error = "error" in opened ? null : prefetchAll(grid, storage, machine);
   return { grid, machine, result: error === null ? opened : { error } };

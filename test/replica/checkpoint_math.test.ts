@@ -68,6 +68,18 @@ describe("checkpoint arithmetic (§9), production config", () => {
     (c, commit, durable) => {
       expect(production.checkpointDurable(c, commit)).toBe(durable);
     });
+
+  it("checkpointDurableOp is the first commit checkpointDurable accepts, before the next checkpoint", () => {
+    for (const math of [simulator, production]) {
+      expect(math.checkpointDurableOp(0)).toBeNull(); // the root is durable from the start
+      for (let c = math.checkpointAfter(0); c < 5000; c = math.checkpointAfter(c)) {
+        const op = math.checkpointDurableOp(c)!;
+        expect([math.checkpointDurable(c, op - 1), math.checkpointDurable(c, op)]).toEqual([false, true]);
+        expect(op).toBeLessThanOrEqual(math.checkpointAfter(c)); // its releases free before the next encode
+      }
+    }
+    expect(simulator.checkpointDurableOp(19)).toBe(28);
+  });
 });
 
 describe("the durability rule (§9)", () => {

@@ -36,6 +36,7 @@ function checkpointed(replica: number, bytes: Uint8Array): { grid: Grid; storage
   grid.checkpoint(stateOf(bytes), new Uint8Array(16), () => { done = true; });
   for (let rounds = 0; !done && rounds < 10_000; rounds++) if (!storage.step()) storage.tick();
   expect(done).toBe(true);
+  grid.checkpointWritten();
   grid.checkpointDurable();
   return { grid, storage };
 }

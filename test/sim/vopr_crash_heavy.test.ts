@@ -33,6 +33,10 @@
 //   repairStuck, as TigerBeetle's repair_sync_timeout and likely_stuck). Once it asked, the run of
 //   6311786364354787720 changed: a misdirected rewrite of a WAL slot left the old, shorter prepare
 //   visible, and the durability checker read its padding from the newer pristine bytes.
+// - 2499564323358898837 (of `--from 777`): a backup at checkpoint 79 waited for a grid block that its
+//   peers, at checkpoint 99, had already freed; 99 was not yet durable (the cluster committed 107,
+//   durable from 108), so the backup could neither repair nor sync. Peers now free a checkpoint's
+//   releases only once it is durable, at the same op everywhere (grid/free_set.ts), as TigerBeetle.
 // Each outcome is the one of the code that fixed it; a change of the simulator's schedule (any
 // change of a run's trace) may turn a pinned seed into another legitimate outcome.
 import { describe, expect, test } from "vitest";
@@ -53,6 +57,7 @@ describe("crash-heavy VOPR seeds", () => {
     [15831440626752243155n, "passed"],
     [10973424217410457325n, "passed"],
     [12391088162272855483n, "passed"],
+    [2499564323358898837n, "passed"],
   ])("seed %s ends: %s", (seed, outcome) => {
     const result = runSimulation(seed, crashHeavy);
     expect([result.exitCode, result.outcome]).toEqual([0, outcome]);

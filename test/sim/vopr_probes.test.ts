@@ -16,16 +16,17 @@ const crashHeavy = { crashRatio: ratio(1, 20_000), restartRatio: ratio(1, 2_000)
 // Cheap seeds (≈ 6 s together) that, when chosen, reached every required probe at least four
 // times between them (a greedy cover over seeds 1–40 of the default swarm and 1–70 crash-heavy),
 // but reply_repaired and misdirected_write_repaired, which few seeds reach. After pings to and from
-// standbys were dropped (session 22), reply_repaired came in default seeds 1, 33, 69 and 75 of
-// 1–80 and crash-heavy 11, 21 and 41 of 1–80; 69 and 41 are chosen, and default 16 and 74 for
-// misdirected_write_repaired (then hit 4 times, every other required probe at least 7). The margin
+// standbys were dropped and the free set began holding releases until a checkpoint is durable
+// (session 22), reply_repaired came in default seeds 33 and 77 of 1–80 and crash-heavy 59 of 1–80
+// (77 and 59 are chosen), and misdirected_write_repaired 4 times in the seeds below (with crash-heavy
+// 36 added for it); every other required probe at least 5 times. The margin
 // lets a protocol change reshuffle a few runs without failing this test; a probe that no seed
 // reaches any more fails it, naming the probe.
 const runs: readonly { readonly name: string; readonly options: Partial<SimulationOptions>; readonly seeds: readonly bigint[] }[] = [
-  { name: "default", options: {}, seeds: [4n, 7n, 8n, 16n, 22n, 30n, 38n, 69n, 74n] },
+  { name: "default", options: {}, seeds: [4n, 7n, 8n, 16n, 22n, 30n, 38n, 77n] },
   {
     name: "crash-heavy", options: crashHeavy,
-    seeds: [2n, 14n, 23n, 25n, 28n, 29n, 34n, 41n, 43n, 46n, 47n, 49n, 61n],
+    seeds: [2n, 14n, 23n, 25n, 28n, 29n, 34n, 36n, 41n, 43n, 46n, 47n, 49n, 59n, 61n],
   },
 ];
 

@@ -53,7 +53,7 @@ export function checkpointIfDue(replica: Replica, prepare: Uint8Array): void {
         view_headers: replica.superblock.working!.view_headers,
       }, () => {
         const id = checkpointId(checkpoint);
-        replica.grid.checkpointDurable();
+        replica.grid.checkpointWritten();
         replica.checkpointDurable(op, id);
         assert(replica.opCheckpoint === op && replica.checkpointId() === id, "the durable checkpoint is ours");
         replica.checkpointing = false;

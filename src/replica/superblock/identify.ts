@@ -5,7 +5,7 @@
 // a message that says which, instead of one "NotFound" for all of them.
 import { assert } from "../../core/assert.js";
 import { releaseCurrent, type Config } from "../../core/config.js";
-import { decodeSuperBlock, SuperBlockField, type SuperBlockState } from "./layout.js";
+import { decodeSuperBlock, superblockMatchesChecksum, superblockVersion, SuperBlockField, type SuperBlockState } from "./layout.js";
 import { readU128 } from "../../core/bytes.js";
 import { replicaIndexOf } from "./superblock.js";
 
@@ -25,6 +25,11 @@ export function identifyDataFile(copies: readonly Uint8Array[], config: Config):
   assert(copies.length === 4, "identifyDataFile: four superblock copies");
   const states = copies.map((bytes) => decodeCopy(bytes, config)).filter((state) => state !== null);
   if (states.length === 0) {
+    const version = otherFormat(copies, config);
+    if (version !== null) {
+      return { kind: "unidentified", reason: `the data file is in format ${version}, this release reads format ${superblockVersion} ` +
+        "only: it was written by another release of Scarab (recreate it with this release's `scarab format`)" };
+    }
     return { kind: "unidentified", reason: "no superblock copy is intact: not a Scarab data file, or its superblock is destroyed" };
   }
   // The newest state wins (the open quorum decides later whether it may be used).
@@ -39,6 +44,16 @@ export function identifyDataFile(copies: readonly Uint8Array[], config: Config):
     kind: "identified",
     identity: { cluster: newest.cluster, replica, replicaCount: vsr.replica_count, releaseFormat: newest.release_format },
   };
+}
+
+/** The format version of an intact copy (its checksum holds) that is not this release's, or null. */
+function otherFormat(copies: readonly Uint8Array[], config: Config): number | null {
+  for (const bytes of copies) {
+    if (bytes.length !== config.superblockCopySize || !superblockMatchesChecksum(bytes, config)) continue;
+    const version = bytes[SuperBlockField.version]! | (bytes[SuperBlockField.version + 1]! << 8); // u16 LE
+    if (version !== superblockVersion) return version;
+  }
+  return null;
 }
 
 /** A copy decoded with the cluster it names itself (decodeSuperBlock checks it against one). */

@@ -42,7 +42,11 @@ import { type Config, headerSize } from "../../core/config.js";
 import { FrameField, verifyHeaderChecksum } from "../../core/header.js";
 import { clusterBytes } from "../journal/prepare_headers.js";
 
-export const superblockVersion = 1;
+/**
+ * The data file's format. 2: a checkpoint's free set stores the blocks its interval released apart
+ * from the acquired bits (grid/free_set.ts), so version 1 files do not open.
+ */
+export const superblockVersion = 2;
 
 export interface CheckpointState {
   /** The 256-byte prepare header of the checkpoint op (op 0: the root prepare). */

@@ -1,6 +1,7 @@
 // The storage checker (DESIGN.md "Data file and storage engine"; TigerBeetle's storage_checker):
 // at every checkpoint a replica makes durable or installs by state sync, the grid blocks it holds
-// acquired must be exactly those every other replica held at that checkpoint, byte for byte, at
+// acquired (but those its releases name: their contents are the previous checkpoint's, which a
+// replica that synced never fetched) must be exactly those every other replica held at that checkpoint, byte for byte, at
 // the same addresses. Block addresses and contents are a function of the op sequence alone, so a
 // difference is a determinism bug (in the grid, the free set or a state machine's canonical pages)
 // even when the checkpoint ids happen to agree.
@@ -47,7 +48,7 @@ function digestGrid(replica: number, grid: Grid, storage: StorageSim): GridDiges
   const header = new Uint8Array(Math.max(headerSize, 4096));
   const entries: number[] = [];
   const checksums: Uint8Array[] = [];
-  grid.freeSet.forEachAcquired((address) => {
+  grid.freeSet.forEachHeld((address) => {
     storage.readPristine(Zone.grid, (address - 1) * blockSize, header);
     if (!verifyHeaderChecksum(header, 0)) {
       throw new CorrectnessError(`storage checker: replica ${replica}: acquired grid block ${address} has a bad header`);
