@@ -5,14 +5,34 @@
 //
 // It walks the state as it is now, never a snapshot: first the last checkpoint's roots (manifest,
 // blobs, directories), then every page of every space, then starts over. One read is in flight at
-// a time, issued every `ticksPerRead` ticks. A block found faulty and still ours is handed to the
+// a time, at the pace of ScrubPace. A block found faulty and still ours is handed to the
 // grid's repair in the background (no read waits for it); a one-replica cluster can only report it.
 import type { BlockReference } from "./block.js";
 import type { Grid } from "./grid.js";
 
-/** Ticks (10 ms) between two scrub reads: 1 s in production (a 512 KiB block), 0.5 s in the simulator. */
-export function scrubTicksPerRead(configName: "production" | "test"): number {
-  return configName === "production" ? 100 : 50;
+/**
+ * The scrubber's pace (spec/vsr.md §16 grid_scrub: 500 ms, adaptive; TigerBeetle's
+ * grid_scrub_timeout): the first read after 50 ticks, then, after each read, as many ticks as
+ * spread one tour of the acquired blocks over `cycleTicks`, within [intervalMin, intervalMax].
+ * Production tours the grid every 180 days, the simulator's config every hour (as TigerBeetle's);
+ * between 50 ms and 10 s a read. (TigerBeetle's simulator issues two reads per doubled interval:
+ * the same rate.) A fixed pace read a small grid twenty times as often as TigerBeetle does.
+ */
+export interface ScrubPace {
+  readonly cycleTicks: number;
+  readonly intervalTicksMin: number;
+  readonly intervalTicksMax: number;
+}
+
+const scrubTicksFirst = 50;
+
+export function scrubPace(configName: "production" | "test"): ScrubPace {
+  const dayTicks = 24 * 3600 * 100;
+  return {
+    cycleTicks: configName === "production" ? 180 * dayTicks : dayTicks / 24,
+    intervalTicksMin: 5,
+    intervalTicksMax: 1000,
+  };
 }
 
 export interface ScrubStats {
@@ -38,17 +58,22 @@ export class GridScrubber {
   private ticks = 0;
   private reading = false;
   private scrubbedThisCycle = 0;
+  /** Ticks from one read to the next (ScrubPace): set again at every read. */
+  private ticksPerRead = scrubTicksFirst;
 
   /** The one read in flight reads into this (allocating a block per read was 3% of a VOPR run). */
   private buffer: Uint8Array | null = null;
 
-  constructor(private readonly grid: Grid, private readonly ticksPerRead: number) {}
+  constructor(private readonly grid: Grid, private readonly pace: ScrubPace) {}
 
   /** Called every tick while the state is loaded and no state sync replaces it. */
   tick(onFault: (fault: ScrubFault) => void): void {
     this.ticks += 1;
     if (this.reading || this.ticks < this.ticksPerRead) return;
     this.ticks = 0;
+    const pace = this.pace;
+    const perBlock = Math.floor(pace.cycleTicks / Math.max(1, this.grid.freeSet.acquiredCount));
+    this.ticksPerRead = Math.min(pace.intervalTicksMax, Math.max(pace.intervalTicksMin, perBlock));
     const reference = this.advance();
     if (reference === null) return;
     const position = { space: this.space, index: this.index - 1 };

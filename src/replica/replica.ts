@@ -33,7 +33,7 @@ import { onPing, onPong, tickClock, tickPing } from "./protocol/ping.js";
 import { Clock } from "./clock/clock.js";
 import { PrepareCache } from "./prepare_cache.js";
 import { Grid, gridBlocksLimitDefault } from "../grid/grid.js";
-import { GridScrubber, scrubTicksPerRead, type ScrubFault } from "../grid/grid_scrubber.js";
+import { GridScrubber, scrubPace, type ScrubFault } from "../grid/grid_scrubber.js";
 import { checkpointIfDue, flushIfBarEnd, restoreCheckpoint } from "./protocol/checkpoint.js";
 import { onBlock, onGetBlocks, scrubFaultHandler, tickGridRepair, tickScrubber } from "./protocol/sync.js";
 import { onGetReply, onReplyRepair } from "./protocol/reply_repair.js";
@@ -134,7 +134,7 @@ export class Replica extends ReplicaState {
     this.prepareCache = new PrepareCache(4 * options.config.pipelinePrepareQueueMax);
     this.grid = new Grid(storage, options.config, options.cluster, options.gridBlocksLimit ?? gridBlocksLimitDefault(options.config),
       options.gridCacheBytes);
-    this.scrubber = new GridScrubber(this.grid, scrubTicksPerRead(options.config.name));
+    this.scrubber = new GridScrubber(this.grid, scrubPace(options.config.name));
     this.onScrubFault = scrubFaultHandler(this);
     this.stateMachine.persistent.configurePages(this.grid.pagePool);
     if (options.reserveGridCache === true) this.grid.reserveCache();

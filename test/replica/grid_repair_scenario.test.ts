@@ -5,6 +5,7 @@ import { describe, expect, test } from "vitest";
 import { testConfig } from "../../src/core/config.js";
 import { decodeResults, encodeEvents, operationCodecs } from "../../src/core/ledger/object_codec.js";
 import { BlockType, blockType, verifyBlockAt } from "../../src/grid/block.js";
+import { scrubPace } from "../../src/grid/grid_scrubber.js";
 import { Zone } from "../../src/io/storage.js";
 import { acct } from "../ledger/helpers.js";
 import { scenario, type ScenarioReplica } from "./scenario_harness.js";
@@ -124,6 +125,20 @@ describe("grid repair", () => {
       return pages;
     }
 
+    /**
+     * Ticks for the scrubber to walk the replica's whole state `tours` times: a grid this small is
+     * read at the slowest pace, one block per intervalTicksMax (grid_scrubber.ts ScrubPace).
+     */
+    function scrubTours(r: ScenarioReplica, tours: number): number {
+      const grid = r.replica.grid;
+      let blocks = 0;
+      while (grid.liveRoot(blocks) !== null) blocks += 1;
+      for (let space = 0; space < grid.spaceCount; space++) {
+        for (let page = 0; grid.livePage(space, page) !== null; page++) blocks += 1;
+      }
+      return tours * blocks * scrubPace("test").intervalTicksMax;
+    }
+
     function intactOnDisk(r: ScenarioReplica, address: number): boolean {
       const block = new Uint8Array(testConfig.blockSize);
       r.storage.readPristine(Zone.grid, (address - 1) * testConfig.blockSize, block);
@@ -137,7 +152,7 @@ describe("grid repair", () => {
       const corrupted = corruptPagesInPlace(r2);
       expect(corrupted.length).toBeGreaterThan(2);
       for (const address of corrupted) expect(intactOnDisk(r2, address)).toBe(false);
-      t.tick(5_000); // idle: no request reads a page; the scrubber walks the whole state
+      t.tick(scrubTours(r2, 2) + 1_000); // idle: no request reads a page; the scrubber walks the whole state
       const found = r2.events().filter((event) => event.startsWith("scrub_fault"));
       expect(found.length).toBe(corrupted.length);
       expect(found[0]).toMatch(/^scrub_fault: grid block \d+ read back corrupt or misdirected by the scrubber: repairing it from a peer$/);
@@ -145,7 +160,7 @@ describe("grid repair", () => {
       for (const address of corrupted) expect(intactOnDisk(r2, address)).toBe(true);
       expect(r2.replica.scrubber.stats.cyclesCompleted).toBeGreaterThan(1);
       // Nothing is found twice: the next cycles read the repaired blocks.
-      t.tick(2_000);
+      t.tick(scrubTours(r2, 1));
       expect(r2.events().filter((event) => event.startsWith("scrub_fault")).length).toBe(corrupted.length);
     });
 
@@ -154,7 +169,7 @@ describe("grid repair", () => {
       createMany(t, 1, 24);
       const r0 = t.replica("R0");
       const corrupted = corruptPagesInPlace(r0);
-      t.tick(2_000);
+      t.tick(scrubTours(r0, 1) + 1_000);
       const found = r0.events().filter((event) => event.startsWith("scrub_fault"));
       expect(found.length).toBeGreaterThanOrEqual(corrupted.length);
       expect(found[0]).toMatch(/no peer to repair it from$/);
