@@ -328,8 +328,8 @@ export class Grid {
   }
 
   /**
-   * Whether the primary should refuse creations now. Mainly decided when a checkpoint interval
-   * starts (its predecessor durable, its releases free): refuse unless the free blocks cover
+   * Whether the primary should refuse creations now. Mainly decided once per checkpoint interval,
+   * when the last checkpoint is durable and its releases free: refuse unless the free blocks cover
    * twice what the last interval acquired plus a checkpoint's roots, so an accepted interval runs
    * to its checkpoint. Deciding once per interval keeps it stable: mid-interval, refusing would
    * wait for a checkpoint that only committed requests bring, while the blocks it frees sit

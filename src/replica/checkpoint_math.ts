@@ -15,8 +15,9 @@ export interface CheckpointMath {
   /** Whether checkpoint `c` is held by a quorum once the cluster has committed `commit`. */
   checkpointDurable(c: number, commit: number): boolean;
   /**
-   * The first commit after which checkpoint `c` is durable (null for the root, durable from the
-   * start): every replica frees the blocks `c` released when it commits this op (grid/free_set.ts).
+   * The op whose commit makes checkpoint `c` durable, the first checkpointDurable accepts (null for
+   * the root, durable from the start): every replica frees the blocks `c` released when it commits
+   * this op (grid/free_set.ts).
    */
   checkpointDurableOp(c: number): number | null;
   /** The highest op a replica whose last checkpoint is `opCheckpoint` may prepare (§9, §17.5). */
