@@ -1,8 +1,8 @@
 // The storage checker (DESIGN.md "Data file and storage engine"; TigerBeetle's storage_checker):
 // at every checkpoint a replica makes durable or installs by state sync, the grid blocks it holds
-// acquired (but those its releases name: their contents are the previous checkpoint's, which a
-// replica that synced never fetched) must be exactly those every other replica held at that checkpoint, byte for byte, at
-// the same addresses. Block addresses and contents are a function of the op sequence alone, so a
+// acquired, but for those its releases name (the previous checkpoint's, which a replica that
+// synced never fetched), must be exactly those every other replica held at that checkpoint, byte
+// for byte, at the same addresses. Block addresses and contents are a function of the op sequence alone, so a
 // difference is a determinism bug (in the grid, the free set or a state machine's canonical pages)
 // even when the checkpoint ids happen to agree.
 //
