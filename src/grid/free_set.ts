@@ -80,11 +80,11 @@ export class FreeSet {
    */
   encode(): Uint8Array {
     assert(this.releasedAtCheckpoint === null, "free set: one checkpoint at a time");
-    this.releasedAtCheckpoint = this.released;
-    this.released = [];
+    const bytes = new Uint8Array(this.encodedSize());
     const wordCount = Math.ceil(this.highestAcquired() / 32);
-    const releases = this.releasedAtCheckpoint;
-    const bytes = new Uint8Array(4 * (1 + wordCount + releases.length));
+    const releases = this.released;
+    this.releasedAtCheckpoint = releases;
+    this.released = [];
     const view = new DataView(bytes.buffer);
     view.setUint32(0, wordCount, true);
     for (let w = 0; w < wordCount; w++) view.setUint32(4 * (1 + w), this.bits[w]!, true);

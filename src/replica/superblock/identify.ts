@@ -5,7 +5,9 @@
 // a message that says which, instead of one "NotFound" for all of them.
 import { assert } from "../../core/assert.js";
 import { releaseCurrent, type Config } from "../../core/config.js";
-import { decodeSuperBlock, superblockMatchesChecksum, superblockVersion, SuperBlockField, type SuperBlockState } from "./layout.js";
+import {
+  decodeSuperBlock, superblockMatchesChecksum, superblockVersion, superblockVersionOf, SuperBlockField, type SuperBlockState,
+} from "./layout.js";
 import { readU128 } from "../../core/bytes.js";
 import { replicaIndexOf } from "./superblock.js";
 
@@ -50,7 +52,7 @@ export function identifyDataFile(copies: readonly Uint8Array[], config: Config):
 function otherFormat(copies: readonly Uint8Array[], config: Config): number | null {
   for (const bytes of copies) {
     if (bytes.length !== config.superblockCopySize || !superblockMatchesChecksum(bytes, config)) continue;
-    const version = bytes[SuperBlockField.version]! | (bytes[SuperBlockField.version + 1]! << 8); // u16 LE
+    const version = superblockVersionOf(bytes);
     if (version !== superblockVersion) return version;
   }
   return null;

@@ -322,6 +322,11 @@ export function superblockCopyIndex(bytes: Uint8Array): number {
   return bytes[SuperBlockField.copy]! | (bytes[SuperBlockField.copy + 1]! << 8);
 }
 
+/** The format version a copy's bytes name (superblockVersion when this release wrote it). */
+export function superblockVersionOf(bytes: Uint8Array): number {
+  return bytes[SuperBlockField.version]! | (bytes[SuperBlockField.version + 1]! << 8);
+}
+
 /** Decodes one copy; null unless checksum, version, cluster and every size are sane. */
 export function decodeSuperBlock(bytes: Uint8Array, config: Config, cluster: bigint): DecodedCopy | null {
   if (!superblockMatchesChecksum(bytes, config)) return null;
